@@ -1,0 +1,59 @@
+# Postd Connector Host. The two commands a fresh machine needs:
+#   make run    builds everything and starts the host on embedded defaults
+#   make test   runs the whole suite
+CARGO       ?= cargo
+WASM_TARGET := wasm32-wasip2
+# Guests (connectors and test fixtures) share one target directory, also used by the fixture
+# build script in tests/artifacts, so each is compiled once.
+WASM_DIR    := target/wasm
+WASM_OUT    := $(WASM_DIR)/$(WASM_TARGET)/wasm
+CONNECTORS  := example
+
+.PHONY: all toolchain wasm build run test lint fmt clean
+
+all: build
+
+## toolchain: install the wasm32-wasip2 target when it is missing (idempotent)
+toolchain:
+	@command -v rustup >/dev/null 2>&1 || { \
+	  rustc --print target-list 2>/dev/null | grep -qx $(WASM_TARGET) && \
+	  test -d "$$(rustc --print sysroot)/lib/rustlib/$(WASM_TARGET)" || { \
+	    echo "error: rustup is not installed and this Rust toolchain has no $(WASM_TARGET) standard library." >&2; \
+	    echo "       Install rustup (https://rustup.rs), then run: rustup target add $(WASM_TARGET)" >&2; exit 1; }; }
+	@if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx $(WASM_TARGET); then \
+	  echo "installing the $(WASM_TARGET) target"; \
+	  rustup target add $(WASM_TARGET) || { \
+	    echo "error: 'rustup target add $(WASM_TARGET)' failed; connectors cannot be built without it." >&2; exit 1; }; \
+	fi
+
+## wasm: build every connector to a component and place it in plugins/
+wasm: toolchain
+	CARGO_TARGET_DIR=$(WASM_DIR) $(CARGO) build --target $(WASM_TARGET) --profile wasm \
+	  $(foreach c,$(CONNECTORS),-p postd-connector-$(c))
+	@mkdir -p plugins
+	@$(foreach c,$(CONNECTORS),cp $(WASM_OUT)/postd_connector_$(c).wasm plugins/$(c).wasm;)
+
+## build: connectors and the host binary
+build: wasm
+	$(CARGO) build --release -p postd-host
+
+## run: build everything and start the host on embedded defaults
+run: build
+	./target/release/postd-host run --plugins plugins.toml
+
+## test: the whole suite (fixtures are built from source by tests/artifacts/build.rs)
+test: toolchain
+	$(CARGO) test --workspace --exclude postd-connector-example \
+	  --exclude postd-fixture-hostile --exclude postd-fixture-example-next
+
+## lint: formatting and clippy, warnings as errors
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	$(CARGO) clean
+	rm -rf plugins data

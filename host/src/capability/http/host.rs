@@ -1,0 +1,86 @@
+//! The WIT `http` adapter.
+
+use std::time::{Duration, Instant};
+
+use super::HttpState;
+use crate::runtime::wit::http::{self, HttpError, Method, Request, Response};
+
+impl http::Host for HttpState {
+    async fn send(&mut self, request: Request) -> Result<Response, HttpError> {
+        let url = self.policy.check(&request.url).map_err(|denied| {
+            tracing::warn!(plugin = %self.plugin, reason = %denied, "egress refused");
+            HttpError::Denied(denied.0)
+        })?;
+        if request.body.len() as u64 > self.limits.max_request_body {
+            return Err(HttpError::TooLarge(self.limits.max_request_body));
+        }
+        let remaining = self.deadline.saturating_duration_since(Instant::now());
+        let asked = request.timeout_ms.map(|ms| Duration::from_millis(ms.into()));
+        let timeout = asked.unwrap_or(self.limits.max_timeout).min(self.limits.max_timeout).min(remaining);
+        if timeout.is_zero() {
+            return Err(HttpError::Timeout);
+        }
+
+        let method = match request.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Head => reqwest::Method::HEAD,
+            Method::Post => reqwest::Method::POST,
+            Method::Put => reqwest::Method::PUT,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Delete => reqwest::Method::DELETE,
+        };
+        let mut builder = self.client.request(method, url).timeout(timeout);
+        for (name, value) in &request.headers {
+            let lower = name.to_ascii_lowercase();
+            if matches!(lower.as_str(), "host" | "content-length" | "connection" | "transfer-encoding") {
+                continue;
+            }
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| HttpError::InvalidRequest(format!("invalid header name `{name}`")))?;
+            let value = reqwest::header::HeaderValue::from_str(value)
+                .map_err(|_| HttpError::InvalidRequest(format!("invalid value for header `{name}`")))?;
+            builder = builder.header(name, value);
+        }
+        if !request.body.is_empty() {
+            builder = builder.body(request.body);
+        }
+
+        let started = Instant::now();
+        let mut answer = builder.send().await.map_err(transport_error)?;
+        let status = answer.status().as_u16();
+        let headers = answer
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let cap = self.limits.max_response_body;
+        if answer.content_length().is_some_and(|len| len > cap) {
+            return Err(HttpError::TooLarge(cap));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = answer.chunk().await.map_err(transport_error)? {
+            if (body.len() + chunk.len()) as u64 > cap {
+                return Err(HttpError::TooLarge(cap));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        tracing::debug!(
+            plugin = %self.plugin,
+            status,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "egress request"
+        );
+        Ok(Response { status, headers, body })
+    }
+}
+
+fn transport_error(error: reqwest::Error) -> HttpError {
+    if error.is_timeout() {
+        HttpError::Timeout
+    } else if error.is_builder() {
+        HttpError::InvalidRequest(error.without_url().to_string())
+    } else {
+        // The URL is left out: query strings may carry tokens.
+        HttpError::Connection(error.without_url().to_string())
+    }
+}

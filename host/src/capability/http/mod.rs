@@ -1,0 +1,66 @@
+//! Outbound HTTP for connectors: the egress policy, body caps and deadline-bounded timeouts.
+//!
+//! Redirects are never followed: a 3xx comes back to the connector, which decides whether the
+//! next hop is one it should take (and that hop is checked like any other request).
+
+mod host;
+mod policy;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use policy::{Denied, EgressPolicy, HostPattern};
+
+/// Caps on one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Largest request body, in bytes.
+    pub max_request_body: u64,
+    /// Largest response body, in bytes; a longer answer is cut off with `too-large`.
+    pub max_response_body: u64,
+    /// Longest timeout a connector may ask for.
+    pub max_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    /// 64 MiB request bodies fit one TikTok video chunk (5-64 MB); 16 MiB answers fit any
+    /// platform's JSON; 60 s is the longest a platform answer is worth waiting for.
+    fn default() -> Self {
+        HttpLimits {
+            max_request_body: 64 << 20,
+            max_response_body: 16 << 20,
+            max_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The shared HTTP client: connection pools are reused across calls; redirects are off.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("postd-host/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("the HTTP client's fixed configuration is valid")
+}
+
+/// The `http` capability of one call.
+pub struct HttpState {
+    plugin: Arc<str>,
+    policy: Arc<EgressPolicy>,
+    client: reqwest::Client,
+    limits: HttpLimits,
+    deadline: Instant,
+}
+
+impl HttpState {
+    /// Egress for one call of `plugin`, ending at `deadline`.
+    pub fn new(
+        plugin: Arc<str>,
+        policy: Arc<EgressPolicy>,
+        client: reqwest::Client,
+        limits: HttpLimits,
+        deadline: Instant,
+    ) -> Self {
+        HttpState { plugin, policy, client, limits, deadline }
+    }
+}

@@ -1,0 +1,149 @@
+//! Which origins a plugin may reach: deny by default, grant by `allowed_hosts`.
+
+use std::fmt;
+
+use url::{Host, Url};
+
+/// One granted origin: `https://host[:port]`, where `host` may start with `*.` to cover
+/// subdomains (not the bare domain). `http://` is accepted for operator-run test platforms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPattern {
+    scheme: String,
+    host: HostMatch,
+    port: u16,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum HostMatch {
+    Exact(String),
+    Subdomains(String),
+}
+
+impl HostPattern {
+    /// Parses `https://host[:port]` or `https://*.domain[:port]`.
+    pub fn parse(origin: &str) -> Result<Self, String> {
+        let (scheme, rest) = origin
+            .split_once("://")
+            .ok_or_else(|| format!("`{origin}` is not of the form https://host[:port]"))?;
+        if scheme != "https" && scheme != "http" {
+            return Err(format!("`{origin}`: only https (or http for local test platforms) is allowed"));
+        }
+        let (wildcard, rest) = match rest.strip_prefix("*.") {
+            Some(rest) => (true, rest),
+            None => (false, rest),
+        };
+        let probe = Url::parse(&format!("{scheme}://{rest}"))
+            .map_err(|e| format!("`{origin}`: {e}"))?;
+        if probe.path() != "/" || probe.query().is_some() || !probe.username().is_empty() {
+            return Err(format!("`{origin}`: give an origin only, without path, query or user"));
+        }
+        let host = probe
+            .host_str()
+            .ok_or_else(|| format!("`{origin}` has no host"))?
+            .to_ascii_lowercase();
+        let port = probe.port_or_known_default().unwrap_or(443);
+        let host = if wildcard { HostMatch::Subdomains(host) } else { HostMatch::Exact(host) };
+        Ok(HostPattern { scheme: scheme.to_string(), host, port })
+    }
+
+    fn matches(&self, url: &Url) -> bool {
+        if url.scheme() != self.scheme || url.port_or_known_default() != Some(self.port) {
+            return false;
+        }
+        let Some(host) = url.host_str() else { return false };
+        let host = host.to_ascii_lowercase();
+        match &self.host {
+            HostMatch::Exact(exact) => host == *exact,
+            HostMatch::Subdomains(domain) => {
+                host.len() > domain.len() + 1
+                    && host.ends_with(domain.as_str())
+                    && host.as_bytes()[host.len() - domain.len() - 1] == b'.'
+            }
+        }
+    }
+}
+
+/// Why a request may not leave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied(pub String);
+
+impl fmt::Display for Denied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A plugin's egress grants.
+#[derive(Debug, Clone, Default)]
+pub struct EgressPolicy {
+    granted: Vec<HostPattern>,
+}
+
+impl EgressPolicy {
+    /// Grants the given origins; an empty list grants nothing.
+    pub fn new(allowed_hosts: &[String]) -> Result<Self, String> {
+        let granted = allowed_hosts.iter().map(|o| HostPattern::parse(o)).collect::<Result<_, _>>()?;
+        Ok(EgressPolicy { granted })
+    }
+
+    /// Parses `url` and checks it against the grants.
+    pub fn check(&self, url: &str) -> Result<Url, Denied> {
+        let parsed = Url::parse(url).map_err(|e| Denied(format!("`{url}` is not a valid URL: {e}")))?;
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(Denied("credentials in URLs are refused; use headers".into()));
+        }
+        let host = match parsed.host() {
+            Some(Host::Domain(d)) => d.to_string(),
+            Some(Host::Ipv4(ip)) => ip.to_string(),
+            Some(Host::Ipv6(ip)) => format!("[{ip}]"),
+            None => return Err(Denied(format!("`{url}` has no host"))),
+        };
+        if self.granted.iter().any(|g| g.matches(&parsed)) {
+            Ok(parsed)
+        } else {
+            Err(Denied(format!("{}://{host} is not among the plugin's allowed hosts", parsed.scheme())))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(hosts: &[&str]) -> EgressPolicy {
+        EgressPolicy::new(&hosts.iter().map(|h| h.to_string()).collect::<Vec<_>>()).unwrap()
+    }
+
+    #[test]
+    fn an_empty_grant_list_allows_nothing() {
+        assert!(policy(&[]).check("https://graph.facebook.com/me").is_err());
+    }
+
+    #[test]
+    fn exact_hosts_match_scheme_host_and_port() {
+        let p = policy(&["https://graph.facebook.com"]);
+        assert!(p.check("https://graph.facebook.com/v23.0/me?fields=id").is_ok());
+        assert!(p.check("https://GRAPH.facebook.com/me").is_ok());
+        assert!(p.check("http://graph.facebook.com/me").is_err());
+        assert!(p.check("https://graph.facebook.com:8443/me").is_err());
+        assert!(p.check("https://graph.facebook.com.evil.example/me").is_err());
+        assert!(p.check("https://user:pw@graph.facebook.com/me").is_err());
+    }
+
+    #[test]
+    fn wildcards_cover_subdomains_only() {
+        let p = policy(&["https://*.tiktokapis.com"]);
+        assert!(p.check("https://open.tiktokapis.com/v2/user/info/").is_ok());
+        assert!(p.check("https://open-upload.tiktokapis.com/video/").is_ok());
+        assert!(p.check("https://tiktokapis.com/").is_err());
+        assert!(p.check("https://eviltiktokapis.com/").is_err());
+    }
+
+    #[test]
+    fn malformed_patterns_are_refused() {
+        assert!(HostPattern::parse("graph.facebook.com").is_err());
+        assert!(HostPattern::parse("ftp://x.example").is_err());
+        assert!(HostPattern::parse("https://x.example/path").is_err());
+        assert!(HostPattern::parse("http://127.0.0.1:8080").is_ok());
+    }
+}

@@ -1,0 +1,81 @@
+//! Continuations and recovery points of the job a call runs for.
+//!
+//! `enqueue` collects tasks during the call; the runtime hands them to the caller with the
+//! call's result so the job pipeline stores them together with the attempt. `checkpoint` goes to
+//! the [`JobSink`] at once: a recovery point exists to survive a crash later in the same call.
+
+mod host;
+mod memory;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use memory::MemoryJobSink;
+
+use crate::runtime::wit::queue::Task;
+
+/// Where recovery points are recorded.
+#[async_trait::async_trait]
+pub trait JobSink: Send + Sync {
+    /// Records `recovery_point` as job `job`'s latest, durably, before returning.
+    async fn checkpoint(&self, job: &str, recovery_point: &str) -> Result<(), String>;
+}
+
+/// Caps on continuations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueLimits {
+    /// Tasks one call may enqueue.
+    pub max_pending: u32,
+    /// Longest delay.
+    pub max_delay: Duration,
+    /// Largest task payload or recovery point, in bytes.
+    pub max_payload: usize,
+}
+
+impl Default for QueueLimits {
+    /// A multi-step publish needs one or two next steps; status polls wait minutes, never a day.
+    fn default() -> Self {
+        QueueLimits { max_pending: 16, max_delay: Duration::from_secs(24 * 3600), max_payload: 64 << 10 }
+    }
+}
+
+/// A task enqueued by a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Continuation {
+    /// What to hand back to `handle-task`.
+    pub kind: String,
+    /// Its payload.
+    pub payload: String,
+    /// When, from the end of the call.
+    pub delay: Duration,
+}
+
+/// The `queue` capability of one call.
+pub struct QueueState {
+    job: Option<String>,
+    sink: Arc<dyn JobSink>,
+    limits: QueueLimits,
+    enqueued: Vec<Continuation>,
+    checkpoint: Option<String>,
+}
+
+impl QueueState {
+    /// The queue of one call; `job` is `None` for calls that run no job.
+    pub fn new(job: Option<String>, sink: Arc<dyn JobSink>, limits: QueueLimits) -> Self {
+        QueueState { job, sink, limits, enqueued: Vec::new(), checkpoint: None }
+    }
+
+    /// Takes the continuations the call enqueued.
+    pub fn take_enqueued(&mut self) -> Vec<Continuation> {
+        std::mem::take(&mut self.enqueued)
+    }
+
+    /// The last recovery point the call recorded.
+    pub fn last_checkpoint(&self) -> Option<&str> {
+        self.checkpoint.as_deref()
+    }
+
+    fn continuation(task: Task, delay: Duration) -> Continuation {
+        Continuation { kind: task.kind, payload: task.payload, delay }
+    }
+}

@@ -1,0 +1,54 @@
+//! Keeps secrets out of what a connector logs.
+
+use std::sync::{Arc, Mutex};
+
+/// The secret values handed to (or written by) the current call. Everything the call logs or
+/// prints passes through [`Redactor::redact`], which replaces each of them with `[redacted]`.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    secrets: Arc<Mutex<Vec<String>>>,
+}
+
+/// Values shorter than this are not redacted: they would mangle ordinary words, and a
+/// credential that short is no secret anyway.
+const MIN_SECRET_LEN: usize = 6;
+
+impl Redactor {
+    /// Remembers `value` as secret for the rest of the call.
+    pub fn remember(&self, value: &str) {
+        if value.len() >= MIN_SECRET_LEN {
+            let mut secrets = self.secrets.lock().expect("redactor lock");
+            if !secrets.iter().any(|s| s == value) {
+                secrets.push(value.to_string());
+                // Longest first, so a secret containing another is replaced whole.
+                secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+            }
+        }
+    }
+
+    /// `text` with every remembered secret replaced by `[redacted]`.
+    pub fn redact(&self, text: &str) -> String {
+        let secrets = self.secrets.lock().expect("redactor lock");
+        let mut out = text.to_string();
+        for secret in secrets.iter() {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), "[redacted]");
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembered_values_are_replaced_wherever_they_appear() {
+        let r = Redactor::default();
+        r.remember("EAAB-token-123");
+        r.remember("abc");
+        assert_eq!(r.redact("token=EAAB-token-123; again EAAB-token-123"), "token=[redacted]; again [redacted]");
+        assert_eq!(r.redact("abc stays"), "abc stays");
+    }
+}

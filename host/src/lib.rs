@@ -1,0 +1,12 @@
+//! Postd Connector Host: runs third-party API connectors as sandboxed WebAssembly components.
+//!
+//! - [`runtime`]: the engine, plugin registry, per-call limits and hot swap.
+//! - [`capability`]: what connectors import: `http`, `vault`, `queue`, `log`.
+//! - [`config`]: `plugins.toml` and service settings.
+//! - [`check`]: `postd-host check <file.wasm>`.
+#![deny(missing_docs)]
+
+pub mod capability;
+pub mod check;
+pub mod config;
+pub mod runtime;

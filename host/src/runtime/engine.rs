@@ -1,0 +1,94 @@
+//! The one wasmtime `Engine` and the clock that drives epoch deadlines.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the epoch advances. A deadline is a whole number of ticks, so it is honoured
+/// within one tick; 10 ms keeps the ticker's cost negligible.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Guest code yields to the async executor after this much fuel (about 1 ms of busy guest
+/// CPU), so one spinning guest cannot hold a worker thread and call timeouts stay responsive.
+pub const FUEL_YIELD_INTERVAL: u64 = 1_000_000;
+
+/// How the engine allocates instances.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Allocation {
+    /// Allocate and free memory per instance (the default; cheapest at rest).
+    OnDemand,
+    /// Pre-reserve slots for this many concurrent instances, each of at most `memory_bytes`.
+    Pooling {
+        /// Concurrent instances.
+        instances: u32,
+        /// Largest linear memory.
+        memory_bytes: usize,
+    },
+}
+
+/// Builds the engine: component model, async, fuel, epoch interruption.
+pub fn build_engine(allocation: &Allocation) -> wasmtime::Result<Engine> {
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        // The async fiber stack must hold the wasm stack plus host frames.
+        .max_wasm_stack(512 << 10)
+        .async_stack_size(2 << 20);
+    if let Allocation::Pooling { instances, memory_bytes } = allocation {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(*instances)
+            .total_core_instances(instances * 4)
+            .total_memories(instances * 2)
+            .total_tables(instances * 4)
+            .max_memory_size(*memory_bytes);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    Engine::new(&config)
+}
+
+/// A fingerprint of everything that makes compiled code valid for `engine` (wasmtime version,
+/// target, settings). Cached artifacts are keyed by it.
+pub fn compatibility_hash(engine: &Engine) -> String {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
+/// Advances the engine's epoch every [`EPOCH_TICK`] on its own thread until dropped.
+pub struct EpochTicker {
+    stop: Arc<AtomicBool>,
+}
+
+impl EpochTicker {
+    /// Starts ticking `engine`.
+    pub fn start(engine: Engine) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::Builder::new()
+            .name("postd-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    engine.increment_epoch();
+                }
+            })
+            .expect("spawning the epoch thread");
+        EpochTicker { stop }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Ticks covering `deadline`, rounded up, at least one.
+pub fn deadline_ticks(deadline: Duration) -> u64 {
+    (deadline.as_micros().div_ceil(EPOCH_TICK.as_micros()) as u64).max(1)
+}

@@ -1,0 +1,123 @@
+//! Compiling and validating a component before it may serve.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use sha2::{Digest, Sha256};
+
+use super::error::{LoadError, LoadProblem};
+use super::invoke::{Answer, Invocation};
+use super::registry::{LoadedPlugin, SlotConfig};
+use super::wit::ConnectorPluginPre;
+use super::wit::connector::PluginManifest;
+use super::{Runtime, Served};
+use crate::capability::CallContext;
+use crate::config::{PluginEntry, valid_id};
+
+/// The `postd-sdk` versions this host serves: `0.1.x` (the SDK is pre-1.0, so a minor version
+/// is a breaking one).
+pub const SDK_COMPATIBILITY: &str = "0.1.x";
+
+/// True when a component built with `postd-sdk` `version` can be served.
+pub fn sdk_supported(version: &str) -> bool {
+    let mut parts = version.split('.');
+    matches!((parts.next(), parts.next(), parts.next()), (Some("0"), Some("1"), Some(patch)) if patch.split(['-', '+']).next().is_some_and(|p| p.parse::<u32>().is_ok()))
+}
+
+fn semver_like(version: &str) -> bool {
+    let core = version.split(['-', '+']).next().unwrap_or("");
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.parse::<u64>().is_ok())
+}
+
+/// The tenant name under which the host's own validation calls are recorded.
+pub const HOST_TENANT: &str = "_host";
+
+impl Runtime {
+    /// Compiles and validates `bytes` for the slot configured as `config`.
+    pub(crate) async fn prepare(&self, config: &SlotConfig, bytes: Vec<u8>, source: PathBuf) -> Result<Arc<LoadedPlugin>, LoadError> {
+        let plugin = self.validate(config, bytes, source.clone()).await?;
+        if plugin.manifest.id != config.entry.id {
+            return Err(LoadError {
+                path: source,
+                problem: LoadProblem::IdMismatch { expected: config.entry.id.clone(), found: plugin.manifest.id.clone() },
+            });
+        }
+        Ok(Arc::new(plugin))
+    }
+
+    /// Validates a component without installing it and returns its manifest: everything
+    /// [`Runtime::install`] checks except that the id matches a configured plugin.
+    pub async fn inspect(&self, bytes: Vec<u8>, source: PathBuf) -> Result<PluginManifest, LoadError> {
+        let config = SlotConfig::new(PluginEntry::new("inspect", source.clone())).expect("no grants to parse");
+        Ok(self.validate(&config, bytes, source).await?.manifest)
+    }
+
+    async fn validate(&self, config: &SlotConfig, bytes: Vec<u8>, source: PathBuf) -> Result<LoadedPlugin, LoadError> {
+        let fail = |problem| LoadError { path: source.clone(), problem };
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        let (engine, cache, digest) = (self.engine.clone(), self.cache.clone(), sha256.clone());
+        let component = tokio::task::spawn_blocking(move || cache.load_or_compile(&engine, &bytes, &digest))
+            .await
+            .map_err(|e| fail(LoadProblem::Invalid(format!("compilation task failed: {e}"))))?
+            .map_err(fail)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| fail(LoadProblem::ForeignWorld(format!("{e:#}"))))?;
+        let pre = ConnectorPluginPre::new(pre).map_err(|e| fail(LoadProblem::ForeignWorld(format!("{e:#}"))))?;
+
+        // The self-check: `manifest()` must answer, without I/O, under the plugin's own limits.
+        let validating: Arc<str> = Arc::from("validating");
+        let manifest = match self.run(&pre, validating, config, CallContext::tenant(HOST_TENANT), Invocation::Manifest).await {
+            Ok(Served { answer: Answer::Manifest(manifest), .. }) => manifest,
+            Ok(other) => unreachable!("manifest() answered {other:?}"),
+            Err(error) => return Err(fail(LoadProblem::ManifestFailed(error.to_string()))),
+        };
+        if !valid_id(&manifest.id) {
+            return Err(fail(LoadProblem::BadManifest(format!("id `{}` is not 1-64 characters of a-z, 0-9 and '-'", manifest.id))));
+        }
+        if !semver_like(&manifest.version) {
+            return Err(fail(LoadProblem::BadManifest(format!("version `{}` is not semver", manifest.version))));
+        }
+        if !sdk_supported(&manifest.sdk_version) {
+            return Err(fail(LoadProblem::UnsupportedSdk {
+                found: manifest.sdk_version.clone(),
+                supported: SDK_COMPATIBILITY.to_string(),
+            }));
+        }
+        Ok(LoadedPlugin {
+            version: Arc::from(manifest.version.as_str()),
+            manifest,
+            sha256,
+            source,
+            loaded_at: SystemTime::now(),
+            pre,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sdk_compatibility_is_the_same_minor_version() {
+        assert!(sdk_supported("0.1.0"));
+        assert!(sdk_supported("0.1.17"));
+        assert!(sdk_supported("0.1.2-rc.1"));
+        assert!(!sdk_supported("0.2.0"));
+        assert!(!sdk_supported("1.1.0"));
+        assert!(!sdk_supported("0.1"));
+        assert!(!sdk_supported(""));
+    }
+
+    #[test]
+    fn versions_must_be_semver() {
+        assert!(semver_like("1.2.3"));
+        assert!(semver_like("0.2.0-beta.1"));
+        assert!(!semver_like("1.2"));
+        assert!(!semver_like("latest"));
+    }
+}

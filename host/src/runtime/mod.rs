@@ -1,0 +1,254 @@
+//! Runs connector components: one engine, one pre-instantiated component per plugin version,
+//! a fresh store per call under fuel, memory, deadline and concurrency limits, and hot swap.
+
+mod cache;
+mod call;
+mod engine;
+mod error;
+mod invoke;
+mod load;
+mod registry;
+mod state;
+mod usage;
+mod watch;
+pub mod wit;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::Semaphore;
+use wasmtime::Engine;
+use wasmtime::component::{HasSelf, Linker};
+
+pub use engine::{Allocation, EPOCH_TICK, FUEL_YIELD_INTERVAL};
+pub use error::{CallError, LoadError, LoadProblem};
+pub use invoke::{Answer, Invocation, Reply};
+pub use load::{SDK_COMPATIBILITY, sdk_supported};
+pub use registry::{LoadedPlugin, PluginSlot, PluginStatus, SlotConfig};
+pub use state::{CAPTURED_OUTPUT_BYTES, CallState};
+pub use usage::{FuelLedger, Usage};
+pub use watch::PluginWatcher;
+
+use crate::capability::http::HttpLimits;
+use crate::capability::queue::{Continuation, JobSink, MemoryJobSink, QueueLimits};
+use crate::capability::vault::{MemorySecretStore, SecretStore};
+use crate::config::{PluginEntry, PluginsFile};
+use cache::ArtifactCache;
+use registry::Registry;
+
+/// How the runtime is set up.
+#[derive(Debug, Clone)]
+pub struct RuntimeSettings {
+    /// Where compiled components are cached; `None` compiles on every load.
+    pub cache_dir: Option<PathBuf>,
+    /// Instance allocation strategy.
+    pub allocation: Allocation,
+    /// Calls one tenant may run at once, across plugins.
+    pub tenant_concurrency: usize,
+    /// Egress caps.
+    pub http: HttpLimits,
+    /// Continuation caps.
+    pub queue: QueueLimits,
+}
+
+impl Default for RuntimeSettings {
+    fn default() -> Self {
+        RuntimeSettings {
+            cache_dir: None,
+            allocation: Allocation::OnDemand,
+            tenant_concurrency: 64,
+            http: HttpLimits::default(),
+            queue: QueueLimits::default(),
+        }
+    }
+}
+
+/// The backends the capabilities use.
+#[derive(Clone)]
+pub struct HostServices {
+    /// Connection secrets.
+    pub secrets: Arc<dyn SecretStore>,
+    /// Recovery points of jobs.
+    pub jobs: Arc<dyn JobSink>,
+    /// The egress client.
+    pub http_client: reqwest::Client,
+}
+
+impl HostServices {
+    /// In-memory backends: for tests and tools that run no jobs.
+    pub fn in_memory() -> Self {
+        HostServices {
+            secrets: Arc::new(MemorySecretStore::default()),
+            jobs: Arc::new(MemoryJobSink::default()),
+            http_client: crate::capability::http::client(),
+        }
+    }
+}
+
+/// A call's answer with what the host learned running it.
+#[derive(Debug)]
+pub struct Served<T> {
+    /// The connector's answer.
+    pub answer: T,
+    /// The plugin version that served the call.
+    pub version: Arc<str>,
+    /// Fuel the call consumed.
+    pub fuel_used: u64,
+    /// Continuations the call enqueued, for the job pipeline to store.
+    pub continuations: Vec<Continuation>,
+    /// The last recovery point the call recorded, if it recorded one.
+    pub recovery_point: Option<String>,
+}
+
+/// The connector runtime. Cheap to share behind an `Arc`; every method takes `&self`.
+pub struct Runtime {
+    engine: Engine,
+    linker: Linker<CallState>,
+    cache: ArtifactCache,
+    registry: Registry,
+    services: HostServices,
+    settings: RuntimeSettings,
+    tenants: Mutex<HashMap<String, Arc<Semaphore>>>,
+    fuel: FuelLedger,
+    _ticker: engine::EpochTicker,
+}
+
+impl Runtime {
+    /// Builds the engine and the linker (locked-down WASI plus the four capabilities).
+    pub fn new(settings: RuntimeSettings, services: HostServices) -> wasmtime::Result<Self> {
+        let engine = engine::build_engine(&settings.allocation)?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wit::http::add_to_linker::<_, HasSelf<_>>(&mut linker, |s: &mut CallState| &mut s.http)?;
+        wit::vault::add_to_linker::<_, HasSelf<_>>(&mut linker, |s: &mut CallState| &mut s.vault)?;
+        wit::queue::add_to_linker::<_, HasSelf<_>>(&mut linker, |s: &mut CallState| &mut s.queue)?;
+        wit::log::add_to_linker::<_, HasSelf<_>>(&mut linker, |s: &mut CallState| &mut s.log)?;
+        let cache = ArtifactCache::new(settings.cache_dir.clone(), engine::compatibility_hash(&engine));
+        Ok(Runtime {
+            _ticker: engine::EpochTicker::start(engine.clone()),
+            engine,
+            linker,
+            cache,
+            registry: Registry::default(),
+            services,
+            settings,
+            tenants: Mutex::new(HashMap::new()),
+            fuel: FuelLedger::default(),
+        })
+    }
+
+    /// Configures every plugin of `file` and loads its component. Returns the load failures;
+    /// plugins that failed stay configured without a version (calls answer `NotLoaded`) and
+    /// every other plugin serves.
+    pub async fn configure(&self, file: &PluginsFile) -> Vec<LoadError> {
+        let mut failures = Vec::new();
+        for entry in &file.plugins {
+            if let Err(error) = self.configure_plugin(entry.clone()).await {
+                failures.push(error);
+            }
+        }
+        failures
+    }
+
+    /// Configures one plugin and loads its component from `entry.path`.
+    pub async fn configure_plugin(&self, entry: PluginEntry) -> Result<PluginStatus, LoadError> {
+        let path = entry.path.clone();
+        let config = SlotConfig::new(entry).map_err(|e| LoadError {
+            path: path.clone(),
+            problem: LoadProblem::BadManifest(format!("configuration: {e}")),
+        })?;
+        let id = config.entry.id.clone();
+        self.registry.upsert(config);
+        self.reload(&id).await
+    }
+
+    /// Reads the plugin's component file again and installs it if it validates.
+    pub async fn reload(&self, id: &str) -> Result<PluginStatus, LoadError> {
+        let slot = self.registry.get(id).ok_or_else(|| LoadError {
+            path: PathBuf::from(id),
+            problem: LoadProblem::Unreadable(format!("plugin `{id}` is not configured")),
+        })?;
+        let path = slot.config.load().entry.path.clone();
+        let bytes = match tokio::fs::read(&path).await {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                let error = LoadError { path, problem: LoadProblem::Unreadable(error.to_string()) };
+                slot.record_error(error.clone());
+                tracing::error!(plugin = id, %error, "plugin not loaded");
+                return Err(error);
+            }
+        };
+        self.install_bytes(&slot, bytes, path).await
+    }
+
+    /// Installs `bytes` as plugin `id`'s new version, as the admin API's upload does: compiled
+    /// and validated off the request path, then swapped in atomically. On failure the serving
+    /// version (if any) keeps serving.
+    pub async fn install(&self, id: &str, bytes: Vec<u8>) -> Result<PluginStatus, LoadError> {
+        let slot = self.registry.get(id).ok_or_else(|| LoadError {
+            path: PathBuf::from("<upload>"),
+            problem: LoadProblem::Unreadable(format!("plugin `{id}` is not configured")),
+        })?;
+        self.install_bytes(&slot, bytes, PathBuf::from("<upload>")).await
+    }
+
+    async fn install_bytes(&self, slot: &Arc<PluginSlot>, bytes: Vec<u8>, source: PathBuf) -> Result<PluginStatus, LoadError> {
+        let _one_at_a_time = slot.install_lock.lock().await;
+        let config = slot.config.load_full();
+        match self.prepare(&config, bytes, source).await {
+            Ok(plugin) => {
+                let version = plugin.version.clone();
+                let sha = plugin.sha256.clone();
+                slot.install(plugin);
+                tracing::info!(plugin = %slot.id, %version, sha256 = %sha, "plugin version serving");
+                Ok(slot.status())
+            }
+            Err(error) => {
+                tracing::error!(plugin = %slot.id, %error, "plugin version refused; the serving version is unchanged");
+                slot.record_error(error.clone());
+                Err(error)
+            }
+        }
+    }
+
+    /// Makes the previous version of `id` serve again (and the current one the rollback target).
+    pub fn rollback(&self, id: &str) -> Option<PluginStatus> {
+        let slot = self.registry.get(id)?;
+        let target = slot.rollback()?;
+        tracing::info!(plugin = id, version = %target.version, "plugin rolled back");
+        Some(slot.status())
+    }
+
+    /// The status of `id`.
+    pub fn status(&self, id: &str) -> Option<PluginStatus> {
+        self.registry.get(id).map(|s| s.status())
+    }
+
+    /// The status of every configured plugin.
+    pub fn plugins(&self) -> Vec<PluginStatus> {
+        self.registry.all().iter().map(|s| s.status()).collect()
+    }
+
+    /// Fuel spent so far, per tenant and plugin.
+    pub fn fuel(&self) -> &FuelLedger {
+        &self.fuel
+    }
+
+    /// The configured component path of every plugin (what the watcher watches).
+    pub fn plugin_paths(&self) -> Vec<(String, PathBuf)> {
+        self.registry.all().iter().map(|s| (s.id.clone(), s.config.load().entry.path.clone())).collect()
+    }
+
+    /// The plugin whose component lives at `path`, if any (paths compared after resolving
+    /// links and relative parts of their directories; the file itself may be mid-replace).
+    pub fn plugin_at(&self, path: &Path) -> Option<String> {
+        let wanted = comparable(path);
+        self.plugin_paths().into_iter().find(|(_, p)| comparable(p) == wanted).map(|(id, _)| id)
+    }
+}
+
+fn comparable(path: &Path) -> Option<(PathBuf, std::ffi::OsString)> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    Some((std::fs::canonicalize(dir).ok()?, path.file_name()?.to_os_string()))
+}

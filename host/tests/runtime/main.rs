@@ -1,0 +1,7 @@
+//! The runtime against real components built from `connectors/` and `tests/fixtures/`.
+
+mod check;
+mod hot_swap;
+mod limits;
+mod loading;
+mod support;

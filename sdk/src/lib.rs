@@ -1,0 +1,167 @@
+//! Write a Postd connector.
+//!
+//! A connector is a Rust crate built as a `cdylib` for `wasm32-wasip2`; the host runs it as a
+//! sandboxed WebAssembly component. It depends on this crate alone, implements [`Connector`]
+//! (every method but [`Connector::manifest`] defaults to "not supported") and registers the type
+//! with [`register_connector!`]:
+//!
+//! ```ignore
+//! use postd_sdk::prelude::*;
+//!
+//! struct Echo;
+//!
+//! impl Connector for Echo {
+//!     fn manifest() -> Manifest {
+//!         Manifest::new("echo", "Echo", env!("CARGO_PKG_VERSION"), AuthKind::ApiKey)
+//!     }
+//!     fn health() -> Result<HealthReport> {
+//!         let answer = http::Request::get("https://echo.example/ping").send()?.error_for_status()?;
+//!         Ok(HealthReport { external_id: answer.text(), scopes: vec![], message: "ok".into() })
+//!     }
+//! }
+//!
+//! register_connector!(Echo);
+//! ```
+//!
+//! The host owns tokens, egress, retries and scheduling. A connector builds requests, reads
+//! answers and maps errors: see [`http`], [`vault`], [`queue`], [`log`], [`oauth`], [`webhook`].
+#![deny(missing_docs)]
+
+extern crate self as postd_sdk;
+
+mod adapter;
+#[doc(hidden)]
+pub mod bindings;
+mod error;
+pub mod http;
+pub mod log;
+mod manifest;
+pub mod oauth;
+pub mod queue;
+pub mod vault;
+pub mod webhook;
+
+pub use error::{DEFAULT_RETRY_AFTER_MS, Error, PlatformError, RateLimitedInfo, retry_after_ms};
+
+pub(crate) use bindings::exports::postd::connector::connector as export;
+
+pub use export::{
+    Account, AnalyticsRequest, AuthCallback, AuthKind, AuthorizeRequest, Capabilities,
+    ConnectionInfo, ContentLimits, DeleteRequest, HealthReport, JobContext, Media,
+    MediaKind, Metric, Post, PublishOutcome, Published, RateBudget, ScheduleWindow, TaskContext,
+    TokenExpiry, WebhookEvent, WebhookRequest, WebhookResponse,
+};
+pub use export::PluginManifest as Manifest;
+pub use queue::Task;
+
+/// The result type of every connector method.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// The version of this SDK, stamped into every connector's manifest so the host can check it.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// What a connector implements. Every method except [`Connector::manifest`] answers
+/// [`Error::NotSupported`] unless overridden, so a connector states only what its platform does.
+///
+/// Each call runs in a fresh instance: keep nothing in statics between calls; tokens belong in
+/// the [`vault`], multi-step progress in [`queue`] continuations and checkpoints.
+pub trait Connector {
+    /// Who the connector is and what it can do. Must not do I/O: the host calls it to validate
+    /// the component before serving it. The SDK fills in [`Manifest::sdk_version`].
+    fn manifest() -> Manifest;
+
+    /// The platform's consent URL for an OAuth connection.
+    fn authorize_url(request: AuthorizeRequest) -> Result<String> {
+        let _ = request;
+        Err(Error::not_supported("authorize-url"))
+    }
+
+    /// Exchanges the callback (or a pasted API key) for tokens, stores them with [`vault::put`].
+    fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {
+        let _ = callback;
+        Err(Error::not_supported("complete-auth"))
+    }
+
+    /// Refreshes the connection's tokens in the vault.
+    fn refresh() -> Result<TokenExpiry> {
+        Err(Error::not_supported("refresh"))
+    }
+
+    /// Accounts the connection can post to.
+    fn list_accounts() -> Result<Vec<Account>> {
+        Err(Error::not_supported("list-accounts"))
+    }
+
+    /// Publishes (or natively schedules) a post.
+    fn publish(post: Post, job: JobContext) -> Result<PublishOutcome> {
+        let _ = (post, job);
+        Err(Error::not_supported("publish"))
+    }
+
+    /// Deletes a published post.
+    fn delete_post(request: DeleteRequest) -> Result<()> {
+        let _ = request;
+        Err(Error::not_supported("delete-post"))
+    }
+
+    /// Reads figures for an account or a post.
+    fn analytics(request: AnalyticsRequest) -> Result<Vec<Metric>> {
+        let _ = request;
+        Err(Error::not_supported("analytics"))
+    }
+
+    /// Checks that the connection still works.
+    fn health() -> Result<HealthReport> {
+        Err(Error::not_supported("health"))
+    }
+
+    /// Answers a webhook subscription challenge; `Ok(None)` when the request is not one.
+    fn webhook_challenge(request: WebhookRequest) -> Result<Option<WebhookResponse>> {
+        let _ = request;
+        Err(Error::not_supported("webhook-challenge"))
+    }
+
+    /// Verifies a webhook delivery over its raw body and parses its events.
+    fn verify_webhook(request: WebhookRequest) -> Result<Vec<WebhookEvent>> {
+        let _ = request;
+        Err(Error::not_supported("verify-webhook"))
+    }
+
+    /// Runs a continuation enqueued with [`queue::enqueue`].
+    fn handle_task(context: TaskContext) -> Result<PublishOutcome> {
+        let _ = context;
+        Err(Error::not_supported("handle-task"))
+    }
+}
+
+/// Everything a connector usually needs, in one `use`.
+pub mod prelude {
+    pub use crate::{
+        Account, AnalyticsRequest, AuthCallback, AuthKind, AuthorizeRequest, Capabilities,
+        ConnectionInfo, Connector, ContentLimits, DeleteRequest, Error, HealthReport, JobContext,
+        Manifest, Media, MediaKind, Metric, Post, PublishOutcome, Published, RateBudget, Result,
+        ScheduleWindow, Task, TaskContext, TokenExpiry, WebhookEvent, WebhookRequest,
+        WebhookResponse, http, log, oauth, queue, register_connector, vault, webhook,
+    };
+}
+
+/// Registers `T: Connector` as the component's implementation of the `connector` export.
+/// Call it once, at the root of a connector crate.
+#[macro_export]
+macro_rules! register_connector {
+    ($connector:ty) => {
+        type __PostdRegisteredConnector = $crate::__private::Adapter<$connector>;
+        $crate::__private::bindings::__export_connector!(
+            __PostdRegisteredConnector with_types_in $crate::__private::bindings
+        );
+    };
+}
+
+/// Used by [`register_connector!`]; not part of the public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::adapter::Adapter;
+    pub use crate::bindings;
+    pub use crate::bindings::__export_connector;
+    pub use wit_bindgen;
+}

@@ -1,0 +1,73 @@
+//! Conveniences for building a [`Manifest`].
+
+use crate::export::PluginManifest;
+use crate::{AuthKind, Capabilities, ContentLimits, Manifest, RateBudget, ScheduleWindow};
+
+impl Manifest {
+    /// A manifest with no capabilities, no limits and no scopes; add them with the `with_*`
+    /// methods. `version` is usually `env!("CARGO_PKG_VERSION")`.
+    pub fn new(id: &str, display_name: &str, version: &str, auth: AuthKind) -> Self {
+        PluginManifest {
+            id: id.to_string(),
+            display_name: display_name.to_string(),
+            version: version.to_string(),
+            sdk_version: crate::SDK_VERSION.to_string(),
+            auth,
+            scopes: Vec::new(),
+            capabilities: Capabilities::empty(),
+            limits: ContentLimits::none(),
+            rate_budget: None,
+            refresh_before_expiry_secs: None,
+            schedule_window: None,
+        }
+    }
+
+    /// Sets the capabilities.
+    pub fn with_capabilities(mut self, capabilities: Capabilities) -> Self {
+        self.capabilities = capabilities;
+        self
+    }
+
+    /// Sets the default OAuth scopes.
+    pub fn with_scopes(mut self, scopes: &[&str]) -> Self {
+        self.scopes = scopes.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    /// Sets the content limits.
+    pub fn with_limits(mut self, limits: ContentLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets the default request budget: `requests` per `per_seconds`.
+    pub fn with_rate_budget(mut self, requests: u32, per_seconds: u32) -> Self {
+        self.rate_budget = Some(RateBudget { requests, per_seconds });
+        self
+    }
+
+    /// Refresh tokens this long before they expire.
+    pub fn with_refresh_before_expiry(mut self, seconds: u64) -> Self {
+        self.refresh_before_expiry_secs = Some(seconds);
+        self
+    }
+
+    /// The native scheduling window, in seconds from now.
+    pub fn with_schedule_window(mut self, min_lead_secs: u64, max_lead_secs: u64) -> Self {
+        self.schedule_window = Some(ScheduleWindow { min_lead_secs, max_lead_secs });
+        self
+    }
+}
+
+impl ContentLimits {
+    /// No limits known.
+    pub fn none() -> Self {
+        ContentLimits {
+            max_text_chars: None,
+            max_media_count: None,
+            max_image_bytes: None,
+            max_video_bytes: None,
+            max_video_seconds: None,
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! Secrets of the current connection and the plugin's app configuration.
+//!
+//! Writes made during a call become visible when the call returns successfully; a failed call
+//! writes nothing. Values never appear in logs: the host redacts them.
+
+use crate::bindings::postd::connector::vault as wit;
+use crate::{Error, Result};
+
+pub use wit::VaultError;
+
+impl From<VaultError> for Error {
+    fn from(error: VaultError) -> Self {
+        match error {
+            VaultError::Unavailable(why) => Error::transient(format!("vault unavailable: {why}")),
+            other => Error::invalid_input(format!("vault: {other}")),
+        }
+    }
+}
+
+/// Reads a secret of the current connection.
+pub fn get(name: &str) -> Result<Option<String>> {
+    Ok(wit::get(name)?)
+}
+
+/// Reads a secret that must exist; its absence means the connection was never completed.
+pub fn require(name: &str) -> Result<String> {
+    get(name)?.ok_or_else(|| Error::AuthRevoked(format!("no `{name}` stored for this connection")))
+}
+
+/// Writes a secret of the current connection.
+pub fn put(name: &str, value: &str) -> Result<()> {
+    Ok(wit::put(name, value)?)
+}
+
+/// Removes a secret; true when it existed.
+pub fn delete(name: &str) -> Result<bool> {
+    Ok(wit::delete(name)?)
+}
+
+/// A read-only secret the operator configured (`client-id`, `client-secret`).
+pub fn app_secret(name: &str) -> Option<String> {
+    wit::app_secret(name)
+}
+
+/// A read-only, non-secret setting the operator configured (`base-url`).
+pub fn app_setting(name: &str) -> Option<String> {
+    wit::app_setting(name)
+}
+
+/// A setting with a default, for base URLs that point at the real platform unless configured.
+pub fn app_setting_or(name: &str, default: &str) -> String {
+    app_setting(name).unwrap_or_else(|| default.to_string())
+}

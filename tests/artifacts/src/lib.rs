@@ -1,0 +1,16 @@
+//! Paths of the wasm fixtures, built from source by this crate's build script.
+#![deny(missing_docs)]
+
+/// The example connector (`connectors/example`), version 0.1.0.
+pub const EXAMPLE: &str = env!("POSTD_FIXTURE_EXAMPLE");
+
+/// The same connector source under version 0.2.0, for hot-swap tests.
+pub const EXAMPLE_NEXT: &str = env!("POSTD_FIXTURE_EXAMPLE_NEXT");
+
+/// A connector that misbehaves on request (`tests/fixtures/hostile`).
+pub const HOSTILE: &str = env!("POSTD_FIXTURE_HOSTILE");
+
+/// Reads a fixture's bytes.
+pub fn bytes(path: &str) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("reading fixture {path}: {e}"))
+}
