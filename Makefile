@@ -1,6 +1,7 @@
 # Postd Connector Host. The two commands a fresh machine needs:
 #   make run    builds everything and starts the host on embedded defaults
 #   make test   runs the whole suite
+SHELL       := bash
 CARGO       ?= cargo
 WASM_TARGET := wasm32-wasip2
 # Guests (connectors and test fixtures) share one target directory, also used by the fixture
@@ -42,9 +43,11 @@ run: build
 	./target/release/postd-host run --plugins plugins.toml
 
 ## test: the whole suite (fixtures are built from source by tests/artifacts/build.rs)
+##       (cargo test runs the workspace's default members: everything but the wasm guests)
 test: toolchain
-	$(CARGO) test --workspace --exclude postd-connector-example \
-	  --exclude postd-fixture-hostile --exclude postd-fixture-example-next
+	@set -o pipefail; $(CARGO) test 2>&1 | tee target/test-output.log
+	@awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } \
+	  END { printf "total: %d passed, %d failed, %d skipped\n", p, f, i }' target/test-output.log
 
 ## lint: formatting and clippy, warnings as errors
 lint:

@@ -4,17 +4,24 @@ use std::fmt::Write;
 use std::path::Path;
 
 use crate::runtime::wit::connector::{AuthKind, PluginManifest};
-use crate::runtime::{HostServices, LoadError, LoadProblem, Runtime, RuntimeSettings, SDK_COMPATIBILITY};
+use crate::runtime::{
+    HostServices, LoadError, LoadProblem, Runtime, RuntimeSettings, SDK_COMPATIBILITY,
+};
 
 /// Validates the component at `path` exactly as a load would (compile, world, self-check call,
 /// manifest and SDK version) and returns its manifest.
 pub async fn check(path: &Path) -> Result<PluginManifest, LoadError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| LoadError { path: path.to_path_buf(), problem: LoadProblem::Unreadable(e.to_string()) })?;
-    let runtime = Runtime::new(RuntimeSettings::default(), HostServices::in_memory()).map_err(|e| LoadError {
+    let bytes = std::fs::read(path).map_err(|e| LoadError {
         path: path.to_path_buf(),
-        problem: LoadProblem::Invalid(format!("the host's engine failed to start: {e}")),
+        problem: LoadProblem::Unreadable(e.to_string()),
     })?;
+    let runtime =
+        Runtime::new(RuntimeSettings::default(), HostServices::in_memory()).map_err(|e| {
+            LoadError {
+                path: path.to_path_buf(),
+                problem: LoadProblem::Invalid(format!("the host's engine failed to start: {e}")),
+            }
+        })?;
     runtime.inspect(bytes, path.to_path_buf()).await
 }
 
@@ -27,7 +34,11 @@ pub fn render(path: &Path, result: &Result<PluginManifest, LoadError>) -> String
             let _ = writeln!(out, "  id:            {}", m.id);
             let _ = writeln!(out, "  name:          {}", m.display_name);
             let _ = writeln!(out, "  version:       {}", m.version);
-            let _ = writeln!(out, "  sdk:           postd-sdk {} (host supports {SDK_COMPATIBILITY})", m.sdk_version);
+            let _ = writeln!(
+                out,
+                "  sdk:           postd-sdk {} (host supports {SDK_COMPATIBILITY})",
+                m.sdk_version
+            );
             let auth = match m.auth {
                 AuthKind::Oauth2 => "oauth2",
                 AuthKind::ApiKey => "api-key",
@@ -41,13 +52,21 @@ pub fn render(path: &Path, result: &Result<PluginManifest, LoadError>) -> String
                 let _ = writeln!(out, "  max text:      {max} characters");
             }
             if let Some(b) = &m.rate_budget {
-                let _ = writeln!(out, "  rate budget:   {} requests / {} s", b.requests, b.per_seconds);
+                let _ = writeln!(
+                    out,
+                    "  rate budget:   {} requests / {} s",
+                    b.requests, b.per_seconds
+                );
             }
             if let Some(s) = m.refresh_before_expiry_secs {
                 let _ = writeln!(out, "  refresh:       {s} s before expiry");
             }
             if let Some(w) = &m.schedule_window {
-                let _ = writeln!(out, "  scheduling:    {} s to {} s ahead", w.min_lead_secs, w.max_lead_secs);
+                let _ = writeln!(
+                    out,
+                    "  scheduling:    {} s to {} s ahead",
+                    w.min_lead_secs, w.max_lead_secs
+                );
             }
         }
         Err(error) => {

@@ -20,7 +20,8 @@ const USAGE: &str = "usage:
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("POSTD_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("POSTD_LOG")
+                .unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -47,12 +48,18 @@ fn usage_error() -> ExitCode {
 async fn check(path: PathBuf) -> ExitCode {
     let result = postd_host::check::check(&path).await;
     print!("{}", postd_host::check::render(&path, &result));
-    if result.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if result.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 async fn run(args: &[String]) -> ExitCode {
     let plugins = match args {
-        [] => std::env::var("POSTD_PLUGINS").map(PathBuf::from).unwrap_or_else(|_| "plugins.toml".into()),
+        [] => std::env::var("POSTD_PLUGINS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| "plugins.toml".into()),
         [flag, path] if flag == "--plugins" => PathBuf::from(path),
         _ => return usage_error(),
     };
@@ -60,7 +67,10 @@ async fn run(args: &[String]) -> ExitCode {
     for problem in &file.problems {
         tracing::error!(%problem, "plugin configuration problem; continuing without it");
     }
-    let settings = RuntimeSettings { cache_dir: Some(PathBuf::from("data/cache")), ..RuntimeSettings::default() };
+    let settings = RuntimeSettings {
+        cache_dir: Some(PathBuf::from("data/cache")),
+        ..RuntimeSettings::default()
+    };
     let runtime = match Runtime::new(settings, HostServices::in_memory()) {
         Ok(runtime) => Arc::new(runtime),
         Err(error) => {
@@ -81,7 +91,9 @@ async fn run(args: &[String]) -> ExitCode {
     for status in runtime.plugins() {
         match &status.version {
             Some(version) => tracing::info!(plugin = %status.id, %version, "serving"),
-            None => tracing::warn!(plugin = %status.id, reason = status.last_error.as_deref().unwrap_or("-"), "not serving"),
+            None => {
+                tracing::warn!(plugin = %status.id, reason = status.last_error.as_deref().unwrap_or("-"), "not serving")
+            }
         }
     }
     tracing::info!(plugins = %plugins.display(), dir = %file.plugin_dir.display(), "postd-host running; Ctrl-C stops it");

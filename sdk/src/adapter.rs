@@ -66,9 +66,7 @@ impl<T: Connector> Guest for Adapter<T> {
         T::verify_webhook(request)
     }
 
-    fn handle_task(
-        context: export::TaskContext,
-    ) -> Result<export::PublishOutcome, ConnectorError> {
+    fn handle_task(context: export::TaskContext) -> Result<export::PublishOutcome, ConnectorError> {
         T::handle_task(context)
     }
 }

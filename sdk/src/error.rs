@@ -1,9 +1,9 @@
 //! The connector error and how HTTP answers map onto it.
 
+use crate::bindings::postd::connector::http::HttpError;
 pub use crate::bindings::postd::connector::types::{
     ConnectorError as Error, PlatformError, RateLimitedInfo,
 };
-use crate::bindings::postd::connector::http::HttpError;
 
 /// Wait used when a platform says "too many requests" without saying for how long.
 pub const DEFAULT_RETRY_AFTER_MS: u64 = 60_000;
@@ -26,12 +26,18 @@ impl Error {
 
     /// Over the platform's budget; retry after `retry_after_ms`.
     pub fn rate_limited(retry_after_ms: u64, reason: impl Into<String>) -> Self {
-        Error::RateLimited(RateLimitedInfo { retry_after_ms, reason: reason.into() })
+        Error::RateLimited(RateLimitedInfo {
+            retry_after_ms,
+            reason: reason.into(),
+        })
     }
 
     /// Any other platform error, with the platform's own code.
     pub fn platform(code: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Platform(PlatformError { code: code.into(), message: message.into() })
+        Error::Platform(PlatformError {
+            code: code.into(),
+            message: message.into(),
+        })
     }
 
     /// Maps a non-success HTTP status to an error, for platforms whose statuses say enough.
@@ -65,7 +71,10 @@ impl Error {
                 "HTTP 503 with Retry-After",
             ),
             408 | 425 | 500..=599 => Error::transient(format!("HTTP {status}")),
-            _ => Error::platform(status.to_string(), format!("unexpected HTTP status {status}")),
+            _ => Error::platform(
+                status.to_string(),
+                format!("unexpected HTTP status {status}"),
+            ),
         }
     }
 
@@ -95,7 +104,10 @@ impl From<serde_json::Error> for Error {
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
 }
 
 /// Parses a `Retry-After` value, delta-seconds or an HTTP date (RFC 9110 §10.2.3), into
@@ -154,15 +166,24 @@ mod tests {
     use super::*;
 
     fn headers(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn retry_after_seconds_and_dates_become_milliseconds() {
         assert_eq!(retry_after_ms("120", 0), Some(120_000));
         // 1994-11-06T08:49:37Z is 784111777.
-        assert_eq!(retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_770), Some(7_000));
-        assert_eq!(retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_800), Some(0));
+        assert_eq!(
+            retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_770),
+            Some(7_000)
+        );
+        assert_eq!(
+            retry_after_ms("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_800),
+            Some(0)
+        );
         assert_eq!(retry_after_ms("soon", 0), None);
         assert_eq!(retry_after_ms("Sun, 06 Nov 1994 25:49:37 GMT", 0), None);
     }
@@ -170,7 +191,13 @@ mod tests {
     #[test]
     fn status_429_waits_for_retry_after_or_a_minute() {
         let with = Error::from_status(429, &headers(&[("Retry-After", "7")]), 0);
-        assert!(matches!(with, Error::RateLimited(RateLimitedInfo { retry_after_ms: 7000, .. })));
+        assert!(matches!(
+            with,
+            Error::RateLimited(RateLimitedInfo {
+                retry_after_ms: 7000,
+                ..
+            })
+        ));
         let without = Error::from_status(429, &[], 0);
         assert!(
             matches!(without, Error::RateLimited(RateLimitedInfo { retry_after_ms, .. }) if retry_after_ms == DEFAULT_RETRY_AFTER_MS)
@@ -179,11 +206,26 @@ mod tests {
 
     #[test]
     fn statuses_map_to_the_taxonomy() {
-        assert!(matches!(Error::from_status(401, &[], 0), Error::AuthExpired(_)));
-        assert!(matches!(Error::from_status(403, &[], 0), Error::PermissionMissing(_)));
-        assert!(matches!(Error::from_status(422, &[], 0), Error::InvalidInput(_)));
-        assert!(matches!(Error::from_status(502, &[], 0), Error::Transient(_)));
-        assert!(matches!(Error::from_status(408, &[], 0), Error::Transient(_)));
+        assert!(matches!(
+            Error::from_status(401, &[], 0),
+            Error::AuthExpired(_)
+        ));
+        assert!(matches!(
+            Error::from_status(403, &[], 0),
+            Error::PermissionMissing(_)
+        ));
+        assert!(matches!(
+            Error::from_status(422, &[], 0),
+            Error::InvalidInput(_)
+        ));
+        assert!(matches!(
+            Error::from_status(502, &[], 0),
+            Error::Transient(_)
+        ));
+        assert!(matches!(
+            Error::from_status(408, &[], 0),
+            Error::Transient(_)
+        ));
         assert!(matches!(
             Error::from_status(503, &headers(&[("retry-after", "30")]), 0),
             Error::RateLimited(_)
@@ -195,8 +237,17 @@ mod tests {
 
     #[test]
     fn host_http_errors_map_to_connector_errors() {
-        assert!(matches!(Error::from(HttpError::RateLimited(5)), Error::RateLimited(_)));
-        assert!(matches!(Error::from(HttpError::Timeout), Error::Transient(_)));
-        assert!(matches!(Error::from(HttpError::Denied("x".into())), Error::Platform(_)));
+        assert!(matches!(
+            Error::from(HttpError::RateLimited(5)),
+            Error::RateLimited(_)
+        ));
+        assert!(matches!(
+            Error::from(HttpError::Timeout),
+            Error::Transient(_)
+        ));
+        assert!(matches!(
+            Error::from(HttpError::Denied("x".into())),
+            Error::Platform(_)
+        ));
     }
 }

@@ -1,6 +1,6 @@
 //! Outbound HTTP through the host, with a request builder and answer helpers.
 //!
-//! ```ignore
+//! ```text
 //! let me: Me = http::Request::get("https://graph.facebook.com/v23.0/me")
 //!     .query("fields", "id,name")
 //!     .bearer(&token)
@@ -19,7 +19,11 @@ use crate::{Error, Result};
 pub use wit::{HttpError, Method};
 
 /// Characters left as they are in a query component or form value: RFC 3986 "unreserved".
-const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Percent-encodes `value` for a query string, form body or path segment.
 pub fn encode(value: &str) -> String {
@@ -102,8 +106,17 @@ impl Request {
 
     /// Appends one encoded query parameter to the URL.
     pub fn query(mut self, name: &str, value: &str) -> Self {
-        let separator = if self.inner.url.contains('?') { '&' } else { '?' };
-        self.inner.url = format!("{}{separator}{}={}", self.inner.url, encode(name), encode(value));
+        let separator = if self.inner.url.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        self.inner.url = format!(
+            "{}{separator}{}={}",
+            self.inner.url,
+            encode(name),
+            encode(value)
+        );
         self
     }
 
@@ -155,7 +168,11 @@ impl Request {
     /// Sends the request through the host, keeping the host's own error.
     pub fn try_send(self) -> core::result::Result<Response, HttpError> {
         let answer = wit::send(&self.inner)?;
-        Ok(Response { status: answer.status, headers: answer.headers, body: answer.body })
+        Ok(Response {
+            status: answer.status,
+            headers: answer.headers,
+            body: answer.body,
+        })
     }
 }
 
@@ -173,7 +190,10 @@ pub struct Response {
 impl Response {
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// True for 2xx.
@@ -210,28 +230,53 @@ mod tests {
         let request = Request::get("https://api.example/v1/items")
             .query("fields", "id,name")
             .query("q", "a b&c=d");
-        assert_eq!(request.url(), "https://api.example/v1/items?fields=id%2Cname&q=a%20b%26c%3Dd");
+        assert_eq!(
+            request.url(),
+            "https://api.example/v1/items?fields=id%2Cname&q=a%20b%26c%3Dd"
+        );
     }
 
     #[test]
     fn form_and_json_bodies_set_their_content_type() {
-        let form = Request::post("https://x.example/token").form(&[("grant_type", "refresh_token"), ("refresh_token", "r/1+")]);
-        assert_eq!(form.body_bytes(), b"grant_type=refresh_token&refresh_token=r%2F1%2B");
-        assert!(form.headers().contains(&("content-type".into(), "application/x-www-form-urlencoded".into())));
+        let form = Request::post("https://x.example/token")
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", "r/1+")]);
+        assert_eq!(
+            form.body_bytes(),
+            b"grant_type=refresh_token&refresh_token=r%2F1%2B"
+        );
+        assert!(form.headers().contains(&(
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into()
+        )));
 
-        let json = Request::post("https://x.example").json(&serde_json::json!({"a": 1})).unwrap();
+        let json = Request::post("https://x.example")
+            .json(&serde_json::json!({"a": 1}))
+            .unwrap();
         assert_eq!(json.body_bytes(), br#"{"a":1}"#);
-        assert!(json.headers().contains(&("content-type".into(), "application/json".into())));
+        assert!(
+            json.headers()
+                .contains(&("content-type".into(), "application/json".into()))
+        );
     }
 
     #[test]
     fn response_helpers_read_headers_and_map_statuses() {
-        let ok = Response { status: 201, headers: vec![("X-Restli-Id".into(), "urn:li:share:1".into())], body: b"{\"id\":7}".to_vec() };
+        let ok = Response {
+            status: 201,
+            headers: vec![("X-Restli-Id".into(), "urn:li:share:1".into())],
+            body: b"{\"id\":7}".to_vec(),
+        };
         assert_eq!(ok.header("x-restli-id"), Some("urn:li:share:1"));
         let parsed: serde_json::Value = ok.clone().error_for_status().unwrap().json().unwrap();
         assert_eq!(parsed["id"], 7);
 
-        let limited = Response { status: 429, headers: vec![("retry-after".into(), "3".into())], body: vec![] };
-        assert!(matches!(limited.error_for_status(), Err(Error::RateLimited(info)) if info.retry_after_ms == 3000));
+        let limited = Response {
+            status: 429,
+            headers: vec![("retry-after".into(), "3".into())],
+            body: vec![],
+        };
+        assert!(
+            matches!(limited.error_for_status(), Err(Error::RateLimited(info)) if info.retry_after_ms == 3000)
+        );
     }
 }

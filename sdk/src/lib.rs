@@ -5,7 +5,7 @@
 //! (every method but [`Connector::manifest`] defaults to "not supported") and registers the type
 //! with [`register_connector!`]:
 //!
-//! ```ignore
+//! ```text
 //! use postd_sdk::prelude::*;
 //!
 //! struct Echo;
@@ -45,13 +45,13 @@ pub use error::{DEFAULT_RETRY_AFTER_MS, Error, PlatformError, RateLimitedInfo, r
 
 pub(crate) use bindings::exports::postd::connector::connector as export;
 
+pub use export::PluginManifest as Manifest;
 pub use export::{
     Account, AnalyticsRequest, AuthCallback, AuthKind, AuthorizeRequest, Capabilities,
-    ConnectionInfo, ContentLimits, DeleteRequest, HealthReport, JobContext, Media,
-    MediaKind, Metric, Post, PublishOutcome, Published, RateBudget, ScheduleWindow, TaskContext,
-    TokenExpiry, WebhookEvent, WebhookRequest, WebhookResponse,
+    ConnectionInfo, ContentLimits, DeleteRequest, HealthReport, JobContext, Media, MediaKind,
+    Metric, Post, PublishOutcome, Published, RateBudget, ScheduleWindow, TaskContext, TokenExpiry,
+    WebhookEvent, WebhookRequest, WebhookResponse,
 };
-pub use export::PluginManifest as Manifest;
 pub use queue::Task;
 
 /// The result type of every connector method.

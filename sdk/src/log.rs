@@ -6,8 +6,10 @@ pub use wit::Level;
 
 /// Emits `message` with `fields` at `level`.
 pub fn emit(level: Level, message: &str, fields: &[(&str, &str)]) {
-    let fields: Vec<(String, String)> =
-        fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let fields: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     wit::emit(level, message, &fields);
 }
 

@@ -42,7 +42,10 @@ impl Manifest {
 
     /// Sets the default request budget: `requests` per `per_seconds`.
     pub fn with_rate_budget(mut self, requests: u32, per_seconds: u32) -> Self {
-        self.rate_budget = Some(RateBudget { requests, per_seconds });
+        self.rate_budget = Some(RateBudget {
+            requests,
+            per_seconds,
+        });
         self
     }
 
@@ -54,7 +57,10 @@ impl Manifest {
 
     /// The native scheduling window, in seconds from now.
     pub fn with_schedule_window(mut self, min_lead_secs: u64, max_lead_secs: u64) -> Self {
-        self.schedule_window = Some(ScheduleWindow { min_lead_secs, max_lead_secs });
+        self.schedule_window = Some(ScheduleWindow {
+            min_lead_secs,
+            max_lead_secs,
+        });
         self
     }
 }

@@ -26,7 +26,11 @@ pub fn authorize_url(
         ("state", state),
     ];
     pairs.extend_from_slice(extra);
-    let separator = if authorize_endpoint.contains('?') { '&' } else { '?' };
+    let separator = if authorize_endpoint.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
     format!("{authorize_endpoint}{separator}{}", query_string(&pairs))
 }
 
@@ -48,7 +52,11 @@ pub struct TokenResponse {
     #[serde(default, deserialize_with = "non_empty")]
     pub refresh_token: Option<String>,
     /// Seconds until the refresh token expires (`refresh_token_expires_in` or `refresh_expires_in`).
-    #[serde(default, alias = "refresh_expires_in", deserialize_with = "lenient_seconds")]
+    #[serde(
+        default,
+        alias = "refresh_expires_in",
+        deserialize_with = "lenient_seconds"
+    )]
     pub refresh_token_expires_in: Option<i64>,
     /// Granted scopes as the platform wrote them.
     #[serde(default)]
@@ -108,7 +116,10 @@ pub fn oauth_error(body: &[u8]) -> Error {
                 _ => Error::platform(e.error, message),
             }
         }
-        Err(_) => Error::platform("malformed-token-response", "token endpoint answered without a token"),
+        Err(_) => Error::platform(
+            "malformed-token-response",
+            "token endpoint answered without a token",
+        ),
     }
 }
 
@@ -155,7 +166,15 @@ mod tests {
 
     #[test]
     fn authorize_url_keeps_an_existing_query() {
-        let url = authorize_url("https://x.example/auth?v=2", "c", "r", &["a".into(), "b".into()], ",", "s", &[]);
+        let url = authorize_url(
+            "https://x.example/auth?v=2",
+            "c",
+            "r",
+            &["a".into(), "b".into()],
+            ",",
+            "s",
+            &[],
+        );
         assert!(url.starts_with("https://x.example/auth?v=2&response_type=code"));
         assert!(url.contains("scope=a%2Cb"));
     }
@@ -170,14 +189,29 @@ mod tests {
         assert_eq!(tiktok.refresh_expires_at(0), Some(31_536_000));
         assert_eq!(tiktok.scopes(), vec!["user.info.basic", "video.publish"]);
 
-        let google = TokenResponse::parse(br#"{"access_token":"a","expires_in":3599,"refresh_token":"","token_type":"Bearer"}"#).unwrap();
-        assert_eq!(google.refresh_token, None, "an empty refresh token must never replace a stored one");
+        let google = TokenResponse::parse(
+            br#"{"access_token":"a","expires_in":3599,"refresh_token":"","token_type":"Bearer"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            google.refresh_token, None,
+            "an empty refresh token must never replace a stored one"
+        );
     }
 
     #[test]
     fn oauth_errors_map_to_the_taxonomy() {
-        assert!(matches!(TokenResponse::parse(br#"{"error":"invalid_grant","error_description":"used"}"#), Err(Error::AuthRevoked(_))));
-        assert!(matches!(TokenResponse::parse(br#"{"error":"server_error"}"#), Err(Error::Transient(_))));
-        assert!(matches!(TokenResponse::parse(b"<html>"), Err(Error::Platform(_))));
+        assert!(matches!(
+            TokenResponse::parse(br#"{"error":"invalid_grant","error_description":"used"}"#),
+            Err(Error::AuthRevoked(_))
+        ));
+        assert!(matches!(
+            TokenResponse::parse(br#"{"error":"server_error"}"#),
+            Err(Error::Transient(_))
+        ));
+        assert!(matches!(
+            TokenResponse::parse(b"<html>"),
+            Err(Error::Platform(_))
+        ));
     }
 }

@@ -14,7 +14,10 @@ impl From<QueueError> for Error {
 impl Task {
     /// A task of `kind` carrying `payload` (usually JSON).
     pub fn new(kind: &str, payload: impl Into<String>) -> Self {
-        Task { kind: kind.to_string(), payload: payload.into() }
+        Task {
+            kind: kind.to_string(),
+            payload: payload.into(),
+        }
     }
 }
 

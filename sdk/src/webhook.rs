@@ -54,7 +54,11 @@ mod tests {
 
     #[test]
     fn tampered_bodies_wrong_keys_and_garbage_are_refused() {
-        assert!(!verify_hmac_sha256_hex(KEY, b"what do ya want for nothing!", DIGEST));
+        assert!(!verify_hmac_sha256_hex(
+            KEY,
+            b"what do ya want for nothing!",
+            DIGEST
+        ));
         assert!(!verify_hmac_sha256_hex(b"jefe", MESSAGE, DIGEST));
         assert!(!verify_hmac_sha256_hex(KEY, MESSAGE, "not hex"));
         assert!(!verify_hmac_sha256_hex(KEY, MESSAGE, &DIGEST[..62]));

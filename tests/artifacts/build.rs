@@ -11,16 +11,37 @@ use std::process::Command;
 
 /// (constant name, package, artifact file stem)
 const GUESTS: &[(&str, &str, &str)] = &[
-    ("EXAMPLE", "postd-connector-example", "postd_connector_example"),
-    ("EXAMPLE_NEXT", "postd-fixture-example-next", "postd_fixture_example_next"),
+    (
+        "EXAMPLE",
+        "postd-connector-example",
+        "postd_connector_example",
+    ),
+    (
+        "EXAMPLE_NEXT",
+        "postd-fixture-example-next",
+        "postd_fixture_example_next",
+    ),
     ("HOSTILE", "postd-fixture-hostile", "postd_fixture_hostile"),
 ];
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
-    let workspace = manifest_dir.join("../..").canonicalize().expect("workspace root");
-    for watched in ["sdk", "wit", "connectors", "tests/fixtures", "Cargo.toml", "Cargo.lock"] {
-        println!("cargo:rerun-if-changed={}", workspace.join(watched).display());
+    let workspace = manifest_dir
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root");
+    for watched in [
+        "sdk",
+        "wit",
+        "connectors",
+        "tests/fixtures",
+        "Cargo.toml",
+        "Cargo.lock",
+    ] {
+        println!(
+            "cargo:rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
     }
     let target_dir = workspace.join("target/wasm");
 
@@ -45,8 +66,14 @@ fn main() {
         );
     }
     for (name, _, stem) in GUESTS {
-        let path = target_dir.join("wasm32-wasip2/wasm").join(format!("{stem}.wasm"));
-        assert!(path.exists(), "expected fixture {} after the build", path.display());
+        let path = target_dir
+            .join("wasm32-wasip2/wasm")
+            .join(format!("{stem}.wasm"));
+        assert!(
+            path.exists(),
+            "expected fixture {} after the build",
+            path.display()
+        );
         println!("cargo:rustc-env=POSTD_FIXTURE_{name}={}", path.display());
     }
 }

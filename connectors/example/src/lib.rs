@@ -35,10 +35,20 @@ fn authorized(request: http::Request) -> Result<http::Response> {
 
 impl Connector for Example {
     fn manifest() -> Manifest {
-        Manifest::new("example", "Example", env!("CARGO_PKG_VERSION"), AuthKind::ApiKey)
-            .with_capabilities(Capabilities::TEXT | Capabilities::LINK | Capabilities::DELETE | Capabilities::WEBHOOKS)
-            .with_limits(ContentLimits { max_text_chars: Some(500), ..ContentLimits::none() })
-            .with_rate_budget(10, 1)
+        Manifest::new(
+            "example",
+            "Example",
+            env!("CARGO_PKG_VERSION"),
+            AuthKind::ApiKey,
+        )
+        .with_capabilities(
+            Capabilities::TEXT | Capabilities::LINK | Capabilities::DELETE | Capabilities::WEBHOOKS,
+        )
+        .with_limits(ContentLimits {
+            max_text_chars: Some(500),
+            ..ContentLimits::none()
+        })
+        .with_rate_budget(10, 1)
     }
 
     fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {
@@ -50,14 +60,26 @@ impl Connector for Example {
             .ok_or_else(|| Error::invalid_input("an `api-key` parameter is required"))?;
         vault::put("api-key", &key)?;
         let me: Named = authorized(http::Request::get(format!("{}/me", base_url())))?.json()?;
-        Ok(ConnectionInfo { external_id: me.id, display_name: me.name, scopes: vec![], expires_at: None, refresh_expires_at: None })
+        Ok(ConnectionInfo {
+            external_id: me.id,
+            display_name: me.name,
+            scopes: vec![],
+            expires_at: None,
+            refresh_expires_at: None,
+        })
     }
 
     fn list_accounts() -> Result<Vec<Account>> {
-        let accounts: Vec<Named> = authorized(http::Request::get(format!("{}/accounts", base_url())))?.json()?;
+        let accounts: Vec<Named> =
+            authorized(http::Request::get(format!("{}/accounts", base_url())))?.json()?;
         Ok(accounts
             .into_iter()
-            .map(|a| Account { id: a.id, name: a.name, kind: "feed".into(), parent_id: None })
+            .map(|a| Account {
+                id: a.id,
+                name: a.name,
+                kind: "feed".into(),
+                parent_id: None,
+            })
             .collect())
     }
 
@@ -65,10 +87,17 @@ impl Connector for Example {
         if post.text.chars().count() > 500 {
             return Err(Error::invalid_input("text is longer than 500 characters"));
         }
-        let body = serde_json::json!({ "account": post.account_id, "text": post.text, "link": post.link });
-        let created: Created = authorized(http::Request::post(format!("{}/posts", base_url())).json(&body)?)?.json()?;
+        let body =
+            serde_json::json!({ "account": post.account_id, "text": post.text, "link": post.link });
+        let created: Created =
+            authorized(http::Request::post(format!("{}/posts", base_url())).json(&body)?)?
+                .json()?;
         log::info("published", &[("post-id", &created.id)]);
-        Ok(PublishOutcome::Published(Published { post_id: created.id, url: created.url, scheduled_for: None }))
+        Ok(PublishOutcome::Published(Published {
+            post_id: created.id,
+            url: created.url,
+            scheduled_for: None,
+        }))
     }
 
     fn delete_post(request: DeleteRequest) -> Result<()> {
@@ -79,7 +108,11 @@ impl Connector for Example {
 
     fn health() -> Result<HealthReport> {
         let me: Named = authorized(http::Request::get(format!("{}/me", base_url())))?.json()?;
-        Ok(HealthReport { external_id: me.id, scopes: vec![], message: format!("connected as {}", me.name) })
+        Ok(HealthReport {
+            external_id: me.id,
+            scopes: vec![],
+            message: format!("connected as {}", me.name),
+        })
     }
 
     fn webhook_challenge(request: WebhookRequest) -> Result<Option<WebhookResponse>> {

@@ -26,7 +26,11 @@ pub struct CallContext {
 impl CallContext {
     /// A call for `tenant` with no connection and no job (manifest, webhooks, authorize URL).
     pub fn tenant(tenant: impl Into<String>) -> Self {
-        CallContext { tenant: tenant.into(), connection: None, job: None }
+        CallContext {
+            tenant: tenant.into(),
+            connection: None,
+            job: None,
+        }
     }
 
     /// The same call, acting on `connection`.

@@ -48,7 +48,10 @@ mod tests {
         let r = Redactor::default();
         r.remember("EAAB-token-123");
         r.remember("abc");
-        assert_eq!(r.redact("token=EAAB-token-123; again EAAB-token-123"), "token=[redacted]; again [redacted]");
+        assert_eq!(
+            r.redact("token=EAAB-token-123; again EAAB-token-123"),
+            "token=[redacted]; again [redacted]"
+        );
         assert_eq!(r.redact("abc stays"), "abc stays");
     }
 }

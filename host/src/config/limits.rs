@@ -65,11 +65,20 @@ impl LimitsOverride {
     pub fn apply(&self, base: &Limits) -> Limits {
         Limits {
             fuel: self.fuel.unwrap_or(base.fuel),
-            memory_bytes: self.memory_mb.map(|mb| mb << 20).unwrap_or(base.memory_bytes),
+            memory_bytes: self
+                .memory_mb
+                .map(|mb| mb << 20)
+                .unwrap_or(base.memory_bytes),
             table_elements: self.table_elements.unwrap_or(base.table_elements),
-            deadline: self.deadline_ms.map(Duration::from_millis).unwrap_or(base.deadline),
+            deadline: self
+                .deadline_ms
+                .map(Duration::from_millis)
+                .unwrap_or(base.deadline),
             max_concurrency: self.max_concurrency.unwrap_or(base.max_concurrency).max(1),
-            queue_wait: self.queue_wait_ms.map(Duration::from_millis).unwrap_or(base.queue_wait),
+            queue_wait: self
+                .queue_wait_ms
+                .map(Duration::from_millis)
+                .unwrap_or(base.queue_wait),
         }
     }
 }

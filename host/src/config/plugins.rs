@@ -111,7 +111,12 @@ pub struct ConfigProblem {
 impl fmt::Display for ConfigProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.plugin {
-            Some(plugin) => write!(f, "{}: plugin `{plugin}`: {}", self.file.display(), self.message),
+            Some(plugin) => write!(
+                f,
+                "{}: plugin `{plugin}`: {}",
+                self.file.display(),
+                self.message
+            ),
             None => write!(f, "{}: {}", self.file.display(), self.message),
         }
     }
@@ -190,7 +195,10 @@ impl PluginsFile {
                 file.problems.push(ConfigProblem {
                     file: path.to_path_buf(),
                     plugin: None,
-                    message: format!("not valid plugin configuration: {}", error.to_string().trim()),
+                    message: format!(
+                        "not valid plugin configuration: {}",
+                        error.to_string().trim()
+                    ),
                 });
                 return file;
             }
@@ -254,12 +262,20 @@ impl PluginsFile {
 
 /// toml's multi-line error report, folded onto one line for logs.
 fn one_line(report: &str) -> String {
-    report.lines().map(str::trim).filter(|l| !l.is_empty() && *l != "|").collect::<Vec<_>>().join(" ")
+    report
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "|")
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Plugin ids: 1-64 characters of `a-z`, `0-9` and `-`.
 pub fn valid_id(id: &str) -> bool {
-    (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 #[cfg(test)]
@@ -292,7 +308,10 @@ mod tests {
         assert_eq!(meta.limits.deadline, std::time::Duration::from_millis(1000));
         assert_eq!(meta.limits.memory_bytes, Limits::default().memory_bytes);
         assert!(meta.serves_tenant("anyone"));
-        assert!(!format!("{:?}", meta.secrets).contains("s3cr3t"), "secrets must not leak through Debug");
+        assert!(
+            !format!("{:?}", meta.secrets).contains("s3cr3t"),
+            "secrets must not leak through Debug"
+        );
     }
 
     #[test]
@@ -314,13 +333,36 @@ mod tests {
             path = "x.wasm"
             "#,
         );
-        assert_eq!(file.plugins.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["good"]);
+        assert_eq!(
+            file.plugins
+                .iter()
+                .map(|p| p.id.as_str())
+                .collect::<Vec<_>>(),
+            ["good"]
+        );
         let problems: Vec<String> = file.problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(problems.len(), 4, "{problems:?}");
-        assert!(problems.iter().all(|p| p.starts_with("/etc/postd/plugins.toml: plugin `")));
-        assert!(problems.iter().any(|p| p.contains("`typo`") && p.contains("alowed_hosts")));
-        assert!(problems.iter().any(|p| p.contains("`badlimit`") && p.contains("fuel")), "{problems:?}");
-        assert!(problems.iter().any(|p| p.contains("`badhost`") && p.contains("https")));
+        assert!(
+            problems
+                .iter()
+                .all(|p| p.starts_with("/etc/postd/plugins.toml: plugin `"))
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("`typo`") && p.contains("alowed_hosts"))
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("`badlimit`") && p.contains("fuel")),
+            "{problems:?}"
+        );
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("`badhost`") && p.contains("https"))
+        );
         assert!(problems.iter().any(|p| p.contains("`Bad_Id`")));
     }
 
@@ -328,10 +370,18 @@ mod tests {
     fn malformed_and_missing_files_yield_no_plugins_and_say_why() {
         let malformed = parse("[plugins.x\npath = ");
         assert!(malformed.plugins.is_empty());
-        assert!(malformed.problems[0].to_string().contains("plugins.toml: not valid plugin configuration"));
+        assert!(
+            malformed.problems[0]
+                .to_string()
+                .contains("plugins.toml: not valid plugin configuration")
+        );
 
         let missing = PluginsFile::load(Path::new("/nonexistent/plugins.toml"));
         assert!(missing.plugins.is_empty());
-        assert!(missing.problems[0].to_string().contains("/nonexistent/plugins.toml: cannot read the file"));
+        assert!(
+            missing.problems[0]
+                .to_string()
+                .contains("/nonexistent/plugins.toml: cannot read the file")
+        );
     }
 }

@@ -15,11 +15,11 @@ use super::state::{CallLimiter, CallState};
 use super::wit::ConnectorPluginPre;
 use super::{Runtime, Served};
 use crate::capability::CallContext;
+use crate::capability::Redactor;
 use crate::capability::http::HttpState;
 use crate::capability::log::LogState;
 use crate::capability::queue::QueueState;
 use crate::capability::vault::{SecretScope, VaultState};
-use crate::capability::Redactor;
 
 /// How long after the deadline the outer timeout fires. Guest code is stopped by the epoch
 /// deadline first (and reported as such); the outer timeout catches time spent blocked in host
@@ -29,29 +29,54 @@ const HOST_GRACE: Duration = Duration::from_millis(50);
 impl Runtime {
     /// Runs `invocation` on plugin `id` for `context`: the version serving when the call is
     /// admitted serves the whole call, whatever swaps happen meanwhile.
-    pub async fn invoke(&self, id: &str, context: CallContext, invocation: Invocation) -> Result<Served<Answer>, CallError> {
-        let slot = self.registry.get(id).ok_or_else(|| CallError::UnknownPlugin(id.to_string()))?;
+    pub async fn invoke(
+        &self,
+        id: &str,
+        context: CallContext,
+        invocation: Invocation,
+    ) -> Result<Served<Answer>, CallError> {
+        let slot = self
+            .registry
+            .get(id)
+            .ok_or_else(|| CallError::UnknownPlugin(id.to_string()))?;
         let config = slot.config.load_full();
         if !config.entry.serves_tenant(&context.tenant) {
-            return Err(CallError::NotEnabled { plugin: id.to_string(), tenant: context.tenant });
+            return Err(CallError::NotEnabled {
+                plugin: id.to_string(),
+                tenant: context.tenant,
+            });
         }
         let plugin = slot.current().ok_or_else(|| {
-            let why = slot.status().last_error.unwrap_or_else(|| "no version installed".into());
+            let why = slot
+                .status()
+                .last_error
+                .unwrap_or_else(|| "no version installed".into());
             CallError::NotLoaded(id.to_string(), why)
         })?;
         let wait = config.entry.limits.queue_wait;
         let tenant_slots = self.tenant_semaphore(&context.tenant);
-        let _tenant = admit(tenant_slots, wait).await.map_err(|()| CallError::Busy {
-            plugin: id.to_string(),
-            scope: "tenant",
-            limit: self.settings.tenant_concurrency,
-        })?;
-        let _plugin = admit(slot.permits.clone(), wait).await.map_err(|()| CallError::Busy {
-            plugin: id.to_string(),
-            scope: "plugin",
-            limit: slot.max_concurrency,
-        })?;
-        self.run(&plugin.pre, plugin.version.clone(), &config, context, invocation).await
+        let _tenant = admit(tenant_slots, wait)
+            .await
+            .map_err(|()| CallError::Busy {
+                plugin: id.to_string(),
+                scope: "tenant",
+                limit: self.settings.tenant_concurrency,
+            })?;
+        let _plugin = admit(slot.permits.clone(), wait)
+            .await
+            .map_err(|()| CallError::Busy {
+                plugin: id.to_string(),
+                scope: "plugin",
+                limit: slot.max_concurrency,
+            })?;
+        self.run(
+            &plugin.pre,
+            plugin.version.clone(),
+            &config,
+            context,
+            invocation,
+        )
+        .await
     }
 
     fn tenant_semaphore(&self, tenant: &str) -> Arc<Semaphore> {
@@ -78,25 +103,51 @@ impl Runtime {
         let export = invocation.export_name();
 
         let redactor = Redactor::default();
-        let scope = context.connection.clone().map(|connection| SecretScope { tenant: context.tenant.clone(), connection });
+        let scope = context.connection.clone().map(|connection| SecretScope {
+            tenant: context.tenant.clone(),
+            connection,
+        });
         let state = CallState::new(
             CallLimiter::new(limits.memory_bytes, limits.table_elements),
-            HttpState::new(plugin.clone(), config.policy.clone(), self.services.http_client.clone(), self.settings.http.clone(), deadline),
-            VaultState::new(self.services.secrets.clone(), scope, config.secrets.clone(), config.settings.clone(), redactor.clone()),
-            QueueState::new(context.job.clone(), self.services.jobs.clone(), self.settings.queue.clone()),
+            HttpState::new(
+                plugin.clone(),
+                config.policy.clone(),
+                self.services.http_client.clone(),
+                self.settings.http.clone(),
+                deadline,
+            ),
+            VaultState::new(
+                self.services.secrets.clone(),
+                scope,
+                config.secrets.clone(),
+                config.settings.clone(),
+                redactor.clone(),
+            ),
+            QueueState::new(
+                context.job.clone(),
+                self.services.jobs.clone(),
+                self.settings.queue.clone(),
+            ),
             LogState::new(plugin.clone(), version.clone(), context.clone(), redactor),
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);
-        let host_failure = |e: wasmtime::Error| CallError::Host { plugin: plugin.to_string(), message: format!("{e:#}") };
+        let host_failure = |e: wasmtime::Error| CallError::Host {
+            plugin: plugin.to_string(),
+            message: format!("{e:#}"),
+        };
         store.set_fuel(limits.fuel).map_err(host_failure)?;
-        store.fuel_async_yield_interval(Some(FUEL_YIELD_INTERVAL)).map_err(host_failure)?;
+        store
+            .fuel_async_yield_interval(Some(FUEL_YIELD_INTERVAL))
+            .map_err(host_failure)?;
         store.set_epoch_deadline(deadline_ticks(limits.deadline));
         store.epoch_deadline_trap();
 
         let outcome = tokio::time::timeout_at((deadline + HOST_GRACE).into(), async {
             let instance = pre.instantiate_async(&mut store).await?;
-            invocation.call(instance.postd_connector_connector(), &mut store).await
+            invocation
+                .call(instance.postd_connector_connector(), &mut store)
+                .await
         })
         .await;
 
@@ -110,7 +161,12 @@ impl Runtime {
                 deadline: limits.deadline,
                 where_: "waiting on host I/O",
             }),
-            Ok(Err(error)) => Err(classify(&plugin, limits, store.data().limiter.memory_refused, error)),
+            Ok(Err(error)) => Err(classify(
+                &plugin,
+                limits,
+                store.data().limiter.memory_refused,
+                error,
+            )),
             Ok(Ok(answer)) => Ok(answer),
         };
         let elapsed_ms = started.elapsed().as_millis() as u64;
@@ -124,7 +180,10 @@ impl Runtime {
 
         // The guest returned: its vault writes take effect together, now.
         let state = store.data_mut();
-        state.vault.commit().await.map_err(|e| CallError::Host { plugin: plugin.to_string(), message: e.to_string() })?;
+        state.vault.commit().await.map_err(|e| CallError::Host {
+            plugin: plugin.to_string(),
+            message: e.to_string(),
+        })?;
         tracing::debug!(%plugin, %version, export, tenant = %context.tenant, fuel_used, elapsed_ms, "call served");
         Ok(Served {
             answer,
@@ -148,16 +207,37 @@ async fn admit(semaphore: Arc<Semaphore>, wait: Duration) -> Result<OwnedSemapho
 }
 
 /// Names the limit (or fault) behind a failed call.
-fn classify(plugin: &str, limits: &crate::config::Limits, memory_refused: Option<usize>, error: wasmtime::Error) -> CallError {
+fn classify(
+    plugin: &str,
+    limits: &crate::config::Limits,
+    memory_refused: Option<usize>,
+    error: wasmtime::Error,
+) -> CallError {
     let plugin = plugin.to_string();
     if memory_refused.is_some() {
-        return CallError::MemoryLimit { plugin, limit_bytes: limits.memory_bytes };
+        return CallError::MemoryLimit {
+            plugin,
+            limit_bytes: limits.memory_bytes,
+        };
     }
     match error.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => CallError::FuelExhausted { plugin, budget: limits.fuel },
-        Some(Trap::Interrupt) => CallError::DeadlineExceeded { plugin, deadline: limits.deadline, where_: "in guest code" },
+        Some(Trap::OutOfFuel) => CallError::FuelExhausted {
+            plugin,
+            budget: limits.fuel,
+        },
+        Some(Trap::Interrupt) => CallError::DeadlineExceeded {
+            plugin,
+            deadline: limits.deadline,
+            where_: "in guest code",
+        },
         Some(Trap::StackOverflow) => CallError::StackOverflow { plugin },
-        Some(_) => CallError::Trap { plugin, message: format!("{error:?}") },
-        None => CallError::Host { plugin, message: format!("{error:#}") },
+        Some(_) => CallError::Trap {
+            plugin,
+            message: format!("{error:?}"),
+        },
+        None => CallError::Host {
+            plugin,
+            message: format!("{error:#}"),
+        },
     }
 }

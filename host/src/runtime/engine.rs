@@ -39,7 +39,11 @@ pub fn build_engine(allocation: &Allocation) -> wasmtime::Result<Engine> {
         // The async fiber stack must hold the wasm stack plus host frames.
         .max_wasm_stack(512 << 10)
         .async_stack_size(2 << 20);
-    if let Allocation::Pooling { instances, memory_bytes } = allocation {
+    if let Allocation::Pooling {
+        instances,
+        memory_bytes,
+    } = allocation
+    {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(*instances)
             .total_core_instances(instances * 4)

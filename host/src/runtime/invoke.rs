@@ -3,12 +3,12 @@
 use wasmtime::Store;
 
 use super::state::CallState;
+use super::wit::connector::Account;
 use super::wit::connector::{
     AnalyticsRequest, AuthCallback, AuthorizeRequest, ConnectionInfo, DeleteRequest, Guest,
     HealthReport, JobContext, Metric, PluginManifest, Post, PublishOutcome, TaskContext,
     TokenExpiry, WebhookEvent, WebhookRequest, WebhookResponse,
 };
-use super::wit::connector::Account;
 use super::wit::types::ConnectorError;
 
 /// What a connector answered, or the error it reported (a connector error is data).
@@ -92,22 +92,38 @@ impl Invocation {
     }
 
     /// Calls the export on `guest`.
-    pub(crate) async fn call(self, guest: &Guest, store: &mut Store<CallState>) -> wasmtime::Result<Answer> {
+    pub(crate) async fn call(
+        self,
+        guest: &Guest,
+        store: &mut Store<CallState>,
+    ) -> wasmtime::Result<Answer> {
         Ok(match self {
             Invocation::Manifest => Answer::Manifest(guest.call_manifest(store).await?),
-            Invocation::AuthorizeUrl(r) => Answer::AuthorizeUrl(guest.call_authorize_url(store, &r).await?),
-            Invocation::CompleteAuth(c) => Answer::CompleteAuth(guest.call_complete_auth(store, &c).await?),
+            Invocation::AuthorizeUrl(r) => {
+                Answer::AuthorizeUrl(guest.call_authorize_url(store, &r).await?)
+            }
+            Invocation::CompleteAuth(c) => {
+                Answer::CompleteAuth(guest.call_complete_auth(store, &c).await?)
+            }
             Invocation::Refresh => Answer::Refresh(guest.call_refresh(store).await?),
-            Invocation::ListAccounts => Answer::ListAccounts(guest.call_list_accounts(store).await?),
+            Invocation::ListAccounts => {
+                Answer::ListAccounts(guest.call_list_accounts(store).await?)
+            }
             Invocation::Publish(p, j) => Answer::Publish(guest.call_publish(store, &p, &j).await?),
-            Invocation::DeletePost(r) => Answer::DeletePost(guest.call_delete_post(store, &r).await?),
+            Invocation::DeletePost(r) => {
+                Answer::DeletePost(guest.call_delete_post(store, &r).await?)
+            }
             Invocation::Analytics(r) => Answer::Analytics(guest.call_analytics(store, &r).await?),
             Invocation::Health => Answer::Health(guest.call_health(store).await?),
             Invocation::WebhookChallenge(r) => {
                 Answer::WebhookChallenge(guest.call_webhook_challenge(store, &r).await?)
             }
-            Invocation::VerifyWebhook(r) => Answer::VerifyWebhook(guest.call_verify_webhook(store, &r).await?),
-            Invocation::HandleTask(c) => Answer::HandleTask(guest.call_handle_task(store, &c).await?),
+            Invocation::VerifyWebhook(r) => {
+                Answer::VerifyWebhook(guest.call_verify_webhook(store, &r).await?)
+            }
+            Invocation::HandleTask(c) => {
+                Answer::HandleTask(guest.call_handle_task(store, &c).await?)
+            }
         })
     }
 }

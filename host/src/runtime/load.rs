@@ -28,7 +28,10 @@ pub fn sdk_supported(version: &str) -> bool {
 fn semver_like(version: &str) -> bool {
     let core = version.split(['-', '+']).next().unwrap_or("");
     let parts: Vec<&str> = core.split('.').collect();
-    parts.len() == 3 && parts.iter().all(|p| !p.is_empty() && p.parse::<u64>().is_ok())
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.parse::<u64>().is_ok())
 }
 
 /// The tenant name under which the host's own validation calls are recorded.
@@ -36,12 +39,20 @@ pub const HOST_TENANT: &str = "_host";
 
 impl Runtime {
     /// Compiles and validates `bytes` for the slot configured as `config`.
-    pub(crate) async fn prepare(&self, config: &SlotConfig, bytes: Vec<u8>, source: PathBuf) -> Result<Arc<LoadedPlugin>, LoadError> {
+    pub(crate) async fn prepare(
+        &self,
+        config: &SlotConfig,
+        bytes: Vec<u8>,
+        source: PathBuf,
+    ) -> Result<Arc<LoadedPlugin>, LoadError> {
         let plugin = self.validate(config, bytes, source.clone()).await?;
         if plugin.manifest.id != config.entry.id {
             return Err(LoadError {
                 path: source,
-                problem: LoadProblem::IdMismatch { expected: config.entry.id.clone(), found: plugin.manifest.id.clone() },
+                problem: LoadProblem::IdMismatch {
+                    expected: config.entry.id.clone(),
+                    found: plugin.manifest.id.clone(),
+                },
             });
         }
         Ok(Arc::new(plugin))
@@ -49,37 +60,74 @@ impl Runtime {
 
     /// Validates a component without installing it and returns its manifest: everything
     /// [`Runtime::install`] checks except that the id matches a configured plugin.
-    pub async fn inspect(&self, bytes: Vec<u8>, source: PathBuf) -> Result<PluginManifest, LoadError> {
-        let config = SlotConfig::new(PluginEntry::new("inspect", source.clone())).expect("no grants to parse");
+    pub async fn inspect(
+        &self,
+        bytes: Vec<u8>,
+        source: PathBuf,
+    ) -> Result<PluginManifest, LoadError> {
+        let config = SlotConfig::new(PluginEntry::new("inspect", source.clone()))
+            .expect("no grants to parse");
         Ok(self.validate(&config, bytes, source).await?.manifest)
     }
 
-    async fn validate(&self, config: &SlotConfig, bytes: Vec<u8>, source: PathBuf) -> Result<LoadedPlugin, LoadError> {
-        let fail = |problem| LoadError { path: source.clone(), problem };
+    async fn validate(
+        &self,
+        config: &SlotConfig,
+        bytes: Vec<u8>,
+        source: PathBuf,
+    ) -> Result<LoadedPlugin, LoadError> {
+        let fail = |problem| LoadError {
+            path: source.clone(),
+            problem,
+        };
         let sha256 = hex::encode(Sha256::digest(&bytes));
         let (engine, cache, digest) = (self.engine.clone(), self.cache.clone(), sha256.clone());
-        let component = tokio::task::spawn_blocking(move || cache.load_or_compile(&engine, &bytes, &digest))
-            .await
-            .map_err(|e| fail(LoadProblem::Invalid(format!("compilation task failed: {e}"))))?
-            .map_err(fail)?;
+        let component =
+            tokio::task::spawn_blocking(move || cache.load_or_compile(&engine, &bytes, &digest))
+                .await
+                .map_err(|e| {
+                    fail(LoadProblem::Invalid(format!(
+                        "compilation task failed: {e}"
+                    )))
+                })?
+                .map_err(fail)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| fail(LoadProblem::ForeignWorld(format!("{e:#}"))))?;
-        let pre = ConnectorPluginPre::new(pre).map_err(|e| fail(LoadProblem::ForeignWorld(format!("{e:#}"))))?;
+        let pre = ConnectorPluginPre::new(pre)
+            .map_err(|e| fail(LoadProblem::ForeignWorld(format!("{e:#}"))))?;
 
         // The self-check: `manifest()` must answer, without I/O, under the plugin's own limits.
         let validating: Arc<str> = Arc::from("validating");
-        let manifest = match self.run(&pre, validating, config, CallContext::tenant(HOST_TENANT), Invocation::Manifest).await {
-            Ok(Served { answer: Answer::Manifest(manifest), .. }) => manifest,
+        let manifest = match self
+            .run(
+                &pre,
+                validating,
+                config,
+                CallContext::tenant(HOST_TENANT),
+                Invocation::Manifest,
+            )
+            .await
+        {
+            Ok(Served {
+                answer: Answer::Manifest(manifest),
+                ..
+            }) => manifest,
             Ok(other) => unreachable!("manifest() answered {other:?}"),
             Err(error) => return Err(fail(LoadProblem::ManifestFailed(error.to_string()))),
         };
         if !valid_id(&manifest.id) {
-            return Err(fail(LoadProblem::BadManifest(format!("id `{}` is not 1-64 characters of a-z, 0-9 and '-'", manifest.id))));
+            return Err(fail(LoadProblem::BadManifest(format!(
+                "id `{}` is not 1-64 characters of a-z, 0-9 and '-'",
+                manifest.id
+            ))));
         }
         if !semver_like(&manifest.version) {
-            return Err(fail(LoadProblem::BadManifest(format!("version `{}` is not semver", manifest.version))));
+            return Err(fail(LoadProblem::BadManifest(format!(
+                "version `{}` is not semver",
+                manifest.version
+            ))));
         }
         if !sdk_supported(&manifest.sdk_version) {
             return Err(fail(LoadProblem::UnsupportedSdk {

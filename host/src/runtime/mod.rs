@@ -124,7 +124,10 @@ impl Runtime {
         wit::vault::add_to_linker::<_, HasSelf<_>>(&mut linker, |s: &mut CallState| &mut s.vault)?;
         wit::queue::add_to_linker::<_, HasSelf<_>>(&mut linker, |s: &mut CallState| &mut s.queue)?;
         wit::log::add_to_linker::<_, HasSelf<_>>(&mut linker, |s: &mut CallState| &mut s.log)?;
-        let cache = ArtifactCache::new(settings.cache_dir.clone(), engine::compatibility_hash(&engine));
+        let cache = ArtifactCache::new(
+            settings.cache_dir.clone(),
+            engine::compatibility_hash(&engine),
+        );
         Ok(Runtime {
             _ticker: engine::EpochTicker::start(engine.clone()),
             engine,
@@ -173,7 +176,10 @@ impl Runtime {
         let bytes = match tokio::fs::read(&path).await {
             Ok(bytes) => bytes,
             Err(error) => {
-                let error = LoadError { path, problem: LoadProblem::Unreadable(error.to_string()) };
+                let error = LoadError {
+                    path,
+                    problem: LoadProblem::Unreadable(error.to_string()),
+                };
                 slot.record_error(error.clone());
                 tracing::error!(plugin = id, %error, "plugin not loaded");
                 return Err(error);
@@ -190,10 +196,16 @@ impl Runtime {
             path: PathBuf::from("<upload>"),
             problem: LoadProblem::Unreadable(format!("plugin `{id}` is not configured")),
         })?;
-        self.install_bytes(&slot, bytes, PathBuf::from("<upload>")).await
+        self.install_bytes(&slot, bytes, PathBuf::from("<upload>"))
+            .await
     }
 
-    async fn install_bytes(&self, slot: &Arc<PluginSlot>, bytes: Vec<u8>, source: PathBuf) -> Result<PluginStatus, LoadError> {
+    async fn install_bytes(
+        &self,
+        slot: &Arc<PluginSlot>,
+        bytes: Vec<u8>,
+        source: PathBuf,
+    ) -> Result<PluginStatus, LoadError> {
         let _one_at_a_time = slot.install_lock.lock().await;
         let config = slot.config.load_full();
         match self.prepare(&config, bytes, source).await {
@@ -237,18 +249,31 @@ impl Runtime {
 
     /// The configured component path of every plugin (what the watcher watches).
     pub fn plugin_paths(&self) -> Vec<(String, PathBuf)> {
-        self.registry.all().iter().map(|s| (s.id.clone(), s.config.load().entry.path.clone())).collect()
+        self.registry
+            .all()
+            .iter()
+            .map(|s| (s.id.clone(), s.config.load().entry.path.clone()))
+            .collect()
     }
 
     /// The plugin whose component lives at `path`, if any (paths compared after resolving
     /// links and relative parts of their directories; the file itself may be mid-replace).
     pub fn plugin_at(&self, path: &Path) -> Option<String> {
         let wanted = comparable(path);
-        self.plugin_paths().into_iter().find(|(_, p)| comparable(p) == wanted).map(|(id, _)| id)
+        self.plugin_paths()
+            .into_iter()
+            .find(|(_, p)| comparable(p) == wanted)
+            .map(|(id, _)| id)
     }
 }
 
 fn comparable(path: &Path) -> Option<(PathBuf, std::ffi::OsString)> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    Some((std::fs::canonicalize(dir).ok()?, path.file_name()?.to_os_string()))
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    Some((
+        std::fs::canonicalize(dir).ok()?,
+        path.file_name()?.to_os_string(),
+    ))
 }

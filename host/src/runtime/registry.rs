@@ -132,7 +132,12 @@ impl PluginSlot {
             sha256: current.as_ref().map(|p| p.sha256.clone()),
             source: current.as_ref().map(|p| p.source.clone()),
             previous_version: previous.map(|p| p.version.to_string()),
-            last_error: self.last_error.lock().expect("last error").as_ref().map(|e| e.to_string()),
+            last_error: self
+                .last_error
+                .lock()
+                .expect("last error")
+                .as_ref()
+                .map(|e| e.to_string()),
             swaps: self.swaps.load(Ordering::Relaxed),
             running: self.running(),
         }
@@ -191,6 +196,11 @@ impl Registry {
 
     /// Every slot, in id order.
     pub fn all(&self) -> Vec<Arc<PluginSlot>> {
-        self.slots.read().expect("registry").values().cloned().collect()
+        self.slots
+            .read()
+            .expect("registry")
+            .values()
+            .cloned()
+            .collect()
     }
 }

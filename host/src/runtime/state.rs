@@ -34,7 +34,13 @@ pub struct CallState {
 impl CallState {
     /// State with WASI locked down: no preopened directories, no sockets, no environment, no
     /// arguments, stdin closed, stdout and stderr captured for the log.
-    pub fn new(limiter: CallLimiter, http: HttpState, vault: VaultState, queue: QueueState, log: LogState) -> Self {
+    pub fn new(
+        limiter: CallLimiter,
+        http: HttpState,
+        vault: VaultState,
+        queue: QueueState,
+        log: LogState,
+    ) -> Self {
         let stdout = MemoryOutputPipe::new(CAPTURED_OUTPUT_BYTES);
         let stderr = MemoryOutputPipe::new(CAPTURED_OUTPUT_BYTES);
         let wasi = WasiCtx::builder()
@@ -44,7 +50,17 @@ impl CallState {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
-        CallState { wasi, table: ResourceTable::new(), stdout, stderr, limiter, http, vault, queue, log }
+        CallState {
+            wasi,
+            table: ResourceTable::new(),
+            stdout,
+            stderr,
+            limiter,
+            http,
+            vault,
+            queue,
+            log,
+        }
     }
 
     /// Writes what the guest printed into the log, redacted.
@@ -56,7 +72,10 @@ impl CallState {
 
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -73,12 +92,21 @@ pub struct CallLimiter {
 impl CallLimiter {
     /// Limits of `memory_bytes` per memory and `table_elements` per table.
     pub fn new(memory_bytes: usize, table_elements: usize) -> Self {
-        CallLimiter { memory_bytes, table_elements, memory_refused: None }
+        CallLimiter {
+            memory_bytes,
+            table_elements,
+            memory_refused: None,
+        }
     }
 }
 
 impl ResourceLimiter for CallLimiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         if desired > self.memory_bytes {
             self.memory_refused = Some(desired);
             return Ok(false);
@@ -86,7 +114,12 @@ impl ResourceLimiter for CallLimiter {
         Ok(true)
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= self.table_elements)
     }
 

@@ -22,7 +22,9 @@ impl FuelLedger {
     /// Adds one call that consumed `fuel`.
     pub fn record(&self, tenant: &str, plugin: &str, fuel: u64) {
         let mut totals = self.totals.lock().expect("fuel ledger");
-        let usage = totals.entry((tenant.to_string(), plugin.to_string())).or_default();
+        let usage = totals
+            .entry((tenant.to_string(), plugin.to_string()))
+            .or_default();
         usage.calls += 1;
         usage.fuel += fuel;
     }
@@ -30,11 +32,19 @@ impl FuelLedger {
     /// The totals of one (tenant, plugin).
     pub fn usage(&self, tenant: &str, plugin: &str) -> Usage {
         let totals = self.totals.lock().expect("fuel ledger");
-        totals.get(&(tenant.to_string(), plugin.to_string())).copied().unwrap_or_default()
+        totals
+            .get(&(tenant.to_string(), plugin.to_string()))
+            .copied()
+            .unwrap_or_default()
     }
 
     /// Every total, ordered by tenant then plugin.
     pub fn snapshot(&self) -> Vec<((String, String), Usage)> {
-        self.totals.lock().expect("fuel ledger").iter().map(|(k, v)| (k.clone(), *v)).collect()
+        self.totals
+            .lock()
+            .expect("fuel ledger")
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
     }
 }

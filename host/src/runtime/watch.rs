@@ -24,15 +24,16 @@ impl PluginWatcher {
     /// Starts watching `dir` for `runtime`'s plugins. Must be called inside a tokio runtime.
     pub fn start(runtime: Arc<Runtime>, dir: &Path) -> notify::Result<Self> {
         let (tx, mut rx) = mpsc::unbounded_channel::<PathBuf>();
-        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if let Ok(event) = event {
-                if matches!(event.kind, EventKind::Create(_) | EventKind::Modify(_)) {
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if let Ok(event) = event
+                    && matches!(event.kind, EventKind::Create(_) | EventKind::Modify(_))
+                {
                     for path in event.paths {
                         let _ = tx.send(path);
                     }
                 }
-            }
-        })?;
+            })?;
         watcher.watch(dir, RecursiveMode::NonRecursive)?;
         let task = tokio::spawn(async move {
             while let Some(first) = rx.recv().await {
@@ -49,7 +50,10 @@ impl PluginWatcher {
                 }
             }
         });
-        Ok(PluginWatcher { _watcher: watcher, task })
+        Ok(PluginWatcher {
+            _watcher: watcher,
+            task,
+        })
     }
 }
 

@@ -10,7 +10,10 @@ fn check(path: &std::path::Path) -> (bool, String) {
         .env("POSTD_LOG", "error")
         .output()
         .expect("running postd-host check");
-    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
 }
 
 #[test]
@@ -31,7 +34,10 @@ fn check_names_the_problem_of_a_bad_component() {
     let (ok, out) = check(&bad);
     assert!(!ok, "{out}");
     assert!(out.contains("bad.wasm: NOT loadable by this host"), "{out}");
-    assert!(out.contains("reason: not a valid WebAssembly component"), "{out}");
+    assert!(
+        out.contains("reason: not a valid WebAssembly component"),
+        "{out}"
+    );
 
     let (ok, out) = check(&dir.path().join("absent.wasm"));
     assert!(!ok);

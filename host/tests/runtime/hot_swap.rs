@@ -18,8 +18,14 @@ use crate::support::{self, TENANT, manifest_versions, publish};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_calls_during_five_swaps_all_succeed_on_whole_versions() {
     let runtime = support::runtime();
-    let limits = LimitsOverride { max_concurrency: Some(200), ..Default::default() };
-    runtime.configure_plugin(support::entry("example", EXAMPLE, limits)).await.unwrap();
+    let limits = LimitsOverride {
+        max_concurrency: Some(200),
+        ..Default::default()
+    };
+    runtime
+        .configure_plugin(support::entry("example", EXAMPLE, limits))
+        .await
+        .unwrap();
     let versions = [bytes(EXAMPLE_NEXT), bytes(EXAMPLE)];
 
     let mut calls = Vec::new();
@@ -37,18 +43,30 @@ async fn two_hundred_calls_during_five_swaps_all_succeed_on_whole_versions() {
         while finished.load(Ordering::SeqCst) == 0 {
             tokio::task::yield_now().await;
         }
-        let status = runtime.install("example", versions[wave % 2].clone()).await.expect("swap validates");
+        let status = runtime
+            .install("example", versions[wave % 2].clone())
+            .await
+            .expect("swap validates");
         assert_eq!(status.swaps, wave as u64 + 1);
     }
 
     let mut seen = BTreeSet::new();
     for call in calls {
         let (reported, served_by) = call.await.unwrap().expect("no call fails during swaps");
-        assert_eq!(reported, served_by, "a call's answer comes from the version that served it");
+        assert_eq!(
+            reported, served_by,
+            "a call's answer comes from the version that served it"
+        );
         seen.insert(reported);
     }
-    assert_eq!(seen, BTreeSet::from(["0.1.0".to_string(), "0.2.0".to_string()]));
-    assert_eq!(runtime.status("example").unwrap().version.as_deref(), Some("0.2.0"));
+    assert_eq!(
+        seen,
+        BTreeSet::from(["0.1.0".to_string(), "0.2.0".to_string()])
+    );
+    assert_eq!(
+        runtime.status("example").unwrap().version.as_deref(),
+        Some("0.2.0")
+    );
 }
 
 /// A one-request HTTP server that answers only when told to.
@@ -62,7 +80,10 @@ async fn held_server() -> (u16, oneshot::Sender<()>, tokio::task::JoinHandle<Str
         let n = socket.read(&mut request).await.unwrap();
         released.await.unwrap();
         let body = r#"{"id":"post-1","url":"http://127.0.0.1/post-1"}"#;
-        let answer = format!("HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+        let answer = format!(
+            "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
         socket.write_all(answer.as_bytes()).await.unwrap();
         String::from_utf8_lossy(&request[..n]).into_owned()
     });
@@ -72,50 +93,95 @@ async fn held_server() -> (u16, oneshot::Sender<()>, tokio::task::JoinHandle<Str
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_running_call_finishes_on_the_version_it_began_with() {
     let secrets = Arc::new(MemorySecretStore::default());
-    let scope = SecretScope { tenant: TENANT.into(), connection: "conn-1".into() };
+    let scope = SecretScope {
+        tenant: TENANT.into(),
+        connection: "conn-1".into(),
+    };
     secrets.insert(&scope, "api-key", "key-for-the-example-api");
-    let services = HostServices { secrets: secrets.clone(), ..HostServices::in_memory() };
+    let services = HostServices {
+        secrets: secrets.clone(),
+        ..HostServices::in_memory()
+    };
     let runtime = support::runtime_with(&support::shared_cache(), services);
 
     let (port, release, server) = held_server().await;
     let mut entry = support::entry("example", EXAMPLE, LimitsOverride::default());
     entry.allowed_hosts = vec![format!("http://127.0.0.1:{port}")];
-    entry.settings.insert("base-url".into(), format!("http://127.0.0.1:{port}"));
+    entry
+        .settings
+        .insert("base-url".into(), format!("http://127.0.0.1:{port}"));
     runtime.configure_plugin(entry).await.unwrap();
 
     let in_flight = tokio::spawn({
         let runtime = runtime.clone();
         async move {
-            let context = CallContext::tenant(TENANT).with_connection("conn-1").with_job("job-1");
+            let context = CallContext::tenant(TENANT)
+                .with_connection("conn-1")
+                .with_job("job-1");
             runtime.invoke("example", context, publish("hello")).await
         }
     });
     while runtime.status("example").unwrap().running == 0 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    runtime.install("example", bytes(EXAMPLE_NEXT)).await.unwrap();
-    assert_eq!(manifest_versions(&runtime, "example").await.unwrap().1, "0.2.0", "new calls get the new version");
+    runtime
+        .install("example", bytes(EXAMPLE_NEXT))
+        .await
+        .unwrap();
+    assert_eq!(
+        manifest_versions(&runtime, "example").await.unwrap().1,
+        "0.2.0",
+        "new calls get the new version"
+    );
 
     release.send(()).unwrap();
-    let served = in_flight.await.unwrap().expect("the in-flight publish completes");
+    let served = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight publish completes");
     assert_eq!(&*served.version, "0.1.0");
-    assert!(matches!(served.answer, Answer::Publish(Ok(_))), "{:?}", served.answer);
+    assert!(
+        matches!(served.answer, Answer::Publish(Ok(_))),
+        "{:?}",
+        served.answer
+    );
     let request = server.await.unwrap();
     assert!(request.starts_with("POST /posts HTTP/1.1"), "{request}");
-    assert!(request.contains("authorization: Bearer key-for-the-example-api"), "{request}");
+    assert!(
+        request.contains("authorization: Bearer key-for-the-example-api"),
+        "{request}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollback_returns_to_the_previous_version_and_back() {
     let runtime = support::runtime();
-    runtime.configure_plugin(support::entry("example", EXAMPLE, LimitsOverride::default())).await.unwrap();
-    assert!(runtime.rollback("example").is_none(), "nothing to roll back to yet");
-    runtime.install("example", bytes(EXAMPLE_NEXT)).await.unwrap();
+    runtime
+        .configure_plugin(support::entry(
+            "example",
+            EXAMPLE,
+            LimitsOverride::default(),
+        ))
+        .await
+        .unwrap();
+    assert!(
+        runtime.rollback("example").is_none(),
+        "nothing to roll back to yet"
+    );
+    runtime
+        .install("example", bytes(EXAMPLE_NEXT))
+        .await
+        .unwrap();
 
-    let status = runtime.rollback("example").expect("a previous version exists");
+    let status = runtime
+        .rollback("example")
+        .expect("a previous version exists");
     assert_eq!(status.version.as_deref(), Some("0.1.0"));
     assert_eq!(status.previous_version.as_deref(), Some("0.2.0"));
-    assert_eq!(manifest_versions(&runtime, "example").await.unwrap().1, "0.1.0");
+    assert_eq!(
+        manifest_versions(&runtime, "example").await.unwrap().1,
+        "0.1.0"
+    );
 
     let status = runtime.rollback("example").unwrap();
     assert_eq!(status.version.as_deref(), Some("0.2.0"));
@@ -129,7 +195,10 @@ async fn wait_for_version(runtime: &postd_host::runtime::Runtime, version: &str)
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the watcher did not install {version}: {:?}", runtime.status("example"));
+    panic!(
+        "the watcher did not install {version}: {:?}",
+        runtime.status("example")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,7 +207,10 @@ async fn a_changed_file_in_the_plugin_directory_is_swapped_in_and_a_broken_one_r
     let path = dir.path().join("example.wasm");
     std::fs::write(&path, bytes(EXAMPLE)).unwrap();
     let runtime = support::runtime();
-    runtime.configure_plugin(support::entry("example", &path, LimitsOverride::default())).await.unwrap();
+    runtime
+        .configure_plugin(support::entry("example", &path, LimitsOverride::default()))
+        .await
+        .unwrap();
     let _watcher = PluginWatcher::start(runtime.clone(), dir.path()).unwrap();
 
     std::fs::write(&path, bytes(EXAMPLE_NEXT)).unwrap();
@@ -154,8 +226,18 @@ async fn a_changed_file_in_the_plugin_directory_is_swapped_in_and_a_broken_one_r
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let status = runtime.status("example").unwrap();
-    assert!(status.last_error.as_deref().unwrap_or("").contains("not a valid WebAssembly component"), "{status:?}");
-    assert_eq!(manifest_versions(&runtime, "example").await.unwrap().1, "0.2.0");
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("not a valid WebAssembly component"),
+        "{status:?}"
+    );
+    assert_eq!(
+        manifest_versions(&runtime, "example").await.unwrap().1,
+        "0.2.0"
+    );
 
     // Finishing the write fixes it.
     std::fs::write(&path, &next).unwrap();

@@ -12,58 +12,113 @@ use crate::support::{self, TENANT, call, publish};
 /// A runtime serving `hostile` with `limits` and `example` with defaults.
 async fn setup(limits: LimitsOverride) -> std::sync::Arc<Runtime> {
     let runtime = support::runtime();
-    runtime.configure_plugin(support::entry("hostile", HOSTILE, limits)).await.expect("hostile loads");
-    runtime.configure_plugin(support::entry("example", EXAMPLE, LimitsOverride::default())).await.expect("example loads");
+    runtime
+        .configure_plugin(support::entry("hostile", HOSTILE, limits))
+        .await
+        .expect("hostile loads");
+    runtime
+        .configure_plugin(support::entry(
+            "example",
+            EXAMPLE,
+            LimitsOverride::default(),
+        ))
+        .await
+        .expect("example loads");
     runtime
 }
 
 /// Runs the hostile `behaviour` and, concurrently, a well-behaved call; returns the hostile
 /// call's error after checking the well-behaved call succeeded.
 async fn trips(runtime: &Runtime, behaviour: &str) -> CallError {
-    let (hostile, neighbour) = tokio::join!(
-        call(runtime, "hostile", publish(behaviour)),
-        async {
-            // Start once the hostile call is surely running.
-            tokio::time::sleep(Duration::from_millis(20)).await;
-            support::manifest_versions(runtime, "example").await
-        }
-    );
+    let (hostile, neighbour) = tokio::join!(call(runtime, "hostile", publish(behaviour)), async {
+        // Start once the hostile call is surely running.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        support::manifest_versions(runtime, "example").await
+    });
     let (reported, served_by) = neighbour.expect("the well-behaved call succeeds");
     assert_eq!(reported, served_by);
     // The offending plugin itself still serves the next, harmless call.
-    let after = call(runtime, "hostile", publish("fine")).await.expect("hostile plugin still serves");
+    let after = call(runtime, "hostile", publish("fine"))
+        .await
+        .expect("hostile plugin still serves");
     assert!(matches!(after.answer, Answer::Publish(Ok(_))));
     hostile.expect_err("the hostile call must be stopped")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spinning_guest_runs_out_of_fuel() {
-    let runtime = setup(LimitsOverride { fuel: Some(50_000_000), ..Default::default() }).await;
+    let runtime = setup(LimitsOverride {
+        fuel: Some(50_000_000),
+        ..Default::default()
+    })
+    .await;
     let error = trips(&runtime, "spin").await;
-    assert!(matches!(error, CallError::FuelExhausted { budget: 50_000_000, .. }), "{error}");
+    assert!(
+        matches!(
+            error,
+            CallError::FuelExhausted {
+                budget: 50_000_000,
+                ..
+            }
+        ),
+        "{error}"
+    );
     assert_eq!(error.code(), "fuel-exhausted");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spinning_guest_hits_the_epoch_deadline_when_fuel_is_plentiful() {
-    let limits = LimitsOverride { fuel: Some(u64::MAX / 2), deadline_ms: Some(300), ..Default::default() };
+    let limits = LimitsOverride {
+        fuel: Some(u64::MAX / 2),
+        deadline_ms: Some(300),
+        ..Default::default()
+    };
     let runtime = setup(limits).await;
     let error = trips(&runtime, "spin").await;
-    assert!(matches!(error, CallError::DeadlineExceeded { where_: "in guest code", .. }), "{error}");
+    assert!(
+        matches!(
+            error,
+            CallError::DeadlineExceeded {
+                where_: "in guest code",
+                ..
+            }
+        ),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guest_blocked_in_a_host_call_hits_the_call_timeout() {
-    let runtime = setup(LimitsOverride { deadline_ms: Some(300), ..Default::default() }).await;
+    let runtime = setup(LimitsOverride {
+        deadline_ms: Some(300),
+        ..Default::default()
+    })
+    .await;
     let error = trips(&runtime, "sleep").await;
-    assert!(matches!(error, CallError::DeadlineExceeded { where_: "waiting on host I/O", .. }), "{error}");
+    assert!(
+        matches!(
+            error,
+            CallError::DeadlineExceeded {
+                where_: "waiting on host I/O",
+                ..
+            }
+        ),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_bomb_hits_the_memory_limit() {
-    let runtime = setup(LimitsOverride { memory_mb: Some(16), ..Default::default() }).await;
+    let runtime = setup(LimitsOverride {
+        memory_mb: Some(16),
+        ..Default::default()
+    })
+    .await;
     let error = trips(&runtime, "balloon").await;
-    assert!(matches!(error, CallError::MemoryLimit { limit_bytes, .. } if limit_bytes == 16 << 20), "{error}");
+    assert!(
+        matches!(error, CallError::MemoryLimit { limit_bytes, .. } if limit_bytes == 16 << 20),
+        "{error}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,11 +152,28 @@ async fn a_full_plugin_answers_busy() {
     while runtime.status("hostile").unwrap().running == 0 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let refused = call(&runtime, "hostile", publish("fine")).await.expect_err("the only slot is taken");
-    assert!(matches!(refused, CallError::Busy { scope: "plugin", limit: 1, .. }), "{refused}");
+    let refused = call(&runtime, "hostile", publish("fine"))
+        .await
+        .expect_err("the only slot is taken");
+    assert!(
+        matches!(
+            refused,
+            CallError::Busy {
+                scope: "plugin",
+                limit: 1,
+                ..
+            }
+        ),
+        "{refused}"
+    );
     // Another plugin is unaffected.
-    support::manifest_versions(&runtime, "example").await.expect("other plugins keep serving");
-    let held = holder.await.unwrap().expect_err("the holder spins until its deadline");
+    support::manifest_versions(&runtime, "example")
+        .await
+        .expect("other plugins keep serving");
+    let held = holder
+        .await
+        .unwrap()
+        .expect_err("the holder spins until its deadline");
     assert!(matches!(held, CallError::DeadlineExceeded { .. }));
     // The slot is free again.
     assert!(call(&runtime, "hostile", publish("fine")).await.is_ok());
@@ -110,7 +182,9 @@ async fn a_full_plugin_answers_busy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_to_ungranted_hosts_never_leave() {
     let runtime = setup(LimitsOverride::default()).await;
-    let served = call(&runtime, "hostile", publish("egress")).await.expect("the call itself completes");
+    let served = call(&runtime, "hostile", publish("egress"))
+        .await
+        .expect("the call itself completes");
     match served.answer {
         Answer::Publish(Err(ConnectorError::Platform(e))) => {
             assert_eq!(e.code, "egress-denied");
@@ -122,7 +196,11 @@ async fn requests_to_ungranted_hosts_never_leave() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fuel_is_recorded_per_tenant_and_plugin() {
-    let runtime = setup(LimitsOverride { fuel: Some(20_000_000), ..Default::default() }).await;
+    let runtime = setup(LimitsOverride {
+        fuel: Some(20_000_000),
+        ..Default::default()
+    })
+    .await;
     let before = runtime.fuel().usage(TENANT, "hostile");
     call(&runtime, "hostile", publish("fine")).await.unwrap();
     let _ = call(&runtime, "hostile", publish("spin")).await;

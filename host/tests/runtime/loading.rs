@@ -18,20 +18,50 @@ const CORE_MODULE: &[u8] = &[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn truncated_and_foreign_components_are_refused_while_the_old_version_serves() {
     let runtime = support::runtime();
-    runtime.configure_plugin(support::entry("example", EXAMPLE, LimitsOverride::default())).await.unwrap();
+    runtime
+        .configure_plugin(support::entry(
+            "example",
+            EXAMPLE,
+            LimitsOverride::default(),
+        ))
+        .await
+        .unwrap();
     let good = bytes(EXAMPLE);
 
-    let truncated = runtime.install("example", good[..good.len() / 2].to_vec()).await.unwrap_err();
-    assert!(matches!(truncated.problem, LoadProblem::Invalid(_)), "{truncated}");
+    let truncated = runtime
+        .install("example", good[..good.len() / 2].to_vec())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(truncated.problem, LoadProblem::Invalid(_)),
+        "{truncated}"
+    );
 
-    let foreign = runtime.install("example", EMPTY_COMPONENT.to_vec()).await.unwrap_err();
-    assert!(matches!(foreign.problem, LoadProblem::ForeignWorld(_)), "{foreign}");
-    assert!(foreign.to_string().contains("not a postd:connector@0.1.0 component"), "{foreign}");
+    let foreign = runtime
+        .install("example", EMPTY_COMPONENT.to_vec())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(foreign.problem, LoadProblem::ForeignWorld(_)),
+        "{foreign}"
+    );
+    assert!(
+        foreign
+            .to_string()
+            .contains("not a postd:connector@0.1.0 component"),
+        "{foreign}"
+    );
 
-    let core = runtime.install("example", CORE_MODULE.to_vec()).await.unwrap_err();
+    let core = runtime
+        .install("example", CORE_MODULE.to_vec())
+        .await
+        .unwrap_err();
     assert!(matches!(core.problem, LoadProblem::Invalid(_)), "{core}");
 
-    let wrong_id = runtime.install("example", bytes(HOSTILE)).await.unwrap_err();
+    let wrong_id = runtime
+        .install("example", bytes(HOSTILE))
+        .await
+        .unwrap_err();
     assert!(
         matches!(&wrong_id.problem, LoadProblem::IdMismatch { expected, found } if expected == "example" && found == "hostile"),
         "{wrong_id}"
@@ -40,8 +70,16 @@ async fn truncated_and_foreign_components_are_refused_while_the_old_version_serv
     let status = runtime.status("example").unwrap();
     assert_eq!(status.version.as_deref(), Some("0.1.0"));
     assert_eq!(status.swaps, 0);
-    assert!(status.last_error.unwrap().contains("does not match the configured plugin id"));
-    assert_eq!(manifest_versions(&runtime, "example").await.unwrap().1, "0.1.0");
+    assert!(
+        status
+            .last_error
+            .unwrap()
+            .contains("does not match the configured plugin id")
+    );
+    assert_eq!(
+        manifest_versions(&runtime, "example").await.unwrap().1,
+        "0.1.0"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -76,13 +114,31 @@ async fn the_host_starts_with_the_plugins_that_are_fine() {
     let mut reasons: Vec<String> = failures.iter().map(|f| f.to_string()).collect();
     reasons.sort();
     assert_eq!(reasons.len(), 3, "{reasons:?}");
-    assert!(reasons[0].contains("impostor.wasm") && reasons[0].contains("manifest id `example`"), "{}", reasons[0]);
-    assert!(reasons[1].contains("missing.wasm") && reasons[1].contains("cannot read"), "{}", reasons[1]);
-    assert!(reasons[2].contains("truncated.wasm") && reasons[2].contains("not a valid"), "{}", reasons[2]);
+    assert!(
+        reasons[0].contains("impostor.wasm") && reasons[0].contains("manifest id `example`"),
+        "{}",
+        reasons[0]
+    );
+    assert!(
+        reasons[1].contains("missing.wasm") && reasons[1].contains("cannot read"),
+        "{}",
+        reasons[1]
+    );
+    assert!(
+        reasons[2].contains("truncated.wasm") && reasons[2].contains("not a valid"),
+        "{}",
+        reasons[2]
+    );
 
-    assert_eq!(manifest_versions(&runtime, "example").await.unwrap().1, "0.1.0");
+    assert_eq!(
+        manifest_versions(&runtime, "example").await.unwrap().1,
+        "0.1.0"
+    );
     let not_loaded = manifest_versions(&runtime, "missing").await.unwrap_err();
-    assert!(matches!(&not_loaded, CallError::NotLoaded(id, why) if id == "missing" && why.contains("cannot read")), "{not_loaded}");
+    assert!(
+        matches!(&not_loaded, CallError::NotLoaded(id, why) if id == "missing" && why.contains("cannot read")),
+        "{not_loaded}"
+    );
     let unknown = manifest_versions(&runtime, "malformed").await.unwrap_err();
     assert!(matches!(unknown, CallError::UnknownPlugin(_)));
 }
@@ -100,21 +156,56 @@ async fn a_plugin_serves_only_the_tenants_it_is_enabled_for() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compiled_components_are_cached_by_digest_and_engine() {
     let cache = tempfile::tempdir().unwrap();
-    let private = |dir: &std::path::Path| support::runtime_with(dir, postd_host::runtime::HostServices::in_memory());
+    let private = |dir: &std::path::Path| {
+        support::runtime_with(dir, postd_host::runtime::HostServices::in_memory())
+    };
     let runtime = private(cache.path());
-    runtime.configure_plugin(support::entry("example", EXAMPLE, LimitsOverride::default())).await.unwrap();
-    let cached: Vec<_> = std::fs::read_dir(cache.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    runtime
+        .configure_plugin(support::entry(
+            "example",
+            EXAMPLE,
+            LimitsOverride::default(),
+        ))
+        .await
+        .unwrap();
+    let cached: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     assert_eq!(cached.len(), 1, "{cached:?}");
     let sha = runtime.status("example").unwrap().sha256.unwrap();
-    assert!(cached[0].starts_with(&sha) && cached[0].ends_with(".cwasm"), "{cached:?}");
+    assert!(
+        cached[0].starts_with(&sha) && cached[0].ends_with(".cwasm"),
+        "{cached:?}"
+    );
 
     // A second runtime loads from the cache and serves the same component.
     let again = private(cache.path());
-    again.configure_plugin(support::entry("example", EXAMPLE, LimitsOverride::default())).await.unwrap();
-    assert_eq!(manifest_versions(&again, "example").await.unwrap().1, "0.1.0");
+    again
+        .configure_plugin(support::entry(
+            "example",
+            EXAMPLE,
+            LimitsOverride::default(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        manifest_versions(&again, "example").await.unwrap().1,
+        "0.1.0"
+    );
     // A corrupted cache entry is discarded and the component compiled again.
     std::fs::write(cache.path().join(&cached[0]), b"garbage").unwrap();
     let third = private(cache.path());
-    third.configure_plugin(support::entry("example", EXAMPLE, LimitsOverride::default())).await.unwrap();
-    assert_eq!(manifest_versions(&third, "example").await.unwrap().1, "0.1.0");
+    third
+        .configure_plugin(support::entry(
+            "example",
+            EXAMPLE,
+            LimitsOverride::default(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        manifest_versions(&third, "example").await.unwrap().1,
+        "0.1.0"
+    );
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use postd_host::capability::CallContext;
 use postd_host::config::{LimitsOverride, PluginEntry};
 use postd_host::runtime::wit::connector::{JobContext, Post};
-use postd_host::runtime::{Answer, CallError, HostServices, Invocation, Runtime, RuntimeSettings, Served};
+use postd_host::runtime::{
+    Answer, CallError, HostServices, Invocation, Runtime, RuntimeSettings, Served,
+};
 
 pub const TENANT: &str = "tenant-a";
 
@@ -23,7 +25,10 @@ pub fn runtime() -> Arc<Runtime> {
 
 /// A runtime with the given backends.
 pub fn runtime_with(cache: &Path, services: HostServices) -> Arc<Runtime> {
-    let settings = RuntimeSettings { cache_dir: Some(cache.to_path_buf()), ..RuntimeSettings::default() };
+    let settings = RuntimeSettings {
+        cache_dir: Some(cache.to_path_buf()),
+        ..RuntimeSettings::default()
+    };
     Arc::new(Runtime::new(settings, services).expect("runtime"))
 }
 
@@ -45,17 +50,30 @@ pub fn publish(text: &str) -> Invocation {
             scheduled_for: None,
             options: vec![],
         },
-        JobContext { job_id: "job-1".into(), attempt: 1, recovery_point: None },
+        JobContext {
+            job_id: "job-1".into(),
+            attempt: 1,
+            recovery_point: None,
+        },
     )
 }
 
 /// Calls `invocation` on `plugin` for the test tenant.
-pub async fn call(runtime: &Runtime, plugin: &str, invocation: Invocation) -> Result<Served<Answer>, CallError> {
-    runtime.invoke(plugin, CallContext::tenant(TENANT), invocation).await
+pub async fn call(
+    runtime: &Runtime,
+    plugin: &str,
+    invocation: Invocation,
+) -> Result<Served<Answer>, CallError> {
+    runtime
+        .invoke(plugin, CallContext::tenant(TENANT), invocation)
+        .await
 }
 
 /// The version string a manifest call reports and the version the host says served it.
-pub async fn manifest_versions(runtime: &Runtime, plugin: &str) -> Result<(String, String), CallError> {
+pub async fn manifest_versions(
+    runtime: &Runtime,
+    plugin: &str,
+) -> Result<(String, String), CallError> {
     let served = call(runtime, plugin, Invocation::Manifest).await?;
     match served.answer {
         Answer::Manifest(m) => Ok((m.version, served.version.to_string())),

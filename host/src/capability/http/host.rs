@@ -15,8 +15,13 @@ impl http::Host for HttpState {
             return Err(HttpError::TooLarge(self.limits.max_request_body));
         }
         let remaining = self.deadline.saturating_duration_since(Instant::now());
-        let asked = request.timeout_ms.map(|ms| Duration::from_millis(ms.into()));
-        let timeout = asked.unwrap_or(self.limits.max_timeout).min(self.limits.max_timeout).min(remaining);
+        let asked = request
+            .timeout_ms
+            .map(|ms| Duration::from_millis(ms.into()));
+        let timeout = asked
+            .unwrap_or(self.limits.max_timeout)
+            .min(self.limits.max_timeout)
+            .min(remaining);
         if timeout.is_zero() {
             return Err(HttpError::Timeout);
         }
@@ -32,13 +37,17 @@ impl http::Host for HttpState {
         let mut builder = self.client.request(method, url).timeout(timeout);
         for (name, value) in &request.headers {
             let lower = name.to_ascii_lowercase();
-            if matches!(lower.as_str(), "host" | "content-length" | "connection" | "transfer-encoding") {
+            if matches!(
+                lower.as_str(),
+                "host" | "content-length" | "connection" | "transfer-encoding"
+            ) {
                 continue;
             }
             let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
                 .map_err(|_| HttpError::InvalidRequest(format!("invalid header name `{name}`")))?;
-            let value = reqwest::header::HeaderValue::from_str(value)
-                .map_err(|_| HttpError::InvalidRequest(format!("invalid value for header `{name}`")))?;
+            let value = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
+                HttpError::InvalidRequest(format!("invalid value for header `{name}`"))
+            })?;
             builder = builder.header(name, value);
         }
         if !request.body.is_empty() {
@@ -51,7 +60,12 @@ impl http::Host for HttpState {
         let headers = answer
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let cap = self.limits.max_response_body;
         if answer.content_length().is_some_and(|len| len > cap) {
@@ -70,7 +84,11 @@ impl http::Host for HttpState {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "egress request"
         );
-        Ok(Response { status, headers, body })
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
     }
 }
 

@@ -61,6 +61,12 @@ impl HttpState {
         limits: HttpLimits,
         deadline: Instant,
     ) -> Self {
-        HttpState { plugin, policy, client, limits, deadline }
+        HttpState {
+            plugin,
+            policy,
+            client,
+            limits,
+            deadline,
+        }
     }
 }

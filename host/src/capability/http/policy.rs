@@ -26,31 +26,45 @@ impl HostPattern {
             .split_once("://")
             .ok_or_else(|| format!("`{origin}` is not of the form https://host[:port]"))?;
         if scheme != "https" && scheme != "http" {
-            return Err(format!("`{origin}`: only https (or http for local test platforms) is allowed"));
+            return Err(format!(
+                "`{origin}`: only https (or http for local test platforms) is allowed"
+            ));
         }
         let (wildcard, rest) = match rest.strip_prefix("*.") {
             Some(rest) => (true, rest),
             None => (false, rest),
         };
-        let probe = Url::parse(&format!("{scheme}://{rest}"))
-            .map_err(|e| format!("`{origin}`: {e}"))?;
+        let probe =
+            Url::parse(&format!("{scheme}://{rest}")).map_err(|e| format!("`{origin}`: {e}"))?;
         if probe.path() != "/" || probe.query().is_some() || !probe.username().is_empty() {
-            return Err(format!("`{origin}`: give an origin only, without path, query or user"));
+            return Err(format!(
+                "`{origin}`: give an origin only, without path, query or user"
+            ));
         }
         let host = probe
             .host_str()
             .ok_or_else(|| format!("`{origin}` has no host"))?
             .to_ascii_lowercase();
         let port = probe.port_or_known_default().unwrap_or(443);
-        let host = if wildcard { HostMatch::Subdomains(host) } else { HostMatch::Exact(host) };
-        Ok(HostPattern { scheme: scheme.to_string(), host, port })
+        let host = if wildcard {
+            HostMatch::Subdomains(host)
+        } else {
+            HostMatch::Exact(host)
+        };
+        Ok(HostPattern {
+            scheme: scheme.to_string(),
+            host,
+            port,
+        })
     }
 
     fn matches(&self, url: &Url) -> bool {
         if url.scheme() != self.scheme || url.port_or_known_default() != Some(self.port) {
             return false;
         }
-        let Some(host) = url.host_str() else { return false };
+        let Some(host) = url.host_str() else {
+            return false;
+        };
         let host = host.to_ascii_lowercase();
         match &self.host {
             HostMatch::Exact(exact) => host == *exact,
@@ -82,15 +96,21 @@ pub struct EgressPolicy {
 impl EgressPolicy {
     /// Grants the given origins; an empty list grants nothing.
     pub fn new(allowed_hosts: &[String]) -> Result<Self, String> {
-        let granted = allowed_hosts.iter().map(|o| HostPattern::parse(o)).collect::<Result<_, _>>()?;
+        let granted = allowed_hosts
+            .iter()
+            .map(|o| HostPattern::parse(o))
+            .collect::<Result<_, _>>()?;
         Ok(EgressPolicy { granted })
     }
 
     /// Parses `url` and checks it against the grants.
     pub fn check(&self, url: &str) -> Result<Url, Denied> {
-        let parsed = Url::parse(url).map_err(|e| Denied(format!("`{url}` is not a valid URL: {e}")))?;
+        let parsed =
+            Url::parse(url).map_err(|e| Denied(format!("`{url}` is not a valid URL: {e}")))?;
         if !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err(Denied("credentials in URLs are refused; use headers".into()));
+            return Err(Denied(
+                "credentials in URLs are refused; use headers".into(),
+            ));
         }
         let host = match parsed.host() {
             Some(Host::Domain(d)) => d.to_string(),
@@ -101,7 +121,10 @@ impl EgressPolicy {
         if self.granted.iter().any(|g| g.matches(&parsed)) {
             Ok(parsed)
         } else {
-            Err(Denied(format!("{}://{host} is not among the plugin's allowed hosts", parsed.scheme())))
+            Err(Denied(format!(
+                "{}://{host} is not among the plugin's allowed hosts",
+                parsed.scheme()
+            )))
         }
     }
 }
@@ -122,11 +145,17 @@ mod tests {
     #[test]
     fn exact_hosts_match_scheme_host_and_port() {
         let p = policy(&["https://graph.facebook.com"]);
-        assert!(p.check("https://graph.facebook.com/v23.0/me?fields=id").is_ok());
+        assert!(
+            p.check("https://graph.facebook.com/v23.0/me?fields=id")
+                .is_ok()
+        );
         assert!(p.check("https://GRAPH.facebook.com/me").is_ok());
         assert!(p.check("http://graph.facebook.com/me").is_err());
         assert!(p.check("https://graph.facebook.com:8443/me").is_err());
-        assert!(p.check("https://graph.facebook.com.evil.example/me").is_err());
+        assert!(
+            p.check("https://graph.facebook.com.evil.example/me")
+                .is_err()
+        );
         assert!(p.check("https://user:pw@graph.facebook.com/me").is_err());
     }
 

@@ -22,8 +22,21 @@ pub struct LogState {
 
 impl LogState {
     /// Logging for one call of `plugin` at `version`.
-    pub fn new(plugin: Arc<str>, version: Arc<str>, context: CallContext, redactor: Redactor) -> Self {
-        LogState { plugin, version, context, redactor, budget: DEFAULT_LOG_BUDGET, used: 0, dropped: 0 }
+    pub fn new(
+        plugin: Arc<str>,
+        version: Arc<str>,
+        context: CallContext,
+        redactor: Redactor,
+    ) -> Self {
+        LogState {
+            plugin,
+            version,
+            context,
+            redactor,
+            budget: DEFAULT_LOG_BUDGET,
+            used: 0,
+            dropped: 0,
+        }
     }
 
     /// Events dropped because the call's budget was spent.

@@ -15,7 +15,9 @@ impl queue::Host for QueueState {
         }
         let delay = Duration::from_millis(delay_ms);
         if delay > self.limits.max_delay {
-            return Err(QueueError::DelayTooLong(self.limits.max_delay.as_millis() as u64));
+            return Err(QueueError::DelayTooLong(
+                self.limits.max_delay.as_millis() as u64
+            ));
         }
         if task.payload.len() + task.kind.len() > self.limits.max_payload {
             return Err(QueueError::TooLarge(self.limits.max_payload as u64));
@@ -25,7 +27,9 @@ impl queue::Host for QueueState {
     }
 
     async fn checkpoint(&mut self, recovery_point: String) -> Result<(), QueueError> {
-        let Some(job) = self.job.clone() else { return Err(QueueError::NoJob) };
+        let Some(job) = self.job.clone() else {
+            return Err(QueueError::NoJob);
+        };
         if recovery_point.len() > self.limits.max_payload {
             return Err(QueueError::TooLarge(self.limits.max_payload as u64));
         }

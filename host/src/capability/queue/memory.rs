@@ -14,14 +14,21 @@ pub struct MemoryJobSink {
 impl MemoryJobSink {
     /// The latest recovery point of `job`.
     pub fn recovery_point(&self, job: &str) -> Option<String> {
-        self.points.lock().expect("recovery points").get(job).cloned()
+        self.points
+            .lock()
+            .expect("recovery points")
+            .get(job)
+            .cloned()
     }
 }
 
 #[async_trait::async_trait]
 impl JobSink for MemoryJobSink {
     async fn checkpoint(&self, job: &str, recovery_point: &str) -> Result<(), String> {
-        self.points.lock().expect("recovery points").insert(job.to_string(), recovery_point.to_string());
+        self.points
+            .lock()
+            .expect("recovery points")
+            .insert(job.to_string(), recovery_point.to_string());
         Ok(())
     }
 }

@@ -35,7 +35,11 @@ pub struct QueueLimits {
 impl Default for QueueLimits {
     /// A multi-step publish needs one or two next steps; status polls wait minutes, never a day.
     fn default() -> Self {
-        QueueLimits { max_pending: 16, max_delay: Duration::from_secs(24 * 3600), max_payload: 64 << 10 }
+        QueueLimits {
+            max_pending: 16,
+            max_delay: Duration::from_secs(24 * 3600),
+            max_payload: 64 << 10,
+        }
     }
 }
 
@@ -62,7 +66,13 @@ pub struct QueueState {
 impl QueueState {
     /// The queue of one call; `job` is `None` for calls that run no job.
     pub fn new(job: Option<String>, sink: Arc<dyn JobSink>, limits: QueueLimits) -> Self {
-        QueueState { job, sink, limits, enqueued: Vec::new(), checkpoint: None }
+        QueueState {
+            job,
+            sink,
+            limits,
+            enqueued: Vec::new(),
+            checkpoint: None,
+        }
     }
 
     /// Takes the continuations the call enqueued.
@@ -76,6 +86,10 @@ impl QueueState {
     }
 
     fn continuation(task: Task, delay: Duration) -> Continuation {
-        Continuation { kind: task.kind, payload: task.payload, delay }
+        Continuation {
+            kind: task.kind,
+            payload: task.payload,
+            delay,
+        }
     }
 }

@@ -22,7 +22,11 @@ impl vault::Host for VaultState {
             return Ok(pending.map(str::to_string));
         }
         let scope = self.scope.as_ref().expect("checked above");
-        let value = self.store.get(scope, &name).await.map_err(|e| VaultError::Unavailable(e.0))?;
+        let value = self
+            .store
+            .get(scope, &name)
+            .await
+            .map_err(|e| VaultError::Unavailable(e.0))?;
         if let Some(value) = &value {
             self.redactor.remember(value);
         }

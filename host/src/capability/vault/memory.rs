@@ -14,12 +14,19 @@ pub struct MemorySecretStore {
 impl MemorySecretStore {
     /// Sets a secret directly, as a completed connection would have.
     pub fn insert(&self, scope: &SecretScope, name: &str, value: &str) {
-        self.secrets.lock().expect("secret map").insert((scope.clone(), name.into()), value.into());
+        self.secrets
+            .lock()
+            .expect("secret map")
+            .insert((scope.clone(), name.into()), value.into());
     }
 
     /// Reads a secret directly.
     pub fn value(&self, scope: &SecretScope, name: &str) -> Option<String> {
-        self.secrets.lock().expect("secret map").get(&(scope.clone(), name.to_string())).cloned()
+        self.secrets
+            .lock()
+            .expect("secret map")
+            .get(&(scope.clone(), name.to_string()))
+            .cloned()
     }
 }
 
@@ -29,7 +36,11 @@ impl SecretStore for MemorySecretStore {
         Ok(self.value(scope, name))
     }
 
-    async fn commit(&self, scope: &SecretScope, writes: Vec<SecretWrite>) -> Result<(), VaultFault> {
+    async fn commit(
+        &self,
+        scope: &SecretScope,
+        writes: Vec<SecretWrite>,
+    ) -> Result<(), VaultFault> {
         let mut secrets = self.secrets.lock().expect("secret map");
         for write in writes {
             match write {

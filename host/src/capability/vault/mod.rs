@@ -54,7 +54,8 @@ pub trait SecretStore: Send + Sync {
     /// The current value of `name` in `scope`.
     async fn get(&self, scope: &SecretScope, name: &str) -> Result<Option<String>, VaultFault>;
     /// Applies `writes` to `scope` atomically: all of them or none.
-    async fn commit(&self, scope: &SecretScope, writes: Vec<SecretWrite>) -> Result<(), VaultFault>;
+    async fn commit(&self, scope: &SecretScope, writes: Vec<SecretWrite>)
+    -> Result<(), VaultFault>;
 }
 
 /// Longest secret name.
@@ -81,7 +82,14 @@ impl VaultState {
         app_settings: Arc<BTreeMap<String, String>>,
         redactor: Redactor,
     ) -> Self {
-        VaultState { store, scope, pending: Vec::new(), app_secrets, app_settings, redactor }
+        VaultState {
+            store,
+            scope,
+            pending: Vec::new(),
+            app_secrets,
+            app_settings,
+            redactor,
+        }
     }
 
     /// Commits the call's buffered writes. Called by the runtime when the guest returned.
@@ -110,5 +118,7 @@ impl VaultState {
 /// Secret names: 1-128 characters of `a-z`, `0-9`, `.`, `_`, `:` and `-`.
 pub fn valid_name(name: &str) -> bool {
     (1..=MAX_NAME_LEN).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b".:_-".contains(&b))
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b".:_-".contains(&b))
 }
