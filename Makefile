@@ -10,7 +10,7 @@ WASM_DIR    := target/wasm
 WASM_OUT    := $(WASM_DIR)/$(WASM_TARGET)/wasm
 CONNECTORS  := example
 
-.PHONY: all toolchain wasm build run test lint fmt clean
+.PHONY: all toolchain wasm build run test bench lint fmt clean
 
 all: build
 
@@ -48,6 +48,10 @@ test: toolchain
 	@set -o pipefail; $(CARGO) test 2>&1 | tee target/test-output.log
 	@awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } \
 	  END { printf "total: %d passed, %d failed, %d skipped\n", p, f, i }' target/test-output.log
+
+## bench: criterion benchmarks (figures in the README, with the machine they came from)
+bench: toolchain
+	$(CARGO) bench -p postd-host
 
 ## lint: formatting and clippy, warnings as errors
 lint:

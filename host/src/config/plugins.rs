@@ -242,6 +242,10 @@ impl PluginsFile {
             crate::capability::http::HostPattern::parse(origin)
                 .map_err(|e| format!("allowed_hosts: {e}"))?;
         }
+        for range in &raw.allowed_ranges {
+            crate::capability::http::Cidr::parse(range)
+                .map_err(|e| format!("allowed_ranges: {e}"))?;
+        }
         Ok(PluginEntry {
             id: id.to_string(),
             path: self.plugin_dir.join(raw.path),

@@ -112,7 +112,7 @@ impl Runtime {
             HttpState::new(
                 plugin.clone(),
                 config.policy.clone(),
-                self.services.http_client.clone(),
+                config.client.clone(),
                 self.settings.http.clone(),
                 deadline,
             ),

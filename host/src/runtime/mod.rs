@@ -71,8 +71,6 @@ pub struct HostServices {
     pub secrets: Arc<dyn SecretStore>,
     /// Recovery points of jobs.
     pub jobs: Arc<dyn JobSink>,
-    /// The egress client.
-    pub http_client: reqwest::Client,
 }
 
 impl HostServices {
@@ -81,7 +79,6 @@ impl HostServices {
         HostServices {
             secrets: Arc::new(MemorySecretStore::default()),
             jobs: Arc::new(MemoryJobSink::default()),
-            http_client: crate::capability::http::client(),
         }
     }
 }

@@ -43,13 +43,19 @@ pub struct SlotConfig {
     pub settings: Arc<BTreeMap<String, String>>,
     /// Its app secrets' sources.
     pub secrets: Arc<BTreeMap<String, crate::config::SecretSource>>,
+    /// Its HTTP client (resolver guarded with its allowed ranges).
+    pub client: reqwest::Client,
 }
 
 impl SlotConfig {
     /// Prepares `entry`. Fails only on grants `PluginsFile` would already have refused.
     pub fn new(entry: PluginEntry) -> Result<Self, String> {
-        let policy = Arc::new(EgressPolicy::new(&entry.allowed_hosts)?);
+        let policy = Arc::new(EgressPolicy::new(
+            &entry.allowed_hosts,
+            &entry.allowed_ranges,
+        )?);
         Ok(SlotConfig {
+            client: crate::capability::http::client(&policy),
             settings: Arc::new(entry.settings.clone()),
             secrets: Arc::new(entry.secrets.clone()),
             policy,

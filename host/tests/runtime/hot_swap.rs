@@ -107,6 +107,7 @@ async fn a_running_call_finishes_on_the_version_it_began_with() {
     let (port, release, server) = held_server().await;
     let mut entry = support::entry("example", EXAMPLE, LimitsOverride::default());
     entry.allowed_hosts = vec![format!("http://127.0.0.1:{port}")];
+    entry.allowed_ranges = vec!["127.0.0.1/32".into()];
     entry
         .settings
         .insert("base-url".into(), format!("http://127.0.0.1:{port}"));
@@ -156,14 +157,7 @@ async fn a_running_call_finishes_on_the_version_it_began_with() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rollback_returns_to_the_previous_version_and_back() {
     let runtime = support::runtime();
-    runtime
-        .configure_plugin(support::entry(
-            "example",
-            EXAMPLE,
-            LimitsOverride::default(),
-        ))
-        .await
-        .unwrap();
+    support::serve(&runtime, "example", EXAMPLE).await;
     assert!(
         runtime.rollback("example").is_none(),
         "nothing to roll back to yet"

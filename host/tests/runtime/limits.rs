@@ -16,14 +16,7 @@ async fn setup(limits: LimitsOverride) -> std::sync::Arc<Runtime> {
         .configure_plugin(support::entry("hostile", HOSTILE, limits))
         .await
         .expect("hostile loads");
-    runtime
-        .configure_plugin(support::entry(
-            "example",
-            EXAMPLE,
-            LimitsOverride::default(),
-        ))
-        .await
-        .expect("example loads");
+    support::serve(&runtime, "example", EXAMPLE).await;
     runtime
 }
 

@@ -18,14 +18,7 @@ const CORE_MODULE: &[u8] = &[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn truncated_and_foreign_components_are_refused_while_the_old_version_serves() {
     let runtime = support::runtime();
-    runtime
-        .configure_plugin(support::entry(
-            "example",
-            EXAMPLE,
-            LimitsOverride::default(),
-        ))
-        .await
-        .unwrap();
+    support::serve(&runtime, "example", EXAMPLE).await;
     let good = bytes(EXAMPLE);
 
     let truncated = runtime
@@ -160,14 +153,7 @@ async fn compiled_components_are_cached_by_digest_and_engine() {
         support::runtime_with(dir, postd_host::runtime::HostServices::in_memory())
     };
     let runtime = private(cache.path());
-    runtime
-        .configure_plugin(support::entry(
-            "example",
-            EXAMPLE,
-            LimitsOverride::default(),
-        ))
-        .await
-        .unwrap();
+    support::serve(&runtime, "example", EXAMPLE).await;
     let cached: Vec<_> = std::fs::read_dir(cache.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -181,14 +167,7 @@ async fn compiled_components_are_cached_by_digest_and_engine() {
 
     // A second runtime loads from the cache and serves the same component.
     let again = private(cache.path());
-    again
-        .configure_plugin(support::entry(
-            "example",
-            EXAMPLE,
-            LimitsOverride::default(),
-        ))
-        .await
-        .unwrap();
+    support::serve(&again, "example", EXAMPLE).await;
     assert_eq!(
         manifest_versions(&again, "example").await.unwrap().1,
         "0.1.0"
@@ -196,14 +175,7 @@ async fn compiled_components_are_cached_by_digest_and_engine() {
     // A corrupted cache entry is discarded and the component compiled again.
     std::fs::write(cache.path().join(&cached[0]), b"garbage").unwrap();
     let third = private(cache.path());
-    third
-        .configure_plugin(support::entry(
-            "example",
-            EXAMPLE,
-            LimitsOverride::default(),
-        ))
-        .await
-        .unwrap();
+    support::serve(&third, "example", EXAMPLE).await;
     assert_eq!(
         manifest_versions(&third, "example").await.unwrap().1,
         "0.1.0"

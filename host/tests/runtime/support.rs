@@ -80,3 +80,11 @@ pub async fn manifest_versions(
         other => panic!("manifest answered {other:?}"),
     }
 }
+
+/// Configures plugin `id` from `path` with default limits; panics if it does not load.
+pub async fn serve(runtime: &Runtime, id: &str, path: &str) {
+    let entry = entry(id, path, LimitsOverride::default());
+    if let Err(error) = runtime.configure_plugin(entry).await {
+        panic!("{id} must load: {error}");
+    }
+}

@@ -3,12 +3,14 @@
 //! Redirects are never followed: a 3xx comes back to the connector, which decides whether the
 //! next hop is one it should take (and that hop is checked like any other request).
 
+mod address;
 mod host;
 mod policy;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub use address::{Cidr, ForbiddenAddress, GuardedResolver, check_address, forbidden_reason};
 pub use policy::{Denied, EgressPolicy, HostPattern};
 
 /// Caps on one request.
@@ -34,10 +36,14 @@ impl Default for HttpLimits {
     }
 }
 
-/// The shared HTTP client: connection pools are reused across calls; redirects are off.
-pub fn client() -> reqwest::Client {
+/// A plugin's HTTP client: its connection pool is reused across the plugin's calls, redirects
+/// are off, and names resolve through the private-address guard with the plugin's `policy`.
+pub fn client(policy: &EgressPolicy) -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .dns_resolver(Arc::new(GuardedResolver::new(
+            policy.allowed_ranges().to_vec(),
+        )))
         .user_agent(concat!("postd-host/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("the HTTP client's fixed configuration is valid")

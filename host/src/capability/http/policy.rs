@@ -4,6 +4,8 @@ use std::fmt;
 
 use url::{Host, Url};
 
+use super::address::{Cidr, check_address};
+
 /// One granted origin: `https://host[:port]`, where `host` may start with `*.` to cover
 /// subdomains (not the bare domain). `http://` is accepted for operator-run test platforms.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,16 +93,30 @@ impl fmt::Display for Denied {
 #[derive(Debug, Clone, Default)]
 pub struct EgressPolicy {
     granted: Vec<HostPattern>,
+    allowed_ranges: Vec<Cidr>,
 }
 
 impl EgressPolicy {
-    /// Grants the given origins; an empty list grants nothing.
-    pub fn new(allowed_hosts: &[String]) -> Result<Self, String> {
+    /// Grants the given origins (an empty list grants nothing) and lets the given address
+    /// ranges through the private-address guard.
+    pub fn new(allowed_hosts: &[String], allowed_ranges: &[String]) -> Result<Self, String> {
         let granted = allowed_hosts
             .iter()
             .map(|o| HostPattern::parse(o))
             .collect::<Result<_, _>>()?;
-        Ok(EgressPolicy { granted })
+        let allowed_ranges = allowed_ranges
+            .iter()
+            .map(|r| Cidr::parse(r))
+            .collect::<Result<_, _>>()?;
+        Ok(EgressPolicy {
+            granted,
+            allowed_ranges,
+        })
+    }
+
+    /// The ranges the operator let through the private-address guard.
+    pub fn allowed_ranges(&self) -> &[Cidr] {
+        &self.allowed_ranges
     }
 
     /// Parses `url` and checks it against the grants.
@@ -114,8 +130,16 @@ impl EgressPolicy {
         }
         let host = match parsed.host() {
             Some(Host::Domain(d)) => d.to_string(),
-            Some(Host::Ipv4(ip)) => ip.to_string(),
-            Some(Host::Ipv6(ip)) => format!("[{ip}]"),
+            Some(Host::Ipv4(ip)) => {
+                check_address(ip.into(), &self.allowed_ranges)
+                    .map_err(|e| Denied(e.to_string()))?;
+                ip.to_string()
+            }
+            Some(Host::Ipv6(ip)) => {
+                check_address(ip.into(), &self.allowed_ranges)
+                    .map_err(|e| Denied(e.to_string()))?;
+                format!("[{ip}]")
+            }
             None => return Err(Denied(format!("`{url}` has no host"))),
         };
         if self.granted.iter().any(|g| g.matches(&parsed)) {
@@ -134,7 +158,46 @@ mod tests {
     use super::*;
 
     fn policy(hosts: &[&str]) -> EgressPolicy {
-        EgressPolicy::new(&hosts.iter().map(|h| h.to_string()).collect::<Vec<_>>()).unwrap()
+        EgressPolicy::new(
+            &hosts.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+            &[],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn ip_literals_in_every_spelling_are_checked_against_the_guard() {
+        let p = policy(&[
+            "http://127.0.0.1",
+            "http://169.254.169.254",
+            "http://[::ffff:7f00:1]",
+            "http://10.0.0.1",
+        ]);
+        for url in [
+            "http://127.0.0.1/",
+            "http://2130706433/",
+            "http://0177.0.0.1/",
+            "http://0x7f.0.0.1/",
+            "http://0x7f000001/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://012.0.0.1/",
+        ] {
+            let denied = p.check(url).expect_err(url);
+            assert!(
+                denied.0.contains("refused unless the operator allows"),
+                "{url}: {denied}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_allowed_range_opens_a_granted_private_host() {
+        let hosts = vec!["http://127.0.0.1:8080".to_string()];
+        let p = EgressPolicy::new(&hosts, &["127.0.0.1/32".to_string()]).unwrap();
+        assert!(p.check("http://127.0.0.1:8080/graph/me").is_ok());
+        // The range does not grant the host: other ports stay closed.
+        assert!(p.check("http://127.0.0.1:9090/").is_err());
     }
 
     #[test]

@@ -1,0 +1,194 @@
+//! Egress: grants, the private-address guard (literals, names, redirects), body caps.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use postd_host::capability::http::{EgressPolicy, HttpLimits, HttpState, client};
+use postd_host::runtime::wit::http::{Host, HttpError, Method, Request, Response};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// Serves `answer` (a whole HTTP response) to every connection; returns the port.
+async fn serve(answer: &'static str) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 8192];
+            let _ = socket.read(&mut buf).await;
+            let _ = socket.write_all(answer.as_bytes()).await;
+        }
+    });
+    port
+}
+
+fn state(hosts: &[String], ranges: &[&str], limits: HttpLimits) -> HttpState {
+    let ranges: Vec<String> = ranges.iter().map(|r| r.to_string()).collect();
+    let policy = Arc::new(EgressPolicy::new(hosts, &ranges).unwrap());
+    let client = client(&policy);
+    HttpState::new(
+        Arc::from("test"),
+        policy,
+        client,
+        limits,
+        Instant::now() + Duration::from_secs(10),
+    )
+}
+
+fn get(url: String) -> Request {
+    Request {
+        method: Method::Get,
+        url,
+        headers: vec![],
+        body: vec![],
+        timeout_ms: None,
+    }
+}
+
+async fn send(state: &mut HttpState, url: String) -> Result<Response, HttpError> {
+    Host::send(state, get(url)).await
+}
+
+fn assert_denied(result: Result<Response, HttpError>, needle: &str) {
+    match result {
+        Err(HttpError::Denied(why)) => assert!(why.contains(needle), "{why}"),
+        other => panic!("expected a denial mentioning `{needle}`, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_granted_host_in_an_allowed_range_is_reached() {
+    let port = serve("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nx-test: yes\r\n\r\nok").await;
+    let mut http = state(
+        &[format!("http://127.0.0.1:{port}")],
+        &["127.0.0.1/32"],
+        HttpLimits::default(),
+    );
+    let answer = send(&mut http, format!("http://127.0.0.1:{port}/me"))
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body, b"ok");
+    assert!(answer.headers.contains(&("x-test".into(), "yes".into())));
+}
+
+#[tokio::test]
+async fn an_ungranted_host_is_denied_before_any_lookup() {
+    let mut http = state(
+        &["https://graph.facebook.com".into()],
+        &[],
+        HttpLimits::default(),
+    );
+    assert_denied(
+        send(&mut http, "https://evil.example/steal".into()).await,
+        "not among the plugin's allowed hosts",
+    );
+}
+
+#[tokio::test]
+async fn literal_private_addresses_are_denied_without_an_allowed_range() {
+    let port = serve("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await;
+    let mut http = state(
+        &[format!("http://127.0.0.1:{port}")],
+        &[],
+        HttpLimits::default(),
+    );
+    assert_denied(
+        send(&mut http, format!("http://127.0.0.1:{port}/")).await,
+        "loopback",
+    );
+    assert_denied(
+        send(&mut http, format!("http://2130706433:{port}/")).await,
+        "loopback",
+    );
+    assert_denied(
+        send(&mut http, format!("http://0x7f.0.0.1:{port}/")).await,
+        "loopback",
+    );
+}
+
+#[tokio::test]
+async fn a_name_resolving_to_loopback_is_denied() {
+    let port = serve("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await;
+    let mut http = state(
+        &[format!("http://localhost:{port}")],
+        &[],
+        HttpLimits::default(),
+    );
+    assert_denied(
+        send(&mut http, format!("http://localhost:{port}/")).await,
+        "loopback",
+    );
+}
+
+#[tokio::test]
+async fn redirects_are_returned_not_followed_and_a_metadata_hop_is_denied() {
+    let port = serve("HTTP/1.1 302 Found\r\nlocation: http://169.254.169.254/latest/meta-data/\r\ncontent-length: 0\r\n\r\n").await;
+    let hosts = [
+        format!("http://127.0.0.1:{port}"),
+        "http://169.254.169.254".into(),
+    ];
+    let mut http = state(&hosts, &["127.0.0.1/32"], HttpLimits::default());
+    let answer = send(&mut http, format!("http://127.0.0.1:{port}/start"))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer.status, 302,
+        "the redirect comes back to the connector"
+    );
+    let location = answer
+        .headers
+        .iter()
+        .find(|(k, _)| k == "location")
+        .unwrap()
+        .1
+        .clone();
+    // Even granted by name, the metadata address stays behind the guard.
+    assert_denied(send(&mut http, location).await, "link-local");
+}
+
+#[tokio::test]
+async fn oversized_answers_and_bodies_are_refused() {
+    let port = serve("HTTP/1.1 200 OK\r\ncontent-length: 64\r\n\r\n0123456789012345678901234567890123456789012345678901234567890123").await;
+    let limits = HttpLimits {
+        max_response_body: 16,
+        max_request_body: 8,
+        ..HttpLimits::default()
+    };
+    let mut http = state(
+        &[format!("http://127.0.0.1:{port}")],
+        &["127.0.0.1/32"],
+        limits,
+    );
+    assert!(matches!(
+        send(&mut http, format!("http://127.0.0.1:{port}/")).await,
+        Err(HttpError::TooLarge(16))
+    ));
+    let mut big = get(format!("http://127.0.0.1:{port}/"));
+    big.body = vec![0; 9];
+    assert!(matches!(
+        Host::send(&mut http, big).await,
+        Err(HttpError::TooLarge(8))
+    ));
+}
+
+#[tokio::test]
+async fn a_silent_server_times_out_within_the_requested_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (_socket, _) = listener.accept().await.unwrap();
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    });
+    let mut http = state(
+        &[format!("http://127.0.0.1:{port}")],
+        &["127.0.0.1/32"],
+        HttpLimits::default(),
+    );
+    let mut request = get(format!("http://127.0.0.1:{port}/"));
+    request.timeout_ms = Some(200);
+    assert!(matches!(
+        Host::send(&mut http, request).await,
+        Err(HttpError::Timeout)
+    ));
+}

@@ -1,0 +1,3 @@
+//! The capabilities' WIT `Host` implementations, called directly, without building wasm.
+
+mod http;
