@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::{Limits, LimitsOverride};
+use crate::capability::http::Budget;
 
 /// One plugin as configured.
 #[derive(Debug, Clone)]
@@ -41,6 +42,8 @@ pub struct PluginEntry {
     pub tenants: Vec<String>,
     /// Effective per-call limits.
     pub limits: Limits,
+    /// Request budget per connection, overriding the manifest's `rate-budget`.
+    pub rate_limit: Option<Budget>,
     /// Non-secret settings the connector reads with `vault.app-setting`.
     pub settings: BTreeMap<String, String>,
     /// App secrets the connector reads with `vault.app-secret`.
@@ -57,6 +60,7 @@ impl PluginEntry {
             allowed_ranges: Vec::new(),
             tenants: vec!["*".into()],
             limits: Limits::default(),
+            rate_limit: None,
             settings: BTreeMap::new(),
             secrets: BTreeMap::new(),
         }
@@ -159,10 +163,19 @@ struct RawEntry {
     tenants: Vec<String>,
     #[serde(default)]
     limits: LimitsOverride,
+    rate_limit: Option<RawBudget>,
     #[serde(default)]
     settings: BTreeMap<String, String>,
     #[serde(default)]
     secrets: BTreeMap<String, SecretSource>,
+}
+
+/// `rate_limit = { requests = 300, per_seconds = 60 }`
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBudget {
+    requests: u32,
+    per_seconds: u32,
 }
 
 fn all_tenants() -> Vec<String> {
@@ -253,6 +266,9 @@ impl PluginsFile {
             allowed_ranges: raw.allowed_ranges,
             tenants: raw.tenants,
             limits: raw.limits.apply(&self.defaults),
+            rate_limit: raw
+                .rate_limit
+                .map(|b| Budget::per_seconds(b.requests, b.per_seconds)),
             settings: raw.settings,
             secrets: raw.secrets,
         })

@@ -16,7 +16,7 @@ use super::wit::ConnectorPluginPre;
 use super::{Runtime, Served};
 use crate::capability::CallContext;
 use crate::capability::Redactor;
-use crate::capability::http::HttpState;
+use crate::capability::http::{Budget, HttpState, RateGate};
 use crate::capability::log::LogState;
 use crate::capability::queue::QueueState;
 use crate::capability::vault::{SecretScope, VaultState};
@@ -69,14 +69,39 @@ impl Runtime {
                 scope: "plugin",
                 limit: slot.max_concurrency,
             })?;
+        let budget = config.entry.rate_limit.or_else(|| {
+            let b = plugin.manifest.rate_budget.as_ref()?;
+            Some(Budget::per_seconds(b.requests, b.per_seconds))
+        });
         self.run(
             &plugin.pre,
             plugin.version.clone(),
             &config,
             context,
             invocation,
+            budget,
         )
         .await
+    }
+
+    /// The buckets a call's requests come from: its connection's (or, without one, the
+    /// tenant's share of the plugin's) under `budget`, and the tenant's ceiling.
+    fn rate_gate(&self, plugin: &str, context: &CallContext, budget: Option<Budget>) -> RateGate {
+        let connection = context.connection.as_deref().unwrap_or("-");
+        let mut buckets = Vec::new();
+        if let Some(budget) = budget {
+            buckets.push((
+                format!("plugin:{plugin}:{}:{connection}", context.tenant),
+                budget,
+            ));
+        }
+        if let Some(ceiling) = self.settings.tenant_rate {
+            buckets.push((format!("tenant:{}", context.tenant), ceiling));
+        }
+        RateGate {
+            limiter: self.services.rate.clone(),
+            buckets,
+        }
     }
 
     fn tenant_semaphore(&self, tenant: &str) -> Arc<Semaphore> {
@@ -95,6 +120,7 @@ impl Runtime {
         config: &SlotConfig,
         context: CallContext,
         invocation: Invocation,
+        budget: Option<Budget>,
     ) -> Result<Served<Answer>, CallError> {
         let limits = &config.entry.limits;
         let plugin: Arc<str> = Arc::from(config.entry.id.as_str());
@@ -115,7 +141,8 @@ impl Runtime {
                 config.client.clone(),
                 self.settings.http.clone(),
                 deadline,
-            ),
+            )
+            .with_rate_gate(self.rate_gate(&plugin, &context, budget)),
             VaultState::new(
                 self.services.secrets.clone(),
                 scope,

@@ -107,6 +107,7 @@ impl Runtime {
                 config,
                 CallContext::tenant(HOST_TENANT),
                 Invocation::Manifest,
+                None,
             )
             .await
         {

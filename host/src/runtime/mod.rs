@@ -30,7 +30,7 @@ pub use state::{CAPTURED_OUTPUT_BYTES, CallState};
 pub use usage::{FuelLedger, Usage};
 pub use watch::PluginWatcher;
 
-use crate::capability::http::HttpLimits;
+use crate::capability::http::{Budget, HttpLimits, LocalRateLimiter, RateLimiter};
 use crate::capability::queue::{Continuation, JobSink, MemoryJobSink, QueueLimits};
 use crate::capability::vault::{MemorySecretStore, SecretStore};
 use crate::config::{PluginEntry, PluginsFile};
@@ -50,6 +50,8 @@ pub struct RuntimeSettings {
     pub http: HttpLimits,
     /// Continuation caps.
     pub queue: QueueLimits,
+    /// Egress requests one tenant may send across plugins and connections.
+    pub tenant_rate: Option<Budget>,
 }
 
 impl Default for RuntimeSettings {
@@ -60,6 +62,9 @@ impl Default for RuntimeSettings {
             tenant_concurrency: 64,
             http: HttpLimits::default(),
             queue: QueueLimits::default(),
+            // A ceiling against one tenant crowding out the others; each platform's own budget
+            // (much lower per connection) binds first in normal use.
+            tenant_rate: Some(Budget::per_seconds(100, 1)),
         }
     }
 }
@@ -71,6 +76,8 @@ pub struct HostServices {
     pub secrets: Arc<dyn SecretStore>,
     /// Recovery points of jobs.
     pub jobs: Arc<dyn JobSink>,
+    /// Egress rate buckets.
+    pub rate: Arc<dyn RateLimiter>,
 }
 
 impl HostServices {
@@ -79,6 +86,7 @@ impl HostServices {
         HostServices {
             secrets: Arc::new(MemorySecretStore::default()),
             jobs: Arc::new(MemoryJobSink::default()),
+            rate: Arc::new(LocalRateLimiter::default()),
         }
     }
 }

@@ -3,7 +3,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use postd_host::capability::http::{EgressPolicy, HttpLimits, HttpState, client};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use postd_host::capability::http::{
+    Budget, EgressPolicy, HttpLimits, HttpState, LocalRateLimiter, RateGate, client,
+};
 use postd_host::runtime::wit::http::{Host, HttpError, Method, Request, Response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -191,4 +195,67 @@ async fn a_silent_server_times_out_within_the_requested_timeout() {
         Host::send(&mut http, request).await,
         Err(HttpError::Timeout)
     ));
+}
+
+#[tokio::test]
+async fn an_exhausted_budget_answers_rate_limited_and_sends_nothing() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let received = Arc::new(AtomicUsize::new(0));
+    let counter = received.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                while let Ok(n) = socket.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let _ = socket
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                        .await;
+                }
+            });
+        }
+    });
+    let limiter = Arc::new(LocalRateLimiter::default());
+    let gate = RateGate {
+        limiter: limiter.clone(),
+        buckets: vec![("plugin:test:t:c".into(), Budget::per_seconds(2, 60))],
+    };
+    let url = format!("http://127.0.0.1:{port}/");
+    let mut http = state(
+        &[format!("http://127.0.0.1:{port}")],
+        &["127.0.0.1/32"],
+        HttpLimits::default(),
+    )
+    .with_rate_gate(gate.clone());
+    assert_eq!(send(&mut http, url.clone()).await.unwrap().status, 200);
+    assert_eq!(send(&mut http, url.clone()).await.unwrap().status, 200);
+    match send(&mut http, url.clone()).await {
+        Err(HttpError::RateLimited(wait_ms)) => {
+            assert!((29_000..=30_000).contains(&wait_ms), "{wait_ms}")
+        }
+        other => panic!("expected rate-limited, got {other:?}"),
+    }
+    assert_eq!(
+        received.load(Ordering::SeqCst),
+        2,
+        "the refused request never left"
+    );
+
+    // The bucket is shared by every call of that connection, not per call.
+    let mut next_call = state(
+        &[format!("http://127.0.0.1:{port}")],
+        &["127.0.0.1/32"],
+        HttpLimits::default(),
+    )
+    .with_rate_gate(gate);
+    assert!(matches!(
+        send(&mut next_call, url).await,
+        Err(HttpError::RateLimited(_))
+    ));
+    assert_eq!(received.load(Ordering::SeqCst), 2);
 }

@@ -14,6 +14,14 @@ impl http::Host for HttpState {
         if request.body.len() as u64 > self.limits.max_request_body {
             return Err(HttpError::TooLarge(self.limits.max_request_body));
         }
+        if let Some(gate) = &self.rate {
+            for (bucket, budget) in &gate.buckets {
+                if let Err(wait) = gate.limiter.acquire(bucket, *budget).await {
+                    tracing::info!(plugin = %self.plugin, bucket, wait_ms = wait.as_millis() as u64, "rate budget spent; request not sent");
+                    return Err(HttpError::RateLimited(wait.as_millis().max(1) as u64));
+                }
+            }
+        }
         let remaining = self.deadline.saturating_duration_since(Instant::now());
         let asked = request
             .timeout_ms

@@ -6,12 +6,14 @@
 mod address;
 mod host;
 mod policy;
+mod rate;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use address::{Cidr, ForbiddenAddress, GuardedResolver, check_address, forbidden_reason};
 pub use policy::{Denied, EgressPolicy, HostPattern};
+pub use rate::{Budget, LocalRateLimiter, RateLimiter};
 
 /// Caps on one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,8 +51,19 @@ pub fn client(policy: &EgressPolicy) -> reqwest::Client {
         .expect("the HTTP client's fixed configuration is valid")
 }
 
+/// The budgets one call's requests are taken from: its connection's bucket under the plugin's
+/// budget, and its tenant's ceiling across plugins.
+#[derive(Clone)]
+pub struct RateGate {
+    /// Where buckets live.
+    pub limiter: Arc<dyn RateLimiter>,
+    /// (bucket key, budget) pairs; a request must fit all of them.
+    pub buckets: Vec<(String, Budget)>,
+}
+
 /// The `http` capability of one call.
 pub struct HttpState {
+    rate: Option<RateGate>,
     plugin: Arc<str>,
     policy: Arc<EgressPolicy>,
     client: reqwest::Client,
@@ -73,6 +86,13 @@ impl HttpState {
             client,
             limits,
             deadline,
+            rate: None,
         }
+    }
+
+    /// Takes every request of the call from `gate`'s buckets first.
+    pub fn with_rate_gate(mut self, gate: RateGate) -> Self {
+        self.rate = Some(gate);
+        self
     }
 }
