@@ -45,7 +45,7 @@ run: build
 ## test: the whole suite (fixtures are built from source by tests/artifacts/build.rs)
 ##       (cargo test runs the workspace's default members: everything but the wasm guests)
 test: toolchain
-	@set -o pipefail; $(CARGO) test 2>&1 | tee target/test-output.log
+	@mkdir -p target; set -o pipefail; $(CARGO) test 2>&1 | tee target/test-output.log
 	@awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } \
 	  END { printf "total: %d passed, %d failed, %d skipped\n", p, f, i }' target/test-output.log
 
