@@ -10,7 +10,7 @@ WASM_DIR    := target/wasm
 WASM_OUT    := $(WASM_DIR)/$(WASM_TARGET)/wasm
 CONNECTORS  := example
 
-.PHONY: all toolchain wasm build run test bench lint fmt clean
+.PHONY: all toolchain services wasm build run test bench lint fmt clean
 
 all: build
 
@@ -25,6 +25,24 @@ toolchain:
 	  echo "installing the $(WASM_TARGET) target"; \
 	  rustup target add $(WASM_TARGET) || { \
 	    echo "error: 'rustup target add $(WASM_TARGET)' failed; connectors cannot be built without it." >&2; exit 1; }; \
+	fi
+
+## services: what the suite talks to for real, installed or started when missing (idempotent):
+##   moto's KMS server (PyPI moto[server], started by the tests themselves on a free port)
+##   Redis on 127.0.0.1:6379 (started with the machine's redis-server if it is installed but down)
+MOTO_VERSION := 5.2.5
+services:
+	@python3 -c "import moto.server, flask" 2>/dev/null || { \
+	  echo "installing moto[server] $(MOTO_VERSION) from PyPI"; \
+	  python3 -m pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'; }
+	@python3 -c "import moto.server" || { echo "error: moto's server could not be installed; the KMS tests need it" >&2; exit 1; }
+	@if ! (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then \
+	  if command -v redis-server >/dev/null 2>&1; then \
+	    echo "starting redis-server on 127.0.0.1:6379"; \
+	    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null; sleep 1; \
+	  fi; \
+	  (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null || { \
+	    echo "error: Redis is not answering on 127.0.0.1:6379 and could not be started; the suite needs it" >&2; exit 1; }; \
 	fi
 
 ## wasm: build every connector to a component and place it in plugins/
@@ -44,7 +62,7 @@ run: build
 
 ## test: the whole suite (fixtures are built from source by tests/artifacts/build.rs)
 ##       (cargo test runs the workspace's default members: everything but the wasm guests)
-test: toolchain
+test: toolchain services
 	@mkdir -p target; set -o pipefail; $(CARGO) test 2>&1 | tee target/test-output.log
 	@awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } \
 	  END { printf "total: %d passed, %d failed, %d skipped\n", p, f, i }' target/test-output.log

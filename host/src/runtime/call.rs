@@ -142,7 +142,8 @@ impl Runtime {
                 self.settings.http.clone(),
                 deadline,
             )
-            .with_rate_gate(self.rate_gate(&plugin, &context, budget)),
+            .with_rate_gate(self.rate_gate(&plugin, &context, budget))
+            .with_metrics(self.services.egress_metrics.clone()),
             VaultState::new(
                 self.services.secrets.clone(),
                 scope,

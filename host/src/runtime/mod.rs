@@ -30,7 +30,7 @@ pub use state::{CAPTURED_OUTPUT_BYTES, CallState};
 pub use usage::{FuelLedger, Usage};
 pub use watch::PluginWatcher;
 
-use crate::capability::http::{Budget, HttpLimits, LocalRateLimiter, RateLimiter};
+use crate::capability::http::{Budget, EgressMetrics, HttpLimits, LocalRateLimiter, RateLimiter};
 use crate::capability::queue::{Continuation, JobSink, MemoryJobSink, QueueLimits};
 use crate::capability::vault::{MemorySecretStore, SecretStore};
 use crate::config::{PluginEntry, PluginsFile};
@@ -78,6 +78,8 @@ pub struct HostServices {
     pub jobs: Arc<dyn JobSink>,
     /// Egress rate buckets.
     pub rate: Arc<dyn RateLimiter>,
+    /// Egress metrics.
+    pub egress_metrics: Arc<EgressMetrics>,
 }
 
 impl HostServices {
@@ -87,6 +89,7 @@ impl HostServices {
             secrets: Arc::new(MemorySecretStore::default()),
             jobs: Arc::new(MemoryJobSink::default()),
             rate: Arc::new(LocalRateLimiter::default()),
+            egress_metrics: Arc::default(),
         }
     }
 }

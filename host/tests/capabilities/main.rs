@@ -1,3 +1,6 @@
 //! The capabilities' WIT `Host` implementations, called directly, without building wasm.
 
 mod http;
+mod kms;
+mod rate;
+mod vault;

@@ -7,6 +7,24 @@ use crate::runtime::wit::http::{self, HttpError, Method, Request, Response};
 
 impl http::Host for HttpState {
     async fn send(&mut self, request: Request) -> Result<Response, HttpError> {
+        let started = Instant::now();
+        let result = self.transfer(request).await;
+        if let Some(metrics) = &self.metrics {
+            match &result {
+                Ok(answer) => metrics.answered(&self.plugin, answer.status, started.elapsed()),
+                Err(
+                    HttpError::Denied(_) | HttpError::RateLimited(_) | HttpError::InvalidRequest(_),
+                ) => metrics.refused(&self.plugin),
+                Err(_) => metrics.failed(&self.plugin, started.elapsed()),
+            }
+        }
+        result
+    }
+}
+
+impl HttpState {
+    /// Checks, rate-limits and sends one request.
+    async fn transfer(&mut self, request: Request) -> Result<Response, HttpError> {
         let url = self.policy.check(&request.url).map_err(|denied| {
             tracing::warn!(plugin = %self.plugin, reason = %denied, "egress refused");
             HttpError::Denied(denied.0)

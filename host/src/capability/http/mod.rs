@@ -5,15 +5,19 @@
 
 mod address;
 mod host;
+mod metrics;
 mod policy;
 mod rate;
+mod rate_redis;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use address::{Cidr, ForbiddenAddress, GuardedResolver, check_address, forbidden_reason};
+pub use metrics::{EgressMetrics, EgressStats, LATENCY_BUCKETS};
 pub use policy::{Denied, EgressPolicy, HostPattern};
 pub use rate::{Budget, LocalRateLimiter, RateLimiter};
+pub use rate_redis::RedisRateLimiter;
 
 /// Caps on one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +68,7 @@ pub struct RateGate {
 /// The `http` capability of one call.
 pub struct HttpState {
     rate: Option<RateGate>,
+    metrics: Option<Arc<EgressMetrics>>,
     plugin: Arc<str>,
     policy: Arc<EgressPolicy>,
     client: reqwest::Client,
@@ -87,7 +92,14 @@ impl HttpState {
             limits,
             deadline,
             rate: None,
+            metrics: None,
         }
+    }
+
+    /// Records every request of the call in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<EgressMetrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Takes every request of the call from `gate`'s buckets first.

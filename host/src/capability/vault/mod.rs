@@ -5,13 +5,25 @@
 //! drops them when the call traps or hits a limit. A refresh that rotates both tokens therefore
 //! stores both or neither.
 
+mod encrypted;
+mod envelope;
 mod host;
+mod keys;
+mod kms;
 mod memory;
+mod records;
+mod rotate;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+pub use encrypted::{DEFAULT_KEY_CACHE_TTL, EncryptedSecretStore, KeyRing, secret_aad};
+pub use envelope::DataKey;
+pub use keys::{KeyProvider, LocalKeyProvider};
+pub use kms::AwsKmsProvider;
 pub use memory::MemorySecretStore;
+pub use records::{MemoryVaultRecords, SealedSecret, VaultRecords, WrappedKey};
+pub use rotate::RotationReport;
 
 use super::Redactor;
 use crate::config::SecretSource;
@@ -48,7 +60,9 @@ impl std::fmt::Debug for SecretWrite {
 #[error("secret store: {0}")]
 pub struct VaultFault(pub String);
 
-/// Where connection secrets live. Implementations encrypt at rest; this trait sees plaintext.
+/// Where connection secrets live, as the vault capability sees them (plaintext in, plaintext
+/// out). [`EncryptedSecretStore`] is the real one; [`MemorySecretStore`] keeps plaintext in
+/// memory for tests of code that does not care about encryption.
 #[async_trait::async_trait]
 pub trait SecretStore: Send + Sync {
     /// The current value of `name` in `scope`.
