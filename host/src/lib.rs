@@ -3,6 +3,7 @@
 //! - [`runtime`]: the engine, plugin registry, per-call limits and hot swap.
 //! - [`capability`]: what connectors import: `http`, `vault`, `queue`, `log`.
 //! - [`config`]: `plugins.toml` and service settings.
+//! - [`store`]: the database (SQLite now; PostgreSQL with the job pipeline).
 //! - [`check`]: `postd-host check <file.wasm>`.
 #![deny(missing_docs)]
 
@@ -10,3 +11,4 @@ pub mod capability;
 pub mod check;
 pub mod config;
 pub mod runtime;
+pub mod store;

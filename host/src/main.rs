@@ -1,20 +1,24 @@
 //! The `postd-host` binary.
-//!
-//! ```text
-//! postd-host [run] [--plugins plugins.toml]   start the host (default)
-//! postd-host check <file.wasm>                 print a component's manifest and whether it loads
-//! ```
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use postd_host::capability::vault::{EncryptedSecretStore, KeyRing, KeySpec, LocalKeyProvider};
 use postd_host::config::PluginsFile;
 use postd_host::runtime::{HostServices, PluginWatcher, Runtime, RuntimeSettings};
+use postd_host::store::SqliteStore;
 
 const USAGE: &str = "usage:
   postd-host [run] [--plugins <plugins.toml>]   start the host (POSTD_PLUGINS also sets the file)
-  postd-host check <file.wasm>                 print a component's manifest and whether this host loads it";
+  postd-host check <file.wasm>                 print a component's manifest and whether this host loads it
+  postd-host vault rotate --from <key> --to <key> [--reencrypt] [--batch <n>]
+                                               re-wrap every data key under a new key-encryption key
+                                               (and re-encrypt every secret with --reencrypt);
+                                               <key> is local:<key file> or aws-kms:<key id>;
+                                               run it again to resume an interrupted rotation
+
+The embedded default keeps its database and local key in POSTD_DATA_DIR (default ./data).";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -26,23 +30,28 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("check") => match args.get(1) {
-            Some(file) if args.len() == 2 => check(PathBuf::from(file)).await,
-            _ => usage_error(),
-        },
-        Some("-h" | "--help" | "help") => {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["check", file] => check(PathBuf::from(file)).await,
+        ["vault", "rotate", rest @ ..] => rotate(rest).await,
+        ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
             ExitCode::SUCCESS
         }
-        Some("run") => run(&args[1..]).await,
-        _ => run(&args).await,
+        ["run", rest @ ..] => run(rest).await,
+        rest => run(rest).await,
     }
 }
 
-fn usage_error() -> ExitCode {
-    eprintln!("{USAGE}");
+fn usage_error(why: &str) -> ExitCode {
+    eprintln!("postd-host: {why}\n\n{USAGE}");
     ExitCode::from(2)
+}
+
+fn data_dir() -> PathBuf {
+    std::env::var_os("POSTD_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "data".into())
 }
 
 async fn check(path: PathBuf) -> ExitCode {
@@ -55,23 +64,112 @@ async fn check(path: PathBuf) -> ExitCode {
     }
 }
 
-async fn run(args: &[String]) -> ExitCode {
+async fn rotate(args: &[&str]) -> ExitCode {
+    let (mut from, mut to, mut reencrypt, mut batch) = (None, None, false, None);
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match (*arg, args.clone().next()) {
+            ("--from", Some(v)) => from = Some(KeySpec::parse(v)),
+            ("--to", Some(v)) => to = Some(KeySpec::parse(v)),
+            ("--batch", Some(v)) => {
+                batch = v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .map(Some)
+                    .ok_or(())
+                    .ok()
+            }
+            ("--reencrypt", _) => {
+                reencrypt = true;
+                continue;
+            }
+            (other, _) => return usage_error(&format!("unexpected argument `{other}`")),
+        }
+        args.next();
+    }
+    let (from, to) = match (from, to) {
+        (Some(Ok(from)), Some(Ok(to))) => (from, to),
+        (Some(Err(why)), _) | (_, Some(Err(why))) => return usage_error(&why),
+        _ => return usage_error("vault rotate needs --from <key> and --to <key>"),
+    };
+    let Some(batch) = batch.unwrap_or(Some(usize::MAX)) else {
+        return usage_error("--batch takes a positive number");
+    };
+    let outcome = async {
+        let store = SqliteStore::open(&data_dir().join("postd.db"))
+            .await
+            .map_err(|e| e.to_string())?;
+        let old = from.provider(false).await.map_err(|e| e.to_string())?;
+        let new = to.provider(true).await.map_err(|e| e.to_string())?;
+        let vault =
+            EncryptedSecretStore::new(KeyRing::new(new).with_older(old), Arc::new(store.clone()));
+        let report = vault
+            .rewrap_keys(Some(batch))
+            .await
+            .map_err(|e| e.to_string())?;
+        println!(
+            "re-wrapped {} data keys ({} already under the new key)",
+            report.rewrapped, report.already_current
+        );
+        if reencrypt {
+            let mut tenants: Vec<String> =
+                postd_host::capability::vault::VaultRecords::keys(&store)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .into_iter()
+                    .map(|k| k.tenant)
+                    .collect();
+            tenants.dedup();
+            for tenant in tenants {
+                let report = vault
+                    .reencrypt_tenant(&tenant)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!(
+                    "tenant {tenant}: re-encrypted {} secrets",
+                    report.reencrypted
+                );
+            }
+        }
+        Ok::<(), String>(())
+    };
+    match outcome.await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(why) => {
+            eprintln!(
+                "postd-host: vault rotation stopped: {why}\nNothing was lost; run the same command again to resume."
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: &[&str]) -> ExitCode {
     let plugins = match args {
         [] => std::env::var("POSTD_PLUGINS")
             .map(PathBuf::from)
             .unwrap_or_else(|_| "plugins.toml".into()),
-        [flag, path] if flag == "--plugins" => PathBuf::from(path),
-        _ => return usage_error(),
+        ["--plugins", path] => PathBuf::from(path),
+        _ => return usage_error("run takes only --plugins <file>"),
     };
     let file = PluginsFile::load(&plugins);
     for problem in &file.problems {
         tracing::error!(%problem, "plugin configuration problem; continuing without it");
     }
+    let data = data_dir();
+    let services = match embedded_services(&data).await {
+        Ok(services) => services,
+        Err(why) => {
+            eprintln!("postd-host: {why}");
+            return ExitCode::FAILURE;
+        }
+    };
     let settings = RuntimeSettings {
-        cache_dir: Some(PathBuf::from("data/cache")),
+        cache_dir: Some(data.join("cache")),
         ..RuntimeSettings::default()
     };
-    let runtime = match Runtime::new(settings, HostServices::in_memory()) {
+    let runtime = match Runtime::new(settings, services) {
         Ok(runtime) => Arc::new(runtime),
         Err(error) => {
             eprintln!("postd-host: the wasm engine failed to start: {error:#}");
@@ -100,4 +198,18 @@ async fn run(args: &[String]) -> ExitCode {
     let _ = tokio::signal::ctrl_c().await;
     tracing::info!("stopping");
     ExitCode::SUCCESS
+}
+
+/// The embedded default: SQLite and a local key file under `data`.
+async fn embedded_services(data: &std::path::Path) -> Result<HostServices, String> {
+    let store = SqliteStore::open(&data.join("postd.db"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let key =
+        LocalKeyProvider::open_or_create(&data.join("vault.key")).map_err(|e| e.to_string())?;
+    let secrets = EncryptedSecretStore::new(KeyRing::new(Arc::new(key)), Arc::new(store));
+    Ok(HostServices {
+        secrets: Arc::new(secrets),
+        ..HostServices::in_memory()
+    })
 }

@@ -3,4 +3,5 @@
 mod http;
 mod kms;
 mod rate;
+mod rotate_cli;
 mod vault;

@@ -43,6 +43,14 @@ impl LocalKeyProvider {
         }
     }
 
+    /// Opens the existing key file at `path`.
+    pub fn open(path: &Path) -> Result<Self, VaultFault> {
+        if !path.exists() {
+            return Err(VaultFault(format!("{}: no such key file", path.display())));
+        }
+        Self::open_or_create(path)
+    }
+
     /// Opens the key file at `path` (64 hex characters), creating it with a random key and
     /// mode 0600 when it does not exist.
     pub fn open_or_create(path: &Path) -> Result<Self, VaultFault> {
@@ -114,5 +122,46 @@ impl KeyProvider for LocalKeyProvider {
                     self.id
                 ))
             })
+    }
+}
+
+/// Names a key-encryption key on the command line or in configuration:
+/// `local:<key file>` or `aws-kms:<key id, ARN or alias>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySpec {
+    /// A local key file.
+    Local(std::path::PathBuf),
+    /// A KMS key; the endpoint and credentials come from the standard AWS configuration
+    /// (`AWS_ENDPOINT_URL`, `AWS_REGION`, profiles, instance roles).
+    AwsKms(String),
+}
+
+impl KeySpec {
+    /// Parses `local:<path>` or `aws-kms:<key id>`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text.split_once(':') {
+            Some(("local", path)) if !path.is_empty() => Ok(KeySpec::Local(path.into())),
+            Some(("aws-kms", key)) if !key.is_empty() => Ok(KeySpec::AwsKms(key.to_string())),
+            _ => Err(format!(
+                "`{text}`: expected local:<key file> or aws-kms:<key id>"
+            )),
+        }
+    }
+
+    /// The provider; `create` makes a missing local key file (for a rotation's new key).
+    pub async fn provider(
+        &self,
+        create: bool,
+    ) -> Result<std::sync::Arc<dyn KeyProvider>, VaultFault> {
+        Ok(match self {
+            KeySpec::Local(path) if create => {
+                std::sync::Arc::new(LocalKeyProvider::open_or_create(path)?)
+            }
+            KeySpec::Local(path) => std::sync::Arc::new(LocalKeyProvider::open(path)?),
+            KeySpec::AwsKms(key) => {
+                let client = super::AwsKmsProvider::client(None).await;
+                std::sync::Arc::new(super::AwsKmsProvider::new(client, key.clone()))
+            }
+        })
     }
 }

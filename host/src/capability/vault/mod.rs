@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 pub use encrypted::{DEFAULT_KEY_CACHE_TTL, EncryptedSecretStore, KeyRing, secret_aad};
 pub use envelope::DataKey;
-pub use keys::{KeyProvider, LocalKeyProvider};
+pub use keys::{KeyProvider, KeySpec, LocalKeyProvider};
 pub use kms::AwsKmsProvider;
 pub use memory::MemorySecretStore;
 pub use records::{MemoryVaultRecords, SealedSecret, VaultRecords, WrappedKey};
