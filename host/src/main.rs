@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use postd_host::capability::http::RedisRateLimiter;
 use postd_host::capability::vault::{EncryptedSecretStore, KeyRing, KeySpec, LocalKeyProvider};
 use postd_host::config::PluginsFile;
 use postd_host::runtime::{HostServices, PluginWatcher, Runtime, RuntimeSettings};
@@ -18,7 +19,8 @@ const USAGE: &str = "usage:
                                                <key> is local:<key file> or aws-kms:<key id>;
                                                run it again to resume an interrupted rotation
 
-The embedded default keeps its database and local key in POSTD_DATA_DIR (default ./data).";
+The embedded default keeps its database and local key in POSTD_DATA_DIR (default ./data);
+POSTD_REDIS_URL (redis://host:port) shares rate buckets with the other replicas.";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -200,7 +202,8 @@ async fn run(args: &[&str]) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The embedded default: SQLite and a local key file under `data`.
+/// The embedded default: SQLite and a local key file under `data`; rate buckets shared through
+/// Redis when `POSTD_REDIS_URL` is set.
 async fn embedded_services(data: &std::path::Path) -> Result<HostServices, String> {
     let store = SqliteStore::open(&data.join("postd.db"))
         .await
@@ -208,8 +211,15 @@ async fn embedded_services(data: &std::path::Path) -> Result<HostServices, Strin
     let key =
         LocalKeyProvider::open_or_create(&data.join("vault.key")).map_err(|e| e.to_string())?;
     let secrets = EncryptedSecretStore::new(KeyRing::new(Arc::new(key)), Arc::new(store));
-    Ok(HostServices {
+    let mut services = HostServices {
         secrets: Arc::new(secrets),
         ..HostServices::in_memory()
-    })
+    };
+    if let Ok(url) = std::env::var("POSTD_REDIS_URL") {
+        let limiter = RedisRateLimiter::connect(&url, "postd:rate:")
+            .await
+            .map_err(|e| format!("Redis at POSTD_REDIS_URL: {e}"))?;
+        services.rate = Arc::new(limiter);
+    }
+    Ok(services)
 }

@@ -2,6 +2,7 @@
 
 mod http;
 mod kms;
+mod queue;
 mod rate;
 mod rotate_cli;
 mod vault;

@@ -290,3 +290,37 @@ async fn a_vault_value_written_to_the_log_is_redacted() {
     assert!(!text.contains("EAAB-leaky-token-123"), "{text}");
     assert!(!text.contains("app-secret-456"), "{text}");
 }
+
+#[tokio::test]
+async fn a_call_that_logs_too_much_has_the_rest_dropped_and_counted() {
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let mut log = LogState::new(
+        Arc::from("chatty"),
+        Arc::from("1.0.0"),
+        CallContext::tenant("t"),
+        Redactor::default(),
+    );
+    let line = "x".repeat(1024);
+    for _ in 0..100 {
+        log.emit(Level::Info, line.clone(), vec![]);
+    }
+    assert_eq!(
+        log.dropped(),
+        100 - 64,
+        "64 KiB of 1 KiB events fit the budget"
+    );
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(text.matches(&line).count(), 64);
+    assert_eq!(
+        text.matches("log budget spent").count(),
+        1,
+        "the overflow is reported once"
+    );
+}
