@@ -187,7 +187,7 @@ impl Runtime {
             Err(_elapsed) => Err(CallError::DeadlineExceeded {
                 plugin: plugin.to_string(),
                 deadline: limits.deadline,
-                where_: "waiting on host I/O",
+                during: "waiting on host I/O",
             }),
             Ok(Err(error)) => Err(classify(
                 &plugin,
@@ -256,7 +256,7 @@ fn classify(
         Some(Trap::Interrupt) => CallError::DeadlineExceeded {
             plugin,
             deadline: limits.deadline,
-            where_: "in guest code",
+            during: "in guest code",
         },
         Some(Trap::StackOverflow) => CallError::StackOverflow { plugin },
         Some(_) => CallError::Trap {

@@ -41,14 +41,14 @@ pub enum CallError {
         budget: u64,
     },
     /// The call ran past its deadline, in guest code or waiting on the host.
-    #[error("plugin `{plugin}` exceeded its {deadline:?} deadline ({where_})")]
+    #[error("plugin `{plugin}` exceeded its {deadline:?} deadline ({during})")]
     DeadlineExceeded {
         /// The plugin.
         plugin: String,
         /// The deadline it had.
         deadline: Duration,
         /// `in guest code` or `waiting on host I/O`.
-        where_: &'static str,
+        during: &'static str,
     },
     /// The guest tried to grow its memory past the limit (and did not survive the refusal).
     #[error("plugin `{plugin}` hit its memory limit ({limit_bytes} bytes)")]

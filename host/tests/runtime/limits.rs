@@ -72,7 +72,7 @@ async fn spinning_guest_hits_the_epoch_deadline_when_fuel_is_plentiful() {
         matches!(
             error,
             CallError::DeadlineExceeded {
-                where_: "in guest code",
+                during: "in guest code",
                 ..
             }
         ),
@@ -92,7 +92,7 @@ async fn guest_blocked_in_a_host_call_hits_the_call_timeout() {
         matches!(
             error,
             CallError::DeadlineExceeded {
-                where_: "waiting on host I/O",
+                during: "waiting on host I/O",
                 ..
             }
         ),
