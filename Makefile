@@ -69,7 +69,7 @@ test: toolchain services
 
 ## bench: criterion benchmarks (figures in the README, with the machine they came from)
 bench: toolchain
-	$(CARGO) bench -p postd-host
+	$(CARGO) bench -p postd-host --benches
 
 ## lint: formatting and clippy, warnings as errors
 lint:
