@@ -245,15 +245,20 @@ impl std::io::Write for Captured {
     }
 }
 
-#[tokio::test]
-async fn a_vault_value_written_to_the_log_is_redacted() {
+/// Routes this thread's tracing events into a buffer until the guard drops.
+fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
     let captured = Captured::default();
     let sink = captured.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(move || sink.clone())
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    (captured, tracing::subscriber::set_default(subscriber))
+}
+
+#[tokio::test]
+async fn a_vault_value_written_to_the_log_is_redacted() {
+    let (captured, _guard) = capture_logs();
 
     let memory = Arc::new(postd_host::capability::vault::MemorySecretStore::default());
     memory.insert(&scope("t", "c"), "access-token", "EAAB-leaky-token-123");
@@ -293,13 +298,7 @@ async fn a_vault_value_written_to_the_log_is_redacted() {
 
 #[tokio::test]
 async fn a_call_that_logs_too_much_has_the_rest_dropped_and_counted() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || sink.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = capture_logs();
 
     let mut log = LogState::new(
         Arc::from("chatty"),
