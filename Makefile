@@ -10,7 +10,7 @@ WASM_DIR    := target/wasm
 WASM_OUT    := $(WASM_DIR)/$(WASM_TARGET)/wasm
 CONNECTORS  := example
 
-.PHONY: all toolchain services wasm build run test bench lint fmt clean
+.PHONY: all toolchain services wasm build release run test bench lint fmt clean
 
 all: build
 
@@ -52,13 +52,18 @@ wasm: toolchain
 	@mkdir -p plugins
 	@$(foreach c,$(CONNECTORS),cp $(WASM_OUT)/postd_connector_$(c).wasm plugins/$(c).wasm;)
 
-## build: connectors and the host binary
+## build: connectors and the host binary (the dev profile, shared with `make test`: quick to
+##        build on a fresh machine; `make release` builds the optimized binary to deploy)
 build: wasm
+	$(CARGO) build -p postd-host
+
+## release: the optimized host binary, target/release/postd-host
+release: wasm
 	$(CARGO) build --release -p postd-host
 
 ## run: build everything and start the host on embedded defaults
 run: build
-	./target/release/postd-host run --plugins plugins.toml
+	./target/debug/postd-host run --plugins plugins.toml
 
 ## test: the whole suite (fixtures are built from source by tests/artifacts/build.rs)
 ##       (cargo test runs the workspace's default members: everything but the wasm guests)
