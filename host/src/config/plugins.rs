@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::{Limits, LimitsOverride};
-use crate::capability::http::Budget;
+use crate::capability::http::{Budget, HttpLimits};
 
 /// One plugin as configured.
 #[derive(Debug, Clone)]
@@ -44,6 +44,8 @@ pub struct PluginEntry {
     pub limits: Limits,
     /// Request budget per connection, overriding the manifest's `rate-budget`.
     pub rate_limit: Option<Budget>,
+    /// Egress caps (body sizes, longest timeout).
+    pub http: HttpLimits,
     /// Non-secret settings the connector reads with `vault.app-setting`.
     pub settings: BTreeMap<String, String>,
     /// App secrets the connector reads with `vault.app-secret`.
@@ -61,6 +63,7 @@ impl PluginEntry {
             tenants: vec!["*".into()],
             limits: Limits::default(),
             rate_limit: None,
+            http: HttpLimits::default(),
             settings: BTreeMap::new(),
             secrets: BTreeMap::new(),
         }
@@ -165,6 +168,8 @@ struct RawEntry {
     limits: LimitsOverride,
     rate_limit: Option<RawBudget>,
     #[serde(default)]
+    http: RawHttpLimits,
+    #[serde(default)]
     settings: BTreeMap<String, String>,
     #[serde(default)]
     secrets: BTreeMap<String, SecretSource>,
@@ -176,6 +181,34 @@ struct RawEntry {
 struct RawBudget {
     requests: u32,
     per_seconds: u32,
+}
+
+/// `http = { max_request_body_mb = 64, max_response_body_mb = 16, max_timeout_ms = 60000 }`
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHttpLimits {
+    max_request_body_mb: Option<u64>,
+    max_response_body_mb: Option<u64>,
+    max_timeout_ms: Option<u64>,
+}
+
+impl RawHttpLimits {
+    fn apply(&self, base: HttpLimits) -> HttpLimits {
+        HttpLimits {
+            max_request_body: self
+                .max_request_body_mb
+                .map(|mb| mb << 20)
+                .unwrap_or(base.max_request_body),
+            max_response_body: self
+                .max_response_body_mb
+                .map(|mb| mb << 20)
+                .unwrap_or(base.max_response_body),
+            max_timeout: self
+                .max_timeout_ms
+                .map(std::time::Duration::from_millis)
+                .unwrap_or(base.max_timeout),
+        }
+    }
 }
 
 fn all_tenants() -> Vec<String> {
@@ -269,6 +302,7 @@ impl PluginsFile {
             rate_limit: raw
                 .rate_limit
                 .map(|b| Budget::per_seconds(b.requests, b.per_seconds)),
+            http: raw.http.apply(HttpLimits::default()),
             settings: raw.settings,
             secrets: raw.secrets,
         })
@@ -317,6 +351,7 @@ mod tests {
             path = "meta.wasm"
             allowed_hosts = ["https://graph.facebook.com"]
             limits = { fuel = 5 }
+            http = { max_response_body_mb = 2 }
             settings = { base-url = "https://graph.facebook.com" }
             secrets = { client-secret = { env = "META_SECRET" }, dev = { value = "s3cr3t" } }
             "#,
@@ -325,6 +360,11 @@ mod tests {
         let meta = file.plugin("meta").unwrap();
         assert_eq!(meta.path, Path::new("/etc/postd/components/meta.wasm"));
         assert_eq!(meta.limits.fuel, 5);
+        assert_eq!(meta.http.max_response_body, 2 << 20);
+        assert_eq!(
+            meta.http.max_request_body,
+            HttpLimits::default().max_request_body
+        );
         assert_eq!(meta.limits.deadline, std::time::Duration::from_millis(1000));
         assert_eq!(meta.limits.memory_bytes, Limits::default().memory_bytes);
         assert!(meta.serves_tenant("anyone"));

@@ -139,7 +139,7 @@ impl Runtime {
                 plugin.clone(),
                 config.policy.clone(),
                 config.client.clone(),
-                self.settings.http.clone(),
+                config.entry.http.clone(),
                 deadline,
             )
             .with_rate_gate(self.rate_gate(&plugin, &context, budget))

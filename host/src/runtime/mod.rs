@@ -30,7 +30,7 @@ pub use state::{CAPTURED_OUTPUT_BYTES, CallState};
 pub use usage::{FuelLedger, Usage};
 pub use watch::PluginWatcher;
 
-use crate::capability::http::{Budget, EgressMetrics, HttpLimits, LocalRateLimiter, RateLimiter};
+use crate::capability::http::{Budget, EgressMetrics, LocalRateLimiter, RateLimiter};
 use crate::capability::queue::{Continuation, JobSink, MemoryJobSink, QueueLimits};
 use crate::capability::vault::{MemorySecretStore, SecretStore};
 use crate::config::{PluginEntry, PluginsFile};
@@ -46,8 +46,6 @@ pub struct RuntimeSettings {
     pub allocation: Allocation,
     /// Calls one tenant may run at once, across plugins.
     pub tenant_concurrency: usize,
-    /// Egress caps.
-    pub http: HttpLimits,
     /// Continuation caps.
     pub queue: QueueLimits,
     /// Egress requests one tenant may send across plugins and connections.
@@ -60,7 +58,6 @@ impl Default for RuntimeSettings {
             cache_dir: None,
             allocation: Allocation::OnDemand,
             tenant_concurrency: 64,
-            http: HttpLimits::default(),
             queue: QueueLimits::default(),
             // A ceiling against one tenant crowding out the others; each platform's own budget
             // (much lower per connection) binds first in normal use.
