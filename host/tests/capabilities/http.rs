@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use postd_host::capability::http::{
-    Budget, EgressPolicy, HttpLimits, HttpState, LocalRateLimiter, RateGate, client,
+    Budget, EgressMetrics, EgressPolicy, HttpLimits, HttpState, LocalRateLimiter, RateGate, client,
 };
 use postd_host::runtime::wit::http::{Host, HttpError, Method, Request, Response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -159,11 +159,13 @@ async fn oversized_answers_and_bodies_are_refused() {
         max_request_body: 8,
         ..HttpLimits::default()
     };
+    let metrics = Arc::new(EgressMetrics::default());
     let mut http = state(
         &[format!("http://127.0.0.1:{port}")],
         &["127.0.0.1/32"],
         limits,
-    );
+    )
+    .with_metrics(metrics.clone());
     assert!(matches!(
         send(&mut http, format!("http://127.0.0.1:{port}/")).await,
         Err(HttpError::TooLarge(16))
@@ -174,6 +176,9 @@ async fn oversized_answers_and_bodies_are_refused() {
         Host::send(&mut http, big).await,
         Err(HttpError::TooLarge(8))
     ));
+    // The oversized answer was sent and failed; the oversized request never left.
+    let stats = &metrics.snapshot()["test"];
+    assert_eq!((stats.requests, stats.failures, stats.refused), (1, 1, 1));
 }
 
 #[tokio::test]

@@ -7,6 +7,13 @@ use crate::runtime::wit::http::{self, HttpError, Method, Request, Response};
 
 impl http::Host for HttpState {
     async fn send(&mut self, request: Request) -> Result<Response, HttpError> {
+        // An oversized body is refused before anything is sent, like a policy denial.
+        if request.body.len() as u64 > self.limits.max_request_body {
+            if let Some(metrics) = &self.metrics {
+                metrics.refused(&self.plugin);
+            }
+            return Err(HttpError::TooLarge(self.limits.max_request_body));
+        }
         let started = Instant::now();
         let result = self.transfer(request).await;
         if let Some(metrics) = &self.metrics {
@@ -29,9 +36,8 @@ impl HttpState {
             tracing::warn!(plugin = %self.plugin, reason = %denied, "egress refused");
             HttpError::Denied(denied.0)
         })?;
-        if request.body.len() as u64 > self.limits.max_request_body {
-            return Err(HttpError::TooLarge(self.limits.max_request_body));
-        }
+        // Buckets are taken in order; a request refused by a later bucket has already used its
+        // place in the earlier ones (the connection's), which errs on the side of sending less.
         if let Some(gate) = &self.rate {
             for (bucket, budget) in &gate.buckets {
                 if let Err(wait) = gate.limiter.acquire(bucket, *budget).await {
