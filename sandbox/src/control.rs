@@ -1,0 +1,232 @@
+//! The control API under `/_control`: faults, clock, request log, token revocation, reset, webhooks.
+//! Answers are JSON; mistakes get `400 {"error": "..."}`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::faults::FaultRule;
+use crate::http::{self, Req};
+use crate::platform::Platform;
+use crate::platforms;
+use crate::state::SandboxState;
+use crate::webhooks::{self, DeliveryOptions};
+
+fn bad(message: impl Into<String>) -> Response {
+    http::json(StatusCode::BAD_REQUEST, &json!({"error": message.into()}))
+}
+
+fn ok(value: Value) -> Response {
+    http::json(StatusCode::OK, &value)
+}
+
+fn body<T: for<'de> Deserialize<'de>>(req: &Req) -> Result<T, Response> {
+    let bytes: &[u8] = if req.body.is_empty() {
+        b"{}"
+    } else {
+        &req.body
+    };
+    serde_json::from_slice(bytes).map_err(|e| bad(format!("invalid control request body: {e}")))
+}
+
+fn clock_view(state: &SandboxState) -> Value {
+    json!({
+        "now_unix": state.clock.now_unix(),
+        "now_ms": state.clock.now_ms(),
+        "offset_ms": state.clock.offset_ms(),
+    })
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    #[serde(default)]
+    seconds: u64,
+    #[serde(default)]
+    ms: u64,
+}
+
+#[derive(Deserialize)]
+struct ErrorRate {
+    rate: f64,
+    #[serde(default = "default_rate_error")]
+    error: String,
+    #[serde(default)]
+    seed: u64,
+}
+
+fn default_rate_error() -> String {
+    "503".into()
+}
+
+#[derive(Deserialize)]
+struct Latency {
+    ms: u64,
+}
+
+#[derive(Deserialize)]
+struct Revoke {
+    token: String,
+}
+
+#[derive(Deserialize)]
+struct Deliver {
+    url: String,
+    event: Value,
+    #[serde(default)]
+    options: DeliveryOptions,
+}
+
+#[derive(Deserialize)]
+struct Verify {
+    url: String,
+    #[serde(default)]
+    verify_token: String,
+}
+
+/// Routes one control request.
+pub(crate) async fn handle(state: &Arc<SandboxState>, req: Req) -> Response {
+    let segs = req.segs();
+    let method = req.method.clone();
+    match (method, segs.as_slice()) {
+        (Method::GET, ["health"] | []) => {
+            let mut platforms = serde_json::Map::new();
+            for p in Platform::ALL {
+                platforms.insert(p.as_str().into(), json!(state.platform_url(p)));
+            }
+            ok(
+                json!({"status": "ok", "base_url": state.base_url(), "platforms": platforms, "clock": clock_view(state)}),
+            )
+        }
+        (Method::GET, ["clock"]) => ok(clock_view(state)),
+        (Method::POST, ["clock", "advance"]) => match body::<Advance>(&req) {
+            Ok(a) => {
+                state
+                    .clock
+                    .advance(Duration::from_secs(a.seconds) + Duration::from_millis(a.ms));
+                ok(clock_view(state))
+            }
+            Err(r) => r,
+        },
+        (Method::POST, ["reset"]) => {
+            state.reset();
+            ok(json!({"reset": "all"}))
+        }
+        (Method::GET, ["requests"]) => {
+            let platform = match req.q("platform").map(|p| Platform::parse(p).ok_or(p)) {
+                Some(Err(p)) => return bad(format!("unknown platform {p:?}")),
+                Some(Ok(p)) => Some(p),
+                None => None,
+            };
+            ok(json!({"requests": state.log.list(platform)}))
+        }
+        (Method::DELETE, ["requests"]) => {
+            state.log.clear(None);
+            ok(json!({"cleared": true}))
+        }
+        (method, [name, rest @ ..]) => match Platform::parse(name) {
+            Some(p) => platform_control(state, p, method, rest, &req).await,
+            None => http::json(
+                StatusCode::NOT_FOUND,
+                &json!({"error": format!("no control route {}", req.path)}),
+            ),
+        },
+        _ => http::json(
+            StatusCode::NOT_FOUND,
+            &json!({"error": format!("no control route {}", req.path)}),
+        ),
+    }
+}
+
+async fn platform_control(
+    state: &Arc<SandboxState>,
+    p: Platform,
+    method: Method,
+    rest: &[&str],
+    req: &Req,
+) -> Response {
+    match (method, rest) {
+        (Method::GET, ["requests"]) => ok(json!({"requests": state.log.list(Some(p))})),
+        (Method::DELETE, ["requests"]) => {
+            state.log.clear(Some(p));
+            ok(json!({"cleared": true}))
+        }
+        (Method::POST, ["reset"]) => {
+            state.reset_platform(p);
+            ok(json!({"reset": p}))
+        }
+        (Method::GET, ["faults"]) => ok(json!(state.faults.get(p))),
+        (Method::DELETE, ["faults"]) => {
+            state.faults.clear(Some(p));
+            ok(json!(state.faults.get(p)))
+        }
+        (Method::POST, ["faults"]) => match body::<FaultRule>(req) {
+            Ok(rule) if platforms::knows_error(p, &rule.error) => {
+                state.faults.push_rule(p, rule);
+                ok(json!(state.faults.get(p)))
+            }
+            Ok(rule) => bad(format!(
+                "{p} knows no error named {:?}; known: {}",
+                rule.error,
+                platforms::error_names(p)
+            )),
+            Err(r) => r,
+        },
+        (Method::POST, ["error-rate"]) => match body::<ErrorRate>(req) {
+            Ok(r) if platforms::knows_error(p, &r.error) => {
+                state.faults.set_error_rate(p, r.rate, &r.error, r.seed);
+                ok(json!(state.faults.get(p)))
+            }
+            Ok(r) => bad(format!(
+                "{p} knows no error named {:?}; known: {}",
+                r.error,
+                platforms::error_names(p)
+            )),
+            Err(r) => r,
+        },
+        (Method::POST, ["latency"]) => match body::<Latency>(req) {
+            Ok(l) => {
+                state.faults.set_latency(p, l.ms);
+                ok(json!(state.faults.get(p)))
+            }
+            Err(r) => r,
+        },
+        (Method::POST, ["tokens", "revoke"]) => match body::<Revoke>(req) {
+            Ok(r) => ok(json!({"revoked": platforms::revoke_token(p, state, &r.token)})),
+            Err(r) => r,
+        },
+        (Method::POST, ["tokens"]) => {
+            let t = platforms::issue_token(p, state);
+            ok(json!({"access_token": t.access_token, "refresh_token": t.refresh_token}))
+        }
+        (Method::POST, ["webhooks", "deliver"]) => match body::<Deliver>(req) {
+            Ok(d) => {
+                match webhooks::deliver(p, &d.url, &d.event, &d.options, state.clock.now_unix())
+                    .await
+                {
+                    Ok(delivery) => ok(json!(delivery)),
+                    Err(e) => http::json(StatusCode::BAD_GATEWAY, &json!({"error": e.to_string()})),
+                }
+            }
+            Err(r) => r,
+        },
+        (Method::POST, ["webhooks", "verify"]) => match body::<Verify>(req) {
+            Ok(v) => {
+                match webhooks::verify_subscription(p, &v.url, &v.verify_token, state.next_id())
+                    .await
+                {
+                    Ok(check) => ok(json!(check)),
+                    Err(e) => http::json(StatusCode::BAD_GATEWAY, &json!({"error": e.to_string()})),
+                }
+            }
+            Err(r) => r,
+        },
+        _ => http::json(
+            StatusCode::NOT_FOUND,
+            &json!({"error": format!("no control route {}", req.path)}),
+        ),
+    }
+}

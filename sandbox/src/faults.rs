@@ -1,0 +1,201 @@
+//! Fault injection shared by every platform: a named error for the next N calls, an error rate drawn
+//! from a seeded generator (so a test run is reproducible), and added latency.
+//!
+//! Errors are named per platform (`190` or `190/463` for Meta, `spam_risk_too_many_posts` for TikTok,
+//! `RESOURCE_EXHAUSTED` for Google, an HTTP status such as `503` for any platform) and rendered in that
+//! platform's own error shape by `platforms::render_named_error`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::platform::Platform;
+use crate::request_log::lock;
+
+/// "The next `count` calls fail with `error`".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultRule {
+    /// The platform-specific error name (see the crate docs for the names each platform knows).
+    pub error: String,
+    /// How many matching calls fail; the rule is dropped once it reaches zero.
+    #[serde(default = "one")]
+    pub count: u32,
+    /// Only calls whose path (after the platform prefix) contains this text match.
+    #[serde(default)]
+    pub path_contains: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Fault settings of one platform.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PlatformFaults {
+    /// Rules applied in order; the first matching one fires.
+    pub rules: Vec<FaultRule>,
+    /// Probability (0.0-1.0) that a call fails with `rate_error`.
+    pub error_rate: f64,
+    /// Error used by `error_rate`.
+    pub rate_error: String,
+    /// Added latency per call, in milliseconds (real time).
+    pub latency_ms: u64,
+    /// State of the seeded generator behind `error_rate`.
+    pub rng_state: u64,
+}
+
+impl Default for PlatformFaults {
+    fn default() -> Self {
+        PlatformFaults {
+            rules: Vec::new(),
+            error_rate: 0.0,
+            rate_error: "503".into(),
+            latency_ms: 0,
+            rng_state: 0x5eed,
+        }
+    }
+}
+
+/// What to do with one call.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Decision {
+    pub latency_ms: u64,
+    pub error: Option<String>,
+}
+
+/// Fault settings of every platform.
+#[derive(Debug, Default)]
+pub struct Faults {
+    per: Mutex<HashMap<Platform, PlatformFaults>>,
+}
+
+impl Faults {
+    /// Adds a rule for `platform`.
+    pub fn push_rule(&self, platform: Platform, rule: FaultRule) {
+        lock(&self.per)
+            .entry(platform)
+            .or_default()
+            .rules
+            .push(rule);
+    }
+
+    /// Sets the error rate, its error and the generator seed for `platform`.
+    pub fn set_error_rate(&self, platform: Platform, rate: f64, error: &str, seed: u64) {
+        let mut per = lock(&self.per);
+        let f = per.entry(platform).or_default();
+        f.error_rate = rate.clamp(0.0, 1.0);
+        f.rate_error = error.to_string();
+        f.rng_state = seed;
+    }
+
+    /// Sets the added latency for `platform`.
+    pub fn set_latency(&self, platform: Platform, latency_ms: u64) {
+        lock(&self.per).entry(platform).or_default().latency_ms = latency_ms;
+    }
+
+    /// The current settings of `platform`.
+    pub fn get(&self, platform: Platform) -> PlatformFaults {
+        lock(&self.per).get(&platform).cloned().unwrap_or_default()
+    }
+
+    /// Removes every fault of `platform` (all platforms when `None`).
+    pub fn clear(&self, platform: Option<Platform>) {
+        let mut per = lock(&self.per);
+        match platform {
+            Some(p) => {
+                per.remove(&p);
+            }
+            None => per.clear(),
+        }
+    }
+
+    /// Decides the fate of one call to `path` on `platform`, consuming a rule use when one fires.
+    pub(crate) fn decide(&self, platform: Platform, path: &str) -> Decision {
+        let mut per = lock(&self.per);
+        let Some(f) = per.get_mut(&platform) else {
+            return Decision::default();
+        };
+        let mut decision = Decision {
+            latency_ms: f.latency_ms,
+            error: None,
+        };
+        if let Some(i) = f.rules.iter().position(|r| {
+            r.count > 0 && r.path_contains.as_deref().is_none_or(|p| path.contains(p))
+        }) {
+            let rule = &mut f.rules[i];
+            rule.count -= 1;
+            decision.error = Some(rule.error.clone());
+            if rule.count == 0 {
+                f.rules.remove(i);
+            }
+            return decision;
+        }
+        if f.error_rate > 0.0 {
+            let draw = splitmix64(&mut f.rng_state);
+            let unit = (draw >> 11) as f64 / (1u64 << 53) as f64;
+            if unit < f.error_rate {
+                decision.error = Some(f.rate_error.clone());
+            }
+        }
+        decision
+    }
+}
+
+/// SplitMix64: small, fast, and deterministic for a given seed.
+pub(crate) fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rule_fires_count_times_on_matching_paths() {
+        let faults = Faults::default();
+        faults.push_rule(
+            Platform::Meta,
+            FaultRule {
+                error: "190".into(),
+                count: 2,
+                path_contains: Some("/feed".into()),
+            },
+        );
+        assert_eq!(faults.decide(Platform::Meta, "/v20.0/me").error, None);
+        assert_eq!(
+            faults
+                .decide(Platform::Meta, "/v20.0/1/feed")
+                .error
+                .as_deref(),
+            Some("190")
+        );
+        assert_eq!(
+            faults
+                .decide(Platform::Meta, "/v20.0/1/feed")
+                .error
+                .as_deref(),
+            Some("190")
+        );
+        assert_eq!(faults.decide(Platform::Meta, "/v20.0/1/feed").error, None);
+    }
+
+    #[test]
+    fn error_rate_is_reproducible() {
+        let run = || {
+            let faults = Faults::default();
+            faults.set_error_rate(Platform::Gbp, 0.5, "503", 42);
+            (0..64)
+                .map(|_| faults.decide(Platform::Gbp, "/").error.is_some())
+                .collect::<Vec<_>>()
+        };
+        let a = run();
+        assert_eq!(a, run());
+        let failures = a.iter().filter(|f| **f).count();
+        assert!((16..=48).contains(&failures), "{failures}");
+    }
+}

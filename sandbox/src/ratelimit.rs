@@ -1,0 +1,89 @@
+//! Sliding-window call counters on the sandbox clock, keyed by whatever a platform budgets by.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+
+use crate::request_log::lock;
+
+/// The outcome of counting one call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Usage {
+    /// Calls in the window, this one included.
+    pub used: u64,
+    /// The budget of the window.
+    pub limit: u64,
+    /// Whether this call is over the budget (it is not counted then).
+    pub exceeded: bool,
+    /// Milliseconds until the oldest counted call leaves the window.
+    pub reset_in_ms: i64,
+}
+
+impl Usage {
+    /// Use of the budget in percent, 0-100.
+    pub fn percent(&self) -> u64 {
+        if self.limit == 0 {
+            100
+        } else {
+            (self.used * 100 / self.limit).min(100)
+        }
+    }
+}
+
+/// Sliding-window counters.
+#[derive(Debug, Default)]
+pub(crate) struct RateLimiter {
+    windows: Mutex<HashMap<String, VecDeque<i64>>>,
+}
+
+impl RateLimiter {
+    /// Counts a call under `key` at `now_ms` against `limit` calls per `window_ms`.
+    pub fn hit(&self, key: &str, limit: u64, window_ms: i64, now_ms: i64) -> Usage {
+        let mut windows = lock(&self.windows);
+        let calls = windows.entry(key.to_string()).or_default();
+        while calls.front().is_some_and(|&t| t <= now_ms - window_ms) {
+            calls.pop_front();
+        }
+        let reset_in_ms = calls.front().map_or(window_ms, |&t| t + window_ms - now_ms);
+        if calls.len() as u64 >= limit {
+            return Usage {
+                used: calls.len() as u64,
+                limit,
+                exceeded: true,
+                reset_in_ms,
+            };
+        }
+        calls.push_back(now_ms);
+        Usage {
+            used: calls.len() as u64,
+            limit,
+            exceeded: false,
+            reset_in_ms,
+        }
+    }
+
+    /// Calls counted under `key` in the window ending at `now_ms`, without counting one.
+    pub fn peek(&self, key: &str, window_ms: i64, now_ms: i64) -> u64 {
+        lock(&self.windows).get(key).map_or(0, |c| {
+            c.iter().filter(|&&t| t > now_ms - window_ms).count() as u64
+        })
+    }
+
+    /// Forgets every counter whose key starts with `prefix`.
+    pub fn clear(&self, prefix: &str) {
+        lock(&self.windows).retain(|k, _| !k.starts_with(prefix));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_slides() {
+        let rl = RateLimiter::default();
+        assert!(!rl.hit("k", 2, 1000, 0).exceeded);
+        assert!(!rl.hit("k", 2, 1000, 10).exceeded);
+        assert!(rl.hit("k", 2, 1000, 20).exceeded);
+        assert!(!rl.hit("k", 2, 1000, 1001).exceeded);
+    }
+}
