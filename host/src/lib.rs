@@ -10,5 +10,6 @@
 pub mod capability;
 pub mod check;
 pub mod config;
+pub mod jobs;
 pub mod runtime;
 pub mod store;

@@ -7,11 +7,16 @@ use std::sync::Arc;
 use postd_host::capability::http::RedisRateLimiter;
 use postd_host::capability::vault::{EncryptedSecretStore, KeyRing, KeySpec, LocalKeyProvider};
 use postd_host::config::PluginsFile;
+use postd_host::jobs::{
+    Clock, DispatchSettings, Dispatcher, Pipeline, PipelineSettings, RedisDispatch, RefreshLocks,
+    StoreJobSink, SystemClock,
+};
 use postd_host::runtime::{HostServices, PluginWatcher, Runtime, RuntimeSettings};
-use postd_host::store::SqliteStore;
+use postd_host::store::Store;
 
 const USAGE: &str = "usage:
   postd-host [run] [--plugins <plugins.toml>]   start the host (POSTD_PLUGINS also sets the file)
+  postd-host migrate                           apply pending database migrations and exit
   postd-host check <file.wasm>                 print a component's manifest and whether this host loads it
   postd-host vault rotate --from <key> --to <key> [--reencrypt] [--batch <n>]
                                                re-wrap every data key under a new key-encryption key
@@ -19,8 +24,17 @@ const USAGE: &str = "usage:
                                                <key> is local:<key file> or aws-kms:<key id>;
                                                run it again to resume an interrupted rotation
 
-The embedded default keeps its database and local key in POSTD_DATA_DIR (default ./data);
-POSTD_REDIS_URL (redis://host:port) shares rate buckets with the other replicas.";
+Environment:
+  POSTD_DATA_DIR        local key, compile cache and (by default) the database; default ./data
+  POSTD_DATABASE_URL    postgres://... or sqlite://path; default sqlite://$POSTD_DATA_DIR/postd.db
+  POSTD_REDIS_URL       redis://host:port: job dispatch, rate buckets and refresh locks shared
+                        with the other replicas (without it: database polling, in-process state)
+  POSTD_REDIS_NAMESPACE key prefix in Redis; default postd:
+  POSTD_WORKERS         jobs this process runs at once; default 32
+  POSTD_LEASE_SECS      how long a claimed job is held before another worker may take it over;
+                        default 120 (must exceed the longest plugin deadline)
+  POSTD_WORKER_ID       this process's name in leases and attempts; default <hostname>-<pid>
+  POSTD_LOG             log filter; default info";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -35,6 +49,7 @@ async fn main() -> ExitCode {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     match args.as_slice() {
         ["check", file] => check(PathBuf::from(file)).await,
+        ["migrate"] => migrate().await,
         ["vault", "rotate", rest @ ..] => rotate(rest).await,
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
@@ -48,6 +63,41 @@ async fn main() -> ExitCode {
 fn usage_error(why: &str) -> ExitCode {
     eprintln!("postd-host: {why}\n\n{USAGE}");
     ExitCode::from(2)
+}
+
+fn database_url() -> String {
+    std::env::var("POSTD_DATABASE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}", data_dir().join("postd.db").display()))
+}
+
+fn env_number(name: &str, default: u64) -> Result<u64, String> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("{name} must be a positive number, not `{v}`")),
+        Err(_) => Ok(default),
+    }
+}
+
+async fn migrate() -> ExitCode {
+    let outcome = async {
+        let store = Store::connect(&database_url())
+            .await
+            .map_err(|e| e.to_string())?;
+        store.migrate().await.map_err(|e| e.to_string())
+    };
+    match outcome.await {
+        Ok(applied) => {
+            println!("applied {applied} migrations");
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("postd-host: {why}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn data_dir() -> PathBuf {
@@ -99,7 +149,7 @@ async fn rotate(args: &[&str]) -> ExitCode {
         return usage_error("--batch takes a positive number");
     };
     let outcome = async {
-        let store = SqliteStore::open(&data_dir().join("postd.db"))
+        let store = Store::open(&database_url())
             .await
             .map_err(|e| e.to_string())?;
         let old = from.provider(false).await.map_err(|e| e.to_string())?;
@@ -160,13 +210,14 @@ async fn run(args: &[&str]) -> ExitCode {
         tracing::error!(%problem, "plugin configuration problem; continuing without it");
     }
     let data = data_dir();
-    let services = match embedded_services(&data).await {
-        Ok(services) => services,
+    let backends = match Backends::connect(&data).await {
+        Ok(backends) => backends,
         Err(why) => {
             eprintln!("postd-host: {why}");
             return ExitCode::FAILURE;
         }
     };
+    let services = backends.services.clone();
     let settings = RuntimeSettings {
         cache_dir: Some(data.join("cache")),
         ..RuntimeSettings::default()
@@ -196,30 +247,85 @@ async fn run(args: &[&str]) -> ExitCode {
             }
         }
     }
+    let pipeline = Pipeline::new(
+        backends.store,
+        runtime.clone(),
+        backends.clock,
+        backends.dispatcher,
+        backends.locks,
+        backends.settings,
+    );
+    let workers = pipeline.start();
     tracing::info!(plugins = %plugins.display(), dir = %file.plugin_dir.display(), "postd-host running; Ctrl-C stops it");
     let _ = tokio::signal::ctrl_c().await;
-    tracing::info!("stopping");
+    tracing::info!("stopping: no new jobs are claimed; running jobs finish");
+    workers.stop().await;
     ExitCode::SUCCESS
 }
 
-/// The embedded default: SQLite and a local key file under `data`; rate buckets shared through
-/// Redis when `POSTD_REDIS_URL` is set.
-async fn embedded_services(data: &std::path::Path) -> Result<HostServices, String> {
-    let store = SqliteStore::open(&data.join("postd.db"))
-        .await
-        .map_err(|e| e.to_string())?;
-    let key =
-        LocalKeyProvider::open_or_create(&data.join("vault.key")).map_err(|e| e.to_string())?;
-    let secrets = EncryptedSecretStore::new(KeyRing::new(Arc::new(key)), Arc::new(store));
-    let mut services = HostServices {
-        secrets: Arc::new(secrets),
-        ..HostServices::in_memory()
-    };
-    if let Ok(url) = std::env::var("POSTD_REDIS_URL") {
-        let limiter = RedisRateLimiter::connect(&url, "postd:rate:")
+/// What a host process runs on: the database, the vault over it, and — with `POSTD_REDIS_URL`
+/// — Redis for dispatch, rate buckets and refresh locks.
+struct Backends {
+    store: Store,
+    services: HostServices,
+    clock: Arc<dyn Clock>,
+    dispatcher: Dispatcher,
+    locks: RefreshLocks,
+    settings: PipelineSettings,
+}
+
+impl Backends {
+    async fn connect(data: &std::path::Path) -> Result<Self, String> {
+        let store = Store::open(&database_url())
             .await
-            .map_err(|e| format!("Redis at POSTD_REDIS_URL: {e}"))?;
-        services.rate = Arc::new(limiter);
+            .map_err(|e| e.to_string())?;
+        let key =
+            LocalKeyProvider::open_or_create(&data.join("vault.key")).map_err(|e| e.to_string())?;
+        let secrets =
+            EncryptedSecretStore::new(KeyRing::new(Arc::new(key)), Arc::new(store.clone()));
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let mut services = HostServices {
+            secrets: Arc::new(secrets),
+            jobs: Arc::new(StoreJobSink::new(store.clone(), clock.clone())),
+            ..HostServices::in_memory()
+        };
+        let mut settings = PipelineSettings {
+            concurrency: env_number("POSTD_WORKERS", 32)? as usize,
+            dispatch: DispatchSettings {
+                lease: std::time::Duration::from_secs(env_number("POSTD_LEASE_SECS", 120)?),
+                ..DispatchSettings::default()
+            },
+            ..PipelineSettings::default()
+        };
+        if let Ok(id) = std::env::var("POSTD_WORKER_ID") {
+            settings.worker_id = id;
+        }
+        let (dispatcher, locks) = match std::env::var("POSTD_REDIS_URL") {
+            Ok(url) => {
+                let namespace =
+                    std::env::var("POSTD_REDIS_NAMESPACE").unwrap_or_else(|_| "postd:".into());
+                let limiter = RedisRateLimiter::connect(&url, &format!("{namespace}rate:"))
+                    .await
+                    .map_err(|e| format!("Redis at POSTD_REDIS_URL: {e}"))?;
+                services.rate = Arc::new(limiter);
+                let dispatch = RedisDispatch::connect(&url, &namespace)
+                    .await
+                    .map_err(|e| format!("Redis at POSTD_REDIS_URL: {e}"))?;
+                let locks =
+                    RefreshLocks::redis(&url, &namespace, std::time::Duration::from_secs(120))
+                        .await
+                        .map_err(|e| format!("Redis at POSTD_REDIS_URL: {e}"))?;
+                (Dispatcher::Redis(Arc::new(dispatch)), locks)
+            }
+            Err(_) => (Dispatcher::database(), RefreshLocks::local()),
+        };
+        Ok(Backends {
+            store,
+            services,
+            clock,
+            dispatcher,
+            locks,
+            settings,
+        })
     }
-    Ok(services)
 }

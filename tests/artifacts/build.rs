@@ -22,6 +22,11 @@ const GUESTS: &[(&str, &str, &str)] = &[
         "postd_fixture_example_next",
     ),
     ("HOSTILE", "postd-fixture-hostile", "postd_fixture_hostile"),
+    (
+        "PIPELINE",
+        "postd-fixture-pipeline",
+        "postd_fixture_pipeline",
+    ),
 ];
 
 fn main() {

@@ -13,6 +13,7 @@
 //! limits = { fuel = 500_000_000, memory_mb = 32 }
 //! settings = { base-url = "https://api.example.com" }
 //! secrets = { client-secret = { env = "POSTD_EXAMPLE_CLIENT_SECRET" } }
+//! jobs = { max_attempts = 4, refresh_before_secs = 3600, health_interval_secs = 21600 }
 //! ```
 //!
 //! A broken file or entry never stops the host: [`PluginsFile::load`] keeps every entry that
@@ -24,7 +25,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{Limits, LimitsOverride};
+use super::jobs::RawJobSettings;
+use super::{JobSettings, Limits, LimitsOverride};
 use crate::capability::http::{Budget, HttpLimits};
 
 /// One plugin as configured.
@@ -50,6 +52,8 @@ pub struct PluginEntry {
     pub settings: BTreeMap<String, String>,
     /// App secrets the connector reads with `vault.app-secret`.
     pub secrets: BTreeMap<String, SecretSource>,
+    /// Retry, refresh and health settings of the job pipeline.
+    pub jobs: JobSettings,
 }
 
 impl PluginEntry {
@@ -66,6 +70,7 @@ impl PluginEntry {
             http: HttpLimits::default(),
             settings: BTreeMap::new(),
             secrets: BTreeMap::new(),
+            jobs: JobSettings::default(),
         }
     }
 
@@ -173,6 +178,8 @@ struct RawEntry {
     settings: BTreeMap<String, String>,
     #[serde(default)]
     secrets: BTreeMap<String, SecretSource>,
+    #[serde(default)]
+    jobs: RawJobSettings,
 }
 
 /// `rate_limit = { requests = 300, per_seconds = 60 }`
@@ -305,6 +312,7 @@ impl PluginsFile {
             http: raw.http.apply(HttpLimits::default()),
             settings: raw.settings,
             secrets: raw.secrets,
+            jobs: raw.jobs.resolve()?,
         })
     }
 

@@ -247,6 +247,16 @@ impl Runtime {
         self.registry.all().iter().map(|s| s.status()).collect()
     }
 
+    /// The manifest of the version of `id` serving now.
+    pub fn manifest(&self, id: &str) -> Option<wit::connector::PluginManifest> {
+        Some(self.registry.get(id)?.current()?.manifest.clone())
+    }
+
+    /// The configuration of `id`.
+    pub fn plugin_config(&self, id: &str) -> Option<Arc<SlotConfig>> {
+        Some(self.registry.get(id)?.config.load_full())
+    }
+
     /// Fuel spent so far, per tenant and plugin.
     pub fn fuel(&self) -> &FuelLedger {
         &self.fuel

@@ -1,19 +1,187 @@
-//! Durable storage. The database is the source of truth.
+//! Durable storage: the source of truth for tenants, connections, secrets and jobs.
 //!
-//! For now: the vault's records on SQLite (the embedded default). The job pipeline's tables and
-//! the PostgreSQL backend join here behind the same repository traits.
+//! One [`Store`] over two backends: PostgreSQL (production, several replicas) and SQLite (the
+//! embedded default, one file). Both run the same SQL through sqlx's `Any` driver — numbered
+//! `$n` parameters, `ON CONFLICT`, `RETURNING` and Unix-millisecond `BIGINT` times work on both —
+//! and differ only where a backend has a better tool ([`Backend`]): PostgreSQL claims jobs with
+//! `FOR UPDATE SKIP LOCKED`; SQLite's single writer makes the same `UPDATE … RETURNING` atomic.
+//!
+//! Tenant isolation is structural: every tenant-owned table is keyed by `(tenant_id, id)` with
+//! composite foreign keys, and tenant-facing reads and writes exist only on [`TenantStore`],
+//! which binds its tenant into every statement. The pipeline's cross-tenant operations (claiming
+//! due jobs, finding connections due for refresh) live on [`Store`] and are not reachable from
+//! the tenant API. The choice over PostgreSQL row-level security is recorded in the README.
 
-mod sqlite;
+mod connections;
+mod events;
+mod jobs;
+mod model;
+mod pipeline;
+mod tenants;
+mod vault;
 
-pub use sqlite::SqliteStore;
+use std::str::FromStr;
+use std::time::Duration;
 
-/// A storage fault, naming the operation (never carrying a secret).
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use connections::PAUSED_FOR_CONNECTION;
+pub use events::NewWebhookEvent;
+pub use model::*;
+pub use pipeline::{Claimed, Finish, FinishOutcome};
+pub use tenants::TenantStore;
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// PostgreSQL.
+    Postgres,
+    /// SQLite.
+    Sqlite,
+}
+
+/// A storage fault. Messages name the operation, never a secret.
 #[derive(Debug, thiserror::Error)]
-#[error("database: {operation}: {source}")]
-pub struct StoreError {
-    /// What was being done.
-    pub operation: &'static str,
-    /// The driver's error.
-    #[source]
-    pub source: sqlx::Error,
+pub enum StoreError {
+    /// The database failed.
+    #[error("database: {operation}: {source}")]
+    Database {
+        /// What was being done.
+        operation: &'static str,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// The request contradicts what is stored (an idempotency key reused with another payload).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// No such row for this tenant.
+    #[error("{what} `{id}` not found")]
+    NotFound {
+        /// The kind of row.
+        what: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// The request is malformed.
+    #[error("invalid: {0}")]
+    Invalid(String),
+}
+
+impl StoreError {
+    pub(crate) fn db(operation: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+        move |source| StoreError::Database { operation, source }
+    }
+
+    pub(crate) fn not_found(what: &'static str, id: &str) -> StoreError {
+        StoreError::NotFound {
+            what,
+            id: id.to_string(),
+        }
+    }
+}
+
+/// The database. Cheap to clone (a pool handle).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `url` (`postgres://…` or `sqlite://path`, created if missing) and applies
+    /// pending migrations.
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        let store = Self::connect(url).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating (for `postd-host migrate`, which reports what it applied).
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let (backend, url) = if let Some(path) = url.strip_prefix("sqlite://") {
+            if let Some(dir) = std::path::Path::new(path.split('?').next().unwrap_or(path))
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir).map_err(|e| StoreError::Database {
+                    operation: "creating the data directory",
+                    source: sqlx::Error::Io(e),
+                })?;
+            }
+            let sep = if path.contains('?') { '&' } else { '?' };
+            (Backend::Sqlite, format!("{url}{sep}mode=rwc"))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            (Backend::Postgres, url.to_string())
+        } else {
+            return Err(StoreError::Invalid(
+                "database URL must start with postgres:// or sqlite://".into(),
+            ));
+        };
+        let options = AnyConnectOptions::from_str(&url)
+            .map_err(StoreError::db("parsing the database URL"))?;
+        let pool = match backend {
+            // One writer at a time is SQLite's model; a few readers share the WAL.
+            Backend::Sqlite => AnyPoolOptions::new()
+                .max_connections(4)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                }),
+            Backend::Postgres => AnyPoolOptions::new().max_connections(16),
+        }
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(StoreError::db("opening the database"))?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Applies the migrations this binary carries that the database lacks; returns how many.
+    pub async fn migrate(&self) -> Result<usize, StoreError> {
+        let migrator = match self.backend {
+            Backend::Postgres => sqlx::migrate!("../migrations/postgres"),
+            Backend::Sqlite => sqlx::migrate!("../migrations/sqlite"),
+        };
+        let before = self.applied_migrations().await;
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Database {
+                operation: "migrating",
+                source: e.into(),
+            })?;
+        Ok(self.applied_migrations().await.saturating_sub(before))
+    }
+
+    async fn applied_migrations(&self) -> usize {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM _sqlx_migrations")
+            .fetch_one(&self.pool)
+            .await
+            .map(|n| n as usize)
+            .unwrap_or(0)
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool, for the few callers that need a raw connection (advisory locks, benches).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+/// A new row id: a time-ordered UUID (v7) with a short prefix naming the kind of row.
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
 }

@@ -8,7 +8,7 @@ use postd_host::capability::vault::{
     EncryptedSecretStore, KeyRing, LocalKeyProvider, SecretScope, SecretStore, SecretWrite,
     VaultRecords,
 };
-use postd_host::store::SqliteStore;
+use postd_host::store::Store;
 
 fn rotate(data: &Path, args: &[&str]) -> (bool, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_postd-host"))
@@ -26,8 +26,8 @@ fn rotate(data: &Path, args: &[&str]) -> (bool, String) {
     (output.status.success(), text)
 }
 
-async fn vault(data: &Path, key: &Path) -> (EncryptedSecretStore, SqliteStore) {
-    let store = SqliteStore::open(&data.join("postd.db")).await.unwrap();
+async fn vault(data: &Path, key: &Path) -> (EncryptedSecretStore, Store) {
+    let store = Store::open(&database_url()).await.unwrap();
     let provider = LocalKeyProvider::open_or_create(key).unwrap();
     (
         EncryptedSecretStore::new(KeyRing::new(Arc::new(provider)), Arc::new(store.clone())),

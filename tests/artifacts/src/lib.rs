@@ -10,6 +10,9 @@ pub const EXAMPLE_NEXT: &str = env!("POSTD_FIXTURE_EXAMPLE_NEXT");
 /// A connector that misbehaves on request (`tests/fixtures/hostile`).
 pub const HOSTILE: &str = env!("POSTD_FIXTURE_HOSTILE");
 
+/// A connector whose behaviour each post chooses, for the job pipeline (`tests/fixtures/pipeline`).
+pub const PIPELINE: &str = env!("POSTD_FIXTURE_PIPELINE");
+
 /// Reads a fixture's bytes.
 pub fn bytes(path: &str) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("reading fixture {path}: {e}"))

@@ -1,71 +1,22 @@
-//! SQLite: one file, WAL mode, migrations from `migrations/sqlite` embedded in the binary.
-
-use std::path::Path;
-use std::str::FromStr;
+//! The vault's records: wrapped data keys and sealed secrets (no plaintext ever reaches here).
 
 use sqlx::Row;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
 
-use super::StoreError;
+use super::{Store, StoreError};
 use crate::capability::vault::{SealedSecret, SecretScope, VaultFault, VaultRecords, WrappedKey};
 
-/// The SQLite database of an embedded host.
-#[derive(Debug, Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
-}
-
 fn fault(operation: &'static str) -> impl Fn(sqlx::Error) -> VaultFault {
-    move |source| VaultFault(StoreError { operation, source }.to_string())
+    move |source| VaultFault(StoreError::Database { operation, source }.to_string())
 }
 
-impl SqliteStore {
-    /// Opens (creating if needed) the database file at `path` and applies pending migrations.
-    pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError {
-                operation: "creating the data directory",
-                source: sqlx::Error::Io(e),
-            })?;
-        }
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-            .map_err(|source| StoreError {
-                operation: "parsing the database path",
-                source,
-            })?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|source| StoreError {
-                operation: "opening the database",
-                source,
-            })?;
-        let store = SqliteStore { pool };
-        store.migrate().await?;
-        Ok(store)
-    }
-
-    /// Applies the migrations this binary carries that the database lacks.
-    pub async fn migrate(&self) -> Result<(), StoreError> {
-        sqlx::migrate!("../migrations/sqlite")
-            .run(&self.pool)
-            .await
-            .map_err(|e| StoreError {
-                operation: "migrating",
-                source: e.into(),
-            })
-    }
+fn unix_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
-fn key_from_row(row: &sqlx::sqlite::SqliteRow) -> WrappedKey {
+fn key_from_row(row: &sqlx::any::AnyRow) -> WrappedKey {
     WrappedKey {
         tenant: row.get("tenant"),
         version: row.get::<i64, _>("version") as u32,
@@ -74,7 +25,7 @@ fn key_from_row(row: &sqlx::sqlite::SqliteRow) -> WrappedKey {
     }
 }
 
-fn secret_from_row(row: &sqlx::sqlite::SqliteRow) -> SealedSecret {
+fn secret_from_row(row: &sqlx::any::AnyRow) -> SealedSecret {
     SealedSecret {
         key_version: row.get::<i64, _>("key_version") as u32,
         sealed: row.get("sealed"),
@@ -82,10 +33,10 @@ fn secret_from_row(row: &sqlx::sqlite::SqliteRow) -> SealedSecret {
 }
 
 #[async_trait::async_trait]
-impl VaultRecords for SqliteStore {
+impl VaultRecords for Store {
     async fn current_key(&self, tenant: &str) -> Result<Option<WrappedKey>, VaultFault> {
         let row =
-            sqlx::query("SELECT * FROM vault_keys WHERE tenant = ? ORDER BY version DESC LIMIT 1")
+            sqlx::query("SELECT * FROM vault_keys WHERE tenant = $1 ORDER BY version DESC LIMIT 1")
                 .bind(tenant)
                 .fetch_optional(&self.pool)
                 .await
@@ -94,7 +45,7 @@ impl VaultRecords for SqliteStore {
     }
 
     async fn key(&self, tenant: &str, version: u32) -> Result<Option<WrappedKey>, VaultFault> {
-        let row = sqlx::query("SELECT * FROM vault_keys WHERE tenant = ? AND version = ?")
+        let row = sqlx::query("SELECT * FROM vault_keys WHERE tenant = $1 AND version = $2")
             .bind(tenant)
             .bind(version as i64)
             .fetch_optional(&self.pool)
@@ -104,7 +55,7 @@ impl VaultRecords for SqliteStore {
     }
 
     async fn insert_key(&self, key: WrappedKey) -> Result<WrappedKey, VaultFault> {
-        sqlx::query("INSERT INTO vault_keys (tenant, version, kek_id, wrapped) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING")
+        sqlx::query("INSERT INTO vault_keys (tenant, version, kek_id, wrapped) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
             .bind(&key.tenant)
             .bind(key.version as i64)
             .bind(&key.kek_id)
@@ -125,12 +76,13 @@ impl VaultRecords for SqliteStore {
         wrapped: Vec<u8>,
     ) -> Result<(), VaultFault> {
         let done = sqlx::query(
-            "UPDATE vault_keys SET kek_id = ?, wrapped = ?, rotated_at = unixepoch() WHERE tenant = ? AND version = ?",
+            "UPDATE vault_keys SET kek_id = $1, wrapped = $2, rotated_at = $5 WHERE tenant = $3 AND version = $4",
         )
         .bind(kek_id)
         .bind(wrapped)
         .bind(tenant)
         .bind(version as i64)
+        .bind(unix_seconds())
         .execute(&self.pool)
         .await
         .map_err(fault("re-wrapping a data key"))?;
@@ -156,7 +108,7 @@ impl VaultRecords for SqliteStore {
         scope: &SecretScope,
         name: &str,
     ) -> Result<Option<SealedSecret>, VaultFault> {
-        let row = sqlx::query("SELECT key_version, sealed FROM vault_secrets WHERE tenant = ? AND connection = ? AND name = ?")
+        let row = sqlx::query("SELECT key_version, sealed FROM vault_secrets WHERE tenant = $1 AND connection = $2 AND name = $3")
             .bind(&scope.tenant)
             .bind(&scope.connection)
             .bind(name)
@@ -180,21 +132,22 @@ impl VaultRecords for SqliteStore {
             match change {
                 Some(secret) => {
                     sqlx::query(
-                        "INSERT INTO vault_secrets (tenant, connection, name, key_version, sealed) VALUES (?, ?, ?, ?, ?)
+                        "INSERT INTO vault_secrets (tenant, connection, name, key_version, sealed, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
                          ON CONFLICT (tenant, connection, name)
-                         DO UPDATE SET key_version = excluded.key_version, sealed = excluded.sealed, updated_at = unixepoch()",
+                         DO UPDATE SET key_version = excluded.key_version, sealed = excluded.sealed, updated_at = excluded.updated_at",
                     )
                     .bind(&scope.tenant)
                     .bind(&scope.connection)
                     .bind(&name)
                     .bind(secret.key_version as i64)
                     .bind(secret.sealed)
+                    .bind(unix_seconds())
                     .execute(&mut *tx)
                     .await
                     .map_err(fault("writing a secret"))?;
                 }
                 None => {
-                    sqlx::query("DELETE FROM vault_secrets WHERE tenant = ? AND connection = ? AND name = ?")
+                    sqlx::query("DELETE FROM vault_secrets WHERE tenant = $1 AND connection = $2 AND name = $3")
                         .bind(&scope.tenant)
                         .bind(&scope.connection)
                         .bind(&name)
@@ -212,12 +165,13 @@ impl VaultRecords for SqliteStore {
         tenant: &str,
         version: u32,
     ) -> Result<Vec<(SecretScope, String, SealedSecret)>, VaultFault> {
-        let rows = sqlx::query("SELECT * FROM vault_secrets WHERE tenant = ? AND key_version < ?")
-            .bind(tenant)
-            .bind(version as i64)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(fault("listing secrets to re-encrypt"))?;
+        let rows =
+            sqlx::query("SELECT * FROM vault_secrets WHERE tenant = $1 AND key_version < $2")
+                .bind(tenant)
+                .bind(version as i64)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(fault("listing secrets to re-encrypt"))?;
         Ok(rows
             .iter()
             .map(|row| {
@@ -238,8 +192,8 @@ impl VaultRecords for SqliteStore {
         new: SealedSecret,
     ) -> Result<bool, VaultFault> {
         let done = sqlx::query(
-            "UPDATE vault_secrets SET key_version = ?, sealed = ?, updated_at = unixepoch()
-             WHERE tenant = ? AND connection = ? AND name = ? AND key_version = ? AND sealed = ?",
+            "UPDATE vault_secrets SET key_version = $1, sealed = $2, updated_at = $8
+             WHERE tenant = $3 AND connection = $4 AND name = $5 AND key_version = $6 AND sealed = $7",
         )
         .bind(new.key_version as i64)
         .bind(new.sealed)
@@ -248,6 +202,7 @@ impl VaultRecords for SqliteStore {
         .bind(name)
         .bind(old.key_version as i64)
         .bind(&old.sealed)
+        .bind(unix_seconds())
         .execute(&self.pool)
         .await
         .map_err(fault("re-encrypting a secret"))?;

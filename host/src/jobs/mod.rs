@@ -1,0 +1,224 @@
+//! The publish pipeline: accept (idempotency) → dispatch (now or at `scheduled_for`) → run the
+//! connector under the runtime's limits → published | continue | retry | wait out a rate limit |
+//! pause | dead-letter; plus token refresh ahead of expiry and periodic health checks.
+//!
+//! The database row is the truth; every step that changes a job is one transaction
+//! ([`Store::finish`]). A worker claims a job under a lease; if it dies, the lease runs out
+//! and another worker runs the job again with the recovery point the connector recorded, so a
+//! connector that checkpoints before each irreversible step never posts twice.
+
+mod clock;
+mod dispatch;
+mod health;
+mod lock;
+mod policy;
+mod refresh;
+mod run;
+mod sink;
+mod worker;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use dispatch::{Batch, DispatchSettings, Dispatcher, RedisDispatch};
+pub use health::HealthOutcome;
+pub use lock::RefreshLocks;
+pub use policy::{Backoff, PAUSED_FOR_PLUGIN, Verdict, classify_call, classify_connector};
+pub use refresh::{RefreshOutcome, RefreshTrigger};
+pub use sink::StoreJobSink;
+pub use worker::Workers;
+
+use crate::runtime::Runtime;
+use crate::runtime::wit::connector::{Capabilities, PluginManifest};
+use crate::store::{Accepted, Millis, NewPost, Store, StoreError};
+
+/// How the pipeline runs.
+#[derive(Debug, Clone)]
+pub struct PipelineSettings {
+    /// This process's worker name (appears in leases and attempts).
+    pub worker_id: String,
+    /// Jobs one process runs at once.
+    pub concurrency: usize,
+    /// Dispatch tunables.
+    pub dispatch: DispatchSettings,
+    /// Retry delays.
+    pub backoff: Backoff,
+    /// A token that cannot be refreshed and expires within this is `expiring_soon`.
+    pub expiring_soon_window: Duration,
+}
+
+impl Default for PipelineSettings {
+    fn default() -> Self {
+        PipelineSettings {
+            worker_id: format!("{}-{}", hostname(), std::process::id()),
+            concurrency: 32,
+            dispatch: DispatchSettings::default(),
+            backoff: Backoff::default(),
+            expiring_soon_window: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into())
+}
+
+/// Why a post was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum AcceptError {
+    /// The content breaks a target connector's declared constraints.
+    #[error("{0}")]
+    Invalid(String),
+    /// The store refused (conflict, unknown connection) or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The pipeline. Share it behind an `Arc`.
+pub struct Pipeline {
+    store: Store,
+    runtime: Arc<Runtime>,
+    clock: Arc<dyn Clock>,
+    dispatcher: Dispatcher,
+    locks: RefreshLocks,
+    settings: PipelineSettings,
+}
+
+impl Pipeline {
+    /// A pipeline over `store` and `runtime`.
+    pub fn new(
+        store: Store,
+        runtime: Arc<Runtime>,
+        clock: Arc<dyn Clock>,
+        dispatcher: Dispatcher,
+        locks: RefreshLocks,
+        settings: PipelineSettings,
+    ) -> Arc<Self> {
+        Arc::new(Pipeline {
+            store,
+            runtime,
+            clock,
+            dispatcher,
+            locks,
+            settings,
+        })
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The runtime.
+    pub fn runtime(&self) -> &Arc<Runtime> {
+        &self.runtime
+    }
+
+    /// Now, by the pipeline's clock.
+    pub fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &PipelineSettings {
+        &self.settings
+    }
+
+    /// Accepts a post for `tenant`: checks the content against every target's connector
+    /// constraints, stores one job per target (idempotently) and announces the new jobs.
+    pub async fn accept(&self, tenant: &str, post: &NewPost) -> Result<Accepted, AcceptError> {
+        let now = self.now();
+        let tenant_store = self.store.tenant(tenant);
+        let mut manifests = Vec::new();
+        for target in &post.targets {
+            let connection = tenant_store.connection(&target.connection_id).await?;
+            let manifest = self.runtime.manifest(&connection.plugin).ok_or_else(|| {
+                AcceptError::Invalid(format!("plugin `{}` is not serving", connection.plugin))
+            })?;
+            check_content(&manifest, post)?;
+            manifests.push((connection.plugin, manifest));
+        }
+        let scheduled_for = post.scheduled_for;
+        let host_schedules = |plugin: &str| {
+            manifests
+                .iter()
+                .find(|(p, _)| p == plugin)
+                .is_none_or(|(_, m)| !natively_schedules(m, scheduled_for, now))
+        };
+        let accepted = tenant_store.accept(post, &host_schedules, now).await?;
+        if let Accepted::Created(record) = &accepted {
+            let due: Vec<(String, Millis)> = record
+                .jobs
+                .iter()
+                .filter(|j| j.state == crate::store::JobState::Queued)
+                .map(|j| (j.id.clone(), j.next_run_at))
+                .collect();
+            if let Err(error) = self.dispatcher.announce(&due, now).await {
+                // The rows are stored; the sweep announces them after `lost_after`.
+                tracing::warn!(%error, "announcing accepted jobs failed; the sweep will pick them up");
+            }
+        }
+        Ok(accepted)
+    }
+}
+
+/// True when the platform schedules the post itself: the connector says it can and the time
+/// falls inside its window.
+fn natively_schedules(manifest: &PluginManifest, at: Option<Millis>, now: Millis) -> bool {
+    let (Some(at), Some(window)) = (at, manifest.schedule_window.as_ref()) else {
+        return false;
+    };
+    let lead_secs = (at - now) / 1000;
+    manifest
+        .capabilities
+        .contains(Capabilities::NATIVE_SCHEDULING)
+        && lead_secs >= window.min_lead_secs as i64
+        && lead_secs <= window.max_lead_secs as i64
+}
+
+fn check_content(manifest: &PluginManifest, post: &NewPost) -> Result<(), AcceptError> {
+    let limits = &manifest.limits;
+    let chars = post.content.text.chars().count();
+    if let Some(max) = limits.max_text_chars
+        && chars > max as usize
+    {
+        return Err(AcceptError::Invalid(format!(
+            "{}: text is {chars} characters, the limit is {max}",
+            manifest.id
+        )));
+    }
+    if let Some(max) = limits.max_media_count
+        && post.content.media.len() > max as usize
+    {
+        return Err(AcceptError::Invalid(format!(
+            "{}: {} media items, the limit is {max}",
+            manifest.id,
+            post.content.media.len()
+        )));
+    }
+    for media in &post.content.media {
+        let cap = match media.kind.as_str() {
+            "image" => limits.max_image_bytes,
+            "video" => limits.max_video_bytes,
+            other => {
+                return Err(AcceptError::Invalid(format!(
+                    "media kind `{other}`: use image or video"
+                )));
+            }
+        };
+        if let (Some(cap), Some(size)) = (cap, media.size_bytes)
+            && size > cap
+        {
+            return Err(AcceptError::Invalid(format!(
+                "{}: {} of {size} bytes, the limit is {cap}",
+                manifest.id, media.kind
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,171 @@
+//! The background loops of one host process: job workers, dispatch upkeep, scheduled token
+//! refresh and health checks. [`Workers::stop`] stops claiming and lets running jobs finish.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinHandle;
+
+use super::Pipeline;
+
+/// How often upkeep runs, and every how many upkeeps the lost-message sweep runs.
+const UPKEEP_EVERY: Duration = Duration::from_millis(100);
+const SWEEP_EVERY_N: u32 = 50;
+/// How often due refreshes and health checks are looked for.
+const MAINTENANCE_EVERY: Duration = Duration::from_secs(30);
+/// How long [`Workers::stop`] waits for running jobs.
+const DRAIN_FOR: Duration = Duration::from_secs(30);
+
+/// The running loops.
+pub struct Workers {
+    stop: watch::Sender<bool>,
+    loops: Vec<JoinHandle<()>>,
+    running: Arc<Semaphore>,
+    concurrency: usize,
+}
+
+impl Pipeline {
+    /// Starts the loops of this process.
+    pub fn start(self: &Arc<Self>) -> Workers {
+        let (stop, stopped) = watch::channel(false);
+        let concurrency = self.settings.concurrency.max(1);
+        let running = Arc::new(Semaphore::new(concurrency));
+        let loops = vec![
+            tokio::spawn(self.clone().work(running.clone(), stopped.clone())),
+            tokio::spawn(self.clone().upkeep(stopped.clone())),
+            tokio::spawn(self.clone().maintain(stopped)),
+        ];
+        Workers {
+            stop,
+            loops,
+            running,
+            concurrency,
+        }
+    }
+
+    async fn work(self: Arc<Self>, running: Arc<Semaphore>, stopped: watch::Receiver<bool>) {
+        while !*stopped.borrow() {
+            // Claim only as many jobs as there are free slots, so none waits under a lease.
+            let free = match running.clone().acquire_many_owned(1).await {
+                Ok(one) => {
+                    let free = running.available_permits() + 1;
+                    drop(one);
+                    free
+                }
+                Err(_) => return,
+            };
+            let clock = self.clock.clone();
+            let batch = match self
+                .dispatcher
+                .next(
+                    &self.store,
+                    &self.settings.worker_id,
+                    || clock.now(),
+                    &self.settings.dispatch,
+                    free as u32,
+                )
+                .await
+            {
+                Ok(batch) => batch,
+                Err(error) => {
+                    tracing::error!(%error, "fetching jobs failed; retrying");
+                    tokio::time::sleep(self.settings.dispatch.poll).await;
+                    continue;
+                }
+            };
+            for (claimed, deliveries) in batch.jobs {
+                let Ok(permit) = running.clone().acquire_owned().await else {
+                    return;
+                };
+                let pipeline = self.clone();
+                tokio::spawn(async move {
+                    let next = pipeline.run_claimed(&claimed).await;
+                    if let Some(at) = next
+                        && let Err(error) = pipeline
+                            .dispatcher
+                            .announce(&[(claimed.job.id.clone(), at)], pipeline.now())
+                            .await
+                    {
+                        tracing::warn!(job = %claimed.job.id, %error, "announcing a retry failed; the sweep will pick it up");
+                    }
+                    pipeline.dispatcher.ack(&deliveries).await;
+                    drop(permit);
+                });
+            }
+        }
+    }
+
+    async fn upkeep(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
+        let mut round = 0u32;
+        loop {
+            round = round.wrapping_add(1);
+            let sweep = round % SWEEP_EVERY_N == 0;
+            if let Err(error) = self
+                .dispatcher
+                .upkeep(&self.store, self.now(), &self.settings.dispatch, sweep)
+                .await
+            {
+                tracing::warn!(%error, "dispatch upkeep failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(UPKEEP_EVERY) => {}
+                _ = stopped.changed() => return,
+            }
+        }
+    }
+
+    async fn maintain(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
+        loop {
+            self.refresh_due_connections().await;
+            self.check_due_health().await;
+            tokio::select! {
+                _ = tokio::time::sleep(MAINTENANCE_EVERY) => {}
+                _ = stopped.changed() => return,
+            }
+        }
+    }
+
+    /// Claims and runs every job due now, in this task, until none is left (dispatch by the
+    /// database, whatever the configured mode). For tools and tests that drive the clock.
+    pub async fn run_due(&self) -> usize {
+        let mut ran = 0;
+        loop {
+            let lease = self.settings.dispatch.lease.as_millis() as i64;
+            let claimed = match self
+                .store
+                .claim_due(&self.settings.worker_id, self.now(), lease, 64)
+                .await
+            {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::error!(%error, "claiming due jobs failed");
+                    return ran;
+                }
+            };
+            if claimed.is_empty() {
+                return ran;
+            }
+            for job in &claimed {
+                self.run_claimed(job).await;
+                ran += 1;
+            }
+        }
+    }
+}
+
+impl Workers {
+    /// Stops claiming, waits (up to 30 s) for running jobs, and ends the loops. A job still
+    /// running after that is picked up by another worker when its lease ends.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = tokio::time::timeout(
+            DRAIN_FOR,
+            self.running.acquire_many(self.concurrency as u32),
+        )
+        .await;
+        for handle in self.loops {
+            handle.abort();
+        }
+    }
+}

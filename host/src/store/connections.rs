@@ -1,0 +1,345 @@
+//! Connections: create or re-authorize, status transitions (which pause and resume their jobs),
+//! refresh bookkeeping, and the cross-tenant lookups the refresh and health schedulers use.
+
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::tenants::audit;
+use super::{
+    Connection, ConnectionStatus, JobState, Millis, NewConnection, Store, StoreError, TenantStore,
+};
+
+/// Why jobs of a connection are paused (the `state_reason` of paused jobs).
+pub const PAUSED_FOR_CONNECTION: &str = "connection-needs-attention";
+
+const COLUMNS: &str = "tenant_id, id, plugin, external_id, display_name, status, status_reason, scopes, \
+    expires_at, refresh_expires_at, refreshed_at, token_version, next_health_at, created_at, updated_at";
+
+fn from_row(row: &AnyRow) -> Connection {
+    let scopes: String = row.get("scopes");
+    let status: String = row.get("status");
+    Connection {
+        tenant_id: row.get("tenant_id"),
+        id: row.get("id"),
+        plugin: row.get("plugin"),
+        external_id: row.get("external_id"),
+        display_name: row.get("display_name"),
+        status: ConnectionStatus::parse(&status).unwrap_or(ConnectionStatus::Attention),
+        status_reason: row.get("status_reason"),
+        scopes: scopes
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        expires_at: row.get("expires_at"),
+        refresh_expires_at: row.get("refresh_expires_at"),
+        refreshed_at: row.get("refreshed_at"),
+        token_version: row.get("token_version"),
+        next_health_at: row.get("next_health_at"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+    }
+}
+
+impl TenantStore {
+    /// Stores a new connection, or re-authorizes an existing one with the same id: status back
+    /// to healthy and every job it paused queued again. Returns the connection and how many
+    /// jobs resumed. Audited.
+    pub async fn upsert_connection(
+        &self,
+        new: &NewConnection,
+        actor: &str,
+        now: Millis,
+    ) -> Result<(Connection, u64), StoreError> {
+        let mut tx = self
+            .store
+            .pool
+            .begin()
+            .await
+            .map_err(StoreError::db("starting a transaction"))?;
+        let existed = sqlx::query("SELECT 1 FROM connections WHERE tenant_id = $1 AND id = $2")
+            .bind(&self.tenant)
+            .bind(&new.id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::db("reading a connection"))?
+            .is_some();
+        sqlx::query(
+            "INSERT INTO connections (tenant_id, id, plugin, external_id, display_name, status, status_reason, scopes,
+                 expires_at, refresh_expires_at, refreshed_at, next_health_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, 'healthy', NULL, $6, $7, $8, $9, $9, $9, $9)
+             ON CONFLICT (tenant_id, id) DO UPDATE SET
+                 external_id = excluded.external_id, display_name = excluded.display_name,
+                 status = 'healthy', status_reason = NULL, scopes = excluded.scopes,
+                 expires_at = excluded.expires_at, refresh_expires_at = excluded.refresh_expires_at,
+                 refreshed_at = excluded.refreshed_at, next_health_at = excluded.next_health_at,
+                 token_version = connections.token_version + 1,
+                 updated_at = excluded.updated_at
+             WHERE connections.plugin = excluded.plugin",
+        )
+        .bind(&self.tenant)
+        .bind(&new.id)
+        .bind(&new.plugin)
+        .bind(&new.external_id)
+        .bind(&new.display_name)
+        .bind(new.scopes.join(" "))
+        .bind(new.expires_at)
+        .bind(new.refresh_expires_at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("storing a connection"))?;
+        let resumed = sqlx::query(
+            "UPDATE jobs SET state = 'queued', state_reason = NULL, next_run_at = $3, updated_at = $3
+             WHERE tenant_id = $1 AND connection_id = $2 AND state = 'paused' AND state_reason = $4",
+        )
+        .bind(&self.tenant)
+        .bind(&new.id)
+        .bind(now)
+        .bind(PAUSED_FOR_CONNECTION)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("resuming paused jobs"))?
+        .rows_affected();
+        let action = if existed {
+            "connection.reconnected"
+        } else {
+            "connection.created"
+        };
+        let detail = format!(
+            "plugin={} external_id={} resumed_jobs={resumed}",
+            new.plugin, new.external_id
+        );
+        audit(&mut tx, &self.tenant, now, actor, action, &new.id, &detail).await?;
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND id = $2"
+        )))
+        .bind(&self.tenant)
+        .bind(&new.id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(StoreError::db("reading a connection"))?;
+        let connection = from_row(&row);
+        if connection.plugin != new.plugin {
+            return Err(StoreError::Conflict(format!(
+                "connection `{}` belongs to plugin `{}`",
+                new.id, connection.plugin
+            )));
+        }
+        tx.commit()
+            .await
+            .map_err(StoreError::db("committing a connection"))?;
+        Ok((connection, resumed))
+    }
+
+    /// One connection of this tenant.
+    pub async fn connection(&self, id: &str) -> Result<Connection, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND id = $2"
+        )))
+        .bind(&self.tenant)
+        .bind(id)
+        .fetch_optional(&self.store.pool)
+        .await
+        .map_err(StoreError::db("reading a connection"))?;
+        row.as_ref()
+            .map(from_row)
+            .ok_or_else(|| StoreError::not_found("connection", id))
+    }
+
+    /// Every connection of this tenant.
+    pub async fn connections(&self) -> Result<Vec<Connection>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 ORDER BY created_at, id"
+        )))
+        .bind(&self.tenant)
+        .fetch_all(&self.store.pool)
+        .await
+        .map_err(StoreError::db("listing connections"))?;
+        Ok(rows.iter().map(from_row).collect())
+    }
+
+    /// Moves a connection to `status`. Leaving the usable states pauses its queued jobs (kept,
+    /// not dropped). Audited. Returns false when it already had that status and reason.
+    pub async fn set_connection_status(
+        &self,
+        id: &str,
+        status: ConnectionStatus,
+        reason: Option<&str>,
+        actor: &str,
+        now: Millis,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self
+            .store
+            .pool
+            .begin()
+            .await
+            .map_err(StoreError::db("starting a transaction"))?;
+        let changed = sqlx::query(
+            "UPDATE connections SET status = $3, status_reason = $4, updated_at = $5
+             WHERE tenant_id = $1 AND id = $2 AND (status <> $3 OR COALESCE(status_reason, '') <> COALESCE($4, ''))",
+        )
+        .bind(&self.tenant)
+        .bind(id)
+        .bind(status.as_str())
+        .bind(reason)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("changing a connection's status"))?
+        .rows_affected()
+            == 1;
+        if !changed {
+            // Either unchanged or absent; tell the two apart for the caller.
+            let exists = sqlx::query("SELECT 1 FROM connections WHERE tenant_id = $1 AND id = $2")
+                .bind(&self.tenant)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(StoreError::db("reading a connection"))?;
+            return match exists {
+                Some(_) => Ok(false),
+                None => Err(StoreError::not_found("connection", id)),
+            };
+        }
+        let mut paused = 0;
+        if !status.usable() {
+            paused = sqlx::query(
+                "UPDATE jobs SET state = 'paused', state_reason = $3, updated_at = $4
+                 WHERE tenant_id = $1 AND connection_id = $2 AND state = 'queued'",
+            )
+            .bind(&self.tenant)
+            .bind(id)
+            .bind(PAUSED_FOR_CONNECTION)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("pausing a connection's jobs"))?
+            .rows_affected();
+        }
+        let detail = format!(
+            "status={status} reason={} paused_jobs={paused}",
+            reason.unwrap_or("-")
+        );
+        audit(
+            &mut tx,
+            &self.tenant,
+            now,
+            actor,
+            "connection.status",
+            id,
+            &detail,
+        )
+        .await?;
+        tx.commit()
+            .await
+            .map_err(StoreError::db("committing a status change"))?;
+        Ok(true)
+    }
+
+    /// Records a successful token refresh: new expiries, `refreshed_at`, healthy again. Audited.
+    pub async fn record_refresh(
+        &self,
+        id: &str,
+        expires_at: Option<Millis>,
+        refresh_expires_at: Option<Millis>,
+        actor: &str,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let mut tx = self
+            .store
+            .pool
+            .begin()
+            .await
+            .map_err(StoreError::db("starting a transaction"))?;
+        let done = sqlx::query(
+            "UPDATE connections SET expires_at = $3, refresh_expires_at = COALESCE($4, refresh_expires_at),
+                 refreshed_at = $5, updated_at = $5, token_version = token_version + 1,
+                 status = CASE WHEN status = 'revoked' THEN status ELSE 'healthy' END,
+                 status_reason = CASE WHEN status = 'revoked' THEN status_reason ELSE NULL END
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(&self.tenant)
+        .bind(id)
+        .bind(expires_at)
+        .bind(refresh_expires_at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("recording a refresh"))?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::not_found("connection", id));
+        }
+        let detail = format!(
+            "expires_at={}",
+            expires_at.map_or("-".into(), |t| t.to_string())
+        );
+        audit(
+            &mut tx,
+            &self.tenant,
+            now,
+            actor,
+            "connection.refreshed",
+            id,
+            &detail,
+        )
+        .await?;
+        tx.commit()
+            .await
+            .map_err(StoreError::db("committing a refresh"))
+    }
+
+    /// Counts this tenant's jobs on `connection` in `state`.
+    pub async fn count_jobs(&self, connection: &str, state: JobState) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM jobs WHERE tenant_id = $1 AND connection_id = $2 AND state = $3",
+        )
+        .bind(&self.tenant)
+        .bind(connection)
+        .bind(state.as_str())
+        .fetch_one(&self.store.pool)
+        .await
+        .map_err(StoreError::db("counting jobs"))?;
+        Ok(n as u64)
+    }
+}
+
+impl Store {
+    /// Usable connections of `plugin` whose token expires before `horizon`: due for refresh.
+    pub async fn connections_expiring(
+        &self,
+        plugin: &str,
+        horizon: Millis,
+        limit: u32,
+    ) -> Result<Vec<Connection>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM connections WHERE plugin = $1 AND expires_at IS NOT NULL AND expires_at <= $2
+             AND status IN ('healthy', 'expiring_soon') ORDER BY expires_at LIMIT $3"
+        )))
+        .bind(plugin)
+        .bind(horizon)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("finding connections to refresh"))?;
+        Ok(rows.iter().map(from_row).collect())
+    }
+
+    /// Connections whose health check is due.
+    pub async fn connections_due_for_health(
+        &self,
+        now: Millis,
+        limit: u32,
+    ) -> Result<Vec<Connection>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM connections WHERE next_health_at <= $1 AND status <> 'revoked'
+             ORDER BY next_health_at LIMIT $2"
+        )))
+        .bind(now)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("finding connections to check"))?;
+        Ok(rows.iter().map(from_row).collect())
+    }
+}

@@ -1,0 +1,361 @@
+//! Posts and their jobs as a tenant sees them: accept with an idempotency key, read, cancel,
+//! dead letters and replay.
+
+use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::connections::PAUSED_FOR_CONNECTION;
+use super::tenants::audit;
+use super::{
+    Accepted, Attempt, ConnectionStatus, DeadLetter, Job, JobState, Millis, NewPost, PostRecord,
+    StoreError, TenantStore, new_id,
+};
+
+pub(crate) const JOB_COLUMNS: &str = "j.tenant_id, j.id, j.post_id, j.connection_id, j.plugin, j.account_id, \
+    j.content, p.scheduled_for, j.state, j.state_reason, j.attempts, j.next_run_at, j.recovery_point, j.result, \
+    j.last_error, j.created_at, j.updated_at";
+
+/// Reads a job row selected with [`JOB_COLUMNS`].
+pub(crate) fn job_from_row(row: &AnyRow) -> Job {
+    let content: String = row.get("content");
+    let state: String = row.get("state");
+    Job {
+        tenant_id: row.get("tenant_id"),
+        id: row.get("id"),
+        post_id: row.get("post_id"),
+        connection_id: row.get("connection_id"),
+        plugin: row.get("plugin"),
+        account_id: row.get("account_id"),
+        // Written by `accept` from the same type; a row that no longer parses runs as empty
+        // text and fails the connector's validation visibly instead of vanishing.
+        content: serde_json::from_str(&content).unwrap_or_default(),
+        scheduled_for: row.get("scheduled_for"),
+        state: JobState::parse(&state).unwrap_or(JobState::Paused),
+        state_reason: row.get("state_reason"),
+        attempts: row.get::<i64, _>("attempts") as u32,
+        next_run_at: row.get("next_run_at"),
+        recovery_point: row.get("recovery_point"),
+        result: row.get("result"),
+        last_error: row.get("last_error"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+    }
+}
+
+fn payload_hash(post: &NewPost) -> String {
+    let canonical = serde_json::json!({
+        "content": post.content,
+        "targets": post.targets,
+        "scheduled_for": post.scheduled_for,
+    });
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+impl TenantStore {
+    /// Accepts a post: one job per target, in one transaction. The same idempotency key with the
+    /// same payload returns the stored post ([`Accepted::Existing`]); with another payload it is
+    /// a [`StoreError::Conflict`]. `hold_until` says, per plugin, whether the host holds the job
+    /// until `scheduled_for` (`true`) or hands the time to the platform's native scheduling.
+    pub async fn accept(
+        &self,
+        post: &NewPost,
+        host_schedules: &(dyn Fn(&str) -> bool + Sync),
+        now: Millis,
+    ) -> Result<Accepted, StoreError> {
+        if post.idempotency_key.is_empty() || post.idempotency_key.len() > 255 {
+            return Err(StoreError::Invalid(
+                "idempotency keys are 1-255 characters".into(),
+            ));
+        }
+        if post.targets.is_empty() {
+            return Err(StoreError::Invalid(
+                "a post needs at least one target".into(),
+            ));
+        }
+        let hash = payload_hash(post);
+        let post_id = new_id("post");
+        let mut tx = self
+            .store
+            .pool
+            .begin()
+            .await
+            .map_err(StoreError::db("starting a transaction"))?;
+        let inserted = sqlx::query(
+            "INSERT INTO posts (tenant_id, id, idempotency_key, payload_sha256, scheduled_for, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
+        )
+        .bind(&self.tenant)
+        .bind(&post_id)
+        .bind(&post.idempotency_key)
+        .bind(&hash)
+        .bind(post.scheduled_for)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("storing a post"))?
+        .rows_affected()
+            == 1;
+        if !inserted {
+            drop(tx);
+            let row = sqlx::query("SELECT id, payload_sha256 FROM posts WHERE tenant_id = $1 AND idempotency_key = $2")
+                .bind(&self.tenant)
+                .bind(&post.idempotency_key)
+                .fetch_one(&self.store.pool)
+                .await
+                .map_err(StoreError::db("reading a post"))?;
+            let stored: String = row.get("payload_sha256");
+            if stored != hash {
+                return Err(StoreError::Conflict(format!(
+                    "idempotency key `{}` was used for a different post",
+                    post.idempotency_key
+                )));
+            }
+            return Ok(Accepted::Existing(
+                self.post(&row.get::<String, _>("id")).await?,
+            ));
+        }
+        let content = serde_json::to_string(&post.content)
+            .map_err(|e| StoreError::Invalid(format!("content: {e}")))?;
+        for target in &post.targets {
+            let row = sqlx::query(
+                "SELECT plugin, status FROM connections WHERE tenant_id = $1 AND id = $2",
+            )
+            .bind(&self.tenant)
+            .bind(&target.connection_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::db("reading a connection"))?
+            .ok_or_else(|| StoreError::not_found("connection", &target.connection_id))?;
+            let plugin: String = row.get("plugin");
+            let status: String = row.get("status");
+            let usable = ConnectionStatus::parse(&status).is_some_and(ConnectionStatus::usable);
+            let run_at = match post.scheduled_for {
+                Some(at) if host_schedules(&plugin) => at.max(now),
+                _ => now,
+            };
+            let (state, reason) = if usable {
+                ("queued", None)
+            } else {
+                ("paused", Some(PAUSED_FOR_CONNECTION))
+            };
+            sqlx::query(
+                "INSERT INTO jobs (tenant_id, id, post_id, connection_id, plugin, account_id, content, state, state_reason,
+                     attempts, next_run_at, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $11)",
+            )
+            .bind(&self.tenant)
+            .bind(new_id("job"))
+            .bind(&post_id)
+            .bind(&target.connection_id)
+            .bind(&plugin)
+            .bind(&target.account_id)
+            .bind(&content)
+            .bind(state)
+            .bind(reason)
+            .bind(run_at)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("storing a job"))?;
+        }
+        tx.commit()
+            .await
+            .map_err(StoreError::db("committing a post"))?;
+        Ok(Accepted::Created(self.post(&post_id).await?))
+    }
+
+    /// A post and its jobs.
+    pub async fn post(&self, id: &str) -> Result<PostRecord, StoreError> {
+        let row = sqlx::query("SELECT id, idempotency_key, scheduled_for, created_at FROM posts WHERE tenant_id = $1 AND id = $2")
+            .bind(&self.tenant)
+            .bind(id)
+            .fetch_optional(&self.store.pool)
+            .await
+            .map_err(StoreError::db("reading a post"))?
+            .ok_or_else(|| StoreError::not_found("post", id))?;
+        let jobs = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {JOB_COLUMNS} FROM jobs j JOIN posts p ON p.tenant_id = j.tenant_id AND p.id = j.post_id
+             WHERE j.tenant_id = $1 AND j.post_id = $2 ORDER BY j.id"
+        )))
+        .bind(&self.tenant)
+        .bind(id)
+        .fetch_all(&self.store.pool)
+        .await
+        .map_err(StoreError::db("reading a post's jobs"))?;
+        Ok(PostRecord {
+            id: row.get("id"),
+            idempotency_key: row.get("idempotency_key"),
+            scheduled_for: row.get("scheduled_for"),
+            created_at: row.get("created_at"),
+            jobs: jobs.iter().map(job_from_row).collect(),
+        })
+    }
+
+    /// One job.
+    pub async fn job(&self, id: &str) -> Result<Job, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {JOB_COLUMNS} FROM jobs j JOIN posts p ON p.tenant_id = j.tenant_id AND p.id = j.post_id
+             WHERE j.tenant_id = $1 AND j.id = $2"
+        )))
+        .bind(&self.tenant)
+        .bind(id)
+        .fetch_optional(&self.store.pool)
+        .await
+        .map_err(StoreError::db("reading a job"))?;
+        row.as_ref()
+            .map(job_from_row)
+            .ok_or_else(|| StoreError::not_found("job", id))
+    }
+
+    /// This tenant's jobs, optionally in one state, newest first.
+    pub async fn jobs(&self, state: Option<JobState>, limit: u32) -> Result<Vec<Job>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {JOB_COLUMNS} FROM jobs j JOIN posts p ON p.tenant_id = j.tenant_id AND p.id = j.post_id
+             WHERE j.tenant_id = $1 AND ($2 IS NULL OR j.state = $2) ORDER BY j.id DESC LIMIT $3"
+        )))
+        .bind(&self.tenant)
+        .bind(state.map(JobState::as_str))
+        .bind(limit as i64)
+        .fetch_all(&self.store.pool)
+        .await
+        .map_err(StoreError::db("listing jobs"))?;
+        Ok(rows.iter().map(job_from_row).collect())
+    }
+
+    /// The attempts of a job, in order.
+    pub async fn attempts(&self, job: &str) -> Result<Vec<Attempt>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT attempt, export, worker, started_at, latency_ms, fuel, outcome, error_code, error
+             FROM job_attempts WHERE tenant_id = $1 AND job_id = $2 ORDER BY started_at, id",
+        )
+        .bind(&self.tenant)
+        .bind(job)
+        .fetch_all(&self.store.pool)
+        .await
+        .map_err(StoreError::db("reading attempts"))?;
+        Ok(rows
+            .iter()
+            .map(|r| Attempt {
+                attempt: r.get::<i64, _>("attempt") as u32,
+                export: r.get("export"),
+                worker: r.get("worker"),
+                started_at: r.get("started_at"),
+                latency_ms: r.get("latency_ms"),
+                fuel: r.get::<i64, _>("fuel") as u64,
+                outcome: r.get("outcome"),
+                error_code: r.get("error_code"),
+                error: r.get("error"),
+            })
+            .collect())
+    }
+
+    /// Cancels a job that has not run to completion (queued or paused). Returns false when it
+    /// is past cancelling (running, published, dead or already cancelled).
+    pub async fn cancel_job(&self, id: &str, actor: &str, now: Millis) -> Result<bool, StoreError> {
+        let mut tx = self
+            .store
+            .pool
+            .begin()
+            .await
+            .map_err(StoreError::db("starting a transaction"))?;
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'cancelled', state_reason = $3, updated_at = $4
+             WHERE tenant_id = $1 AND id = $2 AND state IN ('queued', 'paused')",
+        )
+        .bind(&self.tenant)
+        .bind(id)
+        .bind(format!("cancelled by {actor}"))
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("cancelling a job"))?
+        .rows_affected()
+            == 1;
+        if done {
+            audit(&mut tx, &self.tenant, now, actor, "job.cancelled", id, "").await?;
+        } else {
+            self.job(id).await?;
+        }
+        tx.commit()
+            .await
+            .map_err(StoreError::db("committing a cancel"))?;
+        Ok(done)
+    }
+
+    /// Dead letters not yet replayed, newest first.
+    pub async fn dead_letters(&self, limit: u32) -> Result<Vec<DeadLetter>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, job_id, reason_code, last_error, attempts, created_at, replayed_at FROM dead_letters
+             WHERE tenant_id = $1 AND replayed_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $2",
+        )
+        .bind(&self.tenant)
+        .bind(limit as i64)
+        .fetch_all(&self.store.pool)
+        .await
+        .map_err(StoreError::db("listing dead letters"))?;
+        Ok(rows
+            .iter()
+            .map(|r| DeadLetter {
+                id: r.get("id"),
+                job_id: r.get("job_id"),
+                reason_code: r.get("reason_code"),
+                last_error: r.get("last_error"),
+                attempts: r.get::<i64, _>("attempts") as u32,
+                created_at: r.get("created_at"),
+                replayed_at: r.get("replayed_at"),
+            })
+            .collect())
+    }
+
+    /// Replays a dead letter: its job is queued again now, with fresh attempts, the same post
+    /// and idempotency key and its recovery point. Returns the job.
+    pub async fn replay(
+        &self,
+        dead_letter: &str,
+        actor: &str,
+        now: Millis,
+    ) -> Result<Job, StoreError> {
+        let mut tx = self
+            .store
+            .pool
+            .begin()
+            .await
+            .map_err(StoreError::db("starting a transaction"))?;
+        let job_id: String = sqlx::query_scalar(
+            "UPDATE dead_letters SET replayed_at = $3 WHERE tenant_id = $1 AND id = $2 AND replayed_at IS NULL RETURNING job_id",
+        )
+        .bind(&self.tenant)
+        .bind(dead_letter)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(StoreError::db("replaying a dead letter"))?
+        .ok_or_else(|| StoreError::not_found("dead letter", dead_letter))?;
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', state_reason = NULL, attempts = 0, next_run_at = $3, updated_at = $3,
+                 lease_owner = NULL, lease_until = NULL
+             WHERE tenant_id = $1 AND id = $2 AND state = 'dead'",
+        )
+        .bind(&self.tenant)
+        .bind(&job_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("re-queuing a job"))?;
+        audit(
+            &mut tx,
+            &self.tenant,
+            now,
+            actor,
+            "job.replayed",
+            &job_id,
+            dead_letter,
+        )
+        .await?;
+        tx.commit()
+            .await
+            .map_err(StoreError::db("committing a replay"))?;
+        self.job(&job_id).await
+    }
+}

@@ -1,0 +1,209 @@
+//! Tenants, their plugin enablement and their audit trail; [`TenantStore`], the tenant-scoped
+//! view every tenant-facing operation goes through.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{AuditEntry, Millis, Store, StoreError, new_id};
+
+/// The store as one tenant sees it: every statement binds this tenant.
+#[derive(Debug, Clone)]
+pub struct TenantStore {
+    pub(crate) store: Store,
+    pub(crate) tenant: String,
+}
+
+impl Store {
+    /// Creates a tenant (or keeps the existing one with that id).
+    pub async fn create_tenant(&self, id: &str, name: &str, now: Millis) -> Result<(), StoreError> {
+        if id.is_empty() || id.len() > 64 {
+            return Err(StoreError::Invalid("tenant ids are 1-64 characters".into()));
+        }
+        sqlx::query(
+            "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(name)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::db("creating a tenant"))?;
+        Ok(())
+    }
+
+    /// True when the tenant exists.
+    pub async fn tenant_exists(&self, id: &str) -> Result<bool, StoreError> {
+        let found = sqlx::query("SELECT 1 FROM tenants WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::db("reading a tenant"))?;
+        Ok(found.is_some())
+    }
+
+    /// The view of one tenant. The caller has authenticated `tenant`.
+    pub fn tenant(&self, tenant: &str) -> TenantStore {
+        TenantStore {
+            store: self.clone(),
+            tenant: tenant.to_string(),
+        }
+    }
+}
+
+impl TenantStore {
+    /// The tenant this view is scoped to.
+    pub fn tenant_id(&self) -> &str {
+        &self.tenant
+    }
+
+    /// Enables or disables `plugin` for this tenant, overriding `plugins.toml`; audited.
+    pub async fn set_plugin_enabled(
+        &self,
+        plugin: &str,
+        enabled: bool,
+        actor: &str,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let mut tx = self
+            .store
+            .pool
+            .begin()
+            .await
+            .map_err(StoreError::db("starting a transaction"))?;
+        sqlx::query(
+            "INSERT INTO tenant_plugins (tenant_id, plugin, enabled, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (tenant_id, plugin) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at",
+        )
+        .bind(&self.tenant)
+        .bind(plugin)
+        .bind(enabled as i64)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("setting plugin enablement"))?;
+        let action = if enabled {
+            "plugin.enabled"
+        } else {
+            "plugin.disabled"
+        };
+        audit(&mut tx, &self.tenant, now, actor, action, plugin, "").await?;
+        tx.commit()
+            .await
+            .map_err(StoreError::db("committing plugin enablement"))
+    }
+
+    /// Removes this tenant's override for `plugin` (back to `plugins.toml`); audited.
+    pub async fn clear_plugin_enabled(
+        &self,
+        plugin: &str,
+        actor: &str,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let mut tx = self
+            .store
+            .pool
+            .begin()
+            .await
+            .map_err(StoreError::db("starting a transaction"))?;
+        sqlx::query("DELETE FROM tenant_plugins WHERE tenant_id = $1 AND plugin = $2")
+            .bind(&self.tenant)
+            .bind(plugin)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("clearing plugin enablement"))?;
+        audit(
+            &mut tx,
+            &self.tenant,
+            now,
+            actor,
+            "plugin.override-cleared",
+            plugin,
+            "",
+        )
+        .await?;
+        tx.commit()
+            .await
+            .map_err(StoreError::db("committing plugin enablement"))
+    }
+
+    /// This tenant's override for `plugin`: `Some(enabled)` when set, `None` to follow
+    /// `plugins.toml`.
+    pub async fn plugin_enabled(&self, plugin: &str) -> Result<Option<bool>, StoreError> {
+        let row =
+            sqlx::query("SELECT enabled FROM tenant_plugins WHERE tenant_id = $1 AND plugin = $2")
+                .bind(&self.tenant)
+                .bind(plugin)
+                .fetch_optional(&self.store.pool)
+                .await
+                .map_err(StoreError::db("reading plugin enablement"))?;
+        Ok(row.map(|r| r.get::<i64, _>("enabled") != 0))
+    }
+
+    /// Records an audit entry.
+    pub async fn audit(
+        &self,
+        now: Millis,
+        actor: &str,
+        action: &str,
+        subject: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
+        let mut conn = self
+            .store
+            .pool
+            .acquire()
+            .await
+            .map_err(StoreError::db("acquiring a connection"))?;
+        audit(&mut conn, &self.tenant, now, actor, action, subject, detail).await
+    }
+
+    /// The newest `limit` audit entries, newest first.
+    pub async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, actor, action, subject, detail FROM audit_log WHERE tenant_id = $1 ORDER BY at DESC, id DESC LIMIT $2",
+        )
+        .bind(&self.tenant)
+        .bind(limit as i64)
+        .fetch_all(&self.store.pool)
+        .await
+        .map_err(StoreError::db("reading the audit log"))?;
+        Ok(rows.iter().map(audit_from_row).collect())
+    }
+}
+
+fn audit_from_row(row: &AnyRow) -> AuditEntry {
+    AuditEntry {
+        at: row.get("at"),
+        actor: row.get("actor"),
+        action: row.get("action"),
+        subject: row.get("subject"),
+        detail: row.get("detail"),
+    }
+}
+
+/// Writes an audit entry inside the caller's transaction, so the entry exists exactly when the
+/// change it describes does.
+pub(crate) async fn audit(
+    conn: &mut sqlx::AnyConnection,
+    tenant: &str,
+    now: Millis,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_log (tenant_id, id, at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(tenant)
+    .bind(new_id("aud"))
+    .bind(now)
+    .bind(actor)
+    .bind(action)
+    .bind(subject)
+    .bind(detail)
+    .execute(conn)
+    .await
+    .map_err(StoreError::db("writing the audit log"))?;
+    Ok(())
+}

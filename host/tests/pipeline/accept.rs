@@ -1,0 +1,190 @@
+//! Accepting posts: idempotency, content checks, tenant isolation.
+
+use postd_host::jobs::AcceptError;
+use postd_host::store::{Accepted, ConnectionStatus, JobState, StoreError};
+
+use crate::on_both_backends;
+use crate::support::{Harness, Kind, new_post};
+
+on_both_backends!(
+    same_key_same_payload_returns_the_existing_post,
+    same_key_other_payload_is_a_conflict,
+    content_over_the_connector_limits_is_refused_before_queuing,
+    a_tenant_never_reads_or_changes_another_tenants_rows,
+    a_post_for_a_connection_needing_attention_waits_paused,
+);
+
+async fn same_key_same_payload_returns_the_existing_post(kind: Kind) {
+    let h = Harness::new(kind).await;
+    h.connect("acme", "conn-1").await;
+    let first = h.post("acme", "conn-1", "key-1", "hello", &[]).await;
+    let again = h.post("acme", "conn-1", "key-1", "hello", &[]).await;
+    let (Accepted::Created(created), Accepted::Existing(existing)) = (&first, &again) else {
+        panic!("expected created then existing, got {first:?} / {again:?}");
+    };
+    assert_eq!(created.id, existing.id);
+    assert_eq!(created.jobs.len(), 1);
+    assert_eq!(created.jobs[0].id, existing.jobs[0].id);
+    assert_eq!(
+        h.store.tenant("acme").jobs(None, 100).await.unwrap().len(),
+        1,
+        "no second job"
+    );
+}
+
+async fn same_key_other_payload_is_a_conflict(kind: Kind) {
+    let h = Harness::new(kind).await;
+    h.connect("acme", "conn-1").await;
+    h.post("acme", "conn-1", "key-1", "hello", &[]).await;
+    let refused = h
+        .pipeline
+        .accept("acme", &new_post("conn-1", "key-1", "hello, changed", &[]))
+        .await;
+    assert!(
+        matches!(refused, Err(AcceptError::Store(StoreError::Conflict(ref why))) if why.contains("key-1")),
+        "{refused:?}"
+    );
+    // The same key under another tenant is that tenant's own.
+    h.connect("globex", "conn-9").await;
+    let other = h
+        .pipeline
+        .accept(
+            "globex",
+            &new_post("conn-9", "key-1", "hello, changed", &[]),
+        )
+        .await;
+    assert!(matches!(other, Ok(Accepted::Created(_))), "{other:?}");
+}
+
+async fn content_over_the_connector_limits_is_refused_before_queuing(kind: Kind) {
+    let h = Harness::new(kind).await;
+    h.connect("acme", "conn-1").await;
+    let long = "x".repeat(281);
+    let refused = h
+        .pipeline
+        .accept("acme", &new_post("conn-1", "key-1", &long, &[]))
+        .await;
+    assert!(
+        matches!(refused, Err(AcceptError::Invalid(ref why)) if why.contains("281")),
+        "{refused:?}"
+    );
+    let unknown = h
+        .pipeline
+        .accept("acme", &new_post("conn-404", "key-2", "hi", &[]))
+        .await;
+    assert!(
+        matches!(
+            unknown,
+            Err(AcceptError::Store(StoreError::NotFound { .. }))
+        ),
+        "{unknown:?}"
+    );
+    assert!(
+        h.store
+            .tenant("acme")
+            .jobs(None, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn a_tenant_never_reads_or_changes_another_tenants_rows(kind: Kind) {
+    let h = Harness::new(kind).await;
+    h.connect("acme", "conn-a").await;
+    h.connect("globex", "conn-b").await;
+    let a = h.post("acme", "conn-a", "key-1", "acme's post", &[]).await;
+    let a_job = a.post().jobs[0].id.clone();
+    let a_post = a.post().id.clone();
+    let b = h.store.tenant("globex");
+
+    // Reads.
+    assert!(matches!(
+        b.job(&a_job).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        b.post(&a_post).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        b.connection("conn-a").await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(b.connections().await.unwrap().len(), 1);
+    assert!(b.jobs(None, 100).await.unwrap().is_empty());
+    assert!(b.attempts(&a_job).await.unwrap().is_empty());
+
+    // Writes.
+    assert!(matches!(
+        b.cancel_job(&a_job, "api", h.pipeline.now()).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        b.set_connection_status(
+            "conn-a",
+            ConnectionStatus::Revoked,
+            None,
+            "api",
+            h.pipeline.now()
+        )
+        .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let stolen = h
+        .pipeline
+        .accept(
+            "globex",
+            &new_post("conn-a", "key-x", "via acme's connection", &[]),
+        )
+        .await;
+    assert!(
+        matches!(stolen, Err(AcceptError::Store(StoreError::NotFound { .. }))),
+        "{stolen:?}"
+    );
+
+    // Acme's rows are untouched.
+    let a_store = h.store.tenant("acme");
+    assert_eq!(a_store.job(&a_job).await.unwrap().state, JobState::Queued);
+    assert_eq!(
+        a_store.connection("conn-a").await.unwrap().status,
+        ConnectionStatus::Healthy
+    );
+    assert!(
+        b.audit_log(100)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.subject != "conn-a")
+    );
+}
+
+async fn a_post_for_a_connection_needing_attention_waits_paused(kind: Kind) {
+    let h = Harness::new(kind).await;
+    h.connect("acme", "conn-1").await;
+    let now = h.pipeline.now();
+    h.store
+        .tenant("acme")
+        .set_connection_status(
+            "conn-1",
+            ConnectionStatus::Attention,
+            Some("test"),
+            "test",
+            now,
+        )
+        .await
+        .unwrap();
+    let post = h.post("acme", "conn-1", "key-1", "hello", &[]).await;
+    assert_eq!(post.post().jobs[0].state, JobState::Paused);
+    assert_eq!(h.pipeline.run_due().await, 0, "a paused job is not claimed");
+    // Reconnecting resumes it.
+    h.connect("acme", "conn-1").await;
+    assert_eq!(h.pipeline.run_due().await, 1);
+    let job = h
+        .store
+        .tenant("acme")
+        .job(&post.post().jobs[0].id)
+        .await
+        .unwrap();
+    assert_eq!(job.state, JobState::Published, "{job:?}");
+}

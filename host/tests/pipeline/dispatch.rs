@@ -1,0 +1,1 @@
+//! Redis dispatch across processes: shared work, exactly once, lost messages recovered.

@@ -1,0 +1,177 @@
+//! Token lifecycle and health: one exchange for many simultaneous refreshes, scheduled refresh
+//! ahead of expiry with rotated refresh tokens, health checks and their status transitions.
+
+use std::time::Duration;
+
+use postd_host::jobs::{RefreshOutcome, RefreshTrigger};
+use postd_host::store::{ConnectionStatus, JobState};
+
+use crate::on_both_backends;
+use crate::support::{Harness, Kind};
+
+on_both_backends!(
+    fifty_concurrent_refreshes_cause_one_token_exchange,
+    tokens_are_refreshed_ahead_of_expiry_and_rotated,
+    a_failed_refresh_marks_attention_and_pauses_jobs,
+    health_checks_log_and_move_the_status,
+);
+
+async fn fifty_concurrent_refreshes_cause_one_token_exchange(kind: Kind) {
+    let h = Harness::new(kind).await;
+    h.connect("acme", "conn-1").await;
+    // A slow token endpoint, so the triggers really overlap.
+    h.platform
+        .with(|s| s.token_delay = Duration::from_millis(100));
+    let before = h.platform.with(|s| s.token_exchanges);
+    let triggers: Vec<_> = (0..50)
+        .map(|_| {
+            let pipeline = h.pipeline.clone();
+            tokio::spawn(async move {
+                pipeline
+                    .refresh("acme", "conn-1", RefreshTrigger::Manual)
+                    .await
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for trigger in triggers {
+        outcomes.push(trigger.await.unwrap());
+    }
+    assert_eq!(
+        h.platform.with(|s| s.token_exchanges) - before,
+        1,
+        "exactly one exchange: {outcomes:?}"
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == RefreshOutcome::Refreshed)
+            .count(),
+        1
+    );
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| **o == RefreshOutcome::AlreadyFresh)
+            .count(),
+        49
+    );
+    assert_eq!(
+        h.platform.with(|s| s.reused_refresh),
+        0,
+        "no rotated-away refresh token was reused"
+    );
+}
+
+async fn tokens_are_refreshed_ahead_of_expiry_and_rotated(kind: Kind) {
+    let h = Harness::new(kind).await;
+    let connection = h.connect("acme", "conn-1").await;
+    let expires_at = connection.expires_at.expect("the platform gave expires_in");
+    // The fixture refreshes one hour ahead; two hours are left.
+    assert_eq!(h.pipeline.refresh_due_connections().await, 0);
+    h.clock.set(expires_at - 3_600_000 + 1);
+    assert_eq!(h.pipeline.refresh_due_connections().await, 1);
+    let refreshed = h.store.tenant("acme").connection("conn-1").await.unwrap();
+    assert!(refreshed.refreshed_at.is_some());
+    assert!(
+        refreshed.expires_at.unwrap() >= expires_at,
+        "a new expiry was stored"
+    );
+    // The rotated refresh token was stored with the access token: the next refresh uses the
+    // new one (the platform refuses a reused one).
+    h.clock.set(refreshed.expires_at.unwrap() - 3_600_000 + 1);
+    assert_eq!(h.pipeline.refresh_due_connections().await, 1);
+    assert_eq!(
+        h.platform.with(|s| (s.token_exchanges, s.reused_refresh)),
+        (3, 0)
+    );
+    let audit: Vec<String> = h
+        .store
+        .tenant("acme")
+        .audit_log(50)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|a| *a == "connection.refreshed")
+            .count(),
+        2,
+        "{audit:?}"
+    );
+}
+
+async fn a_failed_refresh_marks_attention_and_pauses_jobs(kind: Kind) {
+    let h = Harness::new(kind).await;
+    h.connect("acme", "conn-1").await;
+    h.platform.with(|s| s.token_delay = Duration::ZERO);
+    let job = h
+        .post("acme", "conn-1", "key-1", "hello", &[])
+        .await
+        .post()
+        .jobs[0]
+        .id
+        .clone();
+    h.platform.with(|s| s.refuse_refresh = true);
+    let outcome = h
+        .pipeline
+        .refresh("acme", "conn-1", RefreshTrigger::Manual)
+        .await;
+    assert!(
+        matches!(outcome, RefreshOutcome::Failed { paused: true, .. }),
+        "{outcome:?}"
+    );
+    let tenant = h.store.tenant("acme");
+    let connection = tenant.connection("conn-1").await.unwrap();
+    assert!(!connection.status.usable(), "{connection:?}");
+    assert_eq!(
+        tenant.job(&job).await.unwrap().state,
+        JobState::Paused,
+        "kept, not dropped"
+    );
+    assert_eq!(h.pipeline.run_due().await, 0);
+
+    h.platform.with(|s| s.refuse_refresh = false);
+    h.connect("acme", "conn-1").await;
+    assert_eq!(
+        tenant.connection("conn-1").await.unwrap().status,
+        ConnectionStatus::Healthy
+    );
+    assert_eq!(h.pipeline.run_due().await, 1);
+    assert_eq!(tenant.job(&job).await.unwrap().state, JobState::Published);
+}
+
+async fn health_checks_log_and_move_the_status(kind: Kind) {
+    let h = Harness::new(kind).await;
+    h.connect("acme", "conn-1").await;
+    // A new connection is checked at once, then every 6 hours.
+    assert_eq!(h.pipeline.check_due_health().await, 1);
+    assert_eq!(h.pipeline.check_due_health().await, 0);
+    let tenant = h.store.tenant("acme");
+    let log = tenant.health_log("conn-1", 10).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert!(log[0].ok && log[0].error.is_none());
+    assert_eq!(
+        tenant.connection("conn-1").await.unwrap().next_health_at,
+        log[0].checked_at + 6 * 3_600_000
+    );
+
+    h.platform.with(|s| s.revoked = true);
+    h.clock.advance(6 * 3_600_000);
+    assert_eq!(h.pipeline.check_due_health().await, 1);
+    let log = tenant.health_log("conn-1", 10).await.unwrap();
+    assert_eq!(log.len(), 2);
+    assert!(!log[0].ok);
+    assert!(
+        log[0].error.as_deref().unwrap().contains("auth-revoked"),
+        "{:?}",
+        log[0]
+    );
+    assert_eq!(
+        tenant.connection("conn-1").await.unwrap().status,
+        ConnectionStatus::Revoked
+    );
+}
