@@ -26,6 +26,7 @@ const USAGE: &str = "usage:
 
 Environment:
   POSTD_DATA_DIR        local key, compile cache and (by default) the database; default ./data
+  POSTD_CACHE_DIR       compiled components; default $POSTD_DATA_DIR/cache
   POSTD_DATABASE_URL    postgres://... or sqlite://path; default sqlite://$POSTD_DATA_DIR/postd.db
   POSTD_REDIS_URL       redis://host:port: job dispatch, rate buckets and refresh locks shared
                         with the other replicas (without it: database polling, in-process state)
@@ -218,8 +219,11 @@ async fn run(args: &[&str]) -> ExitCode {
         }
     };
     let services = backends.services.clone();
+    let cache = std::env::var_os("POSTD_CACHE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| data.join("cache"));
     let settings = RuntimeSettings {
-        cache_dir: Some(data.join("cache")),
+        cache_dir: Some(cache),
         ..RuntimeSettings::default()
     };
     let runtime = match Runtime::new(settings, services) {

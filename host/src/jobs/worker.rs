@@ -9,9 +9,8 @@ use tokio::task::JoinHandle;
 
 use super::Pipeline;
 
-/// How often upkeep runs, and every how many upkeeps the lost-message sweep runs.
+/// How often upkeep (moving due delayed jobs onto the stream) runs.
 const UPKEEP_EVERY: Duration = Duration::from_millis(100);
-const SWEEP_EVERY_N: u32 = 50;
 /// How often due refreshes and health checks are looked for.
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(30);
 /// How long [`Workers::stop`] waits for running jobs.
@@ -97,10 +96,12 @@ impl Pipeline {
     }
 
     async fn upkeep(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
-        let mut round = 0u32;
+        let mut last_sweep = tokio::time::Instant::now();
         loop {
-            round = round.wrapping_add(1);
-            let sweep = round % SWEEP_EVERY_N == 0;
+            let sweep = last_sweep.elapsed() >= self.settings.dispatch.sweep_every;
+            if sweep {
+                last_sweep = tokio::time::Instant::now();
+            }
             if let Err(error) = self
                 .dispatcher
                 .upkeep(&self.store, self.now(), &self.settings.dispatch, sweep)

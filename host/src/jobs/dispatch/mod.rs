@@ -36,6 +36,8 @@ pub struct DispatchSettings {
     pub poll: Duration,
     /// A due job still queued this long after it became due is re-announced (lost message).
     pub lost_after: Duration,
+    /// How often the database is swept for such jobs (Redis mode).
+    pub sweep_every: Duration,
 }
 
 impl Default for DispatchSettings {
@@ -44,6 +46,7 @@ impl Default for DispatchSettings {
             lease: Duration::from_secs(120),
             poll: Duration::from_millis(200),
             lost_after: Duration::from_secs(30),
+            sweep_every: Duration::from_secs(5),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod platform;
+pub mod process;
 
 use std::collections::BTreeMap;
 use std::path::Path;
