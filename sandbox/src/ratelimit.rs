@@ -21,11 +21,9 @@ pub(crate) struct Usage {
 impl Usage {
     /// Use of the budget in percent, 0-100.
     pub fn percent(&self) -> u64 {
-        if self.limit == 0 {
-            100
-        } else {
-            (self.used * 100 / self.limit).min(100)
-        }
+        (self.used * 100)
+            .checked_div(self.limit)
+            .map_or(100, |p| p.min(100))
     }
 }
 
@@ -59,13 +57,6 @@ impl RateLimiter {
             exceeded: false,
             reset_in_ms,
         }
-    }
-
-    /// Calls counted under `key` in the window ending at `now_ms`, without counting one.
-    pub fn peek(&self, key: &str, window_ms: i64, now_ms: i64) -> u64 {
-        lock(&self.windows).get(key).map_or(0, |c| {
-            c.iter().filter(|&&t| t > now_ms - window_ms).count() as u64
-        })
     }
 
     /// Forgets every counter whose key starts with `prefix`.

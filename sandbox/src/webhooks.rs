@@ -164,16 +164,27 @@ fn app_secret(platform: Platform) -> &'static str {
     }
 }
 
+/// What a platform sends for one event.
+#[derive(Clone, Debug)]
+pub struct BuiltDelivery {
+    /// `Content-Type` of the body.
+    pub content_type: String,
+    /// Signature and other platform headers.
+    pub headers: Vec<(String, String)>,
+    /// The raw body (what signatures cover).
+    pub body: Vec<u8>,
+}
+
 /// Builds what `platform` would send for `event`: content type, extra headers and body.
 pub fn build_delivery(
     platform: Platform,
     event: &Value,
     options: &DeliveryOptions,
     now_unix: i64,
-) -> Result<(String, Vec<(String, String)>, Vec<u8>), WebhookError> {
+) -> Result<BuiltDelivery, WebhookError> {
     let secret = options.secret.as_deref().unwrap_or(app_secret(platform));
     let json_ct = "application/json".to_string();
-    Ok(match platform {
+    let (content_type, headers, body) = match platform {
         Platform::Meta if options.meta_signed_request => {
             let body = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("signed_request", &meta_signed_request(event, secret))
@@ -263,6 +274,11 @@ pub fn build_delivery(
                 ser.finish().into_bytes(),
             )
         }
+    };
+    Ok(BuiltDelivery {
+        content_type,
+        headers,
+        body,
     })
 }
 
@@ -282,7 +298,11 @@ pub async fn deliver(
     options: &DeliveryOptions,
     now_unix: i64,
 ) -> Result<WebhookDelivery, WebhookError> {
-    let (content_type, headers, body) = build_delivery(platform, event, options, now_unix)?;
+    let BuiltDelivery {
+        content_type,
+        headers,
+        body,
+    } = build_delivery(platform, event, options, now_unix)?;
     let mut request = client()?.post(url).header("content-type", &content_type);
     for (k, v) in &headers {
         request = request.header(k.as_str(), v.as_str());

@@ -173,8 +173,8 @@ pub(super) fn notification_setting(
                     .get("pubsubTopic")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
-                if !topic.is_empty()
-                    && !(topic.starts_with("projects/") && topic.contains("/topics/"))
+                if !(topic.is_empty()
+                    || topic.starts_with("projects/") && topic.contains("/topics/"))
                 {
                     return Err(GError::field(
                         "pubsub_topic",

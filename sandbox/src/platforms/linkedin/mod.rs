@@ -38,9 +38,8 @@ pub(crate) struct Org {
 /// A created post.
 #[derive(Clone, Debug)]
 pub(crate) struct LiPost {
-    pub urn: String,
+    /// The post as sent, plus `id` and `createdAt`.
     pub body: serde_json::Value,
-    pub created_at: i64,
 }
 
 /// An image upload.

@@ -194,14 +194,7 @@ pub(super) fn create(
     let mut stored = Value::Object(body);
     stored["id"] = json!(urn);
     stored["createdAt"] = json!(now * 1000);
-    li.posts.insert(
-        urn.clone(),
-        LiPost {
-            urn: urn.clone(),
-            body: stored,
-            created_at: now,
-        },
-    );
+    li.posts.insert(urn.clone(), LiPost { body: stored });
     let mut resp = http::empty(StatusCode::CREATED);
     http::set_header(&mut resp, "x-restli-id", &urn);
     http::set_header(&mut resp, "x-linkedin-id", &urn);
@@ -353,10 +346,10 @@ pub(super) fn share_statistics(
         let li = lock(&state.linkedin);
         let mut out = Vec::new();
         for s in &shares {
-            if !li
+            if li
                 .posts
                 .get(s)
-                .is_some_and(|p| p.body.get("author").and_then(Value::as_str) == Some(org))
+                .is_none_or(|p| p.body.get("author").and_then(Value::as_str) != Some(org))
             {
                 return Err(LiError::bad(format!("{s} is not a share of {org}")));
             }

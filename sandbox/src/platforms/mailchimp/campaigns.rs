@@ -60,7 +60,7 @@ fn with_campaign<T>(
     let now = state.clock.now_unix();
     let send_secs = state.config.mailchimp.send_duration_secs;
     let mut mc = lock(&state.mailchimp);
-    if !mc.campaigns.get(id).is_some_and(|c| c.account == account) {
+    if mc.campaigns.get(id).is_none_or(|c| c.account != account) {
         return Err(Problem::not_found());
     }
     f(&mut mc, id, now, send_secs)
@@ -124,7 +124,7 @@ pub(super) fn create(state: &SandboxState, req: &Req, account: &str) -> Result<R
     let web_id = 1_000_000 + state.next_id();
     let send_secs = state.config.mailchimp.send_duration_secs;
     let mut mc = lock(&state.mailchimp);
-    if !mc.lists.get(&list_id).is_some_and(|l| l.account == account) {
+    if mc.lists.get(&list_id).is_none_or(|l| l.account != account) {
         return Err(Problem::field(
             "recipients.list_id",
             "The resource submitted could not be validated: the list does not exist.",

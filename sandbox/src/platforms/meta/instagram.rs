@@ -183,7 +183,6 @@ pub(super) fn create_container(
             .as_deref()
             .is_some_and(|u| u.contains(FAIL_MARKER)),
         media_type: kind,
-        media_url,
         caption,
         children,
         is_carousel_item: is_item,

@@ -101,7 +101,6 @@ pub(crate) struct Container {
     pub id: String,
     pub ig_user_id: String,
     pub media_type: String,
-    pub media_url: Option<String>,
     pub caption: Option<String>,
     pub children: Vec<String>,
     pub is_carousel_item: bool,

@@ -202,10 +202,11 @@ pub(super) fn me(
             _ => {}
         }
     }
-    if !fields.is_empty() && !fields.iter().any(|f| f == "name") {
-        if let Some(o) = out.as_object_mut() {
-            o.remove("name");
-        }
+    if !fields.is_empty()
+        && !fields.iter().any(|f| f == "name")
+        && let Some(o) = out.as_object_mut()
+    {
+        o.remove("name");
     }
     Ok(http::json(StatusCode::OK, &out))
 }

@@ -38,13 +38,12 @@ pub(crate) enum Source {
     /// The platform downloads from a URL.
     Pull { fails: bool },
     /// Photo post from URLs.
-    Photos { count: usize },
+    Photos,
 }
 
 /// One publish (direct post, inbox draft or photo post).
 #[derive(Clone, Debug)]
 pub(crate) struct Publish {
-    pub id: String,
     pub open_id: String,
     pub inbox: bool,
     pub source: Source,

@@ -229,7 +229,6 @@ pub(super) fn video_init(
         _ => None,
     };
     let publish = Publish {
-        id: id.clone(),
         open_id: caller.info.subject.clone(),
         inbox,
         source,
@@ -324,12 +323,9 @@ pub(super) fn content_init(
         .any(|u| u.contains(FAIL_MARKER))
         .then_some("picture_size_check_failed");
     let publish = Publish {
-        id: id.clone(),
         open_id: caller.info.subject.clone(),
         inbox,
-        source: Source::Photos {
-            count: images.len(),
-        },
+        source: Source::Photos,
         privacy_level: privacy,
         title,
         created_at: state.clock.now_unix(),
@@ -362,7 +358,7 @@ pub(crate) fn status_of(
             }
             (t + cfg.processing_secs, Some(*uploaded))
         }
-        Source::Pull { .. } | Source::Photos { .. } => {
+        Source::Pull { .. } | Source::Photos => {
             if now < p.created_at + cfg.processing_secs {
                 return ("PROCESSING_DOWNLOAD", Vec::new(), None);
             }
