@@ -12,6 +12,8 @@ pub struct SandboxConfig {
     pub max_body_bytes: usize,
     /// How much of each request body the request log keeps. Default 1 MiB.
     pub log_body_limit: usize,
+    /// How many requests the log keeps (the oldest go first). Default 10,000.
+    pub log_capacity: usize,
     /// Meta Graph settings.
     pub meta: MetaConfig,
     /// LinkedIn settings.
@@ -30,6 +32,7 @@ impl Default for SandboxConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             max_body_bytes: 200 * 1024 * 1024,
             log_body_limit: 1024 * 1024,
+            log_capacity: crate::request_log::DEFAULT_CAPACITY,
             meta: MetaConfig::default(),
             linkedin: LinkedInConfig::default(),
             tiktok: TikTokConfig::default(),

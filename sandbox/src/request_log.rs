@@ -1,5 +1,6 @@
 //! Every request the sandbox receives, recorded so tests can assert on what a connector sent.
 
+use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use base64::Engine as _;
@@ -65,14 +66,34 @@ impl RecordedRequest {
     }
 }
 
-/// The log of recorded requests.
-#[derive(Debug, Default)]
+/// The log of recorded requests. It keeps the newest `capacity` entries, so a long-running sandbox
+/// does not grow without bound.
+#[derive(Debug)]
 pub struct RequestLog {
-    entries: Mutex<Vec<RecordedRequest>>,
+    entries: Mutex<VecDeque<RecordedRequest>>,
     next_id: Mutex<u64>,
+    capacity: usize,
 }
 
+impl Default for RequestLog {
+    fn default() -> Self {
+        RequestLog::new(DEFAULT_CAPACITY)
+    }
+}
+
+/// Entries kept by default.
+pub const DEFAULT_CAPACITY: usize = 10_000;
+
 impl RequestLog {
+    /// A log keeping the newest `capacity` entries (at least one).
+    pub fn new(capacity: usize) -> Self {
+        RequestLog {
+            entries: Mutex::new(VecDeque::new()),
+            next_id: Mutex::new(0),
+            capacity: capacity.max(1),
+        }
+    }
+
     /// Appends a request, assigning its id; returns the id.
     pub(crate) fn push(&self, mut entry: RecordedRequest) -> u64 {
         let id = {
@@ -81,7 +102,11 @@ impl RequestLog {
             *next
         };
         entry.id = id;
-        lock(&self.entries).push(entry);
+        let mut entries = lock(&self.entries);
+        if entries.len() >= self.capacity {
+            entries.pop_front();
+        }
+        entries.push_back(entry);
         id
     }
 
