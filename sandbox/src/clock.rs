@@ -6,6 +6,9 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// The clock never runs more than about 10,000 years ahead, so date arithmetic stays in range.
+const MAX_OFFSET_MS: i64 = 10_000 * 366 * 86_400 * 1000;
+
 /// Real time shifted by an adjustable offset.
 #[derive(Debug, Default)]
 pub struct Clock {
@@ -24,7 +27,7 @@ impl Clock {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
-        real + self.offset_ms.load(Ordering::SeqCst)
+        real.saturating_add(self.offset_ms.load(Ordering::SeqCst))
     }
 
     /// Seconds since the Unix epoch on the sandbox clock.
@@ -34,8 +37,12 @@ impl Clock {
 
     /// Moves the clock forward by `by`.
     pub fn advance(&self, by: Duration) {
-        self.offset_ms
-            .fetch_add(by.as_millis() as i64, Ordering::SeqCst);
+        let ms = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        let _ = self
+            .offset_ms
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |o| {
+                Some(o.saturating_add(ms).min(MAX_OFFSET_MS))
+            });
     }
 
     /// How far the clock is ahead of real time, in milliseconds.

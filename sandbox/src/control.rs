@@ -43,6 +43,9 @@ fn clock_view(state: &SandboxState) -> Value {
     })
 }
 
+/// Largest single clock advance (100 years), so the clock never overflows.
+const MAX_ADVANCE_MS: u64 = 100 * 366 * 86_400 * 1000;
+
 #[derive(Deserialize)]
 struct Advance {
     #[serde(default)]
@@ -106,10 +109,17 @@ pub(crate) async fn handle(state: &Arc<SandboxState>, req: Req) -> Response {
         (Method::GET, ["clock"]) => ok(clock_view(state)),
         (Method::POST, ["clock", "advance"]) => match body::<Advance>(&req) {
             Ok(a) => {
-                state
-                    .clock
-                    .advance(Duration::from_secs(a.seconds) + Duration::from_millis(a.ms));
-                ok(clock_view(state))
+                let by = a
+                    .seconds
+                    .checked_mul(1000)
+                    .and_then(|ms| ms.checked_add(a.ms));
+                match by.filter(|ms| *ms <= MAX_ADVANCE_MS) {
+                    Some(ms) => {
+                        state.clock.advance(Duration::from_millis(ms));
+                        ok(clock_view(state))
+                    }
+                    None => bad("the clock moves forward by at most 100 years per call"),
+                }
             }
             Err(r) => r,
         },

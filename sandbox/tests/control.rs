@@ -432,6 +432,31 @@ async fn malformed_requests_get_platform_errors_not_crashes() {
     assert_eq!(ping(&sb).await.status, 200, "the sandbox still answers");
 }
 
+/// Extreme numbers in requests are refused, not overflowed.
+#[tokio::test]
+async fn extreme_numbers_are_refused_not_overflowed() {
+    let sb = start().await;
+    let meta = sb.issue_token(Platform::Meta).access_token;
+    let a = get(&format!(
+        "{}/v20.0/{META_PAGE_ID}/insights?metric=page_impressions&since=-9223372036854775808&until=9223372036854775807&access_token={meta}",
+        sb.url(Platform::Meta)
+    ))
+    .await;
+    assert!((400..500).contains(&a.status), "{}", a.text);
+    let g = sb.issue_token(Platform::Gbp).access_token;
+    let huge = hex::encode("o18446744073709551615");
+    let a = get_bearer(&format!("{}/v1/accounts/{GBP_ACCOUNT_ID}/locations?readMask=name&pageToken={huge}", sb.url(Platform::Gbp)), &g).await;
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert!(a.body["locations"].as_array().is_some_and(Vec::is_empty));
+    let event = json!({"summary": "x", "topicType": "EVENT", "event": {"title": "t", "schedule": {"startDate": {"year": i64::MAX, "month": 1, "day": 1}, "endDate": {"year": i64::MAX, "month": 1, "day": 2}}}});
+    let a = post_json(&format!("{}/v4/accounts/{GBP_ACCOUNT_ID}/locations/{GBP_FIRST_LOCATION_ID}/localPosts", sb.url(Platform::Gbp)), Some(&g), &event).await;
+    assert_eq!(a.status, 400, "{}", a.text);
+    let a = post_json(&control(&sb, "clock/advance"), None, &json!({"seconds": u64::MAX, "ms": u64::MAX})).await;
+    assert_eq!(a.status, 400);
+    sb.advance_clock(std::time::Duration::MAX);
+    assert_eq!(ping(&sb).await.status, 200);
+}
+
 #[test]
 fn the_binary_serves_on_the_address_it_is_given() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_postd-sandbox"))

@@ -56,8 +56,8 @@ pub(super) fn accounts(state: &SandboxState, req: &Req) -> Result<Response, GErr
         .map(account_json)
         .collect();
     let mut body = json!({ "accounts": page });
-    if start + size < gbp.accounts.len() {
-        body["nextPageToken"] = json!(page_token(start + size));
+    if start.saturating_add(size) < gbp.accounts.len() {
+        body["nextPageToken"] = json!(page_token(start.saturating_add(size)));
     }
     Ok(http::json(StatusCode::OK, &body))
 }
@@ -133,8 +133,8 @@ pub(super) fn locations(
         .map(|l| location_json(l, &mask))
         .collect();
     let mut body = json!({ "locations": page });
-    if start + size < all.len() {
-        body["nextPageToken"] = json!(page_token(start + size));
+    if start.saturating_add(size) < all.len() {
+        body["nextPageToken"] = json!(page_token(start.saturating_add(size)));
     }
     Ok(http::json(StatusCode::OK, &body))
 }

@@ -35,7 +35,9 @@ fn http_url(u: &str) -> bool {
 fn check_date(v: &Value, field: &str) -> Result<i64, GError> {
     let n = |k: &str| v.get(k).and_then(Value::as_i64);
     match (n("year"), n("month"), n("day")) {
-        (Some(y), Some(m), Some(d)) if (1..=12).contains(&m) && (1..=31).contains(&d) => {
+        (Some(y), Some(m), Some(d))
+            if (1..=9999).contains(&y) && (1..=12).contains(&m) && (1..=31).contains(&d) =>
+        {
             Ok(clock::days_from_civil(y, m as u32, d as u32))
         }
         _ => Err(GError::field(field, "A date needs year, month and day.")),
@@ -282,8 +284,8 @@ pub(super) fn list(
         .map(|p| post_json(p, now, state.config.gbp.post_processing_secs))
         .collect();
     let mut out = json!({ "localPosts": page });
-    if start + size < all.len() {
-        out["nextPageToken"] = json!(page_token(start + size));
+    if start.saturating_add(size) < all.len() {
+        out["nextPageToken"] = json!(page_token(start.saturating_add(size)));
     }
     Ok(http::json(StatusCode::OK, &out))
 }

@@ -595,11 +595,13 @@ fn insights(
     }
     let now = state.clock.now_unix();
     let until = params.i64("until")?.unwrap_or(now);
-    let since = params.i64("since")?.unwrap_or(until - 2 * 86_400);
+    let since = params
+        .i64("since")?
+        .unwrap_or(until.saturating_sub(2 * 86_400));
     if since > until {
         return Err(GraphError::param("since must be before until"));
     }
-    if until - since > 93 * 86_400 {
+    if until.saturating_sub(since) > 93 * 86_400 {
         return Err(GraphError::param(
             "There cannot be more than 93 days (8035200 s) between since and until",
         ));
