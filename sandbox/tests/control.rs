@@ -445,13 +445,33 @@ async fn extreme_numbers_are_refused_not_overflowed() {
     assert!((400..500).contains(&a.status), "{}", a.text);
     let g = sb.issue_token(Platform::Gbp).access_token;
     let huge = hex::encode("o18446744073709551615");
-    let a = get_bearer(&format!("{}/v1/accounts/{GBP_ACCOUNT_ID}/locations?readMask=name&pageToken={huge}", sb.url(Platform::Gbp)), &g).await;
+    let a = get_bearer(
+        &format!(
+            "{}/v1/accounts/{GBP_ACCOUNT_ID}/locations?readMask=name&pageToken={huge}",
+            sb.url(Platform::Gbp)
+        ),
+        &g,
+    )
+    .await;
     assert_eq!(a.status, 200, "{}", a.text);
     assert!(a.body["locations"].as_array().is_some_and(Vec::is_empty));
     let event = json!({"summary": "x", "topicType": "EVENT", "event": {"title": "t", "schedule": {"startDate": {"year": i64::MAX, "month": 1, "day": 1}, "endDate": {"year": i64::MAX, "month": 1, "day": 2}}}});
-    let a = post_json(&format!("{}/v4/accounts/{GBP_ACCOUNT_ID}/locations/{GBP_FIRST_LOCATION_ID}/localPosts", sb.url(Platform::Gbp)), Some(&g), &event).await;
+    let a = post_json(
+        &format!(
+            "{}/v4/accounts/{GBP_ACCOUNT_ID}/locations/{GBP_FIRST_LOCATION_ID}/localPosts",
+            sb.url(Platform::Gbp)
+        ),
+        Some(&g),
+        &event,
+    )
+    .await;
     assert_eq!(a.status, 400, "{}", a.text);
-    let a = post_json(&control(&sb, "clock/advance"), None, &json!({"seconds": u64::MAX, "ms": u64::MAX})).await;
+    let a = post_json(
+        &control(&sb, "clock/advance"),
+        None,
+        &json!({"seconds": u64::MAX, "ms": u64::MAX}),
+    )
+    .await;
     assert_eq!(a.status, 400);
     sb.advance_clock(std::time::Duration::MAX);
     assert_eq!(ping(&sb).await.status, 200);

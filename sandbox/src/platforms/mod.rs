@@ -79,6 +79,15 @@ pub(crate) fn issue_token(platform: Platform, state: &SandboxState) -> IssuedTok
     }
 }
 
+/// A deterministic made-up count, for insights and statistics.
+pub(crate) fn fake_count(id: &str, metric: &str, day: i64) -> u64 {
+    let mut seed = day as u64;
+    for b in id.bytes().chain(metric.bytes()) {
+        seed = seed.wrapping_mul(31).wrapping_add(u64::from(b));
+    }
+    crate::faults::splitmix64(&mut seed) % 500
+}
+
 /// Anything held for the duration of a call (Mailchimp's simultaneous-connection slot).
 pub(crate) type Admission = Option<mailchimp::ConnectionSlot>;
 

@@ -1,6 +1,8 @@
 //! Helpers shared by the sandbox tests: start a sandbox, speak HTTP to it, receive webhooks.
 #![allow(dead_code)]
 
+pub mod meta;
+
 use std::sync::{Arc, Mutex};
 
 use axum::Router;

@@ -266,7 +266,7 @@ pub(super) fn performance(
                     if day > today - DATA_LAG_DAYS {
                         json!({ "date": date })
                     } else {
-                        json!({"date": date, "value": (crate::platforms::meta::fake_count(id, m, day) % 60).to_string()})
+                        json!({"date": date, "value": (crate::platforms::fake_count(id, m, day) % 60).to_string()})
                     }
                 })
                 .collect();

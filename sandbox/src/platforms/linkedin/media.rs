@@ -275,7 +275,7 @@ pub(super) fn upload(
             }
             let tag = format!(
                 "/sandbox/etag/{id}/{index}/{}",
-                crate::platforms::meta::fake_count(id, part, req.body.len() as i64)
+                crate::platforms::fake_count(id, part, req.body.len() as i64)
             );
             *etag = Some(tag.clone());
             let mut resp = http::empty(StatusCode::OK);

@@ -284,7 +284,7 @@ pub(super) fn org_acls(
 }
 
 fn stats(seed_text: &str) -> Value {
-    let n = |m: &str| crate::platforms::meta::fake_count(seed_text, m, 0);
+    let n = |m: &str| crate::platforms::fake_count(seed_text, m, 0);
     let impressions = n("impressions") + 100;
     let clicks = n("clicks") % 50;
     let likes = n("likes") % 40;

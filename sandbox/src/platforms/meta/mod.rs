@@ -5,21 +5,26 @@
 //! Parameters are read from the query string, a form body or a JSON body, as Graph does. The token
 //! comes from `access_token` or `Authorization: Bearer`.
 
+mod auth;
 pub(crate) mod errors;
+mod insights;
 mod instagram;
 mod oauth;
 mod pages;
+mod params;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use axum::http::{Method, StatusCode};
+use axum::http::Method;
 use axum::response::Response;
-use serde_json::{Value, json};
 
+use self::auth::{Caller, authenticate};
 use self::errors::GraphError;
-use super::tokens::{TokenInfo, TokenProblem, TokenStore};
+use self::params::Params;
+use super::tokens::TokenStore;
 use crate::http::{self, Req};
+pub(crate) use crate::platforms::fake_count;
 use crate::request_log::lock;
 use crate::seed;
 use crate::server::IssuedToken;
@@ -179,226 +184,6 @@ impl MetaState {
     }
 }
 
-/// Graph parameters merged from query, form body and JSON body.
-#[derive(Debug, Default)]
-pub(crate) struct Params(HashMap<String, Value>);
-
-impl Params {
-    pub fn from_req(req: &Req) -> Result<Params, GraphError> {
-        let mut map = HashMap::new();
-        for (k, v) in &req.query {
-            map.insert(k.clone(), Value::String(v.clone()));
-        }
-        if !req.body.is_empty() {
-            if req.is_json() {
-                match req.json() {
-                    Ok(Value::Object(obj)) => map.extend(obj),
-                    _ => {
-                        return Err(GraphError::param(
-                            "The request body is not a valid JSON object",
-                        ));
-                    }
-                }
-            } else {
-                for (k, v) in req.form() {
-                    map.insert(k, Value::String(v));
-                }
-            }
-        }
-        Ok(Params(map))
-    }
-
-    pub fn str(&self, key: &str) -> Option<String> {
-        match self.0.get(key)? {
-            Value::String(s) if s.is_empty() => None,
-            Value::String(s) => Some(s.clone()),
-            Value::Null => None,
-            other => Some(other.to_string()),
-        }
-    }
-
-    /// A boolean parameter; `Err` when present but not a boolean.
-    pub fn bool(&self, key: &str) -> Result<Option<bool>, GraphError> {
-        match self.0.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(Value::String(s)) => match s.as_str() {
-                "true" | "1" => Ok(Some(true)),
-                "false" | "0" => Ok(Some(false)),
-                _ => Err(GraphError::param(format_args!(
-                    "Param {key} must be a boolean"
-                ))),
-            },
-            Some(_) => Err(GraphError::param(format_args!(
-                "Param {key} must be a boolean"
-            ))),
-        }
-    }
-
-    pub fn i64(&self, key: &str) -> Result<Option<i64>, GraphError> {
-        match self.0.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| GraphError::param(format_args!("Param {key} must be an integer"))),
-            Some(Value::String(s)) => s
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| GraphError::param(format_args!("Param {key} must be an integer"))),
-            Some(_) => Err(GraphError::param(format_args!(
-                "Param {key} must be an integer"
-            ))),
-        }
-    }
-
-    /// A list given as a JSON array, a JSON array in a string, or a comma-separated string.
-    pub fn list(&self, key: &str) -> Result<Option<Vec<Value>>, GraphError> {
-        match self.0.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Array(a)) => Ok(Some(a.clone())),
-            Some(Value::String(s)) if s.trim_start().starts_with('[') => {
-                match serde_json::from_str(s) {
-                    Ok(Value::Array(a)) => Ok(Some(a)),
-                    _ => Err(GraphError::param(format_args!(
-                        "Param {key} must be an array"
-                    ))),
-                }
-            }
-            Some(Value::String(s)) => Ok(Some(
-                s.split(',')
-                    .map(str::trim)
-                    .filter(|x| !x.is_empty())
-                    .map(|x| json!(x))
-                    .collect(),
-            )),
-            Some(_) => Err(GraphError::param(format_args!(
-                "Param {key} must be an array"
-            ))),
-        }
-    }
-
-    /// The `fields` parameter as a list (empty when absent).
-    pub fn fields(&self) -> Vec<String> {
-        self.str("fields")
-            .map(|f| {
-                f.split(',')
-                    .map(|x| x.trim().to_string())
-                    .filter(|x| !x.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
-/// The caller of an authenticated request.
-#[derive(Clone, Debug)]
-pub(crate) struct Caller {
-    pub token: String,
-    pub info: TokenInfo,
-}
-
-impl Caller {
-    pub fn page_id(&self) -> Option<&str> {
-        self.info.kind.strip_prefix("page:")
-    }
-
-    pub fn is_user(&self) -> bool {
-        self.page_id().is_none()
-    }
-
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.info.scopes.iter().any(|s| s == scope)
-    }
-}
-
-/// Checks the request's token and counts it against the hourly budget; the usage header goes on `headers`.
-pub(crate) fn authenticate(
-    state: &SandboxState,
-    req: &Req,
-    params: &Params,
-    usage: &mut Vec<(&'static str, String)>,
-) -> Result<Caller, GraphError> {
-    let token = params
-        .str("access_token")
-        .or_else(|| req.bearer().map(str::to_string))
-        .ok_or_else(|| {
-            GraphError::new(
-                2500,
-                "An active access token must be used to query information about the current user.",
-            )
-        })?;
-    let now = state.clock.now_unix();
-    let info = {
-        let meta = lock(&state.meta);
-        match meta.tokens.check_access(&token, now) {
-            Ok(info) => info.clone(),
-            Err(TokenProblem::Expired) => {
-                return Err(GraphError::new(
-                    190,
-                    "Error validating access token: Session has expired.",
-                )
-                .sub(463));
-            }
-            Err(TokenProblem::Revoked) => {
-                return Err(GraphError::new(
-                    190,
-                    "Error validating access token: The user has not authorized application.",
-                )
-                .sub(458));
-            }
-            Err(_) => {
-                return Err(GraphError::new(
-                    190,
-                    "Invalid OAuth access token - Cannot parse access token",
-                ));
-            }
-        }
-    };
-    let caller = Caller { token, info };
-    let cfg = &state.config.meta;
-    let use_ = state.limits.hit(
-        &format!("meta:token:{}", caller.token),
-        cfg.calls_per_hour,
-        3_600_000,
-        state.clock.now_ms(),
-    );
-    let pct = use_.percent();
-    match caller.page_id() {
-        Some(page) => {
-            let minutes = if use_.exceeded {
-                (use_.reset_in_ms + 59_999) / 60_000
-            } else {
-                0
-            };
-            let value = json!({ page: [{
-                "type": "pages",
-                "call_count": pct,
-                "total_cputime": pct / 2,
-                "total_time": pct / 2,
-                "estimated_time_to_regain_access": minutes,
-            }]});
-            usage.push(("x-business-use-case-usage", value.to_string()));
-        }
-        None => {
-            let value = json!({"call_count": pct, "total_cputime": pct / 2, "total_time": pct / 2});
-            usage.push(("x-app-usage", value.to_string()));
-        }
-    }
-    if use_.exceeded {
-        return Err(match caller.page_id() {
-            Some(_) if cfg.page_throttle_code == 80001 => GraphError::new(
-                80001,
-                "(#80001) There have been too many calls to this Page account. Wait a bit and try again.",
-            ),
-            Some(_) => GraphError::new(32, "(#32) Page request limit reached"),
-            None => GraphError::new(17, "(#17) User request limit reached"),
-        });
-    }
-    Ok(caller)
-}
-
 /// Meta's time format: `2026-01-24T15:30:00+0000`.
 pub(crate) fn graph_time(secs: i64) -> String {
     let mut s = crate::clock::rfc3339_offset(secs);
@@ -476,7 +261,7 @@ fn route(
         (&Method::GET, [id, "content_publishing_limit"]) => {
             instagram::publishing_limit(state, caller, id)
         }
-        (&Method::GET, [id, "insights"]) => insights(state, params, caller, id),
+        (&Method::GET, [id, "insights"]) => insights::insights(state, params, caller, id),
         (&Method::GET, [id]) => node(state, params, caller, id),
         (&Method::DELETE, [id]) => pages::delete_object(state, caller, id),
         (_, [id, ..]) => Err(GraphError::no_object(id, &m.as_str().to_lowercase())),
@@ -518,122 +303,6 @@ fn node(
         "video" => pages::video_node(state, params, id),
         _ => pages::post_node(state, params, id),
     }
-}
-
-const PAGE_METRICS_PREFIX: &str = "page_";
-
-fn insights(
-    state: &SandboxState,
-    params: &Params,
-    caller: &Caller,
-    id: &str,
-) -> Result<Response, GraphError> {
-    let metrics: Vec<String> = params
-        .list("metric")?
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_string))
-        .collect();
-    if metrics.is_empty()
-        || metrics.iter().any(|m| {
-            m.is_empty()
-                || !m
-                    .bytes()
-                    .all(|c| c.is_ascii_lowercase() || c == b'_' || c.is_ascii_digit())
-        })
-    {
-        return Err(GraphError::param(
-            "The value must be a valid insights metric",
-        ));
-    }
-    let (is_page, is_media) = {
-        let meta = lock(&state.meta);
-        (meta.page(id).is_some(), meta.media.contains_key(id))
-    };
-    let is_post = lock(&state.meta).posts.get(id).is_some_and(|p| !p.deleted);
-    if is_media {
-        if !caller.has_scope("instagram_manage_insights") {
-            return Err(GraphError::new(
-                10,
-                "(#10) Application does not have permission for this action",
-            ));
-        }
-        return instagram::media_insights(id, &metrics);
-    }
-    if !(is_page || is_post) {
-        return Err(GraphError::no_object(id, "get"));
-    }
-    if !caller.has_scope("read_insights") {
-        return Err(GraphError::new(
-            10,
-            "(#10) Application does not have permission for this action",
-        ));
-    }
-    if is_page && metrics.iter().any(|m| !m.starts_with(PAGE_METRICS_PREFIX)) {
-        return Err(GraphError::param(
-            "The value must be a valid insights metric",
-        ));
-    }
-    let period = params.str("period").unwrap_or_else(|| {
-        if is_page {
-            "day".into()
-        } else {
-            "lifetime".into()
-        }
-    });
-    if ![
-        "day",
-        "week",
-        "days_28",
-        "month",
-        "lifetime",
-        "total_over_range",
-    ]
-    .contains(&period.as_str())
-    {
-        return Err(GraphError::param(format_args!("Invalid period: {period}")));
-    }
-    let now = state.clock.now_unix();
-    let until = params.i64("until")?.unwrap_or(now);
-    let since = params
-        .i64("since")?
-        .unwrap_or(until.saturating_sub(2 * 86_400));
-    if since > until {
-        return Err(GraphError::param("since must be before until"));
-    }
-    if until.saturating_sub(since) > 93 * 86_400 {
-        return Err(GraphError::param(
-            "There cannot be more than 93 days (8035200 s) between since and until",
-        ));
-    }
-    let data: Vec<Value> = metrics
-        .iter()
-        .map(|m| {
-            let values: Vec<Value> = if period == "lifetime" {
-                vec![json!({"value": fake_count(id, m, 0)})]
-            } else {
-                let first_day = since.div_euclid(86_400) + 1;
-                let last_day = until.div_euclid(86_400);
-                (first_day..=last_day.max(first_day))
-                    .map(|d| json!({"value": fake_count(id, m, d), "end_time": graph_time(d * 86_400 + 7 * 3600)}))
-                    .collect()
-            };
-            json!({"name": m, "period": period, "values": values, "title": m, "description": format!("Sandbox values for {m}"), "id": format!("{id}/insights/{m}/{period}")})
-        })
-        .collect();
-    Ok(http::json(
-        StatusCode::OK,
-        &json!({"data": data, "paging": {}}),
-    ))
-}
-
-/// A deterministic made-up count.
-pub(crate) fn fake_count(id: &str, metric: &str, day: i64) -> u64 {
-    let mut seed = day as u64;
-    for b in id.bytes().chain(metric.bytes()) {
-        seed = seed.wrapping_mul(31).wrapping_add(u64::from(b));
-    }
-    crate::faults::splitmix64(&mut seed) % 500
 }
 
 /// Revokes a Meta token (and its grant).

@@ -6,6 +6,7 @@
 pub(crate) mod errors;
 mod oauth;
 mod publish;
+mod queries;
 mod upload;
 
 use std::collections::BTreeMap;
@@ -160,9 +161,9 @@ pub(crate) async fn handle(state: &Arc<SandboxState>, req: Req) -> Response {
         _ => {}
     }
     let result = authenticate(state, &req).and_then(|caller| match (&m, segs.as_slice()) {
-        (&Method::GET, ["v2", "user", "info"]) => publish::user_info(state, &req, &caller),
+        (&Method::GET, ["v2", "user", "info"]) => queries::user_info(state, &req, &caller),
         (&Method::POST, ["v2", "post", "publish", "creator_info", "query"]) => {
-            publish::creator_info(state, &caller)
+            queries::creator_info(state, &caller)
         }
         (&Method::POST, ["v2", "post", "publish", "video", "init"]) => {
             publish::video_init(state, &req, &caller, false)
@@ -176,8 +177,8 @@ pub(crate) async fn handle(state: &Arc<SandboxState>, req: Req) -> Response {
         (&Method::POST, ["v2", "post", "publish", "status", "fetch"]) => {
             publish::status(state, &req, &caller)
         }
-        (&Method::POST, ["v2", "video", "query"]) => publish::video_query(state, &req, &caller),
-        (&Method::POST, ["v2", "video", "list"]) => publish::video_list(state, &req, &caller),
+        (&Method::POST, ["v2", "video", "query"]) => queries::video_query(state, &req, &caller),
+        (&Method::POST, ["v2", "video", "list"]) => queries::video_list(state, &req, &caller),
         _ => Err(TtError::new(
             "invalid_params",
             format!("No {} endpoint at {}", m, req.path),
