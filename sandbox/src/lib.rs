@@ -13,8 +13,10 @@
 //! | `https://<dc>.api.mailchimp.com` | `{base}/mailchimp/<dc>` (so `/3.0/...` becomes `{base}/mailchimp/us6/3.0/...`) |
 //! | `https://login.mailchimp.com` | `{base}/mailchimp/login` |
 //!
-//! The control API lives under `{base}/_control` (see `README.md`). Credentials are fixed fake values
-//! in [`seed`].
+//! The control API lives under `{base}/_control`; `README.md` lists every route, the control API, the
+//! seed data, and how the points the platform facts mark unconfirmed are handled. Credentials are fixed
+//! fake values in [`seed`]. Defaults are the documented platform values ([`SandboxConfig`]); tests
+//! advance the sandbox clock ([`RunningSandbox::advance_clock`]) instead of sleeping.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), postd_sandbox::SandboxError> {
