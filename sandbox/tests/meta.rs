@@ -426,6 +426,46 @@ async fn page_tokens_report_business_use_case_usage_and_throttle_with_32_or_8000
 }
 
 #[tokio::test]
+async fn injected_throttles_carry_usage_headers_with_the_time_to_regain_access() {
+    let sb = start().await;
+    let user = sb.issue_token(Platform::Meta).access_token;
+    let page = page_token(&sb, &user, META_PAGE2_ID).await;
+    sb.inject(
+        Platform::Meta,
+        FaultRule {
+            error: "80001".into(),
+            count: 1,
+            path_contains: Some("/feed".into()),
+        },
+    )
+    .expect("known");
+    let a = post_form(
+        &format!("{}/{META_PAGE2_ID}/feed", graph(&sb)),
+        &[("message", "x"), ("access_token", &page)],
+    )
+    .await;
+    assert_eq!(a.status, 429);
+    assert_graph_error(&a, 80001, None);
+    let buc: Value = serde_json::from_str(&a.header("x-business-use-case-usage").expect("header"))
+        .expect("json");
+    assert_eq!(buc[META_PAGE2_ID][0]["estimated_time_to_regain_access"], 5);
+    assert_eq!(buc[META_PAGE2_ID][0]["call_count"], 100);
+    sb.inject(
+        Platform::Meta,
+        FaultRule {
+            error: "4".into(),
+            count: 1,
+            path_contains: None,
+        },
+    )
+    .expect("known");
+    let a = get(&format!("{}/me?access_token={user}", graph(&sb))).await;
+    assert_graph_error(&a, 4, None);
+    let app: Value = serde_json::from_str(&a.header("x-app-usage").expect("header")).expect("json");
+    assert_eq!(app["call_count"], 100);
+}
+
+#[tokio::test]
 async fn injected_errors_and_revocation_come_in_graph_shape() {
     let sb = start().await;
     let user = sb.issue_token(Platform::Meta).access_token;

@@ -32,7 +32,7 @@ pub(crate) async fn handle(platform: Platform, state: &Arc<SandboxState>, req: R
 /// Renders an injected error named `name` in the platform's own shape (`None` for unknown names).
 pub(crate) fn render_named_error(platform: Platform, name: &str, req: &Req) -> Option<Response> {
     match platform {
-        Platform::Meta => meta::errors::named(name),
+        Platform::Meta => meta::errors::named(name, req),
         Platform::Linkedin => linkedin::errors::named(name, req),
         Platform::Tiktok => tiktok::errors::named(name, req),
         Platform::Gbp => gbp::errors::named(name, req),

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::http;
+use crate::http::{self, Req};
 
 /// Error names the control API accepts for Meta.
 pub(crate) const NAMES: &str = "any Graph code, optionally with a subcode as `code/subcode` (e.g. 190, 190/463, 4, 17, 32, 613, 80001, 368/1390008, 506, 10, 200, 100, 1, 2), or an HTTP status such as 503";
@@ -156,7 +156,13 @@ fn message_for(code: i64, subcode: Option<i64>) -> &'static str {
 }
 
 /// Renders an injected error: `190`, `190/463`, or an HTTP status (`503`).
-pub(crate) fn named(name: &str) -> Option<Response> {
+/// Minutes an injected Page throttle (32, 80001) reports in `estimated_time_to_regain_access`.
+pub(crate) const INJECTED_REGAIN_MINUTES: u64 = 5;
+
+/// Renders an injected error: `190`, `190/463`, or an HTTP status (`503`). Injected throttles carry the
+/// usage header at 100 %: `X-App-Usage` for 4, 17 and 613; `X-Business-Use-Case-Usage` for 32 and 80001
+/// (for the Page named in the path, else the first seeded Page), with `estimated_time_to_regain_access`.
+pub(crate) fn named(name: &str, req: &Req) -> Option<Response> {
     let (code, subcode) = match name.split_once('/') {
         Some((c, s)) => (
             c.trim().parse::<i64>().ok()?,
@@ -183,5 +189,29 @@ pub(crate) fn named(name: &str) -> Option<Response> {
             "You've been posting too fast. Please try again later.",
         );
     }
-    Some(e.into_response())
+    let mut resp = e.into_response();
+    match code {
+        4 | 17 | 613 => {
+            let usage = json!({"call_count": 100, "total_cputime": 100, "total_time": 100});
+            http::set_header(&mut resp, "x-app-usage", &usage.to_string());
+        }
+        32 | 80001 => {
+            let page = req
+                .segments
+                .iter()
+                .find(|s| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()))
+                .cloned()
+                .unwrap_or_else(|| crate::seed::META_PAGE_ID.to_string());
+            let usage = json!({ page: [{
+                "type": "pages",
+                "call_count": 100,
+                "total_cputime": 100,
+                "total_time": 100,
+                "estimated_time_to_regain_access": INJECTED_REGAIN_MINUTES,
+            }]});
+            http::set_header(&mut resp, "x-business-use-case-usage", &usage.to_string());
+        }
+        _ => {}
+    }
+    Some(resp)
 }
