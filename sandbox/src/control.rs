@@ -73,6 +73,12 @@ struct Latency {
 }
 
 #[derive(Deserialize)]
+struct IssueToken {
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
 struct Revoke {
     token: String,
 }
@@ -90,6 +96,22 @@ struct Verify {
     url: String,
     #[serde(default)]
     verify_token: String,
+}
+
+/// The log, optionally only entries after id `since` (so a test can fetch what is new).
+fn list_requests(state: &SandboxState, platform: Option<Platform>, req: &Req) -> Response {
+    let since = match req.q("since").map(str::parse::<u64>) {
+        Some(Ok(n)) => n,
+        Some(Err(_)) => return bad("since must be a request id"),
+        None => 0,
+    };
+    let requests: Vec<_> = state
+        .log
+        .list(platform)
+        .into_iter()
+        .filter(|r| r.id > since)
+        .collect();
+    ok(json!({ "requests": requests }))
 }
 
 /// Routes one control request.
@@ -133,7 +155,7 @@ pub(crate) async fn handle(state: &Arc<SandboxState>, req: Req) -> Response {
                 Some(Ok(p)) => Some(p),
                 None => None,
             };
-            ok(json!({"requests": state.log.list(platform)}))
+            list_requests(state, platform, &req)
         }
         (Method::DELETE, ["requests"]) => {
             state.log.clear(None);
@@ -161,7 +183,7 @@ async fn platform_control(
     req: &Req,
 ) -> Response {
     match (method, rest) {
-        (Method::GET, ["requests"]) => ok(json!({"requests": state.log.list(Some(p))})),
+        (Method::GET, ["requests"]) => list_requests(state, Some(p), req),
         (Method::DELETE, ["requests"]) => {
             state.log.clear(Some(p));
             ok(json!({"cleared": true}))
@@ -211,7 +233,11 @@ async fn platform_control(
             Err(r) => r,
         },
         (Method::POST, ["tokens"]) => {
-            let t = platforms::issue_token(p, state);
+            let scopes = match body::<IssueToken>(req) {
+                Ok(b) => b.scopes,
+                Err(r) => return r,
+            };
+            let t = platforms::issue_token(p, state, scopes);
             ok(json!({"access_token": t.access_token, "refresh_token": t.refresh_token}))
         }
         (Method::POST, ["webhooks", "deliver"]) => match body::<Deliver>(req) {

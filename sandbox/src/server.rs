@@ -191,7 +191,14 @@ impl RunningSandbox {
     /// Issues a valid token for the platform's seeded account with every scope, skipping OAuth.
     /// Meta: a long-lived user token (page tokens come from `/me/accounts`); Mailchimp: the `us6` API key.
     pub fn issue_token(&self, platform: Platform) -> IssuedToken {
-        platforms::issue_token(platform, &self.state)
+        platforms::issue_token(platform, &self.state, None)
+    }
+
+    /// Like [`RunningSandbox::issue_token`] with only `scopes` granted (ignored for Mailchimp, whose
+    /// keys have no scopes), to test what a connector does when a permission is missing.
+    pub fn issue_token_with_scopes(&self, platform: Platform, scopes: &[&str]) -> IssuedToken {
+        let scopes = scopes.iter().map(|s| s.to_string()).collect();
+        platforms::issue_token(platform, &self.state, Some(scopes))
     }
 
     /// Puts everything back to the seeded state, clock included.

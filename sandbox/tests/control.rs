@@ -159,6 +159,57 @@ async fn request_log_is_listed_per_platform_and_cleared() {
 }
 
 #[tokio::test]
+async fn the_log_lists_only_what_came_after_an_id() {
+    let sb = start().await;
+    ping(&sb).await;
+    let last = sb.requests(None).last().expect("logged").id;
+    ping(&sb).await;
+    let newer = get(&control(&sb, &format!("mailchimp/requests?since={last}"))).await;
+    assert_eq!(newer.body["requests"].as_array().map(Vec::len), Some(1));
+    assert_eq!(get(&control(&sb, "requests?since=x")).await.status, 400);
+}
+
+#[tokio::test]
+async fn tokens_can_be_issued_with_fewer_scopes() {
+    let sb = start().await;
+    let t = post_json(
+        &control(&sb, "meta/tokens"),
+        None,
+        &json!({"scopes": ["pages_show_list"]}),
+    )
+    .await;
+    let user = t.body["access_token"].as_str().expect("token").to_string();
+    let perms = get(&format!(
+        "{}/v20.0/me/permissions?access_token={user}",
+        sb.url(Platform::Meta)
+    ))
+    .await;
+    assert_eq!(
+        perms.body["data"],
+        json!([{"permission": "pages_show_list", "status": "granted"}])
+    );
+    let li = sb
+        .issue_token_with_scopes(Platform::Linkedin, &["openid", "profile"])
+        .access_token;
+    let post = answer(
+        client()
+            .post(format!("{}/rest/posts", sb.url(Platform::Linkedin)))
+            .bearer_auth(&li)
+            .header("LinkedIn-Version", {
+                let c = postd_sandbox::clock::civil_from_unix(sb.now_unix());
+                format!("{:04}{:02}", c.year, c.month)
+            })
+            .header("content-type", "application/json")
+            .body(json!({"author": format!("urn:li:person:{LINKEDIN_MEMBER_ID}"), "commentary": "x", "visibility": "PUBLIC", "distribution": {"feedDistribution": "MAIN_FEED"}, "lifecycleState": "PUBLISHED"}).to_string())
+            .send()
+            .await
+            .expect("post"),
+    )
+    .await;
+    assert_eq!(post.status, 403, "{}", post.text);
+}
+
+#[tokio::test]
 async fn the_log_keeps_only_its_capacity() {
     let sb = start_with(SandboxConfig {
         log_capacity: 3,

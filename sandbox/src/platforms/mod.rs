@@ -68,14 +68,18 @@ pub(crate) fn revoke_token(platform: Platform, state: &SandboxState, token: &str
     }
 }
 
-/// Issues a token for the platform's seeded account, skipping OAuth.
-pub(crate) fn issue_token(platform: Platform, state: &SandboxState) -> IssuedToken {
+/// Issues a token for the platform's seeded account, skipping OAuth; every scope unless `scopes` is given.
+pub(crate) fn issue_token(
+    platform: Platform,
+    state: &SandboxState,
+    scopes: Option<Vec<String>>,
+) -> IssuedToken {
     match platform {
-        Platform::Meta => meta::issue_token(state),
-        Platform::Linkedin => linkedin::issue_token(state),
-        Platform::Tiktok => tiktok::issue_token(state),
-        Platform::Gbp => gbp::issue_token(state),
-        Platform::Mailchimp => mailchimp::issue_token(state),
+        Platform::Meta => meta::issue_token(state, scopes),
+        Platform::Linkedin => linkedin::issue_token(state, scopes),
+        Platform::Tiktok => tiktok::issue_token(state, scopes),
+        Platform::Gbp => gbp::issue_token(state, scopes),
+        Platform::Mailchimp => mailchimp::issue_token(state, scopes),
     }
 }
 

@@ -234,8 +234,9 @@ pub(crate) fn revoke(state: &SandboxState, token: &str) -> bool {
 }
 
 /// Tokens for the seeded user with the Business Profile scope.
-pub(crate) fn issue_token(state: &SandboxState) -> IssuedToken {
-    let (access, refresh) = oauth::new_tokens(state, vec![SCOPE.to_string()], None, true);
+pub(crate) fn issue_token(state: &SandboxState, scopes: Option<Vec<String>>) -> IssuedToken {
+    let scopes = scopes.unwrap_or_else(|| vec![SCOPE.to_string()]);
+    let (access, refresh) = oauth::new_tokens(state, scopes, None, true);
     IssuedToken {
         access_token: access,
         refresh_token: refresh,

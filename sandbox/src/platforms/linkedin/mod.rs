@@ -261,8 +261,9 @@ pub(crate) fn revoke(state: &SandboxState, token: &str) -> bool {
 }
 
 /// Tokens for the seeded member with every scope.
-pub(crate) fn issue_token(state: &SandboxState) -> IssuedToken {
-    let scopes = oauth::KNOWN_SCOPES.iter().map(|s| s.to_string()).collect();
+pub(crate) fn issue_token(state: &SandboxState, scopes: Option<Vec<String>>) -> IssuedToken {
+    let scopes =
+        scopes.unwrap_or_else(|| oauth::KNOWN_SCOPES.iter().map(|s| s.to_string()).collect());
     let (access, refresh) = oauth::new_tokens(state, scopes, None);
     IssuedToken {
         access_token: access,

@@ -438,7 +438,7 @@ pub(crate) fn revoke(state: &SandboxState, token: &str) -> bool {
 }
 
 /// The `us6` account's API key.
-pub(crate) fn issue_token(_state: &SandboxState) -> IssuedToken {
+pub(crate) fn issue_token(_state: &SandboxState, _scopes: Option<Vec<String>>) -> IssuedToken {
     IssuedToken {
         access_token: seed::MAILCHIMP_API_KEY_US6.into(),
         refresh_token: None,

@@ -311,13 +311,9 @@ pub(crate) fn revoke(state: &SandboxState, token: &str) -> bool {
 }
 
 /// A long-lived user token for the seeded user with every scope.
-pub(crate) fn issue_token(state: &SandboxState) -> IssuedToken {
-    let token = oauth::new_user_token(
-        state,
-        KNOWN_SCOPES.iter().map(|s| s.to_string()).collect(),
-        true,
-        None,
-    );
+pub(crate) fn issue_token(state: &SandboxState, scopes: Option<Vec<String>>) -> IssuedToken {
+    let scopes = scopes.unwrap_or_else(|| KNOWN_SCOPES.iter().map(|s| s.to_string()).collect());
+    let token = oauth::new_user_token(state, scopes, true, None);
     IssuedToken {
         access_token: token,
         refresh_token: None,

@@ -210,8 +210,9 @@ pub(crate) fn revoke(state: &SandboxState, token: &str) -> bool {
 }
 
 /// Tokens for the seeded creator with every scope.
-pub(crate) fn issue_token(state: &SandboxState) -> IssuedToken {
-    let scopes: Vec<String> = oauth::KNOWN_SCOPES.iter().map(|s| s.to_string()).collect();
+pub(crate) fn issue_token(state: &SandboxState, scopes: Option<Vec<String>>) -> IssuedToken {
+    let scopes =
+        scopes.unwrap_or_else(|| oauth::KNOWN_SCOPES.iter().map(|s| s.to_string()).collect());
     let t = oauth::new_tokens(state, scopes, None);
     let access = t
         .get("access_token")
