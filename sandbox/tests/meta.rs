@@ -123,6 +123,30 @@ async fn me_accounts_pages_through_pages_with_page_tokens() {
 }
 
 #[tokio::test]
+async fn removing_the_app_ends_every_token_of_the_grant() {
+    let sb = start().await;
+    let user = sb.issue_token(Platform::Meta).access_token;
+    let page = page_token(&sb, &user, META_PAGE_ID).await;
+    let removed = delete(
+        &format!("{}/me/permissions?access_token={user}", graph(&sb)),
+        None,
+    )
+    .await;
+    assert_eq!(removed.body, json!({"success": true}));
+    assert_graph_error(
+        &get(&format!("{}/me?access_token={page}", graph(&sb))).await,
+        190,
+        Some(458),
+    );
+    let missing = get(&format!("{}/me", graph(&sb))).await;
+    assert_graph_error(&missing, 2500, None);
+    let other = sb.issue_token(Platform::Meta).access_token;
+    let unknown = get(&format!("{}/999/feed?access_token={other}", graph(&sb))).await;
+    assert_graph_error(&unknown, 100, Some(33));
+    assert_eq!(unknown.body["error"]["type"], "GraphMethodException");
+}
+
+#[tokio::test]
 async fn page_tokens_do_not_expire_by_default_but_can_be_made_to() {
     // Unconfirmed in meta.md ("reportedly do not expire"): the sandbox follows that reading by
     // default and can produce the other one through MetaConfig::page_token_secs.
@@ -173,6 +197,14 @@ async fn feed_posts_need_the_page_token_and_answer_page_underscore_post_ids() {
     assert!(id.starts_with(&format!("{META_PAGE_ID}_")), "{id}");
     let listed = get(&format!("{feed}?access_token={page}")).await;
     assert_eq!(listed.body["data"][0]["id"], id);
+    // The same status again is refused as a duplicate (506).
+    let again = post_json(
+        &feed,
+        Some(&page),
+        &json!({"message": "Fresh bread", "link": "https://example.com/bread"}),
+    )
+    .await;
+    assert_graph_error(&again, 506, None);
 }
 
 #[tokio::test]

@@ -112,6 +112,14 @@ pub(super) fn create_post(
             );
         }
     }
+    if scheduled.is_none() && attached.is_empty() && is_duplicate(state, page_id, &message, &link) {
+        return Err(
+            GraphError::new(506, "(#506) Duplicate status message").user(
+                "Duplicate Status Update",
+                "This status update is identical to the last one you posted.",
+            ),
+        );
+    }
     let id = format!("{page_id}_{}", 100_000_000_000 + state.next_id());
     let post = Post {
         id: id.clone(),
@@ -126,6 +134,21 @@ pub(super) fn create_post(
     };
     lock(&state.meta).posts.insert(id.clone(), post);
     Ok(http::json(StatusCode::OK, &json!({ "id": id })))
+}
+
+/// Whether the Page's latest immediate post has the same text and link (Meta refuses it with 506).
+fn is_duplicate(
+    state: &SandboxState,
+    page_id: &str,
+    message: &Option<String>,
+    link: &Option<String>,
+) -> bool {
+    let meta = lock(&state.meta);
+    meta.posts
+        .values()
+        .filter(|p| p.page_id == page_id && !p.deleted && p.scheduled_at.is_none())
+        .max_by_key(|p| p.created_at)
+        .is_some_and(|p| p.attached_media.is_empty() && &p.message == message && &p.link == link)
 }
 
 fn post_json(p: &Post, now: i64) -> Value {
