@@ -428,6 +428,8 @@ async fn throttles_with_code_17_and_usage_headers_for_user_tokens() {
 
 #[tokio::test]
 async fn page_tokens_report_business_use_case_usage_and_throttle_with_32_or_80001() {
+    // meta.md marks 80001 (Pages business-use-case throttle) unconfirmed: the default Page throttle
+    // is the documented 32, and MetaConfig::page_throttle_code produces 80001.
     for code in [32, 80001] {
         let sb = start_with(SandboxConfig {
             meta: MetaConfig {
