@@ -555,3 +555,18 @@ fn the_binary_serves_on_the_address_it_is_given() {
         .expect("runs");
     assert!(!bad.status.success());
 }
+
+#[tokio::test]
+async fn shutdown_stops_serving() {
+    let sb = start().await;
+    let health = control(&sb, "health");
+    assert_eq!(get(&health).await.status, 200);
+    let bound = sb.addr();
+    tokio::time::timeout(std::time::Duration::from_secs(10), sb.shutdown())
+        .await
+        .expect("shutdown finishes");
+    assert!(
+        client().get(&health).send().await.is_err(),
+        "{bound} still answers"
+    );
+}
