@@ -264,8 +264,16 @@ pub fn build_delivery(
             (json_ct, Vec::new(), body.to_string().into_bytes())
         }
         Platform::Mailchimp => {
+            let mut event = event.clone();
+            if let Some(obj) = event.as_object_mut()
+                && !obj.contains_key("fired_at")
+            {
+                // Mailchimp's own format: `2025-01-24 15:30:00`.
+                let fired = clock::rfc3339(now_unix).replace('T', " ").replace('Z', "");
+                obj.insert("fired_at".into(), json!(fired));
+            }
             let mut ser = url::form_urlencoded::Serializer::new(String::new());
-            for (k, v) in mailchimp_form_fields(event) {
+            for (k, v) in mailchimp_form_fields(&event) {
                 ser.append_pair(&k, &v);
             }
             (
@@ -410,6 +418,23 @@ mod tests {
             mac,
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn mailchimp_events_get_a_fired_at_in_mailchimp_format() {
+        let built = build_delivery(
+            Platform::Mailchimp,
+            &json!({"type": "unsubscribe", "data": {"email": "a@example.com"}}),
+            &DeliveryOptions::default(),
+            1_700_000_000,
+        )
+        .map(|b| String::from_utf8_lossy(&b.body).into_owned())
+        .unwrap_or_default();
+        assert!(
+            built.contains("fired_at=2023-11-14+22%3A13%3A20"),
+            "{built}"
+        );
+        assert!(built.contains("data%5Bemail%5D=a%40example.com"), "{built}");
     }
 
     #[test]
