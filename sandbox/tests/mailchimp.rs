@@ -199,6 +199,57 @@ async fn members_are_added_and_upserted_by_subscriber_hash() {
     assert_problem(&mismatch, 400, "Invalid Resource");
 }
 
+#[tokio::test]
+async fn members_are_listed_and_campaign_settings_patched_while_editable() {
+    let sb = start().await;
+    let key = MAILCHIMP_API_KEY_US6;
+    let base = api(&sb, "us6");
+    let members = mc_get(
+        &format!("{base}/lists/{MAILCHIMP_LIST_ID}/members?count=2"),
+        key,
+    )
+    .await;
+    assert_eq!(members.body["total_items"], 3);
+    assert_eq!(members.body["members"].as_array().map(Vec::len), Some(2));
+    let by_email = mc_get(
+        &format!("{base}/lists/{MAILCHIMP_LIST_ID}/members/ann@example.com"),
+        key,
+    )
+    .await;
+    assert_eq!(by_email.body["email_address"], "ann@example.com");
+    let id = ready_campaign(&sb).await;
+    let patched = call(
+        reqwest::Method::PATCH,
+        &format!("{base}/campaigns/{id}"),
+        key,
+        Some(&json!({"settings": {"subject_line": "New subject"}})),
+    )
+    .await;
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    assert_eq!(patched.body["settings"]["subject_line"], "New subject");
+    assert_eq!(
+        patched.body["settings"]["from_name"], "Shop",
+        "other settings are kept"
+    );
+    call(
+        reqwest::Method::POST,
+        &format!("{base}/campaigns/{id}/actions/send"),
+        key,
+        None,
+    )
+    .await;
+    let late = call(
+        reqwest::Method::PATCH,
+        &format!("{base}/campaigns/{id}"),
+        key,
+        Some(&json!({"settings": {"subject_line": "Too late"}})),
+    )
+    .await;
+    assert_problem(&late, 400, "Invalid Resource");
+    let wrong_method = call(reqwest::Method::DELETE, &format!("{base}/ping"), key, None).await;
+    assert_problem(&wrong_method, 405, "Method Not Allowed");
+}
+
 async fn ready_campaign(sb: &RunningSandbox) -> String {
     let key = MAILCHIMP_API_KEY_US6;
     let c = mc_post(

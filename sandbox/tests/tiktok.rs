@@ -343,6 +343,15 @@ async fn chunks_upload_with_content_range_then_status_progresses_to_publish_comp
     assert_ok(&q);
     assert_eq!(q.body["data"]["videos"][0]["id"], post_id.as_str());
     assert!(q.body["data"]["videos"][0]["view_count"].is_u64());
+    let listed = post_json(
+        &api(&sb, "video/list/?fields=id,title,create_time"),
+        Some(&t),
+        &json!({"max_count": 10}),
+    )
+    .await;
+    assert_ok(&listed);
+    assert_eq!(listed.body["data"]["videos"][0]["id"], post_id.as_str());
+    assert_eq!(listed.body["data"]["has_more"], false);
     let stats = get_bearer(
         &api(
             &sb,
