@@ -30,6 +30,7 @@ toolchain:
 ## services: what the suite talks to for real, installed or started when missing (idempotent):
 ##   moto's KMS server (PyPI moto[server], started by the tests themselves on a free port)
 ##   Redis on 127.0.0.1:6379 (started with the machine's redis-server if it is installed but down)
+##   PostgreSQL on 127.0.0.1:5432 (started with the machine's cluster tools if installed but down)
 MOTO_VERSION := 5.2.5
 services:
 	@python3 -c "import moto.server, flask" 2>/dev/null || { \
@@ -43,6 +44,14 @@ services:
 	  fi; \
 	  (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null || { \
 	    echo "error: Redis is not answering on 127.0.0.1:6379 and could not be started; the suite needs it" >&2; exit 1; }; \
+	fi
+	@if ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then \
+	  echo "starting PostgreSQL"; \
+	  (command -v pg_ctlcluster >/dev/null 2>&1 && pg_lsclusters -h 2>/dev/null | awk '{print $$1, $$2}' | \
+	    while read v c; do pg_ctlcluster "$$v" "$$c" start; done) || service postgresql start || true; \
+	  sleep 2; \
+	  (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null || { \
+	    echo "error: PostgreSQL is not answering on 127.0.0.1:5432 and could not be started; the suite needs it" >&2; exit 1; }; \
 	fi
 
 ## wasm: build every connector to a component and place it in plugins/
@@ -72,8 +81,9 @@ test: toolchain services
 	@awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } \
 	  END { printf "total: %d passed, %d failed, %d skipped\n", p, f, i }' target/test-output.log
 
-## bench: criterion benchmarks (figures in the README, with the machine they came from)
-bench: toolchain
+## bench: criterion benchmarks and the pipeline load harness (figures in the README, with the
+##        machine they came from; the pipeline bench needs PostgreSQL and Redis)
+bench: toolchain services
 	$(CARGO) bench -p postd-host --benches
 
 ## lint: formatting and clippy, warnings as errors

@@ -24,7 +24,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use dispatch::{Batch, DispatchSettings, Dispatcher, RedisDispatch};
 pub use health::HealthOutcome;
 pub use lock::RefreshLocks;
-pub use policy::{Backoff, PAUSED_FOR_PLUGIN, Verdict, classify_call, classify_connector};
+pub use policy::{Backoff, Verdict, classify_call, classify_connector};
 pub use refresh::{RefreshOutcome, RefreshTrigger};
 pub use sink::StoreJobSink;
 pub use worker::Workers;

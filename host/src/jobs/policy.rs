@@ -3,7 +3,7 @@
 
 use crate::runtime::CallError;
 use crate::runtime::wit::types::ConnectorError;
-use crate::store::PAUSED_FOR_CONNECTION;
+use crate::store::{PAUSED_FOR_CONNECTION, PAUSED_FOR_PLUGIN};
 
 /// Backoff between attempts: `base · 3^(n-1)`, capped, plus up to `jitter` — 1 s, 3 s, 9 s,
 /// 27 s, then 60 s, each plus up to 1 s.
@@ -82,9 +82,6 @@ pub enum Verdict {
         error: String,
     },
 }
-
-/// Why a job waits for its plugin.
-pub const PAUSED_FOR_PLUGIN: &str = "plugin-disabled";
 
 /// Classifies a connector's error.
 pub fn classify_connector(error: &ConnectorError) -> Verdict {

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use super::policy::{PAUSED_FOR_PLUGIN, Verdict, classify_call, classify_connector};
+use super::policy::{Verdict, classify_call, classify_connector};
 use super::refresh::{RefreshOutcome, RefreshTrigger};
 use super::{Pipeline, natively_schedules};
 use crate::capability::CallContext;
@@ -11,7 +11,9 @@ use crate::runtime::wit::connector::{
 };
 use crate::runtime::wit::queue::Task;
 use crate::runtime::{Answer, Invocation};
-use crate::store::{Claimed, Finish, FinishOutcome, Job, Millis, PAUSED_FOR_CONNECTION};
+use crate::store::{
+    Claimed, Finish, FinishOutcome, Job, Millis, PAUSED_FOR_CONNECTION, PAUSED_FOR_PLUGIN,
+};
 
 impl Pipeline {
     /// Runs `claimed` and records its outcome. Returns the job's next due time when it stays

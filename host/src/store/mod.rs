@@ -30,7 +30,7 @@ pub use connections::PAUSED_FOR_CONNECTION;
 pub use events::NewWebhookEvent;
 pub use model::*;
 pub use pipeline::{Claimed, Finish, FinishOutcome};
-pub use tenants::TenantStore;
+pub use tenants::{PAUSED_FOR_PLUGIN, TenantStore};
 
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,6 +6,9 @@ use sqlx::any::AnyRow;
 
 use super::{AuditEntry, Millis, Store, StoreError, new_id};
 
+/// Why jobs of a plugin disabled for their tenant are paused (the `state_reason`).
+pub const PAUSED_FOR_PLUGIN: &str = "plugin-disabled";
+
 /// The store as one tenant sees it: every statement binds this tenant.
 #[derive(Debug, Clone)]
 pub struct TenantStore {
@@ -56,7 +59,8 @@ impl TenantStore {
         &self.tenant
     }
 
-    /// Enables or disables `plugin` for this tenant, overriding `plugins.toml`; audited.
+    /// Enables or disables `plugin` for this tenant, overriding `plugins.toml`; enabling resumes
+    /// the jobs that waited for it. Audited.
     pub async fn set_plugin_enabled(
         &self,
         plugin: &str,
@@ -81,12 +85,18 @@ impl TenantStore {
         .execute(&mut *tx)
         .await
         .map_err(StoreError::db("setting plugin enablement"))?;
+        let resumed = if enabled {
+            resume_plugin_jobs(&mut tx, &self.tenant, plugin, now).await?
+        } else {
+            0
+        };
         let action = if enabled {
             "plugin.enabled"
         } else {
             "plugin.disabled"
         };
-        audit(&mut tx, &self.tenant, now, actor, action, plugin, "").await?;
+        let detail = format!("resumed_jobs={resumed}");
+        audit(&mut tx, &self.tenant, now, actor, action, plugin, &detail).await?;
         tx.commit()
             .await
             .map_err(StoreError::db("committing plugin enablement"))
@@ -111,6 +121,8 @@ impl TenantStore {
             .execute(&mut *tx)
             .await
             .map_err(StoreError::db("clearing plugin enablement"))?;
+        // If plugins.toml still refuses the tenant, the jobs pause again on their next run.
+        resume_plugin_jobs(&mut tx, &self.tenant, plugin, now).await?;
         audit(
             &mut tx,
             &self.tenant,
@@ -179,6 +191,27 @@ fn audit_from_row(row: &AnyRow) -> AuditEntry {
         subject: row.get("subject"),
         detail: row.get("detail"),
     }
+}
+
+/// Queues again the tenant's jobs that waited for `plugin`; returns how many.
+async fn resume_plugin_jobs(
+    conn: &mut sqlx::AnyConnection,
+    tenant: &str,
+    plugin: &str,
+    now: Millis,
+) -> Result<u64, StoreError> {
+    let done = sqlx::query(
+        "UPDATE jobs SET state = 'queued', state_reason = NULL, next_run_at = $3, updated_at = $3
+         WHERE tenant_id = $1 AND plugin = $2 AND state = 'paused' AND state_reason = $4",
+    )
+    .bind(tenant)
+    .bind(plugin)
+    .bind(now)
+    .bind(PAUSED_FOR_PLUGIN)
+    .execute(conn)
+    .await
+    .map_err(StoreError::db("resuming paused jobs"))?;
+    Ok(done.rows_affected())
 }
 
 /// Writes an audit entry inside the caller's transaction, so the entry exists exactly when the

@@ -27,7 +27,9 @@ fn rotate(data: &Path, args: &[&str]) -> (bool, String) {
 }
 
 async fn vault(data: &Path, key: &Path) -> (EncryptedSecretStore, Store) {
-    let store = Store::open(&database_url()).await.unwrap();
+    let store = Store::open(&format!("sqlite://{}", data.join("postd.db").display()))
+        .await
+        .unwrap();
     let provider = LocalKeyProvider::open_or_create(key).unwrap();
     (
         EncryptedSecretStore::new(KeyRing::new(Arc::new(provider)), Arc::new(store.clone())),

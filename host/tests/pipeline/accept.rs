@@ -12,6 +12,7 @@ on_both_backends!(
     content_over_the_connector_limits_is_refused_before_queuing,
     a_tenant_never_reads_or_changes_another_tenants_rows,
     a_post_for_a_connection_needing_attention_waits_paused,
+    webhook_events_are_stored_once_per_platform_event_id,
 );
 
 async fn same_key_same_payload_returns_the_existing_post(kind: Kind) {
@@ -187,4 +188,30 @@ async fn a_post_for_a_connection_needing_attention_waits_paused(kind: Kind) {
         .await
         .unwrap();
     assert_eq!(job.state, JobState::Published, "{job:?}");
+}
+
+async fn webhook_events_are_stored_once_per_platform_event_id(kind: Kind) {
+    let h = Harness::new(kind).await;
+    h.connect("acme", "conn-1").await;
+    let event = postd_host::store::NewWebhookEvent {
+        plugin: "pipeline".into(),
+        event_id: "evt-1".into(),
+        tenant_id: Some("acme".into()),
+        connection_id: Some("conn-1".into()),
+        kind: "post.published".into(),
+        payload: "{}".into(),
+    };
+    assert!(
+        h.store
+            .record_webhook_event(&event, h.pipeline.now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !h.store
+            .record_webhook_event(&event, h.pipeline.now())
+            .await
+            .unwrap(),
+        "a duplicate delivery is not stored again"
+    );
 }

@@ -9,7 +9,7 @@ use crate::support::{Harness, Kind, eventually};
 
 on_both_backends!(killing_workers_mid_job_loses_nothing_and_posts_nothing_twice);
 
-const JOBS: usize = 24;
+const JOBS: usize = 40;
 const KILLS: usize = 6;
 
 async fn killing_workers_mid_job_loses_nothing_and_posts_nothing_twice(kind: Kind) {

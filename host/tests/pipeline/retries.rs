@@ -308,3 +308,98 @@ async fn a_revoked_token_pauses_the_job_and_a_reconnect_resumes_it(kind: Kind) {
         assert_eq!(h.platform.posts_for(id), 1);
     }
 }
+
+on_both_backends!(
+    a_scheduled_post_waits_for_its_time_when_the_platform_cannot_schedule,
+    a_plugin_disabled_for_the_tenant_holds_its_jobs_until_enabled,
+    a_connector_trap_is_retried_then_dead_lettered,
+);
+
+async fn a_scheduled_post_waits_for_its_time_when_the_platform_cannot_schedule(kind: Kind) {
+    let h = Harness::new(kind).await;
+    h.connect("acme", "conn-1").await;
+    let at = h.pipeline.now() + 3_600_000;
+    let mut post = crate::support::new_post("conn-1", "key-1", "later", &[]);
+    post.scheduled_for = Some(at);
+    let accepted = h.pipeline.accept("acme", &post).await.unwrap();
+    let job = &accepted.post().jobs[0];
+    assert_eq!(
+        (job.next_run_at, job.scheduled_for),
+        (at, Some(at)),
+        "the host holds it"
+    );
+    h.clock.set(at - 1);
+    assert_eq!(h.pipeline.run_due().await, 0);
+    h.clock.set(at);
+    assert_eq!(h.pipeline.run_due().await, 1);
+    assert_eq!(
+        h.store.tenant("acme").job(&job.id).await.unwrap().state,
+        JobState::Published
+    );
+}
+
+async fn a_plugin_disabled_for_the_tenant_holds_its_jobs_until_enabled(kind: Kind) {
+    let h = Harness::new(kind).await;
+    h.connect("acme", "conn-1").await;
+    let tenant = h.store.tenant("acme");
+    tenant
+        .set_plugin_enabled("pipeline", false, "admin", h.pipeline.now())
+        .await
+        .unwrap();
+    let job = h
+        .post("acme", "conn-1", "key-1", "hello", &[])
+        .await
+        .post()
+        .jobs[0]
+        .id
+        .clone();
+    assert_eq!(h.pipeline.run_due().await, 1);
+    let held = tenant.job(&job).await.unwrap();
+    assert_eq!(
+        (held.state, held.state_reason.as_deref(), held.attempts),
+        (JobState::Paused, Some("plugin-disabled"), 0)
+    );
+    assert_eq!(h.platform.posts_for(&job), 0);
+    tenant
+        .set_plugin_enabled("pipeline", true, "admin", h.pipeline.now())
+        .await
+        .unwrap();
+    assert_eq!(h.pipeline.run_due().await, 1);
+    assert_eq!(tenant.job(&job).await.unwrap().state, JobState::Published);
+    let actions: Vec<String> = tenant
+        .audit_log(50)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(
+        actions.contains(&"plugin.disabled".into()) && actions.contains(&"plugin.enabled".into())
+    );
+}
+
+async fn a_connector_trap_is_retried_then_dead_lettered(kind: Kind) {
+    let h = Harness::new(kind).await;
+    h.connect("acme", "conn-1").await;
+    let job = h
+        .post("acme", "conn-1", "key-1", "hello", &[("fail", "panic")])
+        .await
+        .post()
+        .jobs[0]
+        .id
+        .clone();
+    let tenant = h.store.tenant("acme");
+    for _ in 0..4 {
+        assert_eq!(h.pipeline.run_due().await, 1);
+        h.clock.advance(61_000);
+    }
+    let letters = tenant.dead_letters(10).await.unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].reason_code, "attempts-exhausted");
+    assert!(
+        letters[0].last_error.contains("trapped"),
+        "{}",
+        letters[0].last_error
+    );
+    assert_eq!(tenant.job(&job).await.unwrap().state, JobState::Dead);
+}

@@ -75,7 +75,6 @@ pub struct Setup {
     /// Use the system clock instead of the manual one (for background workers).
     pub system_clock: bool,
     pub dispatch: DispatchSettings,
-    pub entry: Option<Box<dyn Fn(&mut PluginEntry) + Send + Sync>>,
 }
 
 impl Setup {
@@ -84,7 +83,6 @@ impl Setup {
             kind,
             system_clock: false,
             dispatch: DispatchSettings::default(),
-            entry: None,
         }
     }
 }
@@ -120,12 +118,8 @@ impl Harness {
             ..RuntimeSettings::default()
         };
         let runtime = Arc::new(Runtime::new(settings, services).expect("runtime"));
-        let mut entry = plugin_entry(&platform);
-        if let Some(hook) = &setup.entry {
-            hook(&mut entry);
-        }
         runtime
-            .configure_plugin(entry)
+            .configure_plugin(plugin_entry(&platform))
             .await
             .expect("loading the pipeline fixture");
         let (dispatcher, locks) = match setup.kind {

@@ -7,8 +7,7 @@ use super::{Harness, Kind, REDIS_URL, shared_cache};
 
 /// A worker process; killed (SIGKILL) when dropped.
 pub struct Worker {
-    pub child: Child,
-    pub id: String,
+    child: Child,
 }
 
 impl Worker {
@@ -63,7 +62,6 @@ impl Harness {
         }
         Worker {
             child: command.spawn().expect("starting postd-host"),
-            id: id.to_string(),
         }
     }
 }
