@@ -129,6 +129,9 @@ pub(crate) async fn handle(state: &Arc<SandboxState>, req: Req) -> Response {
             )
         }
         (Method::GET, ["clock"]) => ok(clock_view(state)),
+        (Method::GET, ["endpoints"]) => {
+            ok(json!({ "endpoints": crate::endpoints::endpoints(state.base_url()) }))
+        }
         (Method::POST, ["clock", "advance"]) => match body::<Advance>(&req) {
             Ok(a) => {
                 let by = a

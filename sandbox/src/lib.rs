@@ -33,6 +33,7 @@
 pub mod clock;
 pub mod config;
 mod control;
+pub mod endpoints;
 pub mod faults;
 mod http;
 pub mod platform;
@@ -48,6 +49,7 @@ pub use clock::Clock;
 pub use config::{
     GbpConfig, LinkedInConfig, MailchimpConfig, MetaConfig, SandboxConfig, TikTokConfig,
 };
+pub use endpoints::{Endpoint, endpoints, to_sandbox};
 pub use faults::{FaultRule, PlatformFaults};
 pub use platform::Platform;
 pub use request_log::RecordedRequest;

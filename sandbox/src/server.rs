@@ -114,6 +114,11 @@ impl RunningSandbox {
         self.state.platform_url(platform)
     }
 
+    /// Every real base URL the sandbox imitates, with its sandbox counterpart.
+    pub fn endpoints(&self) -> Vec<crate::endpoints::Endpoint> {
+        crate::endpoints::endpoints(self.state.base_url())
+    }
+
     /// Direct access to the state (clock, request log, faults, settings).
     pub fn state(&self) -> &Arc<SandboxState> {
         &self.state

@@ -36,6 +36,26 @@ async fn health_names_every_platform_url() {
         assert_eq!(a.body["platforms"][p.as_str()], sb.url(p));
     }
     assert_eq!(get(&format!("{}/nowhere", sb.base_url())).await.status, 404);
+    let endpoints = get(&control(&sb, "endpoints")).await;
+    let list = endpoints.body["endpoints"]
+        .as_array()
+        .expect("endpoints")
+        .clone();
+    assert!(list.contains(&json!({"platform": "mailchimp", "real": "https://{dc}.api.mailchimp.com", "sandbox": format!("{}/{{dc}}", sb.url(Platform::Mailchimp))})));
+    assert_eq!(sb.endpoints().len(), list.len());
+    let ping_url =
+        postd_sandbox::to_sandbox(&sb.base_url(), "https://us6.api.mailchimp.com/3.0/ping")
+            .expect("mapped");
+    let a = answer(
+        client()
+            .get(ping_url)
+            .basic_auth("x", Some(MAILCHIMP_API_KEY_US6))
+            .send()
+            .await
+            .expect("ping"),
+    )
+    .await;
+    assert_eq!(a.status, 200);
 }
 
 #[tokio::test]
