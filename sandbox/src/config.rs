@@ -8,6 +8,10 @@ use std::net::SocketAddr;
 pub struct SandboxConfig {
     /// Address to bind; port 0 picks a free port. Default `127.0.0.1:0`.
     pub listen: SocketAddr,
+    /// Base URL the sandbox names in what it hands out (upload URLs, `paging.next`, Mailchimp's
+    /// `api_endpoint`), when clients reach it by another name than the bound address (a container,
+    /// a proxy). Default: `http://<bound address>`.
+    pub public_url: Option<String>,
     /// Largest request body accepted, in bytes (TikTok's last chunk may be 128 MB). Default 200 MiB.
     pub max_body_bytes: usize,
     /// How much of each request body the request log keeps. Default 1 MiB.
@@ -30,6 +34,7 @@ impl Default for SandboxConfig {
     fn default() -> Self {
         SandboxConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: None,
             max_body_bytes: 200 * 1024 * 1024,
             log_body_limit: 1024 * 1024,
             log_capacity: crate::request_log::DEFAULT_CAPACITY,

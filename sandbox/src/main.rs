@@ -1,6 +1,6 @@
 //! `postd-sandbox`: serves the platform imitations until interrupted.
 //!
-//! Usage: `postd-sandbox [--listen 127.0.0.1:7700]`
+//! Usage: `postd-sandbox [--listen 127.0.0.1:7700] [--public-url http://sandbox:7700]`
 
 use std::net::SocketAddr;
 
@@ -17,6 +17,7 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let mut listen = DEFAULT_LISTEN.to_string();
+    let mut public_url = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -25,12 +26,18 @@ async fn main() -> anyhow::Result<()> {
                     .next()
                     .context("--listen needs an address, e.g. 127.0.0.1:7700")?
             }
+            "--public-url" => {
+                public_url = Some(
+                    args.next()
+                        .context("--public-url needs a URL, e.g. http://sandbox:7700")?,
+                );
+            }
             "-h" | "--help" => {
-                println!("usage: postd-sandbox [--listen {DEFAULT_LISTEN}]");
+                println!("usage: postd-sandbox [--listen {DEFAULT_LISTEN}] [--public-url URL]");
                 return Ok(());
             }
             other => bail!(
-                "unknown argument {other:?}; usage: postd-sandbox [--listen {DEFAULT_LISTEN}]"
+                "unknown argument {other:?}; usage: postd-sandbox [--listen {DEFAULT_LISTEN}] [--public-url URL]"
             ),
         }
     }
@@ -39,6 +46,7 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("--listen {listen:?} is not an address"))?;
     let config = SandboxConfig {
         listen,
+        public_url,
         ..SandboxConfig::default()
     };
     let sandbox = Sandbox::start(config).await?;

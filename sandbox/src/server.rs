@@ -58,7 +58,11 @@ impl Sandbox {
         let addr = listener
             .local_addr()
             .map_err(|source| SandboxError::Bind { addr, source })?;
-        let state = Arc::new(SandboxState::new(config, format!("http://{addr}")));
+        let base_url = match &config.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{addr}"),
+        };
+        let state = Arc::new(SandboxState::new(config, base_url));
         let app = Router::new().fallback(entry).with_state(Arc::clone(&state));
         let (tx, rx) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -104,7 +108,7 @@ impl RunningSandbox {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`, or `SandboxConfig::public_url` when set.
     pub fn base_url(&self) -> String {
         self.state.base_url().to_string()
     }

@@ -577,6 +577,28 @@ fn the_binary_serves_on_the_address_it_is_given() {
 }
 
 #[tokio::test]
+async fn a_public_url_names_the_sandbox_in_what_it_hands_out() {
+    let sb = start_with(SandboxConfig {
+        public_url: Some("http://sandbox.test:7700/".into()),
+        ..SandboxConfig::default()
+    })
+    .await;
+    assert_eq!(sb.base_url(), "http://sandbox.test:7700");
+    assert_eq!(sb.url(Platform::Tiktok), "http://sandbox.test:7700/tiktok");
+    let direct = format!("http://{}/tiktok/v2/post/publish/video/init/", sb.addr());
+    let t = sb.issue_token(Platform::Tiktok).access_token;
+    let body = json!({"post_info": {"privacy_level": "SELF_ONLY"}, "source_info": {"source": "FILE_UPLOAD", "video_size": 10, "chunk_size": 10, "total_chunk_count": 1}});
+    let a = post_json(&direct, Some(&t), &body).await;
+    assert!(
+        a.body["data"]["upload_url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("http://sandbox.test:7700/tiktok/upload/video/")),
+        "{}",
+        a.text
+    );
+}
+
+#[tokio::test]
 async fn shutdown_stops_serving() {
     let sb = start().await;
     let health = control(&sb, "health");
