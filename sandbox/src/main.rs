@@ -11,7 +11,9 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:7700";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Logs go to stderr; stdout carries only the URLs, for scripts that read them.
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
