@@ -299,6 +299,7 @@ async fn entry(State(state): State<Arc<SandboxState>>, request: Request) -> Resp
     };
     if let Some(id) = log_id {
         state.log.set_status(id, resp.status().as_u16());
+        tracing::debug!(request = id, path = %full_path, status = resp.status().as_u16(), "sandbox request");
     }
     resp
 }
