@@ -524,6 +524,61 @@ async fn video_parts_are_uploaded_finalized_and_processed() {
 }
 
 #[tokio::test]
+async fn a_failing_video_ends_processing_failed_and_cannot_be_posted() {
+    let sb = start().await;
+    let token = sb.issue_token(Platform::Linkedin).access_token;
+    let init = rest(
+        &sb,
+        reqwest::Method::POST,
+        "videos?action=initializeUpload",
+        &token,
+        Some(&json!({"initializeUploadRequest": {"owner": person(), "fileSizeBytes": 20}})),
+    )
+    .await;
+    let video = init.body["value"]["video"]
+        .as_str()
+        .expect("video")
+        .to_string();
+    let part = &init.body["value"]["uploadInstructions"][0];
+    let r = client()
+        .put(part["uploadUrl"].as_str().expect("url"))
+        .body(b"sandbox-fail-0123456".to_vec())
+        .send()
+        .await
+        .expect("put");
+    let etag = r
+        .headers()
+        .get("etag")
+        .and_then(|v| v.to_str().ok())
+        .expect("etag")
+        .to_string();
+    let fin = rest(&sb, reqwest::Method::POST, "videos?action=finalizeUpload", &token, Some(&json!({"finalizeUploadRequest": {"video": video, "uploadToken": "", "uploadedPartIds": [etag]}}))).await;
+    assert_eq!(fin.status, 200);
+    sb.advance_clock(Duration::from_secs(30));
+    let encoded: String = url::form_urlencoded::byte_serialize(video.as_bytes()).collect();
+    assert_eq!(
+        rest(
+            &sb,
+            reqwest::Method::GET,
+            &format!("videos/{encoded}"),
+            &token,
+            None
+        )
+        .await
+        .body["status"],
+        "PROCESSING_FAILED"
+    );
+    let mut body = post_body(&person());
+    body["content"] = json!({"media": {"id": video}});
+    assert_eq!(
+        rest(&sb, reqwest::Method::POST, "posts", &token, Some(&body))
+            .await
+            .status,
+        422
+    );
+}
+
+#[tokio::test]
 async fn organization_share_statistics_only_for_administered_organizations() {
     let sb = start().await;
     let token = sb.issue_token(Platform::Linkedin).access_token;

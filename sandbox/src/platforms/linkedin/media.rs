@@ -13,6 +13,9 @@ use crate::platform::Platform;
 use crate::request_log::lock;
 use crate::state::SandboxState;
 
+/// Bytes at the start of a video part that make processing fail (documented in the README).
+pub(crate) const FAIL_MARKER: &[u8] = b"sandbox-fail";
+
 /// Size of each video upload part.
 pub(crate) const PART_SIZE: u64 = 4 * 1024 * 1024;
 const MAX_VIDEO_BYTES: u64 = 500 * 1024 * 1024;
@@ -150,6 +153,7 @@ pub(super) fn videos_action(
                     expires_at,
                     parts,
                     finalized_at: None,
+                    fails: false,
                 },
             );
             Ok(http::json(
@@ -211,6 +215,7 @@ pub(super) fn get_video(state: &SandboxState, urn: &str) -> Result<Response, LiE
     let status = match v.finalized_at {
         None => "WAITING_UPLOAD",
         Some(f) if now < f + processing => "PROCESSING",
+        Some(_) if v.fails => "PROCESSING_FAILED",
         Some(_) => "AVAILABLE",
     };
     Ok(http::json(
@@ -278,6 +283,9 @@ pub(super) fn upload(
                 crate::platforms::fake_count(id, part, req.body.len() as i64)
             );
             *etag = Some(tag.clone());
+            if req.body.starts_with(FAIL_MARKER) {
+                video.fails = true;
+            }
             let mut resp = http::empty(StatusCode::OK);
             http::set_header(&mut resp, "etag", &tag);
             Ok(resp)

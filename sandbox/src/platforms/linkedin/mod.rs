@@ -63,6 +63,8 @@ pub(crate) struct Video {
     /// (first byte, last byte, etag once uploaded).
     pub parts: Vec<(u64, u64, Option<String>)>,
     pub finalized_at: Option<i64>,
+    /// A part began with the failure marker: processing ends `PROCESSING_FAILED`.
+    pub fails: bool,
 }
 
 /// Everything the LinkedIn imitation holds.

@@ -175,7 +175,7 @@ pub(super) fn create(
         } else if id.starts_with("urn:li:video:") {
             li.videos
                 .get(id)
-                .is_some_and(|v| v.finalized_at.is_some_and(|f| now >= f + processing))
+                .is_some_and(|v| !v.fails && v.finalized_at.is_some_and(|f| now >= f + processing))
         } else {
             false
         };
