@@ -174,7 +174,8 @@ pub struct GbpConfig {
     pub testing_app: bool,
     /// Time a local post stays `PROCESSING` before `LIVE`. Default 60 s.
     pub post_processing_secs: i64,
-    /// Queries per minute per API (the documented quota). Default 300.
+    /// Queries per minute per API (the documented quota). Default 300; 0 imitates a project whose
+    /// API access is not approved yet (every call is `RESOURCE_EXHAUSTED`).
     pub queries_per_minute: u64,
     /// Edits per minute per location. Default 10.
     pub edits_per_minute: u64,

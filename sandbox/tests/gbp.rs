@@ -532,6 +532,25 @@ async fn quota_errors_and_missing_scope() {
 }
 
 #[tokio::test]
+async fn a_quota_of_zero_imitates_a_project_not_yet_approved() {
+    // gbp.md: "quota 0 means API access not yet approved".
+    let sb = start_with(SandboxConfig {
+        gbp: GbpConfig {
+            queries_per_minute: 0,
+            ..GbpConfig::default()
+        },
+        ..SandboxConfig::default()
+    })
+    .await;
+    let t = sb.issue_token(Platform::Gbp).access_token;
+    assert_google_error(
+        &get_bearer(&format!("{}/v1/accounts", sb.url(Platform::Gbp)), &t).await,
+        429,
+        "RESOURCE_EXHAUSTED",
+    );
+}
+
+#[tokio::test]
 async fn notifications_are_pubsub_pushes_not_signed_webhooks() {
     let sb = start().await;
     let t = sb.issue_token(Platform::Gbp).access_token;
