@@ -1,7 +1,12 @@
 //! Token lifecycle and health: one exchange for many simultaneous refreshes, scheduled refresh
 //! ahead of expiry with rotated refresh tokens, health checks and their status transitions.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use postd_host::capability::vault::{
+    EncryptedSecretStore, KeyRing, LocalKeyProvider, SecretScope, SecretStore, SecretWrite,
+};
 
 use postd_host::jobs::{RefreshOutcome, RefreshTrigger};
 use postd_host::store::{ConnectionStatus, JobState};
@@ -14,6 +19,7 @@ on_both_backends!(
     tokens_are_refreshed_ahead_of_expiry_and_rotated,
     a_failed_refresh_marks_attention_and_pauses_jobs,
     health_checks_log_and_move_the_status,
+    a_token_that_cannot_be_refreshed_warns_then_needs_attention,
 );
 
 async fn fifty_concurrent_refreshes_cause_one_token_exchange(kind: Kind) {
@@ -174,4 +180,63 @@ async fn health_checks_log_and_move_the_status(kind: Kind) {
         tenant.connection("conn-1").await.unwrap().status,
         ConnectionStatus::Revoked
     );
+}
+
+async fn a_token_that_cannot_be_refreshed_warns_then_needs_attention(kind: Kind) {
+    let h = Harness::new(kind).await;
+    let connection = h.connect("acme", "conn-1").await;
+    let expires_at = connection.expires_at.unwrap();
+    // The refresh token is gone (a platform that issues none): the connector answers
+    // not-supported when asked to refresh.
+    let key = LocalKeyProvider::open_or_create(&h.db.data_dir().join("vault.key")).unwrap();
+    let vault = EncryptedSecretStore::new(KeyRing::new(Arc::new(key)), Arc::new(h.store.clone()));
+    let scope = SecretScope {
+        tenant: "acme".into(),
+        connection: "conn-1".into(),
+    };
+    vault
+        .commit(&scope, vec![SecretWrite::Delete("refresh-token".into())])
+        .await
+        .unwrap();
+
+    h.clock.set(expires_at - 3_600_000 + 1);
+    assert_eq!(h.pipeline.refresh_due_connections().await, 0);
+    let tenant = h.store.tenant("acme");
+    let warned = tenant.connection("conn-1").await.unwrap();
+    assert_eq!(warned.status, ConnectionStatus::ExpiringSoon, "{warned:?}");
+    assert!(warned.status_reason.unwrap().contains("reconnect"));
+    // Still usable until it expires, and a health check keeps the warning.
+    let job = h
+        .post("acme", "conn-1", "key-1", "before expiry", &[])
+        .await
+        .post()
+        .jobs[0]
+        .id
+        .clone();
+    assert_eq!(h.pipeline.run_due().await, 1);
+    assert_eq!(tenant.job(&job).await.unwrap().state, JobState::Published);
+    h.pipeline
+        .check_health(&tenant.connection("conn-1").await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        tenant.connection("conn-1").await.unwrap().status,
+        ConnectionStatus::ExpiringSoon
+    );
+
+    // After expiry a job cannot run: the connection needs attention and the job waits.
+    h.clock.set(expires_at + 1);
+    let late = h
+        .post("acme", "conn-1", "key-2", "after expiry", &[])
+        .await
+        .post()
+        .jobs[0]
+        .id
+        .clone();
+    assert_eq!(h.pipeline.run_due().await, 1);
+    assert_eq!(
+        tenant.connection("conn-1").await.unwrap().status,
+        ConnectionStatus::Attention
+    );
+    assert_eq!(tenant.job(&late).await.unwrap().state, JobState::Paused);
 }
