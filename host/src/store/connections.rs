@@ -51,12 +51,7 @@ impl TenantStore {
         actor: &str,
         now: Millis,
     ) -> Result<(Connection, u64), StoreError> {
-        let mut tx = self
-            .store
-            .pool
-            .begin()
-            .await
-            .map_err(StoreError::db("starting a transaction"))?;
+        let mut tx = self.store.begin().await?;
         let existed = sqlx::query("SELECT 1 FROM connections WHERE tenant_id = $1 AND id = $2")
             .bind(&self.tenant)
             .bind(&new.id)
@@ -169,12 +164,7 @@ impl TenantStore {
         actor: &str,
         now: Millis,
     ) -> Result<bool, StoreError> {
-        let mut tx = self
-            .store
-            .pool
-            .begin()
-            .await
-            .map_err(StoreError::db("starting a transaction"))?;
+        let mut tx = self.store.begin().await?;
         let changed = sqlx::query(
             "UPDATE connections SET status = $3, status_reason = $4, updated_at = $5
              WHERE tenant_id = $1 AND id = $2 AND (status <> $3 OR COALESCE(status_reason, '') <> COALESCE($4, ''))",
@@ -246,12 +236,7 @@ impl TenantStore {
         actor: &str,
         now: Millis,
     ) -> Result<(), StoreError> {
-        let mut tx = self
-            .store
-            .pool
-            .begin()
-            .await
-            .map_err(StoreError::db("starting a transaction"))?;
+        let mut tx = self.store.begin().await?;
         let done = sqlx::query(
             "UPDATE connections SET expires_at = $3, refresh_expires_at = COALESCE($4, refresh_expires_at),
                  refreshed_at = $5, updated_at = $5, token_version = token_version + 1,

@@ -56,12 +56,7 @@ impl TenantStore {
         check: &HealthRecord,
         next_at: Millis,
     ) -> Result<(), StoreError> {
-        let mut tx = self
-            .store
-            .pool
-            .begin()
-            .await
-            .map_err(StoreError::db("starting a transaction"))?;
+        let mut tx = self.store.begin().await?;
         sqlx::query(
             "INSERT INTO connection_health (tenant_id, id, connection_id, checked_at, latency_ms, ok, error)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -75,12 +75,7 @@ impl TenantStore {
         }
         let hash = payload_hash(post);
         let post_id = new_id("post");
-        let mut tx = self
-            .store
-            .pool
-            .begin()
-            .await
-            .map_err(StoreError::db("starting a transaction"))?;
+        let mut tx = self.store.begin().await?;
         let inserted = sqlx::query(
             "INSERT INTO posts (tenant_id, id, idempotency_key, payload_sha256, scheduled_for, created_at)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
@@ -253,12 +248,7 @@ impl TenantStore {
     /// Cancels a job that has not run to completion (queued or paused). Returns false when it
     /// is past cancelling (running, published, dead or already cancelled).
     pub async fn cancel_job(&self, id: &str, actor: &str, now: Millis) -> Result<bool, StoreError> {
-        let mut tx = self
-            .store
-            .pool
-            .begin()
-            .await
-            .map_err(StoreError::db("starting a transaction"))?;
+        let mut tx = self.store.begin().await?;
         let done = sqlx::query(
             "UPDATE jobs SET state = 'cancelled', state_reason = $3, updated_at = $4
              WHERE tenant_id = $1 AND id = $2 AND state IN ('queued', 'paused')",
@@ -316,12 +306,7 @@ impl TenantStore {
         actor: &str,
         now: Millis,
     ) -> Result<Job, StoreError> {
-        let mut tx = self
-            .store
-            .pool
-            .begin()
-            .await
-            .map_err(StoreError::db("starting a transaction"))?;
+        let mut tx = self.store.begin().await?;
         let job_id: String = sqlx::query_scalar(
             "UPDATE dead_letters SET replayed_at = $3 WHERE tenant_id = $1 AND id = $2 AND replayed_at IS NULL RETURNING job_id",
         )

@@ -170,6 +170,14 @@ impl Store {
             .unwrap_or(0)
     }
 
+    /// Starts a transaction.
+    pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        self.pool
+            .begin()
+            .await
+            .map_err(StoreError::db("starting a transaction"))
+    }
+
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend

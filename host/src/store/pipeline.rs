@@ -235,11 +235,7 @@ impl Store {
         now: Millis,
     ) -> Result<bool, StoreError> {
         let job = &claimed.job;
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(StoreError::db("starting a transaction"))?;
+        let mut tx = self.begin().await?;
         let (state, next_run_at, attempts_delta, reason, result): (
             &str,
             Option<Millis>,

@@ -68,12 +68,7 @@ impl TenantStore {
         actor: &str,
         now: Millis,
     ) -> Result<(), StoreError> {
-        let mut tx = self
-            .store
-            .pool
-            .begin()
-            .await
-            .map_err(StoreError::db("starting a transaction"))?;
+        let mut tx = self.store.begin().await?;
         sqlx::query(
             "INSERT INTO tenant_plugins (tenant_id, plugin, enabled, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (tenant_id, plugin) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at",
@@ -109,12 +104,7 @@ impl TenantStore {
         actor: &str,
         now: Millis,
     ) -> Result<(), StoreError> {
-        let mut tx = self
-            .store
-            .pool
-            .begin()
-            .await
-            .map_err(StoreError::db("starting a transaction"))?;
+        let mut tx = self.store.begin().await?;
         sqlx::query("DELETE FROM tenant_plugins WHERE tenant_id = $1 AND plugin = $2")
             .bind(&self.tenant)
             .bind(plugin)
