@@ -64,15 +64,19 @@ wasm: toolchain
 ## build: connectors and the host binary (the dev profile, shared with `make test`: quick to
 ##        build on a fresh machine; `make release` builds the optimized binary to deploy)
 build: wasm
-	$(CARGO) build -p postd-host
+	$(CARGO) build -p postd-host -p postd-sandbox
 
 ## release: the optimized host binary, target/release/postd-host
 release: wasm
 	$(CARGO) build --release -p postd-host
 
-## run: build everything and start the host on embedded defaults
+## run: build everything and start the host on embedded defaults, with the platform sandbox
+##      (local imitations of the five platform APIs) on 127.0.0.1:7700 beside it
+SANDBOX_LISTEN ?= 127.0.0.1:7700
 run: build
-	./target/debug/postd-host run --plugins plugins.toml
+	@./target/debug/postd-sandbox --listen $(SANDBOX_LISTEN) & sandbox=$$!; \
+	  trap 'kill $$sandbox 2>/dev/null' EXIT; \
+	  ./target/debug/postd-host run --plugins plugins.toml
 
 ## test: the whole suite (fixtures are built from source by tests/artifacts/build.rs)
 ##       (cargo test runs the workspace's default members: everything but the wasm guests)
