@@ -7,6 +7,7 @@
 //! - [`check`]: `postd-host check <file.wasm>`.
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod capability;
 pub mod check;
 pub mod config;

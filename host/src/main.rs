@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use postd_host::api::{ApiState, HttpMetrics};
 use postd_host::capability::http::RedisRateLimiter;
 use postd_host::capability::vault::{EncryptedSecretStore, KeyRing, KeySpec, LocalKeyProvider};
 use postd_host::config::PluginsFile;
@@ -17,6 +18,7 @@ use postd_host::store::Store;
 const USAGE: &str = "usage:
   postd-host [run] [--plugins <plugins.toml>]   start the host (POSTD_PLUGINS also sets the file)
   postd-host migrate                           apply pending database migrations and exit
+  postd-host tenant create <id> [--name <name>] create a tenant and print its API key (shown once)
   postd-host check <file.wasm>                 print a component's manifest and whether this host loads it
   postd-host vault rotate --from <key> --to <key> [--reencrypt] [--batch <n>]
                                                re-wrap every data key under a new key-encryption key
@@ -26,6 +28,9 @@ const USAGE: &str = "usage:
 
 Environment:
   POSTD_DATA_DIR        local key, compile cache and (by default) the database; default ./data
+  POSTD_LISTEN          where the API listens; default 127.0.0.1:8080
+  POSTD_PUBLIC_URL      how browsers reach it (OAuth redirects); default http://$POSTD_LISTEN
+  POSTD_ADMIN_KEY       the admin API's key (16+ characters); the admin API is off without it
   POSTD_CACHE_DIR       compiled components; default $POSTD_DATA_DIR/cache
   POSTD_DATABASE_URL    postgres://... or sqlite://path; default sqlite://$POSTD_DATA_DIR/postd.db
   POSTD_REDIS_URL       redis://host:port: job dispatch, rate buckets and refresh locks shared
@@ -51,6 +56,8 @@ async fn main() -> ExitCode {
     match args.as_slice() {
         ["check", file] => check(PathBuf::from(file)).await,
         ["migrate"] => migrate().await,
+        ["tenant", "create", id] => tenant_create(id, id).await,
+        ["tenant", "create", id, "--name", name] => tenant_create(id, name).await,
         ["vault", "rotate", rest @ ..] => rotate(rest).await,
         ["-h" | "--help" | "help"] => {
             println!("{USAGE}");
@@ -259,12 +266,107 @@ async fn run(args: &[&str]) -> ExitCode {
         backends.locks,
         backends.settings,
     );
+    let listen = std::env::var("POSTD_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    let listener = match tokio::net::TcpListener::bind(&listen).await {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("postd-host: cannot listen on {listen}: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let public_url =
+        std::env::var("POSTD_PUBLIC_URL").unwrap_or_else(|_| format!("http://{listen}"));
+    if let Err(why) = first_tenant(pipeline.store(), &public_url).await {
+        eprintln!("postd-host: {why}");
+        return ExitCode::FAILURE;
+    }
+    let api = Arc::new(ApiState {
+        pipeline: pipeline.clone(),
+        admin_key: std::env::var("POSTD_ADMIN_KEY")
+            .ok()
+            .filter(|k| k.len() >= 16),
+        public_url: public_url.trim_end_matches('/').to_string(),
+        metrics: HttpMetrics::default(),
+        redis_url: std::env::var("POSTD_REDIS_URL").ok(),
+    });
+    if api.admin_key.is_none() {
+        tracing::warn!(
+            "the admin API is off: set POSTD_ADMIN_KEY (16 characters or more) to use it"
+        );
+    }
     let workers = pipeline.start();
-    tracing::info!(plugins = %plugins.display(), dir = %file.plugin_dir.display(), "postd-host running; Ctrl-C stops it");
-    let _ = tokio::signal::ctrl_c().await;
-    tracing::info!("stopping: no new jobs are claimed; running jobs finish");
+    tracing::info!(%listen, plugins = %plugins.display(), dir = %file.plugin_dir.display(), "postd-host running; Ctrl-C stops it");
+    let served = axum::serve(listener, postd_host::api::router(api))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("stopping: no new requests or jobs; running ones finish");
+        })
+        .await;
     workers.stop().await;
-    ExitCode::SUCCESS
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("postd-host: the API server failed: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// On an empty database, creates tenant `default` and prints its API key (once: only its digest
+/// is stored), so a fresh `make run` can be used at once.
+async fn first_tenant(store: &Store, public_url: &str) -> Result<(), String> {
+    if store
+        .tenant_exists("default")
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Ok(());
+    }
+    let now = SystemClock.now();
+    store
+        .create_tenant("default", "Default tenant", now)
+        .await
+        .map_err(|e| e.to_string())?;
+    let key = store
+        .tenant("default")
+        .create_api_key("setup", now)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "\nCreated tenant `default`. Its API key (shown once):\n\n  {key}\n\nTry: curl -H 'Authorization: Bearer {key}' {public_url}/v1/connections\n"
+    );
+    Ok(())
+}
+
+async fn tenant_create(id: &str, name: &str) -> ExitCode {
+    let outcome = async {
+        let store = Store::open(&database_url())
+            .await
+            .map_err(|e| e.to_string())?;
+        if store.tenant_exists(id).await.map_err(|e| e.to_string())? {
+            return Err(format!("tenant `{id}` exists"));
+        }
+        let now = SystemClock.now();
+        store
+            .create_tenant(id, name, now)
+            .await
+            .map_err(|e| e.to_string())?;
+        store
+            .tenant(id)
+            .create_api_key("cli", now)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    match outcome.await {
+        Ok(key) => {
+            println!("{key}");
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("postd-host: {why}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// What a host process runs on: the database, the vault over it, and — with `POSTD_REDIS_URL`

@@ -34,6 +34,9 @@ CREATE TABLE connections (
     -- it changed while waiting for the lock knows another refresh already did the work.
     token_version       BIGINT  NOT NULL DEFAULT 0,
     next_health_at      BIGINT  NOT NULL,
+    -- Set when the user deletes the connection: its secrets are erased, its pending jobs
+    -- cancelled, the row kept for the history of its jobs.
+    deleted_at          BIGINT,
     created_at          BIGINT  NOT NULL,
     updated_at          BIGINT  NOT NULL,
     PRIMARY KEY (tenant_id, id)

@@ -21,6 +21,9 @@ pub struct CallContext {
     pub connection: Option<String>,
     /// The job, for calls that run one (publish, handle-task).
     pub job: Option<String>,
+    /// The tenant's enablement override for the plugin (the per-tenant table the admin API
+    /// writes), which wins over `plugins.toml`'s `tenants` list when set.
+    pub enabled: Option<bool>,
 }
 
 impl CallContext {
@@ -30,12 +33,19 @@ impl CallContext {
             tenant: tenant.into(),
             connection: None,
             job: None,
+            enabled: None,
         }
     }
 
     /// The same call, acting on `connection`.
     pub fn with_connection(mut self, connection: impl Into<String>) -> Self {
         self.connection = Some(connection.into());
+        self
+    }
+
+    /// The same call, with the tenant's enablement override for the plugin.
+    pub fn with_enabled(mut self, enabled: Option<bool>) -> Self {
+        self.enabled = enabled;
         self
     }
 

@@ -25,7 +25,7 @@ pub use dispatch::{Batch, DispatchSettings, Dispatcher, RedisDispatch};
 pub use health::HealthOutcome;
 pub use lock::RefreshLocks;
 pub use policy::{Backoff, Verdict, classify_call, classify_connector};
-pub use refresh::{RefreshOutcome, RefreshTrigger};
+pub use refresh::{RefreshOutcome, RefreshTrigger, describe as describe_connector_error};
 pub use sink::StoreJobSink;
 pub use worker::Workers;
 
@@ -164,6 +164,39 @@ impl Pipeline {
             }
         }
         Ok(accepted)
+    }
+}
+
+impl Pipeline {
+    /// Replays a dead letter of `tenant` and announces its job.
+    pub async fn replay(
+        &self,
+        tenant: &str,
+        dead_letter: &str,
+        actor: &str,
+    ) -> Result<crate::store::Job, StoreError> {
+        let now = self.now();
+        let job = self
+            .store
+            .tenant(tenant)
+            .replay(dead_letter, actor, now)
+            .await?;
+        if let Err(error) = self
+            .dispatcher
+            .announce(&[(job.id.clone(), job.next_run_at)], now)
+            .await
+        {
+            tracing::warn!(%error, "announcing a replayed job failed; the sweep will pick it up");
+        }
+        Ok(job)
+    }
+
+    /// Announces jobs that became due outside the pipeline (resumed by a reconnect or an
+    /// enablement change).
+    pub async fn announce(&self, jobs: &[(String, Millis)]) {
+        if let Err(error) = self.dispatcher.announce(jobs, self.now()).await {
+            tracing::warn!(%error, "announcing jobs failed; the sweep will pick them up");
+        }
     }
 }
 

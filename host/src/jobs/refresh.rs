@@ -272,7 +272,7 @@ fn actor(trigger: RefreshTrigger) -> String {
 
 /// A connector error in words, without secrets (connectors never put tokens in errors; the
 /// runtime redacts known secrets from anything the guest says).
-pub(crate) fn describe(error: &ConnectorError) -> String {
+pub fn describe(error: &ConnectorError) -> String {
     match error {
         ConnectorError::RateLimited(i) => format!("rate-limited: {}", i.reason),
         ConnectorError::AuthExpired(w) => format!("auth-expired: {w}"),

@@ -77,9 +77,9 @@ impl Pipeline {
             );
         }
         let tenant = self.store.tenant(&job.tenant_id);
-        match tenant.plugin_enabled(&job.plugin).await {
+        let enabled = match tenant.plugin_enabled(&job.plugin).await {
             Ok(Some(false)) => return (export, 0, pause(PAUSED_FOR_PLUGIN), None),
-            Ok(_) => {}
+            Ok(enabled) => enabled,
             Err(e) => {
                 return (
                     export,
@@ -88,7 +88,7 @@ impl Pipeline {
                     Some(("store".into(), e.to_string())),
                 );
             }
-        }
+        };
         let connection = match tenant.connection(&job.connection_id).await {
             Ok(c) => c,
             Err(e) => {
@@ -135,7 +135,8 @@ impl Pipeline {
         }
         let context = CallContext::tenant(&job.tenant_id)
             .with_connection(&job.connection_id)
-            .with_job(&job.id);
+            .with_job(&job.id)
+            .with_enabled(enabled);
         let job_context = JobContext {
             job_id: job.id.clone(),
             attempt: job.attempts,

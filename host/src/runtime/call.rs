@@ -40,7 +40,10 @@ impl Runtime {
             .get(id)
             .ok_or_else(|| CallError::UnknownPlugin(id.to_string()))?;
         let config = slot.config.load_full();
-        if !config.entry.serves_tenant(&context.tenant) {
+        let enabled = context
+            .enabled
+            .unwrap_or_else(|| config.entry.serves_tenant(&context.tenant));
+        if !enabled {
             return Err(CallError::NotEnabled {
                 plugin: id.to_string(),
                 tenant: context.tenant,

@@ -257,6 +257,11 @@ impl Runtime {
         Some(self.registry.get(id)?.config.load_full())
     }
 
+    /// Egress metrics per plugin.
+    pub fn egress_metrics(&self) -> &EgressMetrics {
+        &self.services.egress_metrics
+    }
+
     /// Fuel spent so far, per tenant and plugin.
     pub fn fuel(&self) -> &FuelLedger {
         &self.fuel

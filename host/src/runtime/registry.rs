@@ -146,6 +146,7 @@ impl PluginSlot {
                 .map(|e| e.to_string()),
             swaps: self.swaps.load(Ordering::Relaxed),
             running: self.running(),
+            loaded_at: current.as_ref().map(|p| p.loaded_at),
         }
     }
 }
@@ -169,6 +170,8 @@ pub struct PluginStatus {
     pub swaps: u64,
     /// Calls running now.
     pub running: usize,
+    /// When the serving version was installed.
+    pub loaded_at: Option<SystemTime>,
 }
 
 /// Every configured plugin, by id.

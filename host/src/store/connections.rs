@@ -68,7 +68,7 @@ impl TenantStore {
                  status = 'healthy', status_reason = NULL, scopes = excluded.scopes,
                  expires_at = excluded.expires_at, refresh_expires_at = excluded.refresh_expires_at,
                  refreshed_at = excluded.refreshed_at, next_health_at = excluded.next_health_at,
-                 token_version = connections.token_version + 1,
+                 token_version = connections.token_version + 1, deleted_at = NULL,
                  updated_at = excluded.updated_at
              WHERE connections.plugin = excluded.plugin",
         )
@@ -107,7 +107,7 @@ impl TenantStore {
         );
         audit(&mut tx, &self.tenant, now, actor, action, &new.id, &detail).await?;
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND id = $2"
+            "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL"
         )))
         .bind(&self.tenant)
         .bind(&new.id)
@@ -130,7 +130,7 @@ impl TenantStore {
     /// One connection of this tenant.
     pub async fn connection(&self, id: &str) -> Result<Connection, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND id = $2"
+            "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL"
         )))
         .bind(&self.tenant)
         .bind(id)
@@ -145,7 +145,7 @@ impl TenantStore {
     /// Every connection of this tenant.
     pub async fn connections(&self) -> Result<Vec<Connection>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 ORDER BY created_at, id"
+            "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY created_at, id"
         )))
         .bind(&self.tenant)
         .fetch_all(&self.store.pool)
@@ -274,6 +274,63 @@ impl TenantStore {
             .map_err(StoreError::db("committing a refresh"))
     }
 
+    /// Deletes a connection: its secrets are erased and its queued or paused jobs cancelled in
+    /// one transaction; the row stays (hidden) for its jobs' history. Audited.
+    pub async fn delete_connection(
+        &self,
+        id: &str,
+        actor: &str,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        let done = sqlx::query(
+            "UPDATE connections SET deleted_at = $3, status = 'revoked', status_reason = 'deleted', updated_at = $3
+             WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
+        )
+        .bind(&self.tenant)
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("deleting a connection"))?;
+        if done.rows_affected() != 1 {
+            return Err(StoreError::not_found("connection", id));
+        }
+        let secrets =
+            sqlx::query("DELETE FROM vault_secrets WHERE tenant = $1 AND connection = $2")
+                .bind(&self.tenant)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::db("erasing a connection's secrets"))?
+                .rows_affected();
+        let cancelled = sqlx::query(
+            "UPDATE jobs SET state = 'cancelled', state_reason = 'connection deleted', updated_at = $3
+             WHERE tenant_id = $1 AND connection_id = $2 AND state IN ('queued', 'paused')",
+        )
+        .bind(&self.tenant)
+        .bind(id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("cancelling a connection's jobs"))?
+        .rows_affected();
+        let detail = format!("secrets_erased={secrets} jobs_cancelled={cancelled}");
+        audit(
+            &mut tx,
+            &self.tenant,
+            now,
+            actor,
+            "connection.deleted",
+            id,
+            &detail,
+        )
+        .await?;
+        tx.commit()
+            .await
+            .map_err(StoreError::db("committing a deletion"))
+    }
+
     /// Counts this tenant's jobs on `connection` in `state`.
     pub async fn count_jobs(&self, connection: &str, state: JobState) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar(
@@ -299,7 +356,7 @@ impl Store {
     ) -> Result<Vec<Connection>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM connections WHERE plugin = $1 AND expires_at IS NOT NULL AND expires_at <= $2
-             AND status IN ('healthy', 'expiring_soon') ORDER BY expires_at LIMIT $3"
+             AND status IN ('healthy', 'expiring_soon') AND deleted_at IS NULL ORDER BY expires_at LIMIT $3"
         )))
         .bind(plugin)
         .bind(horizon)
@@ -310,6 +367,53 @@ impl Store {
         Ok(rows.iter().map(from_row).collect())
     }
 
+    /// The live connections of `plugin` for the platform account `external_id`, across tenants
+    /// (webhooks name the platform's account, not ours).
+    pub async fn connections_by_external(
+        &self,
+        plugin: &str,
+        external_id: &str,
+    ) -> Result<Vec<Connection>, StoreError> {
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM connections WHERE plugin = $1 AND external_id = $2 AND deleted_at IS NULL"
+        )))
+        .bind(plugin)
+        .bind(external_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("finding connections by platform account"))?;
+        Ok(rows.iter().map(from_row).collect())
+    }
+
+    /// Seconds until the nearest expiry of a usable connection's token, if any expires.
+    pub async fn nearest_token_expiry(&self) -> Result<Option<Millis>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT MIN(expires_at) FROM connections WHERE expires_at IS NOT NULL AND deleted_at IS NULL
+             AND status IN ('healthy', 'expiring_soon')",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(StoreError::db("finding the nearest token expiry"))
+    }
+
+    /// Erases the secrets of a connection that does not exist (a failed authorization).
+    pub async fn erase_orphan_secrets(
+        &self,
+        tenant: &str,
+        connection: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM vault_secrets WHERE tenant = $1 AND connection = $2
+             AND NOT EXISTS (SELECT 1 FROM connections WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL)",
+        )
+        .bind(tenant)
+        .bind(connection)
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::db("erasing orphan secrets"))?;
+        Ok(())
+    }
+
     /// Connections whose health check is due.
     pub async fn connections_due_for_health(
         &self,
@@ -317,7 +421,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<Connection>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM connections WHERE next_health_at <= $1 AND status <> 'revoked'
+            "SELECT {COLUMNS} FROM connections WHERE next_health_at <= $1 AND status <> 'revoked' AND deleted_at IS NULL
              ORDER BY next_health_at LIMIT $2"
         )))
         .bind(now)

@@ -114,7 +114,7 @@ impl TenantStore {
             .map_err(|e| StoreError::Invalid(format!("content: {e}")))?;
         for target in &post.targets {
             let row = sqlx::query(
-                "SELECT plugin, status FROM connections WHERE tenant_id = $1 AND id = $2",
+                "SELECT plugin, status FROM connections WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
             )
             .bind(&self.tenant)
             .bind(&target.connection_id)

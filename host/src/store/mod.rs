@@ -12,6 +12,7 @@
 //! due jobs, finding connections due for refresh) live on [`Store`] and are not reachable from
 //! the tenant API. The choice over PostgreSQL row-level security is recorded in the README.
 
+mod access;
 mod connections;
 mod events;
 mod jobs;
@@ -26,6 +27,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use access::{OAuthState, random_token};
 pub use connections::PAUSED_FOR_CONNECTION;
 pub use events::NewWebhookEvent;
 pub use model::*;

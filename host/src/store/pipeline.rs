@@ -441,6 +441,16 @@ impl Store {
         Ok(())
     }
 
+    /// Dead letters not yet replayed, across tenants.
+    pub async fn dead_letter_count(&self) -> Result<u64, StoreError> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM dead_letters WHERE replayed_at IS NULL")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(StoreError::db("counting dead letters"))?;
+        Ok(n as u64)
+    }
+
     /// Counts jobs per state, across tenants (for health and metrics).
     pub async fn job_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
         let rows =

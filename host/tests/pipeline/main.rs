@@ -1,7 +1,9 @@
 //! The job pipeline over real databases (SQLite; PostgreSQL + Redis), the real host runtime
-//! running the pipeline fixture component, and a test platform over loopback HTTP.
+//! running the pipeline fixture component, a test platform over loopback HTTP, and the HTTP API
+//! over it all.
 
 mod accept;
+mod api;
 mod crash;
 mod dispatch;
 mod refresh;

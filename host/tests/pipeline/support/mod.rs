@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod platform;
 pub mod process;
+pub mod server;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -44,6 +45,9 @@ macro_rules! on_both_backends {
     };
 }
 
+/// The pipeline fixture's webhook signing secret in tests.
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
+
 /// The compile cache the tests share.
 pub fn shared_cache() -> std::path::PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("component-cache")
@@ -55,6 +59,10 @@ pub fn plugin_entry(platform: &Platform) -> PluginEntry {
     entry.allowed_hosts = vec![platform.url.clone()];
     entry.allowed_ranges = vec!["127.0.0.0/8".into()];
     entry.settings = BTreeMap::from([("base-url".to_string(), platform.url.clone())]);
+    entry.secrets = BTreeMap::from([(
+        "webhook-secret".to_string(),
+        postd_host::config::SecretSource::Value(WEBHOOK_SECRET.into()),
+    )]);
     entry
 }
 

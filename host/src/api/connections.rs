@@ -1,0 +1,373 @@
+//! Connections: API-key connections, the OAuth flow (state bound to tenant and plugin, single
+//! use, ten minutes), listing, deletion (secrets erased), manual refresh and accounts.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::{ApiError, ApiJson, ApiPath, ApiQuery, ApiState, Caller, OAUTH_STATE_TTL};
+use crate::capability::CallContext;
+use crate::jobs::{RefreshOutcome, RefreshTrigger};
+use crate::runtime::wit::connector::{AuthCallback, AuthKind, AuthorizeRequest, ConnectionInfo};
+use crate::runtime::{Answer, Invocation};
+use crate::store::{Connection, NewConnection, OAuthState, new_id, random_token};
+
+/// `POST /v1/connections`: a connection authorized by an API key the user pastes.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewApiKeyConnection {
+    /// The plugin (its manifest's auth kind must be `api-key`).
+    pub plugin: String,
+    /// The key.
+    pub api_key: String,
+    /// The connection id to use (or re-authorize); generated when absent.
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+/// An account a connection can post to.
+#[derive(Debug, Serialize)]
+pub struct AccountView {
+    /// The platform's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// `page`, `instagram`, `organization`, `location`, `audience`…
+    pub kind: String,
+    /// The account it belongs to.
+    pub parent_id: Option<String>,
+}
+
+/// The answer to `GET /v1/oauth/{plugin}/start`.
+#[derive(Debug, Serialize)]
+pub struct OAuthStart {
+    /// Where to send the user.
+    pub authorize_url: String,
+    /// The single-use state bound to this tenant and plugin.
+    pub state: String,
+    /// Until when the state is accepted (Unix seconds).
+    pub expires_at: i64,
+    /// The connection the callback will create.
+    pub connection_id: String,
+}
+
+/// Query of `GET /v1/oauth/{plugin}/start`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartQuery {
+    /// Re-authorize this connection instead of creating one.
+    #[serde(default)]
+    pub connection_id: Option<String>,
+}
+
+fn valid_id(id: &str) -> Result<(), ApiError> {
+    let ok = (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "ids are 1-64 characters of letters, digits, '-' and '_'",
+        ))
+    }
+}
+
+/// The call context of `tenant` on `plugin`, with its enablement override.
+pub(super) async fn context(
+    state: &ApiState,
+    tenant: &str,
+    plugin: &str,
+) -> Result<CallContext, ApiError> {
+    let enabled = state.store().tenant(tenant).plugin_enabled(plugin).await?;
+    Ok(CallContext::tenant(tenant).with_enabled(enabled))
+}
+
+/// Runs `complete-auth` and stores the connection; on failure, erases what the connector put
+/// in the vault for a connection that does not exist.
+async fn complete(
+    state: &ApiState,
+    tenant: &str,
+    plugin: &str,
+    connection: &str,
+    callback: AuthCallback,
+) -> Result<Connection, ApiError> {
+    let context = context(state, tenant, plugin)
+        .await?
+        .with_connection(connection);
+    let outcome = state
+        .pipeline
+        .runtime()
+        .invoke(plugin, context, Invocation::CompleteAuth(callback))
+        .await;
+    let info: Result<ConnectionInfo, ApiError> = match outcome {
+        Ok(served) => match served.answer {
+            Answer::CompleteAuth(Ok(info)) => Ok(info),
+            Answer::CompleteAuth(Err(e)) => Err(e.into()),
+            _ => unreachable!("complete-auth answers with connection info"),
+        },
+        Err(e) => Err(e.into()),
+    };
+    let info = match info {
+        Ok(info) => info,
+        Err(error) => {
+            state
+                .store()
+                .erase_orphan_secrets(tenant, connection)
+                .await?;
+            return Err(error);
+        }
+    };
+    let new = NewConnection {
+        id: connection.to_string(),
+        plugin: plugin.to_string(),
+        external_id: info.external_id,
+        display_name: info.display_name,
+        scopes: info.scopes,
+        expires_at: info.expires_at.map(|s| s.saturating_mul(1000)),
+        refresh_expires_at: info.refresh_expires_at.map(|s| s.saturating_mul(1000)),
+    };
+    let (connection, _resumed) = state
+        .store()
+        .tenant(tenant)
+        .upsert_connection(&new, "api", state.pipeline.now())
+        .await?;
+    Ok(connection)
+}
+
+fn auth_kind(state: &ApiState, plugin: &str) -> Result<AuthKind, ApiError> {
+    state
+        .pipeline
+        .runtime()
+        .manifest(plugin)
+        .map(|m| m.auth)
+        .ok_or_else(|| ApiError::not_found(format!("plugin `{plugin}` is not serving")))
+}
+
+/// `GET /v1/connections`
+pub async fn list(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+) -> Result<Json<Vec<Connection>>, ApiError> {
+    Ok(Json(
+        state.store().tenant(&caller.tenant).connections().await?,
+    ))
+}
+
+/// `GET /v1/connections/{id}`
+pub async fn get(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Connection>, ApiError> {
+    Ok(Json(
+        state.store().tenant(&caller.tenant).connection(&id).await?,
+    ))
+}
+
+/// `DELETE /v1/connections/{id}`: erases its secrets and cancels its pending jobs.
+pub async fn delete(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .store()
+        .tenant(&caller.tenant)
+        .delete_connection(&id, "api", state.pipeline.now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/connections`
+pub async fn create(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NewApiKeyConnection>,
+) -> Result<(StatusCode, Json<Connection>), ApiError> {
+    if auth_kind(&state, &body.plugin)? != AuthKind::ApiKey {
+        return Err(ApiError::bad_request(format!(
+            "plugin `{}` connects through OAuth: use /v1/oauth/{}/start",
+            body.plugin, body.plugin
+        )));
+    }
+    let id = body.id.unwrap_or_else(|| new_id("conn"));
+    valid_id(&id)?;
+    let callback = AuthCallback {
+        params: vec![("api-key".into(), body.api_key)],
+        redirect_uri: String::new(),
+    };
+    let connection = complete(&state, &caller.tenant, &body.plugin, &id, callback).await?;
+    Ok((StatusCode::CREATED, Json(connection)))
+}
+
+/// `POST /v1/connections/{id}/refresh`
+pub async fn refresh(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Connection>, ApiError> {
+    let store = state.store().tenant(&caller.tenant);
+    store.connection(&id).await?;
+    match state
+        .pipeline
+        .refresh(&caller.tenant, &id, RefreshTrigger::Manual)
+        .await
+    {
+        RefreshOutcome::Refreshed | RefreshOutcome::AlreadyFresh => {
+            Ok(Json(store.connection(&id).await?))
+        }
+        RefreshOutcome::Failed {
+            paused: true,
+            error,
+        } => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "reconnect-required",
+            error,
+        )),
+        RefreshOutcome::Failed {
+            paused: false,
+            error,
+        } => Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "refresh-failed",
+            error,
+        )),
+    }
+}
+
+/// `GET /v1/connections/{id}/accounts`
+pub async fn accounts(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Vec<AccountView>>, ApiError> {
+    let connection = state.store().tenant(&caller.tenant).connection(&id).await?;
+    let context = context(&state, &caller.tenant, &connection.plugin)
+        .await?
+        .with_connection(&id);
+    let served = state
+        .pipeline
+        .runtime()
+        .invoke(&connection.plugin, context, Invocation::ListAccounts)
+        .await?;
+    match served.answer {
+        Answer::ListAccounts(Ok(accounts)) => Ok(Json(
+            accounts
+                .into_iter()
+                .map(|a| AccountView {
+                    id: a.id,
+                    name: a.name,
+                    kind: a.kind,
+                    parent_id: a.parent_id,
+                })
+                .collect(),
+        )),
+        Answer::ListAccounts(Err(e)) => Err(e.into()),
+        _ => unreachable!("list-accounts answers with accounts"),
+    }
+}
+
+/// `GET /v1/oauth/{plugin}/start`
+pub async fn oauth_start(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    ApiPath(plugin): ApiPath<String>,
+    ApiQuery(query): ApiQuery<StartQuery>,
+) -> Result<Json<OAuthStart>, ApiError> {
+    if auth_kind(&state, &plugin)? != AuthKind::Oauth2 {
+        return Err(ApiError::bad_request(format!(
+            "plugin `{plugin}` connects with an API key: POST /v1/connections"
+        )));
+    }
+    let connection_id = query.connection_id.unwrap_or_else(|| new_id("conn"));
+    valid_id(&connection_id)?;
+    let redirect_uri = format!("{}/v1/oauth/{plugin}/callback", state.public_url);
+    let oauth_state = random_token("st_");
+    let context = context(&state, &caller.tenant, &plugin).await?;
+    let request = AuthorizeRequest {
+        state: oauth_state.clone(),
+        redirect_uri: redirect_uri.clone(),
+        scopes: vec![],
+    };
+    let served = state
+        .pipeline
+        .runtime()
+        .invoke(&plugin, context, Invocation::AuthorizeUrl(request))
+        .await?;
+    let authorize_url = match served.answer {
+        Answer::AuthorizeUrl(Ok(url)) => url,
+        Answer::AuthorizeUrl(Err(e)) => return Err(e.into()),
+        _ => unreachable!("authorize-url answers with a URL"),
+    };
+    let expires_at = state.pipeline.now() + OAUTH_STATE_TTL.as_millis() as i64;
+    let pending = OAuthState {
+        tenant_id: caller.tenant.clone(),
+        plugin,
+        connection_id: connection_id.clone(),
+        redirect_uri,
+    };
+    state
+        .store()
+        .tenant(&caller.tenant)
+        .put_oauth_state(&oauth_state, &pending, expires_at)
+        .await?;
+    Ok(Json(OAuthStart {
+        authorize_url,
+        state: oauth_state,
+        expires_at: expires_at / 1000,
+        connection_id,
+    }))
+}
+
+/// `GET /v1/oauth/{plugin}/callback`: where the platform sends the user back. The `state`
+/// authenticates the request (no API key: it is the user's browser).
+pub async fn oauth_callback(
+    State(state): State<Arc<ApiState>>,
+    ApiPath(plugin): ApiPath<String>,
+    ApiQuery(params): ApiQuery<BTreeMap<String, String>>,
+) -> Result<Json<Connection>, ApiError> {
+    let given = params
+        .get("state")
+        .ok_or_else(|| ApiError::bad_request("the callback has no `state`"))?;
+    let pending = state
+        .store()
+        .take_oauth_state(given, &plugin, state.pipeline.now())
+        .await?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-state",
+                "unknown, used, expired or foreign OAuth state",
+            )
+        })?;
+    if let Some(error) = params.get("error") {
+        let detail = params
+            .get("error_description")
+            .map(String::as_str)
+            .unwrap_or("");
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "authorization-denied",
+            format!("{error}: {detail}"),
+        ));
+    }
+    let callback = AuthCallback {
+        params: params.into_iter().collect(),
+        redirect_uri: pending.redirect_uri.clone(),
+    };
+    let connection = complete(
+        &state,
+        &pending.tenant_id,
+        &plugin,
+        &pending.connection_id,
+        callback,
+    )
+    .await?;
+    Ok(Json(connection))
+}

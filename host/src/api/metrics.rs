@@ -1,0 +1,68 @@
+//! Request ids, request logs and HTTP request counts.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+
+use super::ApiState;
+
+/// Requests per (method, route, status).
+#[derive(Debug, Default)]
+pub struct HttpMetrics {
+    counts: Mutex<BTreeMap<(String, String, u16), u64>>,
+}
+
+impl HttpMetrics {
+    /// Counts one request.
+    pub fn record(&self, method: &str, route: &str, status: u16) {
+        *self
+            .counts
+            .lock()
+            .expect("http metrics")
+            .entry((method.to_string(), route.to_string(), status))
+            .or_default() += 1;
+    }
+
+    /// The counts so far.
+    pub fn snapshot(&self) -> Vec<((String, String, u16), u64)> {
+        self.counts
+            .lock()
+            .expect("http metrics")
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect()
+    }
+}
+
+/// Gives every request an id (`x-request-id`, kept when the caller sent a sane one), logs it
+/// with its route, status and latency, and counts it.
+pub async fn track(State(state): State<Arc<ApiState>>, request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
+    // The matched route template, never the raw path (which may carry ids or tokens).
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = request.method().as_str().to_string();
+    let started = Instant::now();
+    let mut response = next.run(request).await;
+    let status = response.status().as_u16();
+    tracing::info!(request_id = %id, %method, %route, status, latency_ms = started.elapsed().as_millis() as u64, "request");
+    state.metrics.record(&method, &route, status);
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}

@@ -1,0 +1,114 @@
+//! The HTTP API: tenants' connections, OAuth, posts, jobs and dead letters under `/v1`
+//! (authenticated by per-tenant API keys), platform webhooks under `/webhooks`, the admin API
+//! under `/admin` (a separate key), and operations (`/livez`, `/readyz`, `/metrics`).
+//!
+//! Every error answers `{code, message}`; malformed input is a 4xx and changes nothing.
+
+mod admin;
+mod connections;
+mod error;
+mod extract;
+mod metrics;
+mod openapi;
+mod ops;
+mod posts;
+mod webhooks;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+
+pub use error::ApiError;
+pub use extract::{Admin, ApiJson, ApiPath, ApiQuery, Caller, constant_time_eq};
+pub use metrics::HttpMetrics;
+pub use openapi::{Access, OPERATIONS, Operation, document as openapi_document};
+
+use crate::jobs::Pipeline;
+use crate::store::Store;
+
+/// Largest JSON body the API reads.
+pub const MAX_JSON_BODY: usize = 1 << 20;
+/// Largest component upload.
+pub const MAX_COMPONENT_UPLOAD: usize = 64 << 20;
+/// How long an OAuth `state` is valid.
+pub const OAUTH_STATE_TTL: Duration = Duration::from_secs(600);
+
+/// What the handlers share.
+pub struct ApiState {
+    /// The pipeline (and through it the store and the runtime).
+    pub pipeline: Arc<Pipeline>,
+    /// The admin key; `None` turns the admin API off.
+    pub admin_key: Option<String>,
+    /// Where this host is reachable from browsers (OAuth redirects), without a trailing slash.
+    pub public_url: String,
+    /// HTTP request counts.
+    pub metrics: HttpMetrics,
+    /// Whether Redis is part of this deployment (for `/readyz`).
+    pub redis_url: Option<String>,
+}
+
+impl ApiState {
+    /// The store.
+    pub fn store(&self) -> &Store {
+        self.pipeline.store()
+    }
+}
+
+/// The whole API.
+pub fn router(state: Arc<ApiState>) -> Router {
+    let v1 = Router::new()
+        .route(
+            "/connections",
+            get(connections::list).post(connections::create),
+        )
+        .route(
+            "/connections/{id}",
+            get(connections::get).delete(connections::delete),
+        )
+        .route("/connections/{id}/refresh", post(connections::refresh))
+        .route("/connections/{id}/accounts", get(connections::accounts))
+        .route("/oauth/{plugin}/start", get(connections::oauth_start))
+        .route("/oauth/{plugin}/callback", get(connections::oauth_callback))
+        .route("/posts", post(posts::create))
+        .route("/posts/{id}", get(posts::get).delete(posts::delete))
+        .route("/analytics", get(posts::analytics))
+        .route("/jobs", get(posts::jobs))
+        .route("/dead-letters", get(posts::dead_letters))
+        .route("/dead-letters/{id}/replay", post(posts::replay))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
+    let admin = Router::new()
+        .route("/plugins", get(admin::plugins))
+        .route(
+            "/plugins/{id}",
+            put(admin::upload).layer(DefaultBodyLimit::max(MAX_COMPONENT_UPLOAD)),
+        )
+        .route("/plugins/{id}/rollback", post(admin::rollback))
+        .route("/tenants", post(admin::create_tenant))
+        .route(
+            "/tenants/{tenant}/plugins/{id}",
+            put(admin::enable).delete(admin::clear),
+        )
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
+    Router::new()
+        .nest("/v1", v1)
+        .nest("/admin", admin)
+        .route(
+            "/webhooks/{plugin}",
+            get(webhooks::challenge)
+                .post(webhooks::deliver)
+                .layer(DefaultBodyLimit::max(MAX_JSON_BODY)),
+        )
+        .route("/livez", get(ops::livez))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/openapi.json", get(ops::openapi))
+        .fallback(ops::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .with_state(state)
+}

@@ -1,0 +1,224 @@
+//! Operations: liveness, readiness (database, Redis, plugins), Prometheus metrics, the OpenAPI
+//! document, and the JSON 404.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::{ApiError, ApiState, openapi};
+use crate::capability::http::LATENCY_BUCKETS;
+
+/// `GET /livez`: the process answers.
+pub async fn livez() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: the database answers, Redis answers (when configured), every configured
+/// plugin has a serving version.
+pub async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
+    let database = sqlx::query_scalar::<_, i64>("SELECT 1")
+        .fetch_one(state.store().pool())
+        .await
+        .is_ok();
+    let redis = match &state.redis_url {
+        None => None,
+        Some(url) => Some(ping_redis(url).await),
+    };
+    let plugins: serde_json::Map<String, serde_json::Value> = state
+        .pipeline
+        .runtime()
+        .plugins()
+        .into_iter()
+        .map(|p| {
+            (
+                p.id,
+                json!(if p.version.is_some() {
+                    "serving"
+                } else {
+                    "not-loaded"
+                }),
+            )
+        })
+        .collect();
+    let plugins_ok = plugins.values().all(|v| v == "serving");
+    let ready = database && redis.unwrap_or(true) && plugins_ok;
+    let body = json!({ "ready": ready, "database": database, "redis": redis, "plugins": plugins });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
+}
+
+async fn ping_redis(url: &str) -> bool {
+    let Ok(client) = redis::Client::open(url) else {
+        return false;
+    };
+    let attempt = async {
+        let mut conn = client.get_multiplexed_async_connection().await.ok()?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .ok()
+    };
+    matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(2), attempt).await,
+        Ok(Some(_))
+    )
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<Arc<ApiState>>) -> Result<Response, ApiError> {
+    let mut out = String::new();
+    let line = |out: &mut String, text: String| {
+        out.push_str(&text);
+        out.push('\n');
+    };
+    line(
+        &mut out,
+        "# HELP postd_http_requests_total HTTP requests by method, route and status.".into(),
+    );
+    line(&mut out, "# TYPE postd_http_requests_total counter".into());
+    for ((method, route, status), n) in state.metrics.snapshot() {
+        line(
+            &mut out,
+            format!(
+                "postd_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
+                escape(&route)
+            ),
+        );
+    }
+    let store = state.store();
+    line(&mut out, "# HELP postd_jobs Jobs by state.".into());
+    line(&mut out, "# TYPE postd_jobs gauge".into());
+    for (job_state, n) in store.job_counts().await? {
+        line(&mut out, format!("postd_jobs{{state=\"{job_state}\"}} {n}"));
+    }
+    line(
+        &mut out,
+        "# HELP postd_dead_letters Dead letters not yet replayed.".into(),
+    );
+    line(&mut out, "# TYPE postd_dead_letters gauge".into());
+    line(
+        &mut out,
+        format!("postd_dead_letters {}", store.dead_letter_count().await?),
+    );
+    let runtime = state.pipeline.runtime();
+    line(
+        &mut out,
+        "# HELP postd_fuel_consumed_total Fuel consumed by connector calls.".into(),
+    );
+    line(&mut out, "# TYPE postd_fuel_consumed_total counter".into());
+    for ((tenant, plugin), usage) in runtime.fuel().snapshot() {
+        line(
+            &mut out,
+            format!(
+                "postd_fuel_consumed_total{{tenant=\"{}\",plugin=\"{plugin}\"}} {}",
+                escape(&tenant),
+                usage.fuel
+            ),
+        );
+    }
+    line(
+        &mut out,
+        "# HELP postd_egress_request_duration_seconds Connector HTTP requests by plugin.".into(),
+    );
+    line(
+        &mut out,
+        "# TYPE postd_egress_request_duration_seconds histogram".into(),
+    );
+    for (plugin, stats) in runtime.egress_metrics().snapshot() {
+        for (bound, count) in LATENCY_BUCKETS.iter().zip(stats.latency_buckets.iter()) {
+            line(
+                &mut out,
+                format!(
+                    "postd_egress_request_duration_seconds_bucket{{plugin=\"{plugin}\",le=\"{bound}\"}} {count}"
+                ),
+            );
+        }
+        let total = stats.latency_buckets.last().copied().unwrap_or(0);
+        line(
+            &mut out,
+            format!(
+                "postd_egress_request_duration_seconds_bucket{{plugin=\"{plugin}\",le=\"+Inf\"}} {total}"
+            ),
+        );
+        line(
+            &mut out,
+            format!(
+                "postd_egress_request_duration_seconds_sum{{plugin=\"{plugin}\"}} {}",
+                stats.latency_sum
+            ),
+        );
+        line(
+            &mut out,
+            format!("postd_egress_request_duration_seconds_count{{plugin=\"{plugin}\"}} {total}"),
+        );
+    }
+    line(&mut out, "# HELP postd_token_expiry_seconds Seconds until the nearest token of a usable connection expires.".into());
+    line(&mut out, "# TYPE postd_token_expiry_seconds gauge".into());
+    if let Some(at) = store.nearest_token_expiry().await? {
+        line(
+            &mut out,
+            format!(
+                "postd_token_expiry_seconds {}",
+                (at - state.pipeline.now()) / 1000
+            ),
+        );
+    }
+    line(
+        &mut out,
+        "# HELP postd_plugin_swaps_total Hot swaps and rollbacks per plugin.".into(),
+    );
+    line(&mut out, "# TYPE postd_plugin_swaps_total counter".into());
+    for plugin in runtime.plugins() {
+        line(
+            &mut out,
+            format!(
+                "postd_plugin_swaps_total{{plugin=\"{}\"}} {}",
+                plugin.id, plugin.swaps
+            ),
+        );
+    }
+    let mut response = out.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        "text/plain; version=0.0.4".parse().expect("a valid header"),
+    );
+    Ok(response)
+}
+
+fn escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c => {
+                let _ = out.write_char(c);
+            }
+        }
+    }
+    out
+}
+
+/// `GET /openapi.json`
+pub async fn openapi() -> Json<serde_json::Value> {
+    Json(openapi::document())
+}
+
+/// Any route that does not exist.
+pub async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no-route",
+        "no such route; see /openapi.json",
+    )
+}

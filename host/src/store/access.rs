@@ -1,0 +1,127 @@
+//! API keys (stored as SHA-256 digests, shown once) and OAuth `state` values (single use).
+
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::tenants::audit;
+use super::{Millis, Store, StoreError, TenantStore};
+
+/// A pending OAuth authorization, as `state` binds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthState {
+    /// The tenant that started it.
+    pub tenant_id: String,
+    /// The plugin it is for.
+    pub plugin: String,
+    /// The connection it creates (or re-authorizes).
+    pub connection_id: String,
+    /// The redirect URI given to the platform.
+    pub redirect_uri: String,
+}
+
+fn digest(key: &str) -> String {
+    hex::encode(Sha256::digest(key.as_bytes()))
+}
+
+/// A secret token: `prefix` and 244 random bits from the operating system's generator (two v4
+/// UUIDs), as hex.
+pub fn random_token(prefix: &str) -> String {
+    format!(
+        "{prefix}{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+impl TenantStore {
+    /// Creates an API key for this tenant; the key is returned once and only its digest kept.
+    pub async fn create_api_key(&self, actor: &str, now: Millis) -> Result<String, StoreError> {
+        let key = random_token("pdk_");
+        let mut tx = self.store.begin().await?;
+        sqlx::query("INSERT INTO api_keys (key_sha256, tenant_id, prefix, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(digest(&key))
+            .bind(&self.tenant)
+            .bind(&key[..12])
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("storing an API key"))?;
+        audit(
+            &mut tx,
+            &self.tenant,
+            now,
+            actor,
+            "api-key.created",
+            &key[..12],
+            "",
+        )
+        .await?;
+        tx.commit()
+            .await
+            .map_err(StoreError::db("committing an API key"))?;
+        Ok(key)
+    }
+
+    /// Remembers an OAuth `state` for `expires_in_ms`.
+    pub async fn put_oauth_state(
+        &self,
+        state: &str,
+        pending: &OAuthState,
+        expires_at: Millis,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO oauth_states (state, tenant_id, plugin, connection_id, redirect_uri, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(state)
+        .bind(&self.tenant)
+        .bind(&pending.plugin)
+        .bind(&pending.connection_id)
+        .bind(&pending.redirect_uri)
+        .bind(expires_at)
+        .execute(&self.store.pool)
+        .await
+        .map_err(StoreError::db("storing an OAuth state"))?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// The tenant an API key belongs to, if the key is valid.
+    pub async fn tenant_for_key(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT tenant_id FROM api_keys WHERE key_sha256 = $1 AND revoked_at IS NULL",
+        )
+        .bind(digest(key))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::db("checking an API key"))?;
+        Ok(row.map(|r| r.get("tenant_id")))
+    }
+
+    /// Takes an OAuth `state` for `plugin`: returns what it binds if it exists, is for that
+    /// plugin and has not expired, and deletes it either way, so it works once.
+    pub async fn take_oauth_state(
+        &self,
+        state: &str,
+        plugin: &str,
+        now: Millis,
+    ) -> Result<Option<OAuthState>, StoreError> {
+        let row = sqlx::query(
+            "DELETE FROM oauth_states WHERE state = $1 RETURNING tenant_id, plugin, connection_id, redirect_uri, expires_at",
+        )
+        .bind(state)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::db("taking an OAuth state"))?;
+        let Some(row) = row else { return Ok(None) };
+        let expires_at: Millis = row.get("expires_at");
+        let bound = OAuthState {
+            tenant_id: row.get("tenant_id"),
+            plugin: row.get("plugin"),
+            connection_id: row.get("connection_id"),
+            redirect_uri: row.get("redirect_uri"),
+        };
+        Ok((bound.plugin == plugin && expires_at > now).then_some(bound))
+    }
+}
