@@ -13,4 +13,5 @@ pub mod check;
 pub mod config;
 pub mod jobs;
 pub mod runtime;
+pub mod service;
 pub mod store;

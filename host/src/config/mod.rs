@@ -3,7 +3,9 @@
 mod jobs;
 mod limits;
 mod plugins;
+mod service;
 
 pub use jobs::JobSettings;
 pub use limits::{Limits, LimitsOverride};
 pub use plugins::{ConfigProblem, PluginEntry, PluginsFile, SecretSource, valid_id};
+pub use service::{DEFAULT_CONFIG_FILE, LogFormat, ServiceSettings};

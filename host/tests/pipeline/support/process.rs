@@ -49,6 +49,8 @@ impl Harness {
             .env("POSTD_DATABASE_URL", &self.db.url)
             .env("POSTD_WORKERS", concurrency.to_string())
             .env("POSTD_LEASE_SECS", "2")
+            .env("POSTD_LISTEN", "127.0.0.1:0")
+            .env_remove("POSTD_CONFIG")
             .env("POSTD_WORKER_ID", id)
             .env("POSTD_LOG", "warn")
             .env_remove("POSTD_REDIS_URL")

@@ -1,0 +1,229 @@
+//! Service settings: an optional TOML file (`POSTD_CONFIG`, default `./postd.toml` when it
+//! exists) with `POSTD_*` environment variables overriding it. The embedded default needs
+//! neither.
+//!
+//! ```toml
+//! data_dir = "data"                      # POSTD_DATA_DIR
+//! database_url = "postgres://…"          # POSTD_DATABASE_URL (default sqlite://<data_dir>/postd.db)
+//! cache_dir = "data/cache"               # POSTD_CACHE_DIR
+//! redis_url = "redis://127.0.0.1:6379"   # POSTD_REDIS_URL (unset: no Redis)
+//! redis_namespace = "postd:"             # POSTD_REDIS_NAMESPACE
+//! listen = "127.0.0.1:8080"              # POSTD_LISTEN
+//! public_url = "https://postd.example"   # POSTD_PUBLIC_URL (default http://<listen>)
+//! plugins = "plugins.toml"               # POSTD_PLUGINS
+//! workers = 32                           # POSTD_WORKERS
+//! lease_secs = 120                       # POSTD_LEASE_SECS
+//! worker_id = "host-a"                   # POSTD_WORKER_ID (default <hostname>-<pid>)
+//! log_format = "text"                    # POSTD_LOG_FORMAT: text | json
+//! ```
+//!
+//! The admin key is a secret and comes only from the environment (`POSTD_ADMIN_KEY`).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Where the settings file is looked for by default.
+pub const DEFAULT_CONFIG_FILE: &str = "postd.toml";
+
+/// How a host process is set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceSettings {
+    /// Local key, compile cache and (by default) the SQLite database.
+    pub data_dir: PathBuf,
+    /// `postgres://…` or `sqlite://path`.
+    pub database_url: String,
+    /// Compiled components.
+    pub cache_dir: PathBuf,
+    /// Redis, shared by the replicas; `None` runs without it.
+    pub redis_url: Option<String>,
+    /// Key prefix in Redis.
+    pub redis_namespace: String,
+    /// Where the API listens.
+    pub listen: String,
+    /// How browsers reach the API (OAuth redirects), without a trailing slash.
+    pub public_url: String,
+    /// The plugin configuration file.
+    pub plugins: PathBuf,
+    /// Jobs this process runs at once.
+    pub workers: usize,
+    /// How long a claimed job is held, in seconds.
+    pub lease_secs: u64,
+    /// This process's name in leases and attempts.
+    pub worker_id: Option<String>,
+    /// The admin API's key (environment only); `None` turns the admin API off.
+    pub admin_key: Option<String>,
+    /// `text` or `json` logs.
+    pub log_format: LogFormat,
+}
+
+/// Log output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    cache_dir: Option<PathBuf>,
+    redis_url: Option<String>,
+    redis_namespace: Option<String>,
+    listen: Option<String>,
+    public_url: Option<String>,
+    plugins: Option<PathBuf>,
+    workers: Option<usize>,
+    lease_secs: Option<u64>,
+    worker_id: Option<String>,
+    log_format: Option<LogFormat>,
+}
+
+impl ServiceSettings {
+    /// Reads the file (if any) and the environment.
+    pub fn load() -> Result<Self, String> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let (path, required) = match env("POSTD_CONFIG") {
+            Some(path) => (PathBuf::from(path), true),
+            None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
+        };
+        let raw = read_file(&path, required)?;
+        Self::resolve(raw, env)
+    }
+
+    /// Resolves settings from file contents and an environment lookup.
+    pub fn from_parts(
+        file: Option<&str>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, String> {
+        let raw = match file {
+            Some(text) => {
+                toml::from_str(text).map_err(|e| format!("settings: {}", e.to_string().trim()))?
+            }
+            None => RawSettings::default(),
+        };
+        Self::resolve(raw, env)
+    }
+
+    fn resolve(raw: RawSettings, env: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let number = |name: &str, file: Option<u64>, default: u64| -> Result<u64, String> {
+            match env(name) {
+                Some(v) => v
+                    .parse()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("{name} must be a positive number, not `{v}`")),
+                None => match file {
+                    Some(0) => Err(format!("{name} must be positive")),
+                    Some(n) => Ok(n),
+                    None => Ok(default),
+                },
+            }
+        };
+        let data_dir = env("POSTD_DATA_DIR")
+            .map(PathBuf::from)
+            .or(raw.data_dir)
+            .unwrap_or_else(|| "data".into());
+        let listen = env("POSTD_LISTEN")
+            .or(raw.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        let log_format = match env("POSTD_LOG_FORMAT").as_deref() {
+            Some("json") => LogFormat::Json,
+            Some("text") => LogFormat::Text,
+            Some(other) => return Err(format!("POSTD_LOG_FORMAT is text or json, not `{other}`")),
+            None => raw.log_format.unwrap_or(LogFormat::Text),
+        };
+        let admin_key = env("POSTD_ADMIN_KEY");
+        if admin_key.as_ref().is_some_and(|k| k.len() < 16) {
+            return Err("POSTD_ADMIN_KEY must be at least 16 characters".into());
+        }
+        Ok(ServiceSettings {
+            database_url: env("POSTD_DATABASE_URL")
+                .or(raw.database_url)
+                .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("postd.db").display())),
+            cache_dir: env("POSTD_CACHE_DIR")
+                .map(PathBuf::from)
+                .or(raw.cache_dir)
+                .unwrap_or_else(|| data_dir.join("cache")),
+            redis_url: env("POSTD_REDIS_URL").or(raw.redis_url),
+            redis_namespace: env("POSTD_REDIS_NAMESPACE")
+                .or(raw.redis_namespace)
+                .unwrap_or_else(|| "postd:".into()),
+            public_url: env("POSTD_PUBLIC_URL")
+                .or(raw.public_url)
+                .unwrap_or_else(|| format!("http://{listen}"))
+                .trim_end_matches('/')
+                .to_string(),
+            plugins: env("POSTD_PLUGINS")
+                .map(PathBuf::from)
+                .or(raw.plugins)
+                .unwrap_or_else(|| "plugins.toml".into()),
+            workers: number("POSTD_WORKERS", raw.workers.map(|n| n as u64), 32)? as usize,
+            lease_secs: number("POSTD_LEASE_SECS", raw.lease_secs, 120)?,
+            worker_id: env("POSTD_WORKER_ID").or(raw.worker_id),
+            admin_key,
+            log_format,
+            listen,
+            data_dir,
+        })
+    }
+}
+
+fn read_file(path: &Path, required: bool) -> Result<RawSettings, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => toml::from_str(&text)
+            .map_err(|e| format!("{}: {}", path.display(), e.to_string().trim())),
+        Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => {
+            Ok(RawSettings::default())
+        }
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_file_and_no_environment() {
+        let s = ServiceSettings::from_parts(None, |_| None).unwrap();
+        assert_eq!(s.database_url, "sqlite://data/postd.db");
+        assert_eq!(
+            (s.listen.as_str(), s.public_url.as_str()),
+            ("127.0.0.1:8080", "http://127.0.0.1:8080")
+        );
+        assert_eq!((s.workers, s.lease_secs, s.redis_url), (32, 120, None));
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let file = "listen = \"0.0.0.0:9000\"\nworkers = 8\nredis_url = \"redis://a\"\n";
+        let s = ServiceSettings::from_parts(Some(file), |name| {
+            (name == "POSTD_WORKERS").then(|| "4".to_string())
+        })
+        .unwrap();
+        assert_eq!(
+            (s.listen.as_str(), s.workers, s.redis_url.as_deref()),
+            ("0.0.0.0:9000", 4, Some("redis://a"))
+        );
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        let unknown = ServiceSettings::from_parts(Some("lisen = \"x\""), |_| None).unwrap_err();
+        assert!(unknown.contains("lisen"), "{unknown}");
+        let bad =
+            ServiceSettings::from_parts(None, |n| (n == "POSTD_WORKERS").then(|| "many".into()))
+                .unwrap_err();
+        assert!(bad.contains("POSTD_WORKERS"), "{bad}");
+        let short =
+            ServiceSettings::from_parts(None, |n| (n == "POSTD_ADMIN_KEY").then(|| "short".into()))
+                .unwrap_err();
+        assert!(short.contains("16"), "{short}");
+    }
+}

@@ -1,0 +1,175 @@
+//! One host process: the store, the vault over it, Redis when configured, the runtime with its
+//! plugins and watcher, the job pipeline's loops and the HTTP API — and a graceful stop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::api::{ApiState, HttpMetrics};
+use crate::capability::http::RedisRateLimiter;
+use crate::capability::vault::{EncryptedSecretStore, KeyRing, LocalKeyProvider};
+use crate::config::{PluginsFile, ServiceSettings};
+use crate::jobs::{
+    Clock, DispatchSettings, Dispatcher, Pipeline, PipelineSettings, RedisDispatch, RefreshLocks,
+    StoreJobSink, SystemClock,
+};
+use crate::runtime::{HostServices, PluginWatcher, Runtime, RuntimeSettings};
+use crate::store::Store;
+
+/// What a host process runs on: the database, the vault over it, and — with a Redis URL —
+/// Redis for dispatch, rate buckets and refresh locks.
+struct Backends {
+    store: Store,
+    services: HostServices,
+    clock: Arc<dyn Clock>,
+    dispatcher: Dispatcher,
+    locks: RefreshLocks,
+}
+
+impl Backends {
+    async fn connect(settings: &ServiceSettings) -> Result<Self, String> {
+        let store = Store::open(&settings.database_url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let key = LocalKeyProvider::open_or_create(&settings.data_dir.join("vault.key"))
+            .map_err(|e| e.to_string())?;
+        let secrets =
+            EncryptedSecretStore::new(KeyRing::new(Arc::new(key)), Arc::new(store.clone()));
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let mut services = HostServices {
+            secrets: Arc::new(secrets),
+            jobs: Arc::new(StoreJobSink::new(store.clone(), clock.clone())),
+            ..HostServices::in_memory()
+        };
+        let (dispatcher, locks) = match &settings.redis_url {
+            Some(url) => {
+                let ns = &settings.redis_namespace;
+                let redis = |e: String| format!("Redis at {url}: {e}");
+                let limiter = RedisRateLimiter::connect(url, &format!("{ns}rate:"))
+                    .await
+                    .map_err(|e| redis(e.to_string()))?;
+                services.rate = Arc::new(limiter);
+                let dispatch = RedisDispatch::connect(url, ns).await.map_err(redis)?;
+                let locks = RefreshLocks::redis(url, ns, Duration::from_secs(120))
+                    .await
+                    .map_err(redis)?;
+                (Dispatcher::Redis(Arc::new(dispatch)), locks)
+            }
+            None => (Dispatcher::database(), RefreshLocks::local()),
+        };
+        Ok(Backends {
+            store,
+            services,
+            clock,
+            dispatcher,
+            locks,
+        })
+    }
+}
+
+/// Runs a host until Ctrl-C (or SIGINT), then stops taking requests and jobs and lets running
+/// ones finish.
+pub async fn serve(settings: ServiceSettings) -> Result<(), String> {
+    let file = PluginsFile::load(&settings.plugins);
+    for problem in &file.problems {
+        tracing::error!(%problem, "plugin configuration problem; continuing without it");
+    }
+    let backends = Backends::connect(&settings).await?;
+    let runtime_settings = RuntimeSettings {
+        cache_dir: Some(settings.cache_dir.clone()),
+        ..RuntimeSettings::default()
+    };
+    let runtime = Arc::new(
+        Runtime::new(runtime_settings, backends.services.clone())
+            .map_err(|e| format!("the wasm engine failed to start: {e:#}"))?,
+    );
+    for failure in runtime.configure(&file).await {
+        tracing::error!(%failure, "plugin not loaded; continuing without it");
+    }
+    let _watcher = match PluginWatcher::start(runtime.clone(), &file.plugin_dir) {
+        Ok(watcher) => Some(watcher),
+        Err(error) => {
+            tracing::warn!(dir = %file.plugin_dir.display(), %error, "hot swap from the plugin directory is off");
+            None
+        }
+    };
+    for status in runtime.plugins() {
+        match &status.version {
+            Some(version) => tracing::info!(plugin = %status.id, %version, "serving"),
+            None => {
+                tracing::warn!(plugin = %status.id, reason = status.last_error.as_deref().unwrap_or("-"), "not serving")
+            }
+        }
+    }
+    let mut pipeline_settings = PipelineSettings {
+        concurrency: settings.workers,
+        dispatch: DispatchSettings {
+            lease: Duration::from_secs(settings.lease_secs),
+            ..DispatchSettings::default()
+        },
+        ..PipelineSettings::default()
+    };
+    if let Some(id) = &settings.worker_id {
+        pipeline_settings.worker_id = id.clone();
+    }
+    let pipeline = Pipeline::new(
+        backends.store,
+        runtime.clone(),
+        backends.clock,
+        backends.dispatcher,
+        backends.locks,
+        pipeline_settings,
+    );
+    let listener = tokio::net::TcpListener::bind(&settings.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    first_tenant(pipeline.store(), &settings.public_url).await?;
+    if settings.admin_key.is_none() {
+        tracing::warn!(
+            "the admin API is off: set POSTD_ADMIN_KEY (16 characters or more) to use it"
+        );
+    }
+    let api = Arc::new(ApiState {
+        pipeline: pipeline.clone(),
+        admin_key: settings.admin_key.clone(),
+        public_url: settings.public_url.clone(),
+        metrics: HttpMetrics::default(),
+        redis_url: settings.redis_url.clone(),
+    });
+    let workers = pipeline.start();
+    tracing::info!(listen = %settings.listen, plugins = %settings.plugins.display(), "postd-host running; Ctrl-C stops it");
+    let served = axum::serve(listener, crate::api::router(api))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("stopping: no new requests or jobs; running ones finish");
+        })
+        .await;
+    workers.stop().await;
+    served.map_err(|e| format!("the API server failed: {e}"))
+}
+
+/// On an empty database, creates tenant `default` and prints its API key (once: only its digest
+/// is stored), so a fresh `make run` can be used at once.
+async fn first_tenant(store: &Store, public_url: &str) -> Result<(), String> {
+    if store
+        .tenant_exists("default")
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Ok(());
+    }
+    let now = SystemClock.now();
+    store
+        .create_tenant("default", "Default tenant", now)
+        .await
+        .map_err(|e| e.to_string())?;
+    let key = store
+        .tenant("default")
+        .create_api_key("setup", now)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "\nCreated tenant `default`. Its API key (shown once):\n\n  {key}\n\n\
+         Try: curl -H 'Authorization: Bearer {key}' {public_url}/v1/connections\n"
+    );
+    Ok(())
+}
