@@ -21,6 +21,11 @@ const GUESTS: &[(&str, &str, &str)] = &[
         "postd-fixture-example-next",
         "postd_fixture_example_next",
     ),
+    (
+        "MAILCHIMP",
+        "postd-connector-mailchimp",
+        "postd_connector_mailchimp",
+    ),
     ("HOSTILE", "postd-fixture-hostile", "postd_fixture_hostile"),
     (
         "PIPELINE",

@@ -7,6 +7,9 @@ pub const EXAMPLE: &str = env!("POSTD_FIXTURE_EXAMPLE");
 /// The same connector source under version 0.2.0, for hot-swap tests.
 pub const EXAMPLE_NEXT: &str = env!("POSTD_FIXTURE_EXAMPLE_NEXT");
 
+/// The Mailchimp connector (`connectors/mailchimp`).
+pub const MAILCHIMP: &str = env!("POSTD_FIXTURE_MAILCHIMP");
+
 /// A connector that misbehaves on request (`tests/fixtures/hostile`).
 pub const HOSTILE: &str = env!("POSTD_FIXTURE_HOSTILE");
 

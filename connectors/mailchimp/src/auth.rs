@@ -1,0 +1,227 @@
+//! Connections: API keys with their data centre, the OAuth variant, and the health check.
+
+use postd_sdk::prelude::*;
+use serde::Deserialize;
+
+use crate::client::{self, Credential, names};
+
+/// Default OAuth base.
+pub const DEFAULT_LOGIN_BASE: &str = "https://login.mailchimp.com/oauth2";
+
+fn login_base() -> String {
+    vault::app_setting_or("login-base-url", DEFAULT_LOGIN_BASE)
+}
+
+/// The data centre of an API key `<32 hex>-<dc>`, or why the key is malformed. The reason
+/// never repeats the key.
+pub fn key_data_centre(key: &str) -> Result<&str> {
+    let malformed = |why: &str| {
+        Error::invalid_input(format!(
+            "malformed Mailchimp API key: {why} (expected <32 hex digits>-<data centre>, e.g. ...-us6)"
+        ))
+    };
+    let (secret, dc) = key
+        .trim()
+        .rsplit_once('-')
+        .ok_or_else(|| malformed("no data-centre suffix"))?;
+    if secret.len() != 32 || !secret.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(malformed("the part before the dash is not 32 hex digits"));
+    }
+    let dc_ok = (2..=8).contains(&dc.len())
+        && dc.starts_with(|c: char| c.is_ascii_lowercase())
+        && dc
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !dc_ok {
+        return Err(malformed("the data-centre suffix is not like us6"));
+    }
+    Ok(dc)
+}
+
+/// `{login}/authorize?response_type=code&client_id&redirect_uri&state` (Mailchimp has no scopes).
+pub fn authorize_url(request: AuthorizeRequest) -> Result<String> {
+    let client_id = client_id()?;
+    Ok(format!(
+        "{}/authorize?{}",
+        login_base(),
+        http::query_string(&[
+            ("response_type", "code"),
+            ("client_id", client_id.as_str()),
+            ("redirect_uri", request.redirect_uri.as_str()),
+            ("state", request.state.as_str()),
+        ])
+    ))
+}
+
+fn client_id() -> Result<String> {
+    vault::app_setting("client-id")
+        .or_else(|| vault::app_secret("client-id"))
+        .ok_or_else(|| Error::invalid_input("the plugin has no `client-id` setting for OAuth"))
+}
+
+fn param<'a>(callback: &'a AuthCallback, name: &str) -> Option<&'a str> {
+    callback
+        .params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `GET /` of the API: who the credential belongs to.
+#[derive(Deserialize)]
+struct Root {
+    account_id: String,
+    #[serde(default)]
+    account_name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Metadata {
+    dc: String,
+}
+
+/// Stores an API key or exchanges an OAuth code, then reads the account behind it.
+pub fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {
+    let credential = if let Some(key) = param(&callback, "api-key") {
+        let key = key.trim();
+        let dc = key_data_centre(key)?;
+        vault::put(names::API_KEY, key)?;
+        vault::put(names::DC, dc)?;
+        Credential::api_key(key, dc)
+    } else if let Some(code) = param(&callback, "code") {
+        oauth_exchange(code, &callback.redirect_uri)?
+    } else {
+        return Err(Error::invalid_input(
+            "complete-auth needs an `api-key` or an OAuth `code` parameter",
+        ));
+    };
+    let root: Root = client::send_json(credential.get("/"))?;
+    vault::put(names::WEBHOOK_SECRET, &new_webhook_secret(&root.account_id))?;
+    Ok(ConnectionInfo {
+        display_name: root
+            .account_name
+            .clone()
+            .unwrap_or_else(|| root.account_id.clone()),
+        external_id: root.account_id,
+        scopes: vec![],
+        expires_at: None,
+        refresh_expires_at: None,
+    })
+}
+
+fn oauth_exchange(code: &str, redirect_uri: &str) -> Result<Credential> {
+    let client_id = client_id()?;
+    let secret = vault::app_secret("client-secret")
+        .ok_or_else(|| Error::invalid_input("the plugin has no `client-secret` for OAuth"))?;
+    let answer = http::Request::post(format!("{}/token", login_base()))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", client_id.as_str()),
+            ("client_secret", secret.as_str()),
+            ("redirect_uri", redirect_uri),
+            ("code", code),
+        ])
+        .send()?;
+    if answer.status >= 500 {
+        return Err(Error::transient(format!(
+            "token endpoint: HTTP {}",
+            answer.status
+        )));
+    }
+    let token = oauth::TokenResponse::parse(&answer.body)?;
+    let metadata = http::Request::get(format!("{}/metadata", login_base()))
+        .header("authorization", format!("OAuth {}", token.access_token))
+        .send()?;
+    if !metadata.is_success() {
+        return Err(match metadata.status {
+            401 => Error::AuthRevoked("the metadata call refused the new token".into()),
+            s if s >= 500 => Error::transient(format!("metadata: HTTP {s}")),
+            s => Error::platform(s.to_string(), "the metadata call failed"),
+        });
+    }
+    let metadata: Metadata = metadata.json()?;
+    if metadata.dc.is_empty() || !metadata.dc.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(Error::platform(
+            "malformed-metadata",
+            "the metadata call named no usable data centre",
+        ));
+    }
+    vault::put(names::ACCESS_TOKEN, &token.access_token)?;
+    vault::put(names::DC, &metadata.dc)?;
+    Ok(Credential::oauth(&token.access_token, &metadata.dc))
+}
+
+/// An unguessable value for the webhook URL: 256 bits from the host's WASI random source
+/// (std's `RandomState` keys are drawn from it), hashed with the account id and the time.
+fn new_webhook_secret(account_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = Sha256::new();
+    for round in 0u64..4 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(round);
+        hasher.update(h.finish().to_le_bytes());
+    }
+    hasher.update(account_id.as_bytes());
+    hasher.update(http::now_unix().to_le_bytes());
+    hex::encode(hasher.finalize())
+}
+
+#[derive(Deserialize)]
+struct Ping {
+    #[serde(default)]
+    health_status: Option<String>,
+}
+
+/// `GET /ping`, then `GET /` for the account id.
+pub fn health() -> Result<HealthReport> {
+    let credential = Credential::load()?;
+    let ping: Ping = client::send_json(credential.get("/ping"))?;
+    let root: Root = client::send_json(credential.get("/"))?;
+    Ok(HealthReport {
+        external_id: root.account_id,
+        scopes: vec![],
+        message: ping
+            .health_status
+            .unwrap_or_else(|| "ping answered".to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_yield_their_data_centre() {
+        assert_eq!(
+            key_data_centre("0123456789abcdef0123456789abcdef-us6").ok(),
+            Some("us6")
+        );
+        assert_eq!(
+            key_data_centre("FEDCBA9876543210fedcba9876543210-us21").ok(),
+            Some("us21")
+        );
+    }
+
+    #[test]
+    fn malformed_keys_are_invalid_input_without_the_key() {
+        for key in [
+            "",
+            "-",
+            "0123456789abcdef0123456789abcdef",
+            "0123456789abcdef0123456789abcdef-",
+            "0123456789abcdef-us6",
+            "0123456789abcdef0123456789abcdeg-us6",
+            "0123456789abcdef0123456789abcdef-US6",
+            "0123456789abcdef0123456789abcdef-us6/../x",
+            "ünïcode-us6",
+        ] {
+            match key_data_centre(key) {
+                Err(Error::InvalidInput(why)) => {
+                    assert!(key.len() < 8 || !why.contains(key), "{why}")
+                }
+                other => panic!("{key:?} gave {other:?}"),
+            }
+        }
+    }
+}
