@@ -22,23 +22,47 @@ async fn env() -> Env {
 }
 
 async fn env_with(tweak: impl FnOnce(&mut postd_host::config::PluginEntry)) -> Env {
+    mailchimp_env(SandboxConfig::default(), vec![], tweak).await
+}
+
+const WEBHOOK_KEY: &str = "test-webhook-key";
+const WEBHOOK_URL: &str = "https://hooks.postd.example/webhooks/mailchimp";
+
+async fn mailchimp_env(
+    config: SandboxConfig,
+    extra_settings: Vec<(&'static str, String)>,
+    tweak: impl FnOnce(&mut postd_host::config::PluginEntry),
+) -> Env {
     Env::start_with(
         "mailchimp",
         postd_test_artifacts::MAILCHIMP,
-        SandboxConfig::default(),
+        config,
         |base| {
+            let mut settings = vec![
+                ("api-base-url", format!("{base}/mailchimp/{{dc}}/3.0")),
+                ("login-base-url", format!("{base}/mailchimp/login/oauth2")),
+                ("client-id", seed::MAILCHIMP_CLIENT_ID.to_string()),
+            ];
+            settings.extend(extra_settings);
             (
+                settings,
                 vec![
-                    ("api-base-url", format!("{base}/mailchimp/{{dc}}/3.0")),
-                    ("login-base-url", format!("{base}/mailchimp/login/oauth2")),
-                    ("client-id", seed::MAILCHIMP_CLIENT_ID.to_string()),
+                    ("client-secret", seed::MAILCHIMP_CLIENT_SECRET.to_string()),
+                    ("webhook-key", WEBHOOK_KEY.to_string()),
                 ],
-                vec![("client-secret", seed::MAILCHIMP_CLIENT_SECRET.to_string())],
             )
         },
         tweak,
     )
     .await
+}
+
+/// The URL secret of `account`, computed as the connector documents it.
+fn url_secret(account: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(WEBHOOK_KEY.as_bytes()).unwrap();
+    mac.update(format!("mailchimp-webhook:{account}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 async fn connect(env: &Env, key: &str) -> Result<String, ConnectorError> {
@@ -110,7 +134,6 @@ async fn api_key_connection_lists_audiences_and_pings() {
         Some("us6"),
         "the data centre comes from the key"
     );
-    assert!(env.secret(CONNECTION, "webhook-secret").await.is_some());
 
     let served = env
         .call(Some(CONNECTION), None, Invocation::ListAccounts)
@@ -536,11 +559,14 @@ async fn problem_json_errors_map_to_the_taxonomy() {
     ));
 }
 
-fn webhook(method: &str, path: &str, body: Vec<u8>) -> WebhookRequest {
+fn webhook(method: &str, query: &[(&str, &str)], body: Vec<u8>) -> WebhookRequest {
     WebhookRequest {
         method: method.into(),
-        path: path.into(),
-        query: vec![],
+        path: String::new(),
+        query: query
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
         headers: vec![(
             "content-type".into(),
             "application/x-www-form-urlencoded".into(),
@@ -550,17 +576,69 @@ fn webhook(method: &str, path: &str, body: Vec<u8>) -> WebhookRequest {
 }
 
 #[tokio::test]
+async fn connecting_registers_the_accounts_secret_url_on_every_audience_once() {
+    let mut config = SandboxConfig::default();
+    config.mailchimp.validate_webhook_url = false;
+    let env = mailchimp_env(
+        config,
+        vec![("webhook-url", WEBHOOK_URL.to_string())],
+        |_| {},
+    )
+    .await;
+    connect(&env, seed::MAILCHIMP_API_KEY_US6).await.unwrap();
+    let expected = format!(
+        "{WEBHOOK_URL}?account={ACCOUNT_ID}&token={}",
+        url_secret(ACCOUNT_ID)
+    );
+    let log = env.requests_since(0, PREFIX);
+    let registrations: Vec<_> = log
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/webhooks"))
+        .collect();
+    assert_eq!(
+        registrations
+            .iter()
+            .map(|r| r.path.as_str())
+            .collect::<Vec<_>>(),
+        [
+            format!("/3.0/lists/{}/webhooks", seed::MAILCHIMP_LIST_ID),
+            format!("/3.0/lists/{}/webhooks", seed::MAILCHIMP_LIST2_ID),
+        ]
+    );
+    let body: serde_json::Value =
+        serde_json::from_str(registrations[0].body_text.as_deref().unwrap()).unwrap();
+    assert_eq!(body["url"], expected);
+    assert_eq!(body["sources"]["api"], false);
+    assert_eq!(body["events"]["unsubscribe"], true);
+
+    // A second connection of the same account finds the URL there and registers nothing.
+    let since = env.last_request_id();
+    let callback = AuthCallback {
+        params: vec![("api-key".into(), seed::MAILCHIMP_API_KEY_US6.into())],
+        redirect_uri: String::new(),
+    };
+    let served = env
+        .call(Some("conn-2"), None, Invocation::CompleteAuth(callback))
+        .await;
+    reply!(served, CompleteAuth).unwrap();
+    assert!(
+        !lines(&env.requests_since(since, PREFIX))
+            .iter()
+            .any(|l| l.starts_with("POST")),
+        "registered once"
+    );
+}
+
+#[tokio::test]
 async fn webhooks_check_the_url_secret_in_constant_time_and_parse_form_events() {
     let env = env().await;
-    connect(&env, seed::MAILCHIMP_API_KEY_US6).await.unwrap();
-    let secret = env.secret(CONNECTION, "webhook-secret").await.unwrap();
-    assert_eq!(secret.len(), 64);
+    let secret = url_secret(ACCOUNT_ID);
 
     let served = env
         .call(
             None,
             None,
-            Invocation::WebhookChallenge(webhook("GET", "/", vec![])),
+            Invocation::WebhookChallenge(webhook("GET", &[], vec![])),
         )
         .await;
     assert_eq!(
@@ -583,52 +661,47 @@ async fn webhooks_check_the_url_secret_in_constant_time_and_parse_form_events() 
         env.sandbox.now_unix(),
     )
     .unwrap();
-    let good = webhook("POST", &format!("/{secret}"), delivery.body.clone());
-    let served = env
-        .call(Some(CONNECTION), None, Invocation::VerifyWebhook(good))
-        .await;
+    // As the host calls it: no connection, the URL's query as given.
+    let good = webhook(
+        "POST",
+        &[("account", ACCOUNT_ID), ("token", &secret)],
+        delivery.body.clone(),
+    );
+    let served = env.call(None, None, Invocation::VerifyWebhook(good)).await;
     let events = reply!(served, VerifyWebhook).unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].kind, "unsubscribe");
-    assert_eq!(
-        events[0].external_account_id.as_deref(),
-        Some(seed::MAILCHIMP_LIST_ID)
-    );
+    assert_eq!(events[0].external_account_id.as_deref(), Some(ACCOUNT_ID));
     let payload: serde_json::Value = serde_json::from_str(&events[0].payload).unwrap();
     assert_eq!(payload["data"]["merges"]["FNAME"], "Ann");
+    assert_eq!(payload["data"]["list_id"], seed::MAILCHIMP_LIST_ID);
     assert_eq!(payload["data"]["reason"], "manual");
+    assert!(payload["fired_at"].is_string());
 
-    // A wrong secret (one character off), a missing one, and a call without a connection are refused.
+    // One character off, another account's secret, no secret, no account: refused.
     let mut wrong = secret.clone().into_bytes();
     wrong[63] = if wrong[63] == b'0' { b'1' } else { b'0' };
-    for path in [
-        format!("/{}", String::from_utf8(wrong).unwrap()),
-        "/".to_string(),
+    let wrong = String::from_utf8(wrong).unwrap();
+    let other = url_secret("another-account");
+    for query in [
+        vec![("account", ACCOUNT_ID), ("token", wrong.as_str())],
+        vec![("account", ACCOUNT_ID), ("token", other.as_str())],
+        vec![("account", ACCOUNT_ID)],
+        vec![("token", secret.as_str())],
     ] {
         let served = env
             .call(
-                Some(CONNECTION),
                 None,
-                Invocation::VerifyWebhook(webhook("POST", &path, delivery.body.clone())),
+                None,
+                Invocation::VerifyWebhook(webhook("POST", &query, delivery.body.clone())),
             )
             .await;
         let error = expect_err(reply!(served, VerifyWebhook), "wrong secret");
         assert!(
             matches!(&error, ConnectorError::InvalidInput(why) if why.contains("refused")),
-            "{error:?}"
+            "{query:?}: {error:?}"
         );
     }
-    let served = env
-        .call(
-            None,
-            None,
-            Invocation::VerifyWebhook(webhook("POST", &format!("/{secret}"), delivery.body)),
-        )
-        .await;
-    assert!(matches!(
-        expect_err(reply!(served, VerifyWebhook), "no connection"),
-        ConnectorError::InvalidInput(_)
-    ));
 }
 
 #[tokio::test]
@@ -684,7 +757,11 @@ async fn simultaneous_calls_refused(env: &Env) -> usize {
             redirect_uri: String::new(),
         };
         let served = env
-            .call(Some(&format!("conn-{n}")), None, Invocation::CompleteAuth(callback))
+            .call(
+                Some(&format!("conn-{n}")),
+                None,
+                Invocation::CompleteAuth(callback),
+            )
             .await;
         reply!(served, CompleteAuth).unwrap();
     }

@@ -4,6 +4,7 @@ use postd_sdk::prelude::*;
 use serde::Deserialize;
 
 use crate::client::{self, Credential, names};
+use crate::webhooks;
 
 /// Default OAuth base.
 pub const DEFAULT_LOGIN_BASE: &str = "https://login.mailchimp.com/oauth2";
@@ -96,7 +97,7 @@ pub fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {
         ));
     };
     let root: Root = client::send_json(credential.get("/"))?;
-    vault::put(names::WEBHOOK_SECRET, &new_webhook_secret(&root.account_id))?;
+    webhooks::register(&credential, &root.account_id)?;
     Ok(ConnectionInfo {
         display_name: root
             .account_name
@@ -149,22 +150,6 @@ fn oauth_exchange(code: &str, redirect_uri: &str) -> Result<Credential> {
     vault::put(names::ACCESS_TOKEN, &token.access_token)?;
     vault::put(names::DC, &metadata.dc)?;
     Ok(Credential::oauth(&token.access_token, &metadata.dc))
-}
-
-/// An unguessable value for the webhook URL: 256 bits from the host's WASI random source
-/// (std's `RandomState` keys are drawn from it), hashed with the account id and the time.
-fn new_webhook_secret(account_id: &str) -> String {
-    use sha2::{Digest, Sha256};
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = Sha256::new();
-    for round in 0u64..4 {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(round);
-        hasher.update(h.finish().to_le_bytes());
-    }
-    hasher.update(account_id.as_bytes());
-    hasher.update(http::now_unix().to_le_bytes());
-    hex::encode(hasher.finalize())
 }
 
 #[derive(Deserialize)]

@@ -29,7 +29,11 @@ struct List {
 
 /// Every audience of the connection, following `offset` paging.
 pub fn list_audiences() -> Result<Vec<Account>> {
-    let credential = Credential::load()?;
+    audiences(&Credential::load()?)
+}
+
+/// Every audience `credential` opens.
+pub fn audiences(credential: &Credential) -> Result<Vec<Account>> {
     let mut accounts = Vec::new();
     loop {
         let page: Lists = client::send_json(

@@ -16,8 +16,6 @@ pub mod names {
     pub const ACCESS_TOKEN: &str = "access-token";
     /// The data centre (`us6`).
     pub const DC: &str = "dc";
-    /// The secret that ends the webhook callback URL.
-    pub const WEBHOOK_SECRET: &str = "webhook-secret";
 }
 
 /// How a connection authenticates, and where its data lives.

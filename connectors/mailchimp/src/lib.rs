@@ -25,11 +25,13 @@
 //! | setting | `from-name`, `reply-to` | none | campaign sender when a post does not say |
 //! | setting | `client-id` | none | OAuth client id (OAuth connections only) |
 //! | secret | `client-secret` | none | OAuth client secret (OAuth connections only) |
+//! | setting | `webhook-url` | none | the host's public webhook URL for this plugin; when set (with `webhook-key`), `complete-auth` registers it on every audience |
+//! | secret | `webhook-key` | none | derives each account's webhook URL secret; without it webhooks are refused |
 //!
 //! The API base is always built from the template and the data centre; the `api_endpoint` the
 //! metadata call names is not followed, so a token answer can never steer requests elsewhere.
 //!
-//! Connection vault entries: `api-key` or `access-token`, `dc`, and `webhook-secret`.
+//! Connection vault entries: `api-key` or `access-token`, and `dc`.
 //!
 //! # Post options
 //!
@@ -44,12 +46,17 @@
 //!
 //! # Webhooks
 //!
-//! Mailchimp does not sign webhooks. Each connection gets an unguessable `webhook-secret`
-//! (generated at `complete-auth`); the callback URL ends with it, and `verify-webhook` compares
-//! the last path segment with the connection's secret in constant time. The host must therefore
-//! call `verify-webhook` for the connection the URL names. Events are form-encoded
-//! (`type=subscribe&data[email]=...`) and come back as JSON; Mailchimp has no event id, so the id is
-//! the SHA-256 of the raw body (a retried delivery repeats it exactly).
+//! Mailchimp does not sign webhooks, so the callback URL carries a secret:
+//! `{webhook-url}?account=<account id>&token=<secret>`, where the secret is the hex
+//! HMAC-SHA256 of the account id under the operator's `webhook-key`. Each connected account
+//! (the connection's external id) thus has its own unguessable URL, `verify-webhook` needs no
+//! connection (it recomputes the secret and compares in constant time), and rotating
+//! `webhook-key` invalidates every URL at once. A verified event names the account as its
+//! `external-account-id`, which is how the host finds the connection. `complete-auth` registers
+//! the URL on every audience when `webhook-url` is configured (events from users and admins,
+//! not from API calls); `webhook-challenge` answers Mailchimp's GET check with 200. Events are
+//! form-encoded (`type=subscribe&data[email]=...`) and come back as JSON; Mailchimp has no
+//! event id, so the id is the SHA-256 of the raw body (a retried delivery repeats it exactly).
 
 mod auth;
 mod campaigns;

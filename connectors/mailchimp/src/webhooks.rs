@@ -2,10 +2,11 @@
 
 use percent_encoding::percent_decode_str;
 use postd_sdk::prelude::*;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::client::names;
+use crate::campaigns;
+use crate::client::{self, Credential};
 
 /// Mailchimp checks a callback URL with a GET when the webhook is saved: answer 200.
 pub fn challenge(request: &WebhookRequest) -> Option<WebhookResponse> {
@@ -19,36 +20,97 @@ pub fn challenge(request: &WebhookRequest) -> Option<WebhookResponse> {
         })
 }
 
-/// Checks the URL's secret against the connection's, in constant time, then parses the events.
+/// App secret that derives each account's callback URL secret.
+pub const WEBHOOK_KEY: &str = "webhook-key";
+
+/// The secret that ends an account's callback URL: hex HMAC-SHA256 of the account id under the
+/// operator's `webhook-key`. `None` when no key is configured (webhooks are then off).
+pub fn url_secret(account_id: &str) -> Option<String> {
+    let key = vault::app_secret(WEBHOOK_KEY).filter(|k| !k.is_empty())?;
+    let message = format!("mailchimp-webhook:{account_id}");
+    Some(hex::encode(webhook::hmac_sha256(
+        key.as_bytes(),
+        message.as_bytes(),
+    )))
+}
+
+/// `{webhook-url}?account=<account id>&token=<url secret>`, when both are configured.
+pub fn callback_url(account_id: &str) -> Option<String> {
+    let base = vault::app_setting("webhook-url").filter(|u| !u.is_empty())?;
+    let secret = url_secret(account_id)?;
+    let separator = if base.contains('?') { '&' } else { '?' };
+    Some(format!(
+        "{base}{separator}{}",
+        http::query_string(&[("account", account_id), ("token", secret.as_str())])
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct Webhooks {
+    #[serde(default)]
+    webhooks: Vec<Registered>,
+}
+
+#[derive(serde::Deserialize)]
+struct Registered {
+    #[serde(default)]
+    url: String,
+}
+
+/// Registers the account's callback URL on each of its audiences (events from users and
+/// admins, not from API calls), unless it is there already. Does nothing when `webhook-url` or
+/// `webhook-key` is not configured.
+pub fn register(credential: &Credential, account_id: &str) -> Result<()> {
+    let Some(url) = callback_url(account_id) else {
+        return Ok(());
+    };
+    for audience in campaigns::audiences(credential)? {
+        let path = format!("/lists/{}/webhooks", http::encode(&audience.id));
+        let existing: Webhooks = client::send_json(credential.get(&path))?;
+        if existing.webhooks.iter().any(|w| w.url == url) {
+            continue;
+        }
+        let body = json!({
+            "url": url,
+            "events": { "subscribe": true, "unsubscribe": true, "profile": true,
+                        "cleaned": true, "upemail": true, "campaign": true },
+            "sources": { "user": true, "admin": true, "api": false },
+        });
+        client::send(credential.post(&path).json(&body)?)?;
+        log::info("webhook registered", &[("audience", &audience.id)]);
+    }
+    Ok(())
+}
+
+fn query<'a>(request: &'a WebhookRequest, name: &str) -> Option<&'a str> {
+    request
+        .query
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Checks the URL's secret against the account's, in constant time, then parses the events.
+/// The account comes from the URL (`account`), the secret from `token` or, for hosts that
+/// route by path, the path's last segment.
 pub fn verify(request: &WebhookRequest) -> Result<Vec<WebhookEvent>> {
     if !request.method.eq_ignore_ascii_case("POST") {
         return Err(Error::invalid_input("Mailchimp delivers events with POST"));
     }
-    let presented = request
-        .path
-        .split('/')
-        .rfind(|s| !s.is_empty())
+    let refused = |why: &str| Error::invalid_input(format!("webhook refused: {why}"));
+    let account = query(request, "account")
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| refused("the callback URL names no account"))?;
+    let presented = query(request, "token")
+        .or_else(|| request.path.split('/').rfind(|s| !s.is_empty()))
         .unwrap_or("");
-    let expected = match vault::get(names::WEBHOOK_SECRET) {
-        Ok(Some(secret)) => secret,
-        Ok(None) => {
-            return Err(Error::invalid_input(
-                "webhook refused: this connection has no webhook secret",
-            ));
-        }
-        Err(Error::Transient(why)) => return Err(Error::Transient(why)),
-        Err(_) => {
-            return Err(Error::invalid_input(
-                "webhook refused: Mailchimp webhooks are verified per connection",
-            ));
-        }
-    };
+    let expected = url_secret(account).ok_or_else(|| refused("no `webhook-key` is configured"))?;
     if !webhook::constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
-        return Err(Error::invalid_input(
-            "webhook refused: the URL secret does not match",
-        ));
+        return Err(refused("the URL secret does not match"));
     }
-    Ok(vec![parse(&request.body)?])
+    let mut event = parse(&request.body)?;
+    event.external_account_id = Some(account.to_string());
+    Ok(vec![event])
 }
 
 /// Parses one form-encoded event into a webhook event.
@@ -75,6 +137,8 @@ pub fn parse(body: &[u8]) -> Result<WebhookEvent> {
     };
     Ok(WebhookEvent {
         id: hex::encode(Sha256::digest(body)),
+        // The audience; `verify` replaces it with the account the URL names, which is how the
+        // host finds the connection.
         external_account_id: field("list_id"),
         // Campaign events carry the campaign id, which is the job's recovery point.
         recovery_point: if kind == "campaign" {
