@@ -10,7 +10,7 @@ WASM_DIR    := target/wasm
 WASM_OUT    := $(WASM_DIR)/$(WASM_TARGET)/wasm
 CONNECTORS  := example mailchimp
 
-.PHONY: all toolchain services wasm build release run test bench lint fmt clean
+.PHONY: all toolchain services fuzz-tools api-fuzz wasm build release run test bench lint fmt clean
 
 all: build
 
@@ -54,6 +54,20 @@ services:
 	    echo "error: PostgreSQL is not answering on 127.0.0.1:5432 and could not be started; the suite needs it" >&2; exit 1; }; \
 	fi
 
+## fuzz-tools: schemathesis (PyPI) for the API property checks, pinned with a hypothesis release
+##             it works with (idempotent)
+SCHEMATHESIS_VERSION := 3.39.16
+HYPOTHESIS_VERSION   := 6.122.3
+fuzz-tools:
+	@python3 -c "import schemathesis, hypothesis, sys; sys.exit(schemathesis.__version__ != '$(SCHEMATHESIS_VERSION)' or hypothesis.__version__ != '$(HYPOTHESIS_VERSION)')" 2>/dev/null || { \
+	  echo "installing schemathesis $(SCHEMATHESIS_VERSION) from PyPI"; \
+	  python3 -m pip install --quiet --disable-pip-version-check 'schemathesis==$(SCHEMATHESIS_VERSION)' 'hypothesis==$(HYPOTHESIS_VERSION)'; }
+
+## api-fuzz: generated requests against every operation of /openapi.json (no 5xx, conformant answers)
+api-fuzz: fuzz-tools
+	$(CARGO) build -p postd-host
+	scripts/api-fuzz.sh target/debug/postd-host
+
 ## wasm: build every connector to a component and place it in plugins/
 wasm: toolchain
 	CARGO_TARGET_DIR=$(WASM_DIR) $(CARGO) build --target $(WASM_TARGET) --profile wasm \
@@ -80,8 +94,9 @@ run: build
 
 ## test: the whole suite (fixtures are built from source by tests/artifacts/build.rs)
 ##       (cargo test runs the workspace's default members: everything but the wasm guests)
-test: toolchain services
+test: toolchain services fuzz-tools
 	@mkdir -p target; set -o pipefail; $(CARGO) test 2>&1 | tee target/test-output.log
+	@scripts/api-fuzz.sh target/debug/postd-host
 	@awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } \
 	  END { printf "total: %d passed, %d failed, %d skipped\n", p, f, i }' target/test-output.log
 
