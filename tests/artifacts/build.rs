@@ -26,6 +26,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
         "postd-connector-mailchimp",
         "postd_connector_mailchimp",
     ),
+    ("META", "postd-connector-meta", "postd_connector_meta"),
     ("HOSTILE", "postd-fixture-hostile", "postd_fixture_hostile"),
     (
         "PIPELINE",

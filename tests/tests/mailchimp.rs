@@ -818,4 +818,5 @@ fn the_repository_plugins_file_configures_mailchimp_for_the_sandbox() {
     assert_eq!(entry.limits.max_concurrency, 10);
     assert!(entry.settings["api-base-url"].ends_with("/mailchimp/{dc}/3.0"));
     assert!(entry.secrets.contains_key("client-secret"));
+    assert!(file.plugin("meta").is_some());
 }

@@ -10,6 +10,9 @@ pub const EXAMPLE_NEXT: &str = env!("POSTD_FIXTURE_EXAMPLE_NEXT");
 /// The Mailchimp connector (`connectors/mailchimp`).
 pub const MAILCHIMP: &str = env!("POSTD_FIXTURE_MAILCHIMP");
 
+/// The Meta connector (`connectors/meta`).
+pub const META: &str = env!("POSTD_FIXTURE_META");
+
 /// A connector that misbehaves on request (`tests/fixtures/hostile`).
 pub const HOSTILE: &str = env!("POSTD_FIXTURE_HOSTILE");
 

@@ -1,0 +1,193 @@
+//! Facebook Login: the dialog, code -> short-lived -> long-lived token, refresh by re-exchange,
+//! and the health check through `/me` and `/me/permissions`.
+
+use postd_sdk::prelude::*;
+use serde::Deserialize;
+
+use crate::graph::{self, names};
+use crate::{SCOPES, accounts};
+
+/// Default login dialog.
+pub const DEFAULT_DIALOG_URL: &str = "https://www.facebook.com/v20.0/dialog/oauth";
+
+/// Scopes every connection needs to work at all.
+const PAGE_SCOPES: &[&str] = &["pages_show_list", "pages_manage_posts"];
+/// Scopes a connection with Instagram accounts needs in addition.
+const INSTAGRAM_SCOPES: &[&str] = &["instagram_basic", "instagram_content_publish"];
+
+fn client_id() -> Result<String> {
+    vault::app_setting("client-id")
+        .or_else(|| vault::app_secret("client-id"))
+        .ok_or_else(|| Error::invalid_input("the plugin has no `client-id` (Meta app id)"))
+}
+
+/// The login dialog URL; scopes are comma-separated, as Meta wants them.
+pub fn authorize_url(request: AuthorizeRequest) -> Result<String> {
+    let scopes = if request.scopes.is_empty() {
+        SCOPES.iter().map(|s| s.to_string()).collect()
+    } else {
+        request.scopes
+    };
+    Ok(oauth::authorize_url(
+        &vault::app_setting_or("dialog-url", DEFAULT_DIALOG_URL),
+        &client_id()?,
+        &request.redirect_uri,
+        &scopes,
+        ",",
+        &request.state,
+        &[],
+    ))
+}
+
+#[derive(Deserialize)]
+struct Me {
+    id: String,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Permissions {
+    #[serde(default)]
+    data: Vec<Permission>,
+}
+
+#[derive(Deserialize)]
+struct Permission {
+    permission: String,
+    #[serde(default)]
+    status: String,
+}
+
+fn token_request(pairs: &[(&str, &str)]) -> Result<oauth::TokenResponse> {
+    let mut request = http::Request::get(graph::url(&["oauth", "access_token"]));
+    for (name, value) in pairs {
+        request = request.query(name, value);
+    }
+    graph::send_json_unauthenticated(request)
+}
+
+/// `grant_type=fb_exchange_token`: a long-lived token for a valid user token.
+fn exchange(token: &str) -> Result<oauth::TokenResponse> {
+    token_request(&[
+        ("grant_type", "fb_exchange_token"),
+        ("client_id", &client_id()?),
+        ("client_secret", &graph::app_secret()?),
+        ("fb_exchange_token", token),
+    ])
+}
+
+fn store(token: &oauth::TokenResponse, now: i64) -> Result<Option<i64>> {
+    vault::put(names::ACCESS_TOKEN, &token.access_token)?;
+    let expires_at = token.expires_at(now);
+    match expires_at {
+        Some(at) => vault::put(names::ACCESS_TOKEN_EXPIRES_AT, &at.to_string())?,
+        None => {
+            vault::delete(names::ACCESS_TOKEN_EXPIRES_AT)?;
+        }
+    }
+    Ok(expires_at)
+}
+
+fn granted(token: &str) -> Result<Vec<String>> {
+    let permissions: Permissions = graph::send_json(
+        http::Request::get(graph::url(&["me", "permissions"])),
+        token,
+    )?;
+    Ok(permissions
+        .data
+        .into_iter()
+        .filter(|p| p.status == "granted")
+        .map(|p| p.permission)
+        .collect())
+}
+
+/// Code -> short-lived token -> long-lived token; then who the user is, what was granted, and
+/// the Pages with their tokens.
+pub fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {
+    let code = callback
+        .params
+        .iter()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.as_str())
+        .ok_or_else(|| {
+            let denied = callback.params.iter().any(|(k, _)| k == "error");
+            if denied {
+                Error::PermissionMissing(Vec::new())
+            } else {
+                Error::invalid_input("the callback has no `code`")
+            }
+        })?;
+    let short = token_request(&[
+        ("client_id", &client_id()?),
+        ("redirect_uri", &callback.redirect_uri),
+        ("client_secret", &graph::app_secret()?),
+        ("code", code),
+    ])?;
+    let long = exchange(&short.access_token)?;
+    let expires_at = store(&long, http::now_unix())?;
+    let me: Me = graph::send_json(
+        http::Request::get(graph::url(&["me"])).query("fields", "id,name"),
+        &long.access_token,
+    )?;
+    let scopes = granted(&long.access_token)?;
+    accounts::sync_with(&long.access_token)?;
+    Ok(ConnectionInfo {
+        display_name: me.name.unwrap_or_else(|| me.id.clone()),
+        external_id: me.id,
+        scopes,
+        expires_at,
+        refresh_expires_at: None,
+    })
+}
+
+/// Re-exchanges the long-lived token while it is valid; after its expiry only a reconnect helps.
+pub fn refresh() -> Result<TokenExpiry> {
+    let token = graph::user_token()?;
+    let now = http::now_unix();
+    let stored_expiry =
+        vault::get(names::ACCESS_TOKEN_EXPIRES_AT)?.and_then(|v| v.parse::<i64>().ok());
+    if stored_expiry.is_some_and(|at| at <= now) {
+        return Err(Error::AuthExpired(
+            "the long-lived token has expired; Meta has no refresh token, so the user must reconnect"
+                .into(),
+        ));
+    }
+    let renewed = exchange(&token)?;
+    let expires_at = store(&renewed, now)?;
+    // Page tokens derive from the user token: read them again with the new one.
+    accounts::sync_with(&renewed.access_token)?;
+    Ok(TokenExpiry {
+        expires_at,
+        refresh_expires_at: None,
+    })
+}
+
+/// `/me` answers for the token, and every needed permission is still granted.
+pub fn health() -> Result<HealthReport> {
+    let token = graph::user_token()?;
+    let me: Me = graph::send_json(
+        http::Request::get(graph::url(&["me"])).query("fields", "id,name"),
+        &token,
+    )?;
+    let scopes = granted(&token)?;
+    let has_instagram = vault::get(names::IG_ACCOUNTS)?.is_some_and(|ids| !ids.is_empty());
+    let needed = PAGE_SCOPES
+        .iter()
+        .chain(if has_instagram { INSTAGRAM_SCOPES } else { &[] })
+        .filter(|s| !scopes.iter().any(|g| g == *s))
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>();
+    if !needed.is_empty() {
+        return Err(Error::PermissionMissing(needed));
+    }
+    Ok(HealthReport {
+        message: format!(
+            "connected as {} with {} permissions",
+            me.name.as_deref().unwrap_or(&me.id),
+            scopes.len()
+        ),
+        external_id: me.id,
+        scopes,
+    })
+}
