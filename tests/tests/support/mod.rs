@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses its own part of the helpers
 
+pub mod pipeline;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -16,6 +18,9 @@ use postd_host::runtime::{Answer, HostServices, Invocation, Runtime, RuntimeSett
 use postd_sandbox::{RecordedRequest, RunningSandbox, Sandbox, SandboxConfig};
 
 pub const TENANT: &str = "tenant-a";
+
+/// A plugin's non-secret settings and its app secrets, by name.
+pub type Settings = (Vec<(&'static str, String)>, Vec<(&'static str, String)>);
 
 /// The compile cache the tests share (artifacts are keyed by component digest).
 pub fn shared_cache() -> std::path::PathBuf {
@@ -37,7 +42,7 @@ impl Env {
         plugin: &'static str,
         path: &str,
         config: SandboxConfig,
-        configure: impl FnOnce(&str) -> (Vec<(&'static str, String)>, Vec<(&'static str, String)>),
+        configure: impl FnOnce(&str) -> Settings,
     ) -> Env {
         Self::start_with(plugin, path, config, configure, |_| {}).await
     }
@@ -47,8 +52,28 @@ impl Env {
         plugin: &'static str,
         path: &str,
         config: SandboxConfig,
-        configure: impl FnOnce(&str) -> (Vec<(&'static str, String)>, Vec<(&'static str, String)>),
+        configure: impl FnOnce(&str) -> Settings,
         tweak: impl FnOnce(&mut PluginEntry),
+    ) -> Env {
+        Self::start_on(
+            plugin,
+            path,
+            config,
+            configure,
+            tweak,
+            HostServices::in_memory(),
+        )
+        .await
+    }
+
+    /// [`Env::start_with`] on the given backends.
+    pub async fn start_on(
+        plugin: &'static str,
+        path: &str,
+        config: SandboxConfig,
+        configure: impl FnOnce(&str) -> Settings,
+        tweak: impl FnOnce(&mut PluginEntry),
+        services: HostServices,
     ) -> Env {
         let sandbox = Sandbox::start(config).await.expect("sandbox starts");
         let base = sandbox.base_url();
@@ -69,7 +94,6 @@ impl Env {
             cache_dir: Some(shared_cache()),
             ..RuntimeSettings::default()
         };
-        let services = HostServices::in_memory();
         let runtime = Arc::new(Runtime::new(settings, services.clone()).expect("runtime"));
         if let Err(error) = runtime.configure_plugin(entry).await {
             panic!("{plugin} must load: {error}");
