@@ -969,6 +969,22 @@ async fn deauthorization_signed_requests_are_verified() {
         events[0].external_account_id.as_deref(),
         Some(seed::META_USER_ID)
     );
+    let served = env
+        .call(
+            None,
+            None,
+            Invocation::VerifyWebhook(webhook(
+                "POST",
+                &[("callback", "data-deletion")],
+                form.clone(),
+                signed.body.clone(),
+            )),
+        )
+        .await;
+    assert_eq!(
+        reply!(served, VerifyWebhook).unwrap()[0].kind,
+        "data_deletion"
+    );
 
     let forged = build_delivery(
         Platform::Meta,

@@ -54,7 +54,10 @@
 //!
 //! `webhook-challenge` answers `hub.mode=subscribe` when `hub.verify_token` matches (compared in
 //! constant time). `verify-webhook` checks `X-Hub-Signature-256` over the raw body with the app
-//! secret, and deauthorization / data-deletion callbacks by their `signed_request`.
+//! secret, and deauthorization / data-deletion callbacks by their `signed_request` (kind
+//! `deauthorize`, or `data_deletion` when the callback URL ends in `data-deletion` or carries
+//! `?callback=data-deletion`). Meta sends no event ids: a change's id is the entry id, its time
+//! and a digest of the change, so a redelivery repeats it.
 
 mod accounts;
 pub mod errors;

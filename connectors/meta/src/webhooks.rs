@@ -58,7 +58,12 @@ pub fn verify(request: &WebhookRequest) -> Result<Vec<WebhookEvent>> {
     }
     let secret = graph::app_secret()?;
     if let Some(signed) = form_field(&request.body, "signed_request") {
-        return signed_request(&signed, &secret, &request.path).map(|e| vec![e]);
+        let data_deletion = request
+            .path
+            .trim_end_matches('/')
+            .ends_with("data-deletion")
+            || query(request, "callback") == Some("data-deletion");
+        return signed_request(&signed, &secret, data_deletion).map(|e| vec![e]);
     }
     let signature = header(request, "x-hub-signature-256")
         .and_then(|v| v.trim().strip_prefix("sha256="))
@@ -145,8 +150,9 @@ struct SignedPayload {
 }
 
 /// `<b64url signature>.<b64url payload>`, signature = HMAC-SHA256(payload segment, app secret).
-/// The path's last segment names the callback: `data-deletion`, otherwise `deauthorize`.
-fn signed_request(value: &str, secret: &str, path: &str) -> Result<WebhookEvent> {
+/// The callback URL says which callback it is (a path ending in `data-deletion`, or
+/// `?callback=data-deletion`); otherwise it is the deauthorization callback.
+fn signed_request(value: &str, secret: &str, data_deletion: bool) -> Result<WebhookEvent> {
     let refused = |why: &str| Error::invalid_input(format!("signed_request refused: {why}"));
     let (signature, payload) = value.split_once('.').ok_or_else(|| refused("malformed"))?;
     let signature = base64url(signature).ok_or_else(|| refused("malformed signature"))?;
@@ -159,7 +165,7 @@ fn signed_request(value: &str, secret: &str, path: &str) -> Result<WebhookEvent>
     if !data.algorithm.eq_ignore_ascii_case("HMAC-SHA256") {
         return Err(refused("unexpected algorithm"));
     }
-    let kind = if path.trim_end_matches('/').ends_with("data-deletion") {
+    let kind = if data_deletion {
         "data_deletion"
     } else {
         "deauthorize"
