@@ -828,7 +828,7 @@ async fn the_pipeline_hands_a_scheduled_campaign_to_mailchimp_at_once() {
         "mailchimp",
         postd_test_artifacts::MAILCHIMP,
         SandboxConfig::default(),
-        |base| {
+        |base, _| {
             (
                 vec![
                     ("api-base-url", format!("{base}/mailchimp/{{dc}}/3.0")),
@@ -894,4 +894,80 @@ async fn the_pipeline_hands_a_scheduled_campaign_to_mailchimp_at_once() {
         expected,
         "rounded up to the next quarter hour"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_through_the_host_api_register_their_secret_url_and_deliver() {
+    let mut piped = support::pipeline::Piped::start(
+        "mailchimp",
+        postd_test_artifacts::MAILCHIMP,
+        SandboxConfig::default(),
+        |base, api| {
+            (
+                vec![
+                    ("api-base-url", format!("{base}/mailchimp/{{dc}}/3.0")),
+                    ("webhook-url", format!("{api}/webhooks/mailchimp")),
+                ],
+                vec![("webhook-key", WEBHOOK_KEY.to_string())],
+            )
+        },
+    )
+    .await;
+    // Mailchimp checks the URL with a GET when the webhook is saved: the host must be up.
+    piped.serve_api();
+    piped
+        .connect(
+            CONNECTION,
+            AuthCallback {
+                params: vec![("api-key".into(), seed::MAILCHIMP_API_KEY_US6.into())],
+                redirect_uri: String::new(),
+            },
+        )
+        .await;
+    let registration = piped
+        .env
+        .requests_since(0, PREFIX)
+        .into_iter()
+        .find(|r| {
+            r.path == format!("/3.0/lists/{}/webhooks", seed::MAILCHIMP_LIST_ID)
+                && r.method == "POST"
+        })
+        .expect("the webhook is registered");
+    assert_eq!(registration.status, Some(200));
+    let url = serde_json::from_str::<serde_json::Value>(registration.body_text.as_deref().unwrap())
+        .unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(url.starts_with(&piped.api_url));
+
+    let event = json!({"type": "subscribe", "data": {"id": "e1", "list_id": seed::MAILCHIMP_LIST_ID,
+        "email": "new@example.com", "merges": {"FNAME": "New"}}});
+    let sandbox = &piped.env.sandbox;
+    let delivered = sandbox
+        .deliver_webhook(
+            Platform::Mailchimp,
+            &url,
+            &event,
+            &DeliveryOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(delivered.status, 200, "{}", delivered.response_body);
+    let received: serde_json::Value = serde_json::from_str(&delivered.response_body).unwrap();
+    assert_eq!(received["stored"], 1);
+
+    let mut guessed = url.clone().into_bytes();
+    let last = guessed.len() - 1;
+    guessed[last] = if guessed[last] == b'0' { b'1' } else { b'0' };
+    let refused = sandbox
+        .deliver_webhook(
+            Platform::Mailchimp,
+            &String::from_utf8(guessed).unwrap(),
+            &event,
+            &DeliveryOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 401, "a wrong URL secret is refused");
 }

@@ -1026,7 +1026,7 @@ async fn the_pipeline_publishes_an_instagram_image_through_its_continuations() {
         "meta",
         postd_test_artifacts::META,
         SandboxConfig::default(),
-        settings,
+        |base, _| settings(base),
     )
     .await;
     let callback = consent(&piped.env, &[]).await;
@@ -1115,7 +1115,7 @@ async fn the_pipeline_waits_out_a_page_throttle_for_metas_estimate_then_publishe
         "meta",
         postd_test_artifacts::META,
         SandboxConfig::default(),
-        settings,
+        |base, _| settings(base),
     )
     .await;
     let callback = consent(&piped.env, &[]).await;
@@ -1166,4 +1166,79 @@ async fn the_pipeline_waits_out_a_page_throttle_for_metas_estimate_then_publishe
             .unwrap()
             .starts_with(&format!("{PAGE}_"))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_through_the_host_api_are_verified_and_deauthorization_revokes_the_connection() {
+    use postd_host::store::ConnectionStatus;
+    let mut piped = support::pipeline::Piped::start(
+        "meta",
+        postd_test_artifacts::META,
+        SandboxConfig::default(),
+        |base, _| settings(base),
+    )
+    .await;
+    piped.serve_api();
+    let callback = consent(&piped.env, &[]).await;
+    piped.connect(CONNECTION, callback).await;
+    let url = format!("{}/webhooks/meta", piped.api_url);
+    let sandbox = &piped.env.sandbox;
+
+    let check = sandbox
+        .verify_subscription(Platform::Meta, &url, VERIFY_TOKEN)
+        .await
+        .unwrap();
+    assert!(check.passed, "{check:?}");
+    let guess = sandbox
+        .verify_subscription(Platform::Meta, &url, "a guess")
+        .await
+        .unwrap();
+    assert!(!guess.passed && guess.status == 403, "{guess:?}");
+
+    let event = json!({"object": "page", "entry": [{"id": PAGE, "time": 1_700_000_100,
+        "changes": [{"field": "feed", "value": {"item": "status", "post_id": format!("{PAGE}_7"), "verb": "add"}}]}]});
+    let options = DeliveryOptions::default();
+    let delivered = sandbox
+        .deliver_webhook(Platform::Meta, &url, &event, &options)
+        .await
+        .unwrap();
+    assert_eq!(delivered.status, 200, "{}", delivered.response_body);
+    let received: Value = serde_json::from_str(&delivered.response_body).unwrap();
+    assert_eq!(received["stored"], 1);
+    let again = sandbox
+        .deliver_webhook(Platform::Meta, &url, &event, &options)
+        .await
+        .unwrap();
+    let received: Value = serde_json::from_str(&again.response_body).unwrap();
+    assert_eq!(received["duplicates"], 1, "a redelivery is recognised");
+
+    let forged = DeliveryOptions {
+        secret: Some("not-the-app-secret".into()),
+        ..DeliveryOptions::default()
+    };
+    let refused = sandbox
+        .deliver_webhook(Platform::Meta, &url, &event, &forged)
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 401, "a signature mismatch is refused");
+
+    let deauthorize = json!({"algorithm": "HMAC-SHA256", "issued_at": 1_700_000_200, "user_id": seed::META_USER_ID});
+    let signed = DeliveryOptions {
+        meta_signed_request: true,
+        ..DeliveryOptions::default()
+    };
+    let delivered = sandbox
+        .deliver_webhook(Platform::Meta, &url, &deauthorize, &signed)
+        .await
+        .unwrap();
+    assert_eq!(delivered.status, 200, "{}", delivered.response_body);
+    let received: Value = serde_json::from_str(&delivered.response_body).unwrap();
+    assert_eq!(received["revoked"], 1);
+    let connection = piped
+        .store
+        .tenant(support::TENANT)
+        .connection(CONNECTION)
+        .await
+        .unwrap();
+    assert_eq!(connection.status, ConnectionStatus::Revoked);
 }

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use postd_host::api::{ApiState, HttpMetrics, router};
 use postd_host::capability::CallContext;
 use postd_host::capability::vault::{EncryptedSecretStore, KeyRing, LocalKeyProvider};
 use postd_host::config::PluginEntry;
@@ -23,17 +24,26 @@ pub struct Piped {
     pub store: Store,
     pub clock: ManualClock,
     pub pipeline: Arc<Pipeline>,
+    /// Where [`Piped::serve_api`] serves the host's HTTP API.
+    pub api_url: String,
+    listener: Option<tokio::net::TcpListener>,
     _dir: tempfile::TempDir,
 }
 
 impl Piped {
-    /// Starts everything for `plugin` (see [`Env::start`] for `configure`).
+    /// Starts everything for `plugin`; `configure` gets the sandbox's base URL and the API's.
     pub async fn start(
         plugin: &'static str,
         path: &str,
         config: SandboxConfig,
-        configure: impl FnOnce(&str) -> Settings,
+        configure: impl FnOnce(&str, &str) -> Settings,
     ) -> Piped {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api_url = format!("http://{}", listener.local_addr().unwrap());
+        let configure = {
+            let api_url = api_url.clone();
+            move |base: &str| configure(base, &api_url)
+        };
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("postd.db").display());
         let store = Store::open(&url).await.expect("opening the test database");
@@ -77,8 +87,23 @@ impl Piped {
             store,
             clock,
             pipeline,
+            api_url,
+            listener: Some(listener),
             _dir: dir,
         }
+    }
+
+    /// Serves the host's HTTP API (webhooks included) at [`Piped::api_url`].
+    pub fn serve_api(&mut self) {
+        let listener = self.listener.take().expect("the API is served once");
+        let state = Arc::new(ApiState {
+            pipeline: self.pipeline.clone(),
+            admin_key: None,
+            public_url: self.api_url.clone(),
+            metrics: HttpMetrics::default(),
+            redis_url: None,
+        });
+        tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
     }
 
     /// Completes `callback` for connection `id` and records the connection as the API would.
