@@ -58,6 +58,8 @@
 //! form-encoded (`type=subscribe&data[email]=...`) and come back as JSON; Mailchimp has no
 //! event id, so the id is the SHA-256 of the raw body (a retried delivery repeats it exactly).
 
+#![deny(missing_docs)]
+
 mod auth;
 mod campaigns;
 mod client;

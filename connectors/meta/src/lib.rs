@@ -59,6 +59,8 @@
 //! `?callback=data-deletion`). Meta sends no event ids: a change's id is the entry id, its time
 //! and a digest of the change, so a redelivery repeats it.
 
+#![deny(missing_docs)]
+
 mod accounts;
 pub mod errors;
 mod graph;
