@@ -133,6 +133,16 @@ async fn published(store: &Store) -> usize {
         .len()
 }
 
+/// Waits until `n` jobs are published; gives up (with the job counts) after two minutes.
+async fn wait_published(store: &Store, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while published(store).await < n {
+        let counts = store.job_counts().await.unwrap();
+        assert!(Instant::now() < deadline, "stuck: jobs by state {counts:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn percentile(sorted: &[i64], p: f64) -> i64 {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
@@ -148,9 +158,7 @@ async fn measure(name: &str, postgres: bool) {
     // Drain rate: the backlog through 64 concurrent job slots.
     let started = Instant::now();
     let workers = s.pipeline.start();
-    while published(&s.store).await < BACKLOG {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_published(&s.store, BACKLOG).await;
     let drain_rate = BACKLOG as f64 / started.elapsed().as_secs_f64();
     // Dispatch latency at a paced arrival rate (workers idle in between).
     let mut ids = Vec::new();
@@ -163,9 +171,7 @@ async fn measure(name: &str, postgres: bool) {
         ids.push(accepted.post().jobs[0].id.clone());
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    while published(&s.store).await < BACKLOG + PACED {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_published(&s.store, BACKLOG + PACED).await;
     workers.stop().await;
     let tenant = s.store.tenant("bench");
     let mut latencies = Vec::new();

@@ -1,6 +1,8 @@
 //! Periodic `health()` per connection: a health log with latency and error, and the status
-//! transitions it implies (`attention` on failure, `expiring_soon` for a token without refresh
-//! near its end, back to `healthy` when a check passes again).
+//! transitions it implies (`revoked` or `attention` when the platform refuses the token or its
+//! permissions, `expiring_soon` for a token without refresh near its end, back to `healthy`
+//! when a check passes again). Timeouts, 5xx, rate limits and configuration faults are logged
+//! without touching the status: the user cannot fix them by reconnecting.
 
 use std::time::Instant;
 
@@ -37,16 +39,18 @@ impl Pipeline {
                 Ok(served) => match served.answer {
                     Answer::Health(Ok(_report)) => (true, None, None),
                     Answer::Health(Err(e)) => {
+                        // Only what the user can fix moves the status; passing trouble and the
+                        // operator's configuration (a denied host, a platform error) are logged.
                         let verdict = match &e {
-                            // Passing trouble says nothing about the connection.
-                            ConnectorError::RateLimited(_) | ConnectorError::Transient(_) => None,
                             ConnectorError::AuthRevoked(w) => {
                                 Some((ConnectionStatus::Revoked, format!("access revoked: {w}")))
                             }
-                            other => Some((
+                            ConnectorError::AuthExpired(_)
+                            | ConnectorError::PermissionMissing(_) => Some((
                                 ConnectionStatus::Attention,
-                                format!("health check failed: {}", describe(other)),
+                                format!("health check failed: {}", describe(&e)),
                             )),
+                            _ => None,
                         };
                         (false, Some(describe(&e)), verdict)
                     }

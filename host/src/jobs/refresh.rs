@@ -64,6 +64,19 @@ impl Pipeline {
                 };
             }
         };
+        self.refresh_from(tenant, connection, trigger, seen).await
+    }
+
+    /// Refreshes unless the connection's tokens changed since the caller saw them at
+    /// `seen_version` (its `token_version`): many callers that saw the same tokens cause one
+    /// exchange between them.
+    pub async fn refresh_from(
+        &self,
+        tenant: &str,
+        connection: &str,
+        trigger: RefreshTrigger,
+        seen: i64,
+    ) -> RefreshOutcome {
         let key = format!("{tenant}:{connection}");
         let guard = match self.locks.acquire(&key, LOCK_WAIT).await {
             Ok(guard) => guard,

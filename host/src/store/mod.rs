@@ -34,6 +34,16 @@ pub use model::*;
 pub use pipeline::{Claimed, Finish, FinishOutcome};
 pub use tenants::{PAUSED_FOR_PLUGIN, TenantStore};
 
+/// Set on every SQLite connection: write-ahead log (readers never block the writer), fsync at
+/// checkpoints rather than every commit (a crash loses at most the last transactions, never
+/// consistency), foreign keys enforced, and waiting for the writer instead of failing.
+const SQLITE_PRAGMAS: &[&str] = &[
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 10000",
+];
+
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -130,11 +140,10 @@ impl Store {
                 .max_connections(4)
                 .after_connect(|conn, _| {
                     Box::pin(async move {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                        )
-                        .await?;
+                        // One statement each: a multi-statement string may stop at the first.
+                        for pragma in SQLITE_PRAGMAS {
+                            conn.execute(*pragma).await?;
+                        }
                         Ok(())
                     })
                 }),

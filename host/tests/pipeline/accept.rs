@@ -215,3 +215,31 @@ async fn webhook_events_are_stored_once_per_platform_event_id(kind: Kind) {
         "a duplicate delivery is not stored again"
     );
 }
+
+#[tokio::test]
+async fn sqlite_connections_run_with_wal_foreign_keys_and_a_busy_timeout() {
+    let h = Harness::new(Kind::Sqlite).await;
+    let pool = h.store.pool();
+    // Several connections, so more than the first one is checked.
+    for _ in 0..4 {
+        let mut conn = pool.acquire().await.unwrap();
+        let read = |sql: &'static str| sqlx::query_scalar::<_, String>(sql);
+        let mode: String = read("PRAGMA journal_mode")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        let fks: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        let busy: i64 = sqlx::query_scalar("PRAGMA busy_timeout")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        assert_eq!((mode.as_str(), fks, sync, busy), ("wal", 1, 1, 10_000));
+    }
+}

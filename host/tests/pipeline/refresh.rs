@@ -29,12 +29,20 @@ async fn fifty_concurrent_refreshes_cause_one_token_exchange(kind: Kind) {
     h.platform
         .with(|s| s.token_delay = Duration::from_millis(100));
     let before = h.platform.with(|s| s.token_exchanges);
+    // Fifty triggers that all saw the same tokens (however late the scheduler starts them).
+    let seen = h
+        .store
+        .tenant("acme")
+        .connection("conn-1")
+        .await
+        .unwrap()
+        .token_version;
     let triggers: Vec<_> = (0..50)
         .map(|_| {
             let pipeline = h.pipeline.clone();
             tokio::spawn(async move {
                 pipeline
-                    .refresh("acme", "conn-1", RefreshTrigger::Manual)
+                    .refresh_from("acme", "conn-1", RefreshTrigger::Manual, seen)
                     .await
             })
         })
