@@ -1,0 +1,90 @@
+//! The connector driven by the host job pipeline, and the repository plugins file.
+
+use super::*;
+
+#[test]
+fn the_repository_plugins_file_configures_mailchimp_for_the_sandbox() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins.toml");
+    let file = postd_host::config::PluginsFile::load(&path);
+    assert!(file.problems.is_empty(), "{:?}", file.problems);
+    let entry = file.plugin("mailchimp").expect("a mailchimp entry");
+    assert_eq!(entry.limits.max_concurrency, 10);
+    assert!(entry.settings["api-base-url"].ends_with("/mailchimp/{dc}/3.0"));
+    assert!(entry.secrets.contains_key("client-secret"));
+    assert!(file.plugin("meta").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pipeline_hands_a_scheduled_campaign_to_mailchimp_at_once() {
+    use postd_host::store::{JobState, NewPost, PostContent, Target};
+    let piped = support::pipeline::Piped::start(
+        "mailchimp",
+        postd_test_artifacts::MAILCHIMP,
+        SandboxConfig::default(),
+        |base, _| {
+            (
+                vec![
+                    ("api-base-url", format!("{base}/mailchimp/{{dc}}/3.0")),
+                    ("from-name", "Sandbox Shop".to_string()),
+                    ("reply-to", "owner@example.com".to_string()),
+                ],
+                vec![],
+            )
+        },
+    )
+    .await;
+    piped
+        .connect(
+            CONNECTION,
+            AuthCallback {
+                params: vec![("api-key".into(), seed::MAILCHIMP_API_KEY_US6.into())],
+                redirect_uri: String::new(),
+            },
+        )
+        .await;
+    // Two days ahead, 5 minutes past a quarter hour.
+    let at_ms = (piped.pipeline.now() / 900_000 + 192) * 900_000 + 300_000;
+    let post = NewPost {
+        idempotency_key: "campaign-1".into(),
+        content: PostContent {
+            text: "Weekend sale".into(),
+            ..PostContent::default()
+        },
+        targets: vec![Target {
+            connection_id: CONNECTION.into(),
+            account_id: seed::MAILCHIMP_LIST_ID.into(),
+        }],
+        scheduled_for: Some(at_ms),
+    };
+    let accepted = piped.pipeline.accept(support::TENANT, &post).await.unwrap();
+    let job_id = accepted.post().jobs[0].id.clone();
+    assert_eq!(
+        piped.pipeline.run_due().await,
+        1,
+        "natively scheduled: runs now, not at its time"
+    );
+    let job = piped
+        .store
+        .tenant(support::TENANT)
+        .job(&job_id)
+        .await
+        .unwrap();
+    assert_eq!(job.state, JobState::Published, "{:?}", job.last_error);
+    let log = piped.env.requests_since(0, PREFIX);
+    let schedule = log
+        .iter()
+        .find(|r| r.path.ends_with("/actions/schedule"))
+        .expect("scheduled on Mailchimp");
+    let body: serde_json::Value =
+        serde_json::from_str(schedule.body_text.as_deref().unwrap()).unwrap();
+    let effective = at_ms / 1000 + 600;
+    let expected = postd_sandbox::clock::rfc3339(effective);
+    assert_eq!(
+        body["schedule_time"]
+            .as_str()
+            .unwrap()
+            .replace("+00:00", "Z"),
+        expected,
+        "rounded up to the next quarter hour"
+    );
+}
