@@ -255,3 +255,32 @@ async fn page_post_and_instagram_media_insights() {
         ConnectorError::NotSupported(_)
     ));
 }
+
+#[tokio::test]
+async fn a_scheduled_instagram_post_waits_in_continuations_without_calling_meta() {
+    let env = env().await;
+    connect(&env, &[]).await.unwrap();
+    let since = env.last_request_id();
+    let mut image = post(IG, "Later", &[]);
+    image.media = vec![media(MediaKind::Image, "https://cdn.example/later.jpg")];
+    image.scheduled_for = Some(now() + 3_600);
+    let served = publish(&env, image, job("job-later", 1, None)).await;
+    let wait = served.continuations[0].clone();
+    assert_eq!(wait.kind, "ig-wait");
+    assert!(
+        (3_590..=3_600).contains(&wait.delay.as_secs()),
+        "{:?}",
+        wait.delay
+    );
+    assert!(in_progress(reply!(served, Publish).unwrap()).contains("cannot schedule"));
+
+    // Handled before its time (a retry, or a continuation run early): it waits again for the
+    // rest.
+    let served = handle(&env, &wait, job("job-later", 1, None)).await;
+    assert_eq!(served.continuations[0].kind, "ig-wait");
+    in_progress(reply!(served, HandleTask).unwrap());
+    assert!(
+        env.requests_since(since, PREFIX).is_empty(),
+        "nothing is sent before its time"
+    );
+}
