@@ -97,7 +97,18 @@ pub fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {
         ));
     };
     let root: Root = client::send_json(credential.get("/"))?;
-    webhooks::register(&credential, &root.account_id)?;
+    // Webhooks are an extra: a callback URL Mailchimp refuses (unreachable, not HTTPS) must not
+    // keep the account from connecting. Auth, rate and passing failures still fail the call.
+    match webhooks::register(&credential, &root.account_id) {
+        Ok(()) => {}
+        Err(Error::InvalidInput(_) | Error::Platform(_) | Error::PermissionMissing(_)) => {
+            log::warn(
+                "Mailchimp refused the webhook URL; the connection works without webhooks",
+                &[("account", &root.account_id)],
+            );
+        }
+        Err(other) => return Err(other),
+    }
     Ok(ConnectionInfo {
         display_name: root
             .account_name

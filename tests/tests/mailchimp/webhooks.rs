@@ -222,3 +222,31 @@ async fn webhooks_through_the_host_api_register_their_secret_url_and_deliver() {
         .unwrap();
     assert_eq!(refused.status, 401, "a wrong URL secret is refused");
 }
+
+#[tokio::test]
+async fn a_callback_url_mailchimp_refuses_does_not_keep_the_account_from_connecting() {
+    // The sandbox checks the URL with a GET, as Mailchimp does; nothing answers on port 9.
+    let env = mailchimp_env(
+        SandboxConfig::default(),
+        vec![(
+            "webhook-url",
+            "http://127.0.0.1:9/webhooks/mailchimp".to_string(),
+        )],
+        |_| {},
+    )
+    .await;
+    assert_eq!(
+        connect(&env, seed::MAILCHIMP_API_KEY_US6).await.unwrap(),
+        ACCOUNT_ID
+    );
+    let refused = env
+        .requests_since(0, PREFIX)
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/webhooks"))
+        .map(|r| r.status)
+        .collect::<Vec<_>>();
+    assert!(
+        !refused.is_empty() && refused.iter().all(|s| *s == Some(400)),
+        "{refused:?}"
+    );
+}
