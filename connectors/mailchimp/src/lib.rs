@@ -5,7 +5,9 @@
 //! only on the quarter hour, so a scheduled post is moved to the next :00, :15, :30 or :45 at or
 //! after the requested time, and `published.scheduled-for` reports the time that was used.
 //! Deleting a scheduled campaign unschedules it first. Reports are the analytics; `/ping` is the
-//! health check.
+//! health check. The campaign body is HTML built from the post: escaped paragraphs, then each
+//! image as an `<img>`, then the link (or the same as plain text for `plaintext` campaigns).
+//! Mailchimp cannot carry video.
 //!
 //! # Connections
 //!
@@ -42,7 +44,10 @@
 //!
 //! Mailchimp allows 10 simultaneous connections per key. The connector sends one request at a
 //! time within a call, and the host enforces the rest: the manifest's rate budget (10 requests a
-//! second per connection) and `limits = { max_concurrency = 10 }` in `plugins.toml`.
+//! second per connection) and `limits = { max_concurrency = 10 }` in `plugins.toml`. That cap
+//! counts the plugin's calls across all keys, so it is stricter than Mailchimp's per-key limit;
+//! a "Too Many Requests" that still happens (the key used elsewhere too) is rate-limited for
+//! five seconds.
 //!
 //! # Webhooks
 //!
@@ -54,7 +59,8 @@
 //! `webhook-key` invalidates every URL at once. A verified event names the account as its
 //! `external-account-id`, which is how the host finds the connection. `complete-auth` registers
 //! the URL on every audience when `webhook-url` is configured (events from users and admins,
-//! not from API calls); `webhook-challenge` answers Mailchimp's GET check with 200. Events are
+//! not from API calls; a URL Mailchimp refuses is logged and skipped, and the connection still
+//! succeeds); `webhook-challenge` answers Mailchimp's GET check with 200. Events are
 //! form-encoded (`type=subscribe&data[email]=...`) and come back as JSON; Mailchimp has no
 //! event id, so the id is the SHA-256 of the raw body (a retried delivery repeats it exactly).
 
