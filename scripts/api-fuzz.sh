@@ -14,7 +14,14 @@ POSTD_DATA_DIR=$dir POSTD_LISTEN=127.0.0.1:$port POSTD_ADMIN_KEY=$admin POSTD_LO
   POSTD_DATABASE_URL= POSTD_REDIS_URL= POSTD_CONFIG= \
   "$bin" run --plugins "$dir/plugins.toml" > "$dir/stdout" 2> "$dir/stderr" &
 host=$!
-trap 'kill $host 2>/dev/null; wait $host 2>/dev/null; rm -rf "$dir"' EXIT
+cleanup() {
+  local status=$?
+  kill "$host" 2>/dev/null || true
+  wait "$host" 2>/dev/null || true
+  rm -rf "$dir"
+  exit "$status"
+}
+trap cleanup EXIT
 for _ in $(seq 100); do
   grep -q '^  pdk_' "$dir/stdout" 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break
   sleep 0.2
