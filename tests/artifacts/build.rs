@@ -27,6 +27,11 @@ const GUESTS: &[(&str, &str, &str)] = &[
         "postd_connector_mailchimp",
     ),
     ("META", "postd-connector-meta", "postd_connector_meta"),
+    (
+        "LINKEDIN",
+        "postd-connector-linkedin",
+        "postd_connector_linkedin",
+    ),
     ("HOSTILE", "postd-fixture-hostile", "postd_fixture_hostile"),
     (
         "PIPELINE",

@@ -13,6 +13,9 @@ pub const MAILCHIMP: &str = env!("POSTD_FIXTURE_MAILCHIMP");
 /// The Meta connector (`connectors/meta`).
 pub const META: &str = env!("POSTD_FIXTURE_META");
 
+/// The LinkedIn connector (`connectors/linkedin`).
+pub const LINKEDIN: &str = env!("POSTD_FIXTURE_LINKEDIN");
+
 /// A connector that misbehaves on request (`tests/fixtures/hostile`).
 pub const HOSTILE: &str = env!("POSTD_FIXTURE_HOSTILE");
 

@@ -1,0 +1,132 @@
+//! Accounts: the member (`urn:li:person:<id>`) and the organizations they administer
+//! (`urn:li:organization:<id>`). Account ids are the author URNs posts are made as.
+
+use postd_sdk::prelude::*;
+use serde::Deserialize;
+
+use crate::api::{self, names};
+use crate::oauth;
+
+/// Scopes that let the member list the organizations they administer.
+const ORG_ADMIN_SCOPES: &[&str] = &["rw_organization_admin", "r_organization_admin"];
+
+#[derive(Deserialize)]
+struct Acls {
+    #[serde(default)]
+    elements: Vec<Acl>,
+}
+
+#[derive(Deserialize)]
+struct Acl {
+    #[serde(default)]
+    role: String,
+    #[serde(rename = "organizationalTarget")]
+    target: String,
+    #[serde(rename = "organizationalTarget~", default)]
+    decorated: Option<OrgName>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OrgName {
+    #[serde(default)]
+    localized_name: Option<String>,
+}
+
+/// What an account id names.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Author {
+    /// The member (`urn:li:person:<id>`).
+    Member(String),
+    /// An organization (`urn:li:organization:<id>`).
+    Organization(String),
+}
+
+impl Author {
+    /// The URN posts are authored as.
+    pub fn urn(&self) -> String {
+        match self {
+            Author::Member(id) => format!("urn:li:person:{id}"),
+            Author::Organization(id) => format!("urn:li:organization:{id}"),
+        }
+    }
+}
+
+/// Reads an account id: a person or organization URN (a bare member id is the member).
+pub fn author(account_id: &str) -> Result<Author> {
+    if let Some(id) = account_id.strip_prefix("urn:li:person:") {
+        return Ok(Author::Member(id.to_string()));
+    }
+    if let Some(id) = account_id.strip_prefix("urn:li:organization:") {
+        return Ok(Author::Organization(id.to_string()));
+    }
+    if !account_id.is_empty() && !account_id.contains(':') {
+        return Ok(Author::Member(account_id.to_string()));
+    }
+    Err(Error::invalid_input(format!(
+        "{account_id} is not a LinkedIn member or organization URN"
+    )))
+}
+
+/// The member, then each organization they administer (approved `ADMINISTRATOR` roles).
+pub fn list() -> Result<Vec<Account>> {
+    let token = api::token()?;
+    let me = oauth::userinfo(&token)?;
+    vault::put(names::MEMBER_ID, &me.sub)?;
+    let member = Author::Member(me.sub.clone()).urn();
+    let mut accounts = vec![Account {
+        id: member.clone(),
+        name: me.name.unwrap_or_else(|| me.sub.clone()),
+        kind: "member".into(),
+        parent_id: None,
+    }];
+    let scopes = vault::get(names::SCOPES)?.unwrap_or_default();
+    if !scopes.split(' ').any(|s| ORG_ADMIN_SCOPES.contains(&s)) {
+        return Ok(accounts);
+    }
+    let acls: Acls = api::send_json(
+        http::Request::get(api::url("v2/organizationalEntityAcls"))
+            .query("q", "roleAssignee")
+            .query("state", "APPROVED")
+            .query(
+                "projection",
+                "(elements*(role,organizationalTarget~(localizedName,vanityName)))",
+            ),
+        &token,
+    )?;
+    for acl in acls.elements {
+        if acl.role != "ADMINISTRATOR" || accounts.iter().any(|a| a.id == acl.target) {
+            continue;
+        }
+        let name = acl
+            .decorated
+            .and_then(|d| d.localized_name)
+            .unwrap_or_else(|| acl.target.clone());
+        accounts.push(Account {
+            id: acl.target,
+            name,
+            kind: "organization".into(),
+            parent_id: Some(member.clone()),
+        });
+    }
+    Ok(accounts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_ids_are_author_urns() {
+        assert_eq!(
+            author("urn:li:person:abc").unwrap(),
+            Author::Member("abc".into())
+        );
+        assert_eq!(
+            author("urn:li:organization:1").unwrap().urn(),
+            "urn:li:organization:1"
+        );
+        assert_eq!(author("abc").unwrap().urn(), "urn:li:person:abc");
+        assert!(author("urn:li:group:1").is_err());
+    }
+}
