@@ -8,13 +8,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use postd_host::capability::vault::{EncryptedSecretStore, KeyRing, LocalKeyProvider};
+use postd_host::capability::vault::LocalKeyProvider;
 use postd_host::config::PluginEntry;
 use postd_host::jobs::{
-    Clock, Dispatcher, Pipeline, PipelineSettings, RedisDispatch, RefreshLocks, StoreJobSink,
-    SystemClock,
+    Clock, Dispatcher, Pipeline, PipelineSettings, RedisDispatch, RefreshLocks, SystemClock,
 };
-use postd_host::runtime::{HostServices, Runtime, RuntimeSettings};
+use postd_host::runtime::{Runtime, RuntimeSettings};
 use postd_host::store::{JobState, NewConnection, NewPost, PostContent, Store, Target};
 
 const BACKLOG: usize = 2_000;
@@ -49,14 +48,7 @@ async fn setup(postgres: bool) -> Setup {
     let store = Store::open(&url).await.unwrap();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let key = LocalKeyProvider::open_or_create(&dir.path().join("vault.key")).unwrap();
-    let services = HostServices {
-        secrets: Arc::new(EncryptedSecretStore::new(
-            KeyRing::new(Arc::new(key)),
-            Arc::new(store.clone()),
-        )),
-        jobs: Arc::new(StoreJobSink::new(store.clone(), clock.clone())),
-        ..HostServices::in_memory()
-    };
+    let services = postd_host::service::store_services(&store, Arc::new(key), clock.clone());
     let settings = RuntimeSettings {
         cache_dir: Some(dir.path().join("cache")),
         // The bench measures the pipeline, not the egress ceiling (the noop connector sends nothing).

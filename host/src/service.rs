@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::api::{ApiState, HttpMetrics};
 use crate::capability::http::RedisRateLimiter;
-use crate::capability::vault::{EncryptedSecretStore, KeyRing, LocalKeyProvider};
+use crate::capability::vault::{EncryptedSecretStore, KeyProvider, KeyRing, LocalKeyProvider};
 use crate::config::{PluginsFile, ServiceSettings};
 use crate::jobs::{
     Clock, DispatchSettings, Dispatcher, Pipeline, PipelineSettings, RedisDispatch, RefreshLocks,
@@ -14,6 +14,23 @@ use crate::jobs::{
 };
 use crate::runtime::{HostServices, PluginWatcher, Runtime, RuntimeSettings};
 use crate::store::Store;
+
+/// Backends over the database: secrets sealed under `key` (the vault's key-encryption key) in
+/// `store`, recovery points written to `store`; in-process rate buckets and egress metrics.
+pub fn store_services(
+    store: &Store,
+    key: Arc<dyn KeyProvider>,
+    clock: Arc<dyn Clock>,
+) -> HostServices {
+    HostServices {
+        secrets: Arc::new(EncryptedSecretStore::new(
+            KeyRing::new(key),
+            Arc::new(store.clone()),
+        )),
+        jobs: Arc::new(StoreJobSink::new(store.clone(), clock)),
+        ..HostServices::in_memory()
+    }
+}
 
 /// What a host process runs on: the database, the vault over it, and — with a Redis URL —
 /// Redis for dispatch, rate buckets and refresh locks.
@@ -32,14 +49,8 @@ impl Backends {
             .map_err(|e| e.to_string())?;
         let key = LocalKeyProvider::open_or_create(&settings.data_dir.join("vault.key"))
             .map_err(|e| e.to_string())?;
-        let secrets =
-            EncryptedSecretStore::new(KeyRing::new(Arc::new(key)), Arc::new(store.clone()));
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let mut services = HostServices {
-            secrets: Arc::new(secrets),
-            jobs: Arc::new(StoreJobSink::new(store.clone(), clock.clone())),
-            ..HostServices::in_memory()
-        };
+        let mut services = store_services(&store, Arc::new(key), clock.clone());
         let (dispatcher, locks) = match &settings.redis_url {
             Some(url) => {
                 let ns = &settings.redis_namespace;

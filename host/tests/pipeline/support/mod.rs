@@ -12,14 +12,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use postd_host::capability::CallContext;
-use postd_host::capability::vault::{EncryptedSecretStore, KeyRing, LocalKeyProvider};
+use postd_host::capability::vault::LocalKeyProvider;
 use postd_host::config::PluginEntry;
 use postd_host::jobs::{
     Clock, DispatchSettings, Dispatcher, ManualClock, Pipeline, PipelineSettings, RedisDispatch,
-    RefreshLocks, StoreJobSink, SystemClock,
+    RefreshLocks, SystemClock,
 };
 use postd_host::runtime::wit::connector::AuthCallback;
-use postd_host::runtime::{Answer, HostServices, Invocation, Runtime, RuntimeSettings};
+use postd_host::runtime::{Answer, Invocation, Runtime, RuntimeSettings};
 use postd_host::store::{Accepted, Connection, NewConnection, NewPost, PostContent, Store, Target};
 
 pub use backend::{Database, Kind, REDIS_URL};
@@ -113,14 +113,7 @@ impl Harness {
             Arc::new(manual.clone())
         };
         let key = LocalKeyProvider::open_or_create(&db.data_dir().join("vault.key")).unwrap();
-        let services = HostServices {
-            secrets: Arc::new(EncryptedSecretStore::new(
-                KeyRing::new(Arc::new(key)),
-                Arc::new(store.clone()),
-            )),
-            jobs: Arc::new(StoreJobSink::new(store.clone(), clock.clone())),
-            ..HostServices::in_memory()
-        };
+        let services = postd_host::service::store_services(&store, Arc::new(key), clock.clone());
         let settings = RuntimeSettings {
             cache_dir: Some(shared_cache()),
             ..RuntimeSettings::default()
