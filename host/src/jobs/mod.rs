@@ -190,14 +190,6 @@ impl Pipeline {
         }
         Ok(job)
     }
-
-    /// Announces jobs that became due outside the pipeline (resumed by a reconnect or an
-    /// enablement change).
-    pub async fn announce(&self, jobs: &[(String, Millis)]) {
-        if let Err(error) = self.dispatcher.announce(jobs, self.now()).await {
-            tracing::warn!(%error, "announcing jobs failed; the sweep will pick them up");
-        }
-    }
 }
 
 /// True when the platform schedules the post itself: the connector says it can and the time

@@ -11,7 +11,7 @@ use super::Pipeline;
 
 /// How often upkeep (moving due delayed jobs onto the stream) runs.
 const UPKEEP_EVERY: Duration = Duration::from_millis(100);
-/// How often due refreshes and health checks are looked for.
+/// How often due refreshes, health checks and expired OAuth states are looked for.
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(30);
 /// How long [`Workers::stop`] waits for running jobs.
 const DRAIN_FOR: Duration = Duration::from_secs(30);
@@ -120,6 +120,9 @@ impl Pipeline {
         loop {
             self.refresh_due_connections().await;
             self.check_due_health().await;
+            if let Err(error) = self.store.purge_expired_oauth_states(self.now()).await {
+                tracing::warn!(%error, "purging expired OAuth states failed");
+            }
             tokio::select! {
                 _ = tokio::time::sleep(MAINTENANCE_EVERY) => {}
                 _ = stopped.changed() => return,

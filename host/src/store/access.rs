@@ -62,7 +62,7 @@ impl TenantStore {
         Ok(key)
     }
 
-    /// Remembers an OAuth `state` for `expires_in_ms`.
+    /// Remembers an OAuth `state` until `expires_at`.
     pub async fn put_oauth_state(
         &self,
         state: &str,
@@ -123,5 +123,15 @@ impl Store {
             redirect_uri: row.get("redirect_uri"),
         };
         Ok((bound.plugin == plugin && expires_at > now).then_some(bound))
+    }
+
+    /// Deletes OAuth states that expired before `now` (never completed); returns how many.
+    pub async fn purge_expired_oauth_states(&self, now: Millis) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM oauth_states WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(StoreError::db("purging expired OAuth states"))?;
+        Ok(done.rows_affected())
     }
 }
