@@ -8,7 +8,7 @@ WASM_TARGET := wasm32-wasip2
 # build script in tests/artifacts, so each is compiled once.
 WASM_DIR    := target/wasm
 WASM_OUT    := $(WASM_DIR)/$(WASM_TARGET)/wasm
-CONNECTORS  := example mailchimp meta linkedin
+CONNECTORS  := example mailchimp meta linkedin gbp
 
 .PHONY: all toolchain services fuzz-tools api-fuzz wasm build release run test bench lint fmt clean
 

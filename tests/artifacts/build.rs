@@ -32,6 +32,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
         "postd-connector-linkedin",
         "postd_connector_linkedin",
     ),
+    ("GBP", "postd-connector-gbp", "postd_connector_gbp"),
     ("HOSTILE", "postd-fixture-hostile", "postd_fixture_hostile"),
     (
         "PIPELINE",

@@ -16,6 +16,9 @@ pub const META: &str = env!("POSTD_FIXTURE_META");
 /// The LinkedIn connector (`connectors/linkedin`).
 pub const LINKEDIN: &str = env!("POSTD_FIXTURE_LINKEDIN");
 
+/// The Google Business Profile connector (`connectors/gbp`).
+pub const GBP: &str = env!("POSTD_FIXTURE_GBP");
+
 /// A connector that misbehaves on request (`tests/fixtures/hostile`).
 pub const HOSTILE: &str = env!("POSTD_FIXTURE_HOSTILE");
 
