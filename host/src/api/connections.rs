@@ -13,6 +13,7 @@ use super::{ApiError, ApiJson, ApiPath, ApiQuery, ApiState, Caller, OAUTH_STATE_
 use crate::capability::CallContext;
 use crate::jobs::{RefreshOutcome, RefreshTrigger};
 use crate::runtime::wit::connector::{AuthCallback, AuthKind, AuthorizeRequest, ConnectionInfo};
+use crate::runtime::wit::types::ConnectorError;
 use crate::runtime::{Answer, Invocation};
 use crate::store::{Connection, NewConnection, OAuthState, new_id, random_token};
 
@@ -280,11 +281,9 @@ pub async fn oauth_start(
     ApiPath(plugin): ApiPath<String>,
     ApiQuery(query): ApiQuery<StartQuery>,
 ) -> Result<Json<OAuthStart>, ApiError> {
-    if auth_kind(&state, &plugin)? != AuthKind::Oauth2 {
-        return Err(ApiError::bad_request(format!(
-            "plugin `{plugin}` connects with an API key: POST /v1/connections"
-        )));
-    }
+    // A plugin whose manifest names API keys may still offer OAuth (Mailchimp does): its
+    // `authorize-url` decides, and answers not-supported when it does not.
+    auth_kind(&state, &plugin)?;
     let connection_id = query.connection_id.unwrap_or_else(|| new_id("conn"));
     valid_id(&connection_id)?;
     let redirect_uri = format!("{}/v1/oauth/{plugin}/callback", state.public_url);
@@ -302,6 +301,11 @@ pub async fn oauth_start(
         .await?;
     let authorize_url = match served.answer {
         Answer::AuthorizeUrl(Ok(url)) => url,
+        Answer::AuthorizeUrl(Err(ConnectorError::NotSupported(_))) => {
+            return Err(ApiError::bad_request(format!(
+                "plugin `{plugin}` does not connect through OAuth: POST /v1/connections with an API key"
+            )));
+        }
         Answer::AuthorizeUrl(Err(e)) => return Err(e.into()),
         _ => unreachable!("authorize-url answers with a URL"),
     };

@@ -188,3 +188,70 @@ async fn oauth_connection_reads_its_data_centre_from_metadata() {
         .await;
     assert_eq!(reply!(served, ListAccounts).unwrap().len(), 2);
 }
+
+/// The OAuth variant through the host's API: start (a state bound to tenant and plugin), the
+/// sandbox's consent redirecting back with a code, the callback completing the connection with
+/// the metadata call's data centre.
+#[tokio::test]
+async fn the_oauth_variant_connects_through_the_host_api() {
+    let mut piped = support::pipeline::Piped::start(
+        "mailchimp",
+        postd_test_artifacts::MAILCHIMP,
+        SandboxConfig::default(),
+        |base, _| {
+            (
+                vec![
+                    ("api-base-url", format!("{base}/mailchimp/{{dc}}/3.0")),
+                    ("login-base-url", format!("{base}/mailchimp/login/oauth2")),
+                    ("client-id", seed::MAILCHIMP_CLIENT_ID.to_string()),
+                ],
+                vec![("client-secret", seed::MAILCHIMP_CLIENT_SECRET.to_string())],
+            )
+        },
+    )
+    .await;
+    piped.serve_api();
+    let key = piped
+        .store
+        .tenant(support::TENANT)
+        .create_api_key("test", piped.pipeline.now())
+        .await
+        .unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let start = client
+        .get(format!("{}/v1/oauth/mailchimp/start", piped.api_url))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), 200);
+    let start: serde_json::Value = serde_json::from_str(&start.text().await.unwrap()).unwrap();
+    // The sandbox consents at once and sends the browser back to the host with code and state.
+    let consent = client
+        .get(start["authorize_url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let back = consent
+        .headers()
+        .get("location")
+        .expect("the platform redirects back")
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        back.starts_with(&format!("{}/v1/oauth/mailchimp/callback", piped.api_url)),
+        "{back}"
+    );
+    let done = client.get(&back).send().await.unwrap();
+    assert_eq!(done.status(), 200);
+    let connection: serde_json::Value = serde_json::from_str(&done.text().await.unwrap()).unwrap();
+    assert_eq!(connection["status"], "healthy");
+    assert_eq!(connection["plugin"], "mailchimp");
+    // The state worked once.
+    let again = client.get(&back).send().await.unwrap();
+    assert_eq!(again.status(), 400);
+}
