@@ -138,6 +138,11 @@ async fn complete(
         .tenant(tenant)
         .upsert_connection(&new, "api", state.pipeline.now())
         .await?;
+    // Best effort: webhooks that name a page or an organization find the connection through
+    // its accounts; a connector that cannot list them yet still connects.
+    if let Err(error) = list_and_record_accounts(state, tenant, plugin, &connection.id).await {
+        tracing::info!(plugin, error = %error.message, "accounts not recorded at connect");
+    }
     Ok(connection)
 }
 
@@ -148,6 +153,53 @@ fn auth_kind(state: &ApiState, plugin: &str) -> Result<AuthKind, ApiError> {
         .manifest(plugin)
         .map(|m| m.auth)
         .ok_or_else(|| ApiError::not_found(format!("plugin `{plugin}` is not serving")))
+}
+
+/// Asks the connector for the connection's accounts and records them.
+async fn list_and_record_accounts(
+    state: &ApiState,
+    tenant: &str,
+    plugin: &str,
+    connection: &str,
+) -> Result<Vec<AccountView>, ApiError> {
+    let context = context(state, tenant, plugin)
+        .await?
+        .with_connection(connection);
+    let served = state
+        .pipeline
+        .runtime()
+        .invoke(plugin, context, Invocation::ListAccounts)
+        .await?;
+    let accounts: Vec<AccountView> = match served.answer {
+        Answer::ListAccounts(Ok(accounts)) => accounts
+            .into_iter()
+            .map(|a| AccountView {
+                id: a.id,
+                name: a.name,
+                kind: a.kind,
+                parent_id: a.parent_id,
+            })
+            .collect(),
+        Answer::ListAccounts(Err(e)) => return Err(e.into()),
+        _ => unreachable!("list-accounts answers with accounts"),
+    };
+    let rows: Vec<(String, String, String, Option<String>)> = accounts
+        .iter()
+        .map(|a| {
+            (
+                a.id.clone(),
+                a.kind.clone(),
+                a.name.clone(),
+                a.parent_id.clone(),
+            )
+        })
+        .collect();
+    state
+        .store()
+        .tenant(tenant)
+        .record_accounts(connection, &rows, state.pipeline.now())
+        .await?;
+    Ok(accounts)
 }
 
 /// `GET /v1/connections`
@@ -249,29 +301,9 @@ pub async fn accounts(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Vec<AccountView>>, ApiError> {
     let connection = state.store().tenant(&caller.tenant).connection(&id).await?;
-    let context = context(&state, &caller.tenant, &connection.plugin)
-        .await?
-        .with_connection(&id);
-    let served = state
-        .pipeline
-        .runtime()
-        .invoke(&connection.plugin, context, Invocation::ListAccounts)
-        .await?;
-    match served.answer {
-        Answer::ListAccounts(Ok(accounts)) => Ok(Json(
-            accounts
-                .into_iter()
-                .map(|a| AccountView {
-                    id: a.id,
-                    name: a.name,
-                    kind: a.kind,
-                    parent_id: a.parent_id,
-                })
-                .collect(),
-        )),
-        Answer::ListAccounts(Err(e)) => Err(e.into()),
-        _ => unreachable!("list-accounts answers with accounts"),
-    }
+    Ok(Json(
+        list_and_record_accounts(&state, &caller.tenant, &connection.plugin, &id).await?,
+    ))
 }
 
 /// `GET /v1/oauth/{plugin}/start`

@@ -331,6 +331,42 @@ impl TenantStore {
             .map_err(StoreError::db("committing a deletion"))
     }
 
+    /// Replaces the accounts recorded for `connection` with what `list-accounts` answered:
+    /// `(account id, kind, name, parent id)`.
+    pub async fn record_accounts(
+        &self,
+        connection: &str,
+        accounts: &[(String, String, String, Option<String>)],
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        sqlx::query("DELETE FROM connection_accounts WHERE tenant_id = $1 AND connection_id = $2")
+            .bind(&self.tenant)
+            .bind(connection)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("replacing a connection's accounts"))?;
+        for (id, kind, name, parent) in accounts {
+            sqlx::query(
+                "INSERT INTO connection_accounts (tenant_id, connection_id, account_id, kind, name, parent_id, seen_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            )
+            .bind(&self.tenant)
+            .bind(connection)
+            .bind(id)
+            .bind(kind)
+            .bind(name)
+            .bind(parent.as_deref())
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("recording a connection's accounts"))?;
+        }
+        tx.commit()
+            .await
+            .map_err(StoreError::db("committing a connection's accounts"))
+    }
+
     /// Counts this tenant's jobs on `connection` in `state`.
     pub async fn count_jobs(&self, connection: &str, state: JobState) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar(
@@ -367,18 +403,21 @@ impl Store {
         Ok(rows.iter().map(from_row).collect())
     }
 
-    /// The live connections of `plugin` for the platform account `external_id`, across tenants
-    /// (webhooks name the platform's account, not ours).
+    /// The live connections of `plugin` that `account` names, across tenants: the authorizing
+    /// user's id, or an account (page, organization, location) the connection posts to.
+    /// Webhooks name the platform's accounts, not ours.
     pub async fn connections_by_external(
         &self,
         plugin: &str,
-        external_id: &str,
+        account: &str,
     ) -> Result<Vec<Connection>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM connections WHERE plugin = $1 AND external_id = $2 AND deleted_at IS NULL"
+            "SELECT {COLUMNS} FROM connections c WHERE plugin = $1 AND deleted_at IS NULL AND (external_id = $2
+                 OR EXISTS (SELECT 1 FROM connection_accounts a WHERE a.tenant_id = c.tenant_id
+                     AND a.connection_id = c.id AND a.account_id = $2))"
         )))
         .bind(plugin)
-        .bind(external_id)
+        .bind(account)
         .fetch_all(&self.pool)
         .await
         .map_err(StoreError::db("finding connections by platform account"))?;

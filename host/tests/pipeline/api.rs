@@ -416,6 +416,30 @@ async fn webhooks_are_verified_stored_once_and_acted_on() {
 }
 
 #[tokio::test]
+async fn a_webhook_naming_an_account_of_a_connection_finds_it() {
+    let (_h, api, key) = setup().await;
+    // Connecting records the connection's accounts (`acct-1` for the fixture).
+    let connection = connect(&api, &key).await;
+    let body =
+        json!({ "events": [{ "id": "evt-page", "kind": "deauthorization", "account": "acct-1" }] })
+            .to_string();
+    let delivered = api
+        .send(
+            api.request(Method::POST, "/webhooks/pipeline", None)
+                .header("x-signature", signed(&body))
+                .body(body.clone()),
+        )
+        .await;
+    assert_eq!(delivered.json["revoked"].as_u64(), Some(1), "{delivered:?}");
+    assert_eq!(
+        api.get(&format!("/v1/connections/{connection}"), &key)
+            .await
+            .json["status"],
+        "revoked"
+    );
+}
+
+#[tokio::test]
 async fn admin_uploads_swap_roll_back_and_enable_per_tenant() {
     let (h, api, key) = setup().await;
     let connection = connect(&api, &key).await;
