@@ -65,7 +65,14 @@ impl Backends {
                     .map_err(redis)?;
                 (Dispatcher::Redis(Arc::new(dispatch)), locks)
             }
-            None => (Dispatcher::database(), RefreshLocks::local()),
+            None => match store.backend() {
+                // Replicas sharing PostgreSQL without Redis lock through the database.
+                crate::store::Backend::Postgres => (
+                    Dispatcher::database(),
+                    RefreshLocks::Postgres(store.pool().clone()),
+                ),
+                crate::store::Backend::Sqlite => (Dispatcher::database(), RefreshLocks::local()),
+            },
         };
         Ok(Backends {
             store,

@@ -1,5 +1,6 @@
 //! One token refresh per connection at a time, across replicas: a Redis `SET NX PX` lock when
-//! Redis is configured, an in-process lock otherwise (the embedded default runs one process).
+//! Redis is configured, a PostgreSQL session advisory lock when the replicas share PostgreSQL
+//! without Redis, an in-process lock for the embedded default (one process on SQLite).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,6 +22,8 @@ return 0
 pub enum RefreshLocks {
     /// In this process.
     Local(Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>),
+    /// PostgreSQL advisory locks, shared by every replica on the database.
+    Postgres(sqlx::AnyPool),
     /// In Redis, shared by every replica.
     Redis {
         /// Commands.
@@ -38,6 +41,8 @@ pub enum LockGuard {
     Local(#[allow(dead_code)] OwnedMutexGuard<()>),
     /// Redis key and token.
     Redis(String, String),
+    /// The session holding the advisory lock, and the lock's key.
+    Postgres(sqlx::pool::PoolConnection<sqlx::Any>, String),
 }
 
 impl RefreshLocks {
@@ -74,6 +79,25 @@ impl RefreshLocks {
                     .map(LockGuard::Local)
                     .map_err(|_| format!("refresh lock `{key}` busy for {wait:?}"))
             }
+            RefreshLocks::Postgres(pool) => {
+                let mut session = pool.acquire().await.map_err(|e| format!("database: {e}"))?;
+                let deadline = tokio::time::Instant::now() + wait;
+                loop {
+                    let held: bool =
+                        sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
+                            .bind(key)
+                            .fetch_one(&mut *session)
+                            .await
+                            .map_err(|e| format!("database: {e}"))?;
+                    if held {
+                        return Ok(LockGuard::Postgres(session, key.to_string()));
+                    }
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(format!("refresh lock `{key}` busy for {wait:?}"));
+                    }
+                    tokio::time::sleep(Duration::from_millis(20 + fastrand::u64(0..30))).await;
+                }
+            }
             RefreshLocks::Redis {
                 conn,
                 namespace,
@@ -107,6 +131,18 @@ impl RefreshLocks {
 
     /// Releases a held lock.
     pub async fn release(&self, guard: LockGuard) {
+        if let LockGuard::Postgres(mut session, key) = guard {
+            let unlocked = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
+                .bind(&key)
+                .execute(&mut *session)
+                .await;
+            if let Err(error) = unlocked {
+                // Closing the session releases its advisory locks.
+                tracing::warn!(%error, lock = %key, "releasing a refresh lock failed; closing its session");
+                let _ = session.detach();
+            }
+            return;
+        }
         if let (RefreshLocks::Redis { conn, .. }, LockGuard::Redis(name, token)) = (self, guard) {
             let mut conn = conn.clone();
             let released: Result<i64, _> = redis::Script::new(RELEASE)

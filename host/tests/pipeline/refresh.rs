@@ -248,3 +248,54 @@ async fn a_token_that_cannot_be_refreshed_warns_then_needs_attention(kind: Kind)
     );
     assert_eq!(tenant.job(&late).await.unwrap().state, JobState::Paused);
 }
+
+/// PostgreSQL without Redis: advisory locks keep the refreshes to one, and jobs are claimed by
+/// polling with `SKIP LOCKED`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_without_redis_refreshes_once_and_runs_jobs() {
+    let h = Harness::new(Kind::Postgres).await;
+    h.connect("acme", "conn-1").await;
+    h.platform
+        .with(|s| s.token_delay = Duration::from_millis(50));
+    let seen = h
+        .store
+        .tenant("acme")
+        .connection("conn-1")
+        .await
+        .unwrap()
+        .token_version;
+    let triggers: Vec<_> = (0..20)
+        .map(|_| {
+            let pipeline = h.pipeline.clone();
+            tokio::spawn(async move {
+                pipeline
+                    .refresh_from("acme", "conn-1", RefreshTrigger::Manual, seen)
+                    .await
+            })
+        })
+        .collect();
+    let mut refreshed = 0;
+    for trigger in triggers {
+        if trigger.await.unwrap() == RefreshOutcome::Refreshed {
+            refreshed += 1;
+        }
+    }
+    assert_eq!(refreshed, 1);
+    assert_eq!(
+        h.platform.with(|s| (s.token_exchanges, s.reused_refresh)),
+        (2, 0),
+        "connect + one refresh"
+    );
+    let job = h
+        .post("acme", "conn-1", "key-1", "hello", &[])
+        .await
+        .post()
+        .jobs[0]
+        .id
+        .clone();
+    assert_eq!(h.pipeline.run_due().await, 1);
+    assert_eq!(
+        h.store.tenant("acme").job(&job).await.unwrap().state,
+        JobState::Published
+    );
+}

@@ -16,6 +16,8 @@ pub enum Kind {
     Sqlite,
     /// PostgreSQL, Redis Streams dispatch, Redis locks: production.
     PostgresRedis,
+    /// PostgreSQL alone: database polling with `SKIP LOCKED`, advisory locks.
+    Postgres,
 }
 
 /// A database made for one test (dropped with the temp dir; PostgreSQL databases are dropped
@@ -46,7 +48,7 @@ impl Database {
         let namespace = format!("{}:", unique("postd_test"));
         let url = match kind {
             Kind::Sqlite => format!("sqlite://{}", dir.path().join("postd.db").display()),
-            Kind::PostgresRedis => {
+            Kind::PostgresRedis | Kind::Postgres => {
                 let name = unique("postd_test");
                 let admin = Store::connect(POSTGRES_ADMIN).await.unwrap_or_else(|e| {
                     panic!("PostgreSQL must answer at {POSTGRES_ADMIN} for this suite: {e}")

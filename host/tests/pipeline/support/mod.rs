@@ -125,6 +125,10 @@ impl Harness {
             .expect("loading the pipeline fixture");
         let (dispatcher, locks) = match setup.kind {
             Kind::Sqlite => (Dispatcher::database(), RefreshLocks::local()),
+            Kind::Postgres => (
+                Dispatcher::database(),
+                RefreshLocks::Postgres(store.pool().clone()),
+            ),
             Kind::PostgresRedis => (
                 Dispatcher::Redis(Arc::new(
                     RedisDispatch::connect(REDIS_URL, &db.namespace)
