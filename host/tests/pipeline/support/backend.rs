@@ -88,10 +88,12 @@ async fn check_redis() {
 async fn drop_stale_databases(admin: &Store) {
     use sqlx::Row;
     let mine = format!("postd_test_{}_", std::process::id());
-    let rows = sqlx::query("SELECT datname FROM pg_database WHERE datname LIKE 'postd_test_%'")
-        .fetch_all(admin.pool())
-        .await
-        .unwrap_or_default();
+    let rows = sqlx::query(
+        "SELECT datname::text AS datname FROM pg_database WHERE datname LIKE 'postd_test_%'",
+    )
+    .fetch_all(admin.pool())
+    .await
+    .unwrap_or_default();
     for row in rows {
         let name: String = row.get("datname");
         if !name.starts_with(&mine) {
