@@ -82,6 +82,32 @@ async fn check_redis() {
         .unwrap_or_else(|e| panic!("Redis must answer at {REDIS_URL} for this suite: {e}"));
     let pong: String = redis::cmd("PING").query_async(&mut conn).await.unwrap();
     assert_eq!(pong, "PONG");
+    drop_stale_keys(&mut conn).await;
+}
+
+/// Deletes the Redis keys of earlier runs' test namespaces (not this process's).
+async fn drop_stale_keys(conn: &mut redis::aio::MultiplexedConnection) {
+    let mine = format!("postd_test_{}_", std::process::id());
+    let mut cursor: u64 = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg("postd_test_*")
+            .arg("COUNT")
+            .arg(500)
+            .query_async(conn)
+            .await
+            .unwrap_or((0, Vec::new()));
+        let stale: Vec<&String> = keys.iter().filter(|k| !k.starts_with(&mine)).collect();
+        if !stale.is_empty() {
+            let _: Result<(), _> = redis::cmd("DEL").arg(&stale).query_async(conn).await;
+        }
+        if next == 0 {
+            return;
+        }
+        cursor = next;
+    }
 }
 
 /// Drops test databases of earlier runs (not this process's).
