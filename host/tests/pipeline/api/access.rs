@@ -1,0 +1,144 @@
+//! Keys, the OAuth flow and tenant scoping.
+
+use super::*;
+
+#[tokio::test]
+async fn requests_without_a_valid_key_are_refused_in_json() {
+    let (_h, api, _key) = setup().await;
+    let none = api
+        .send(api.request(Method::GET, "/v1/connections", None))
+        .await;
+    assert_eq!(
+        (none.status, none.code()),
+        (StatusCode::UNAUTHORIZED, "unauthorized")
+    );
+    let wrong = api.get("/v1/connections", "pdk_wrong").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    let tenant_as_admin = api.get("/admin/plugins", "pdk_wrong").await;
+    assert_eq!(tenant_as_admin.status, StatusCode::UNAUTHORIZED);
+    let missing = api.get("/v1/nope", "x").await;
+    assert_eq!(
+        (missing.status, missing.code()),
+        (StatusCode::NOT_FOUND, "no-route")
+    );
+    assert!(none.headers.contains_key("x-request-id"));
+}
+
+#[tokio::test]
+async fn oauth_state_is_single_use_bound_to_its_plugin_and_expires() {
+    let (h, api, key) = setup().await;
+    let connection = connect(&api, &key).await;
+    assert_eq!(
+        api.get(&format!("/v1/connections/{connection}"), &key)
+            .await
+            .json["status"],
+        "healthy"
+    );
+
+    let start = api.get("/v1/oauth/pipeline/start", &key).await;
+    let state = start.json["state"].as_str().unwrap().to_string();
+    let callback = format!("/v1/oauth/pipeline/callback?code=abc&state={state}");
+    assert_eq!(
+        api.send(api.request(Method::GET, &callback, None))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let again = api.send(api.request(Method::GET, &callback, None)).await;
+    assert_eq!(
+        (again.status, again.code()),
+        (StatusCode::BAD_REQUEST, "invalid-state"),
+        "single use"
+    );
+    let forged = api
+        .send(api.request(
+            Method::GET,
+            "/v1/oauth/pipeline/callback?code=abc&state=st_forged",
+            None,
+        ))
+        .await;
+    assert_eq!(forged.code(), "invalid-state");
+
+    let late = api.get("/v1/oauth/pipeline/start", &key).await.json["state"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    h.clock.advance(10 * 60 * 1000 + 1);
+    let expired = api
+        .send(api.request(
+            Method::GET,
+            &format!("/v1/oauth/pipeline/callback?code=abc&state={late}"),
+            None,
+        ))
+        .await;
+    assert_eq!(expired.code(), "invalid-state", "expired after ten minutes");
+    let denied_state = api.get("/v1/oauth/pipeline/start", &key).await.json["state"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let denied = api
+        .send(api.request(
+            Method::GET,
+            &format!("/v1/oauth/pipeline/callback?error=access_denied&state={denied_state}"),
+            None,
+        ))
+        .await;
+    assert_eq!(denied.code(), "authorization-denied");
+    // API-key connections are refused for an OAuth plugin.
+    let pasted = api
+        .post(
+            "/v1/connections",
+            &key,
+            json!({ "plugin": "pipeline", "api_key": "k" }),
+        )
+        .await;
+    assert_eq!(pasted.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_tenant_sees_and_changes_only_its_own_resources() {
+    let (h, api, key_a) = setup().await;
+    let key_b = h.tenant_key("globex").await;
+    let connection = connect(&api, &key_a).await;
+    let accepted = publish(&api, &key_a, "k1", &post_body(&connection, "acme's")).await;
+    assert_eq!(accepted.status, StatusCode::ACCEPTED, "{accepted:?}");
+    let post_id = accepted.json["id"].as_str().unwrap();
+
+    assert_eq!(api.get("/v1/connections", &key_b).await.json, json!([]));
+    assert_eq!(
+        api.get(&format!("/v1/connections/{connection}"), &key_b)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        api.get(&format!("/v1/posts/{post_id}"), &key_b)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(api.get("/v1/jobs", &key_b).await.json, json!([]));
+    let delete = api
+        .send(api.request(
+            Method::DELETE,
+            &format!("/v1/connections/{connection}"),
+            Some(&key_b),
+        ))
+        .await;
+    assert_eq!(delete.status, StatusCode::NOT_FOUND);
+    let via_other = publish(&api, &key_b, "k1", &post_body(&connection, "globex's")).await;
+    assert_eq!(
+        via_other.status,
+        StatusCode::NOT_FOUND,
+        "another tenant's connection cannot be a target"
+    );
+    assert_eq!(
+        api.get("/v1/jobs", &key_a)
+            .await
+            .json
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}

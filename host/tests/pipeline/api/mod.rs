@@ -1,0 +1,55 @@
+//! The HTTP API over the pipeline: authentication and tenant scoping, the OAuth flow, posts,
+//! jobs and dead letters, webhooks, admin, operations and the OpenAPI document.
+
+mod access;
+mod admin;
+mod ops;
+mod posts;
+mod webhooks;
+
+use postd_host::api::{Access, OPERATIONS};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::server::{ADMIN_KEY, Answer, Api, json as with_json};
+use crate::support::{Harness, Kind, WEBHOOK_SECRET};
+
+pub(super) async fn setup() -> (Harness, Api, String) {
+    let h = Harness::new(Kind::Sqlite).await;
+    let api = h.serve_api().await;
+    let key = h.tenant_key("acme").await;
+    (h, api, key)
+}
+
+/// Connects through the API's OAuth flow; returns the connection id.
+pub(super) async fn connect(api: &Api, key: &str) -> String {
+    let start = api.get("/v1/oauth/pipeline/start", key).await;
+    assert_eq!(start.status, StatusCode::OK, "{start:?}");
+    let authorize = start.json["authorize_url"].as_str().unwrap();
+    assert!(
+        authorize.contains("response_type=code") && authorize.contains("state=st_"),
+        "{authorize}"
+    );
+    let state = start.json["state"].as_str().unwrap();
+    let callback = api
+        .send(api.request(
+            Method::GET,
+            &format!("/v1/oauth/pipeline/callback?code=abc&state={state}"),
+            None,
+        ))
+        .await;
+    assert_eq!(callback.status, StatusCode::OK, "{callback:?}");
+    callback.json["id"].as_str().unwrap().to_string()
+}
+
+pub(super) fn post_body(connection: &str, text: &str) -> Value {
+    json!({ "text": text, "targets": [{ "connection_id": connection, "account_id": "acct-1" }] })
+}
+
+pub(super) async fn publish(api: &Api, key: &str, idempotency_key: &str, body: &Value) -> Answer {
+    api.send(
+        with_json(api.request(Method::POST, "/v1/posts", Some(key)), body)
+            .header("idempotency-key", idempotency_key),
+    )
+    .await
+}

@@ -1,0 +1,148 @@
+//! Operations: liveness, readiness, metrics, the OpenAPI document, the binary itself.
+
+use super::*;
+
+#[tokio::test]
+async fn operations_metrics_and_the_openapi_document_match_the_routes() {
+    let (h, api, key) = setup().await;
+    connect(&api, &key).await;
+    assert_eq!(
+        api.send(api.request(Method::GET, "/livez", None))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let ready = api.send(api.request(Method::GET, "/readyz", None)).await;
+    assert_eq!(
+        (ready.status, ready.json["database"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{ready:?}"
+    );
+    let metrics = api.send(api.request(Method::GET, "/metrics", None)).await;
+    let text = metrics.json.as_str().unwrap();
+    for series in [
+        "postd_http_requests_total{",
+        "postd_jobs",
+        "postd_dead_letters ",
+        "postd_fuel_consumed_total{tenant=\"acme\",plugin=\"pipeline\"}",
+        "postd_egress_request_duration_seconds_bucket{plugin=\"pipeline\"",
+        "postd_token_expiry_seconds ",
+        "postd_plugin_swaps_total{plugin=\"pipeline\"}",
+    ] {
+        assert!(text.contains(series), "missing {series} in\n{text}");
+    }
+    let document = api
+        .send(api.request(Method::GET, "/openapi.json", None))
+        .await
+        .json;
+    let paths = document["paths"].as_object().unwrap();
+    assert_eq!(
+        paths
+            .values()
+            .map(|p| p.as_object().unwrap().len())
+            .sum::<usize>(),
+        OPERATIONS.len()
+    );
+    // Every documented operation is routed, and guarded as documented.
+    for op in OPERATIONS {
+        let path = op
+            .path
+            .replace("{id}", "x1")
+            .replace("{plugin}", "pipeline")
+            .replace("{tenant}", "acme");
+        let method = Method::from_bytes(op.method.to_uppercase().as_bytes()).unwrap();
+        let answer = api.send(api.request(method, &path, None)).await;
+        assert_ne!(
+            answer.code(),
+            "no-route",
+            "{} {} is documented but not routed",
+            op.method,
+            op.path
+        );
+        if op.access != Access::Public {
+            assert_eq!(
+                answer.status,
+                StatusCode::UNAUTHORIZED,
+                "{} {} without a key",
+                op.method,
+                op.path
+            );
+        }
+        assert!(paths[op.path][op.method].is_object());
+    }
+    drop(h);
+}
+
+#[tokio::test]
+async fn the_binary_serves_the_api_with_a_first_tenant_and_stops_gracefully() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(dir.path().join("plugins.toml"), "").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_postd-host"))
+        .args(["run", "--plugins"])
+        .arg(dir.path().join("plugins.toml"))
+        .env("POSTD_DATA_DIR", dir.path())
+        .env("POSTD_LISTEN", format!("127.0.0.1:{port}"))
+        .env("POSTD_LOG", "warn")
+        .env_remove("POSTD_DATABASE_URL")
+        .env_remove("POSTD_REDIS_URL")
+        .env_remove("POSTD_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // The first start prints the default tenant's key.
+    let stdout = child.stdout.take().unwrap();
+    let key = tokio::task::spawn_blocking(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                line.trim()
+                    .strip_prefix("pdk_")
+                    .map(|rest| format!("pdk_{rest}"))
+            })
+    })
+    .await
+    .unwrap()
+    .expect("the first tenant's key is printed");
+    let api = Api {
+        url: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::new(),
+    };
+    crate::support::eventually(
+        std::time::Duration::from_secs(30),
+        "the API to answer",
+        || async {
+            api.client
+                .get(format!("{}/livez", api.url))
+                .send()
+                .await
+                .is_ok()
+        },
+    )
+    .await;
+    assert_eq!(api.get("/v1/connections", &key).await.json, json!([]));
+    assert_eq!(
+        api.send(api.request(Method::GET, "/readyz", None))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let stopped = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "a graceful stop exits 0: {status:?}");
+}
