@@ -1,1 +1,19 @@
+//! Meta Graph imitation, tested against ../shared/platforms/meta.md.
 
+#[path = "meta/limits.rs"]
+mod limits;
+#[path = "meta/oauth.rs"]
+mod oauth;
+#[path = "meta/pages.rs"]
+mod pages;
+mod support;
+#[path = "meta/webhooks.rs"]
+mod webhooks;
+
+use std::time::Duration;
+
+use postd_sandbox::seed::*;
+use postd_sandbox::{DeliveryOptions, FaultRule, MetaConfig, Platform, SandboxConfig};
+use serde_json::{Value, json};
+use support::meta::*;
+use support::*;

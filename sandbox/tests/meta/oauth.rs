@@ -2,18 +2,6 @@
 
 use super::*;
 
-//! Meta Graph imitation, tested against ../shared/platforms/meta.md.
-
-mod support;
-
-use std::time::Duration;
-
-use postd_sandbox::seed::*;
-use postd_sandbox::{DeliveryOptions, FaultRule, MetaConfig, Platform, SandboxConfig};
-use serde_json::{Value, json};
-use support::meta::*;
-use support::*;
-
 #[tokio::test]
 async fn login_code_exchange_then_long_lived_exchange_has_no_refresh_token() {
     let sb = start().await;
