@@ -403,3 +403,74 @@ async fn a_connector_trap_is_retried_then_dead_lettered(kind: Kind) {
     );
     assert_eq!(tenant.job(&job).await.unwrap().state, JobState::Dead);
 }
+
+on_both_backends!(a_worker_that_lost_its_lease_records_nothing);
+
+/// A worker that overran its lease (another took the job over) cannot record an outcome: the
+/// new holder decides, and nothing of the stale run is written.
+async fn a_worker_that_lost_its_lease_records_nothing(kind: Kind) {
+    use postd_host::store::{Finish, FinishOutcome};
+    let h = Harness::new(kind).await;
+    h.connect("acme", "conn-1").await;
+    let job = h
+        .post("acme", "conn-1", "key-1", "hello", &[])
+        .await
+        .post()
+        .jobs[0]
+        .id
+        .clone();
+    let now = h.pipeline.now();
+    let stale = h
+        .store
+        .claim_due("slow-worker", now, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(stale.len(), 1);
+    // The lease runs out; another worker takes the job over.
+    let fresh = h
+        .store
+        .claim_due("other-worker", now + 1_001, 60_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        (fresh.len(), fresh[0].job.attempts),
+        (1, 2),
+        "the lost run counted as an attempt"
+    );
+    let finish = Finish {
+        export: "publish",
+        worker: "slow-worker".into(),
+        started_at: now,
+        latency_ms: 5,
+        fuel: 1,
+        error_code: None,
+        error: None,
+        outcome: FinishOutcome::Published {
+            result: "{}".into(),
+        },
+    };
+    assert!(
+        !h.store
+            .finish(&stale[0], &finish, now + 2_000)
+            .await
+            .unwrap(),
+        "the stale lease is refused"
+    );
+    let tenant = h.store.tenant("acme");
+    assert_eq!(
+        tenant.job(&job).await.unwrap().state,
+        JobState::Running,
+        "still the new holder's"
+    );
+    assert!(
+        tenant.attempts(&job).await.unwrap().is_empty(),
+        "no attempt recorded for the stale run"
+    );
+    assert!(
+        h.store
+            .finish(&fresh[0], &finish, now + 2_000)
+            .await
+            .unwrap()
+    );
+    assert_eq!(tenant.job(&job).await.unwrap().state, JobState::Published);
+}
