@@ -8,7 +8,7 @@ WASM_TARGET := wasm32-wasip2
 # build script in tests/artifacts, so each is compiled once.
 WASM_DIR    := target/wasm
 WASM_OUT    := $(WASM_DIR)/$(WASM_TARGET)/wasm
-CONNECTORS  := example mailchimp meta linkedin gbp
+CONNECTORS  := example mailchimp meta linkedin gbp tiktok
 
 .PHONY: all toolchain services fuzz-tools api-fuzz wasm build release run test bench lint fmt clean
 
@@ -93,9 +93,11 @@ run: build
 	  ./target/debug/postd-host run --plugins plugins.toml
 
 ## test: the whole suite (fixtures are built from source by tests/artifacts/build.rs)
-##       (cargo test runs the workspace's default members: everything but the wasm guests)
+##       (cargo test runs the workspace's default members, then the connectors' own unit
+##       tests, compiled natively)
 test: toolchain services fuzz-tools
 	@mkdir -p target; set -o pipefail; $(CARGO) test 2>&1 | tee target/test-output.log
+	@set -o pipefail; $(CARGO) test $(foreach c,$(CONNECTORS),-p postd-connector-$(c)) 2>&1 | tee -a target/test-output.log
 	@scripts/api-fuzz.sh target/debug/postd-host
 	@awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } \
 	  END { printf "total: %d passed, %d failed, %d skipped\n", p, f, i }' target/test-output.log

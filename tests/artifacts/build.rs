@@ -33,6 +33,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
         "postd_connector_linkedin",
     ),
     ("GBP", "postd-connector-gbp", "postd_connector_gbp"),
+    ("TIKTOK", "postd-connector-tiktok", "postd_connector_tiktok"),
     ("HOSTILE", "postd-fixture-hostile", "postd_fixture_hostile"),
     (
         "PIPELINE",

@@ -29,6 +29,8 @@ pub struct Received {
     pub duplicates: usize,
     /// Connections revoked by deauthorization events.
     pub revoked: usize,
+    /// Jobs whose next step was run at once because an event named their recovery point.
+    pub woken: usize,
 }
 
 fn request(
@@ -123,6 +125,7 @@ pub async fn deliver(
         stored: 0,
         duplicates: 0,
         revoked: 0,
+        woken: 0,
     };
     for event in events {
         act(&state, &plugin, event, &mut received).await?;
@@ -170,6 +173,14 @@ async fn act(
                 )
                 .await?;
             received.revoked += 1;
+        }
+    }
+    if let Some(point) = &event.recovery_point {
+        for connection in &connections {
+            received.woken += state
+                .pipeline
+                .wake(&connection.tenant_id, &connection.id, plugin, point)
+                .await?;
         }
     }
     Ok(())

@@ -192,6 +192,30 @@ impl Pipeline {
     }
 }
 
+impl Pipeline {
+    /// Runs the next step of `connection`'s jobs waiting on `recovery_point` now, instead of
+    /// after their continuation's delay (a webhook said the platform finished). Returns how many
+    /// jobs were woken.
+    pub async fn wake(
+        &self,
+        tenant: &str,
+        connection: &str,
+        plugin: &str,
+        recovery_point: &str,
+    ) -> Result<usize, StoreError> {
+        let now = self.now();
+        let woken = self
+            .store
+            .tenant(tenant)
+            .wake_jobs_at(connection, plugin, recovery_point, now)
+            .await?;
+        if let Err(error) = self.dispatcher.announce(&woken, now).await {
+            tracing::warn!(%error, "announcing woken jobs failed; the sweep will pick them up");
+        }
+        Ok(woken.len())
+    }
+}
+
 /// True when the platform schedules the post itself: the connector says it can and the time
 /// falls inside its window.
 fn natively_schedules(manifest: &PluginManifest, at: Option<Millis>, now: Millis) -> bool {

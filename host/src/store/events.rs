@@ -48,6 +48,49 @@ impl Store {
 }
 
 impl TenantStore {
+    /// Makes the queued jobs of `connection` (of `plugin`) whose recovery point is
+    /// `recovery_point` due at `now`, with their pending continuations: a webhook event said
+    /// what those jobs wait for happened, so their next step should not wait out its delay.
+    /// Returns the woken jobs with their new due time, for the dispatcher.
+    pub async fn wake_jobs_at(
+        &self,
+        connection: &str,
+        plugin: &str,
+        recovery_point: &str,
+        now: Millis,
+    ) -> Result<Vec<(String, Millis)>, StoreError> {
+        let mut tx = self.store.begin().await?;
+        let woken: Vec<String> = sqlx::query_scalar(
+            "UPDATE jobs SET next_run_at = $5, announced_at = NULL, updated_at = $5
+             WHERE tenant_id = $1 AND connection_id = $2 AND plugin = $3 AND recovery_point = $4
+                 AND state = 'queued' AND next_run_at > $5
+             RETURNING id",
+        )
+        .bind(&self.tenant)
+        .bind(connection)
+        .bind(plugin)
+        .bind(recovery_point)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(StoreError::db("waking jobs"))?;
+        for job in &woken {
+            sqlx::query(
+                "UPDATE job_tasks SET run_at = $3 WHERE tenant_id = $1 AND job_id = $2 AND run_at > $3",
+            )
+            .bind(&self.tenant)
+            .bind(job)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("waking continuations"))?;
+        }
+        tx.commit()
+            .await
+            .map_err(StoreError::db("committing woken jobs"))?;
+        Ok(woken.into_iter().map(|id| (id, now)).collect())
+    }
+
     /// Records a health check and schedules the next one at `next_at`. Status changes are the
     /// caller's ([`TenantStore::set_connection_status`]), since only it knows what the error means.
     pub async fn record_health(

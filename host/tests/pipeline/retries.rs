@@ -12,6 +12,7 @@ on_both_backends!(
     a_rate_limited_answer_waits_its_retry_after_without_spending_an_attempt,
     a_permanent_error_dead_letters_at_once_and_replay_keeps_the_key,
     continuations_run_in_order_until_published,
+    waking_a_job_by_its_recovery_point_runs_its_continuation_now,
     a_revoked_token_pauses_the_job_and_a_reconnect_resumes_it,
 );
 
@@ -244,6 +245,41 @@ async fn continuations_run_in_order_until_published(kind: Kind) {
     .map(|(a, b)| (a.to_string(), b.to_string()))
     .collect();
     assert_eq!(runs, expected);
+}
+
+async fn waking_a_job_by_its_recovery_point_runs_its_continuation_now(kind: Kind) {
+    let h = Harness::new(kind).await;
+    h.connect("acme", "conn-1").await;
+    let job_id = h
+        .post(
+            "acme",
+            "conn-1",
+            "key-1",
+            "hello",
+            &[("steps", "1"), ("delay-ms", "600000")],
+        )
+        .await
+        .post()
+        .jobs[0]
+        .id
+        .clone();
+    let tenant = h.store.tenant("acme");
+    assert_eq!(h.pipeline.run_due().await, 1);
+    let job = tenant.job(&job_id).await.unwrap();
+    let point = job.recovery_point.clone().expect("a recovery point");
+    assert_eq!(h.pipeline.run_due().await, 0, "the continuation waits ten minutes");
+    // Another publish's point, or another connection, wakes nothing.
+    let woken = h.pipeline.wake("acme", "conn-1", &job.plugin, "draft-other").await;
+    assert_eq!(woken.unwrap(), 0);
+    let woken = h.pipeline.wake("acme", "conn-2", &job.plugin, &point).await;
+    assert_eq!(woken.unwrap(), 0);
+    let woken = h.pipeline.wake("acme", "conn-1", &job.plugin, &point).await;
+    assert_eq!(woken.unwrap(), 1);
+    assert_eq!(h.pipeline.run_due().await, 1, "due now, the clock unmoved");
+    let job = tenant.job(&job_id).await.unwrap();
+    assert_eq!(job.state, JobState::Published);
+    let woken = h.pipeline.wake("acme", "conn-1", &job.plugin, &point).await;
+    assert_eq!(woken.unwrap(), 0, "a finished job is not woken");
 }
 
 async fn a_revoked_token_pauses_the_job_and_a_reconnect_resumes_it(kind: Kind) {

@@ -19,6 +19,9 @@ pub const LINKEDIN: &str = env!("POSTD_FIXTURE_LINKEDIN");
 /// The Google Business Profile connector (`connectors/gbp`).
 pub const GBP: &str = env!("POSTD_FIXTURE_GBP");
 
+/// The TikTok connector (`connectors/tiktok`).
+pub const TIKTOK: &str = env!("POSTD_FIXTURE_TIKTOK");
+
 /// A connector that misbehaves on request (`tests/fixtures/hostile`).
 pub const HOSTILE: &str = env!("POSTD_FIXTURE_HOSTILE");
 

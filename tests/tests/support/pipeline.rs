@@ -38,6 +38,17 @@ impl Piped {
         config: SandboxConfig,
         configure: impl FnOnce(&str, &str) -> Settings,
     ) -> Piped {
+        Self::start_with(plugin, path, config, configure, |_| {}).await
+    }
+
+    /// [`Piped::start`], with `tweak` applied to the plugin entry before it loads.
+    pub async fn start_with(
+        plugin: &'static str,
+        path: &str,
+        config: SandboxConfig,
+        configure: impl FnOnce(&str, &str) -> Settings,
+        tweak: impl FnOnce(&mut PluginEntry),
+    ) -> Piped {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let api_url = format!("http://{}", listener.local_addr().unwrap());
         let configure = {
@@ -58,15 +69,7 @@ impl Piped {
             jobs: Arc::new(StoreJobSink::new(store.clone(), shared.clone())),
             ..HostServices::in_memory()
         };
-        let env = Env::start_on(
-            plugin,
-            path,
-            config,
-            configure,
-            |_: &mut PluginEntry| {},
-            services,
-        )
-        .await;
+        let env = Env::start_on(plugin, path, config, configure, tweak, services).await;
         let pipeline = Pipeline::new(
             store.clone(),
             env.runtime.clone(),
