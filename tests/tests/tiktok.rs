@@ -87,15 +87,14 @@ fn sandbox_config() -> SandboxConfig {
     }
 }
 
-/// The plugin's settings and secrets for the sandbox at `base`, media at `media`.
-fn settings(base: &str, media: &str, extra: &[(&'static str, &str)]) -> support::Settings {
+/// The plugin's settings and secrets for the sandbox at `base`, plus `extra` settings.
+fn settings(base: &str, extra: &[(&'static str, &str)]) -> support::Settings {
     let mut settings = vec![
         ("api-base-url", format!("{base}/tiktok")),
         ("auth-base-url", format!("{base}/tiktok")),
         ("client-key", seed::TIKTOK_CLIENT_KEY.to_string()),
         ("chunk-size-mb", "5".to_string()),
     ];
-    let _ = media;
     settings.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
     (
         settings,
@@ -111,7 +110,6 @@ struct Tt {
 
 async fn start(config: SandboxConfig, extra: &[(&'static str, &str)]) -> Tt {
     let media = media_server().await;
-    let for_settings = media.clone();
     let extra: Vec<(&'static str, String)> =
         extra.iter().map(|(k, v)| (*k, v.to_string())).collect();
     let piped = Piped::start_with(
@@ -121,7 +119,7 @@ async fn start(config: SandboxConfig, extra: &[(&'static str, &str)]) -> Tt {
         move |base, _| {
             let extra: Vec<(&'static str, &str)> =
                 extra.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            settings(base, &for_settings, &extra)
+            settings(base, &extra)
         },
         {
             let media = media.clone();

@@ -267,9 +267,16 @@ async fn waking_a_job_by_its_recovery_point_runs_its_continuation_now(kind: Kind
     assert_eq!(h.pipeline.run_due().await, 1);
     let job = tenant.job(&job_id).await.unwrap();
     let point = job.recovery_point.clone().expect("a recovery point");
-    assert_eq!(h.pipeline.run_due().await, 0, "the continuation waits ten minutes");
+    assert_eq!(
+        h.pipeline.run_due().await,
+        0,
+        "the continuation waits ten minutes"
+    );
     // Another publish's point, or another connection, wakes nothing.
-    let woken = h.pipeline.wake("acme", "conn-1", &job.plugin, "draft-other").await;
+    let woken = h
+        .pipeline
+        .wake("acme", "conn-1", &job.plugin, "draft-other")
+        .await;
     assert_eq!(woken.unwrap(), 0);
     let woken = h.pipeline.wake("acme", "conn-2", &job.plugin, &point).await;
     assert_eq!(woken.unwrap(), 0);

@@ -4,8 +4,9 @@
 //! from reaching TikTok.
 
 use super::*;
-use postd_host::runtime::wit::connector::{JobContext, TaskContext};
+use postd_host::runtime::wit::connector::{AnalyticsRequest, JobContext, TaskContext};
 use postd_host::runtime::wit::queue::Task;
+use postd_host::runtime::wit::types::ConnectorError;
 
 const INIT: &str = "/v2/post/publish/video/init/";
 const STATUS: &str = "/v2/post/publish/status/fetch/";
@@ -62,14 +63,87 @@ async fn a_17_mib_video_goes_up_in_three_chunks_and_completes_with_its_public_id
             .unwrap()
             .starts_with("v_pub_file")
     );
-    // The media was read in ranges, never whole.
-    assert!(
-        tt.piped
-            .env
-            .secret(CONNECTION, "access-token")
-            .await
-            .is_some()
-    );
+    // The public video has figures; so does the creator.
+    let analytics = |post_id: Option<String>| AnalyticsRequest {
+        account_id: seed::TIKTOK_OPEN_ID.into(),
+        post_id,
+        since: 0,
+        until: 0,
+        metrics: vec![],
+    };
+    let env = &tt.piped.env;
+    let served = env
+        .call(
+            Some(CONNECTION),
+            None,
+            Invocation::Analytics(analytics(Some(post_id.into()))),
+        )
+        .await;
+    let figures: Vec<String> = reply!(served, Analytics)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(figures, ["views", "likes", "comments", "shares"]);
+    let served = env
+        .call(
+            Some(CONNECTION),
+            None,
+            Invocation::Analytics(analytics(None)),
+        )
+        .await;
+    let followers = reply!(served, Analytics)
+        .unwrap()
+        .into_iter()
+        .find(|m| m.name == "followers")
+        .unwrap();
+    assert_eq!(followers.value, 1520.0);
+    let served = env
+        .call(
+            Some(CONNECTION),
+            None,
+            Invocation::Analytics(analytics(Some("7499".into()))),
+        )
+        .await;
+    assert!(matches!(
+        reply!(served, Analytics),
+        Err(ConnectorError::InvalidInput(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_larger_than_the_plugins_memory_uploads_one_chunk_at_a_time() {
+    let media = media_server().await;
+    let allowed = media.clone();
+    let piped = Piped::start_with(
+        "tiktok",
+        postd_test_artifacts::TIKTOK,
+        sandbox_config(),
+        |base, _| settings(base, &[]),
+        move |entry| {
+            entry.allowed_hosts.push(allowed);
+            entry.limits.memory_bytes = 32 << 20;
+        },
+    )
+    .await;
+    let callback = consent(&piped).await;
+    piped.connect(CONNECTION, callback).await;
+    let tt = Tt { piped, media };
+    // 48 MiB in 5 MiB chunks: the file is half again the instance's 32 MiB of memory.
+    let size = 48 * MIB;
+    let id = tt
+        .accept(new_post(
+            "tt-big",
+            "Bigger than memory",
+            vec![video(format!("{}/v/big-{size}.mp4", tt.media), Some(size))],
+            &[("privacy-level", "SELF_ONLY")],
+        ))
+        .await;
+    let job = tt.drive(&id, 8).await;
+    assert_eq!(job.state, JobState::Published, "{:?}", job.last_error);
+    let ranges = tt.chunk_ranges();
+    assert_eq!(ranges.len(), 9);
+    assert_eq!(ranges[8], format!("bytes {}-{}/{size}", 40 * MIB, size - 1));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
