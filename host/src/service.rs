@@ -185,9 +185,14 @@ async fn first_tenant(store: &Store, public_url: &str) -> Result<(), String> {
         .create_api_key("setup", now)
         .await
         .map_err(|e| e.to_string())?;
-    println!(
+    // Written whole in one call, and a closed stdout (a supervisor that stopped reading) is not
+    // a reason to stop the host.
+    let message = format!(
         "\nCreated tenant `default`. Its API key (shown once):\n\n  {key}\n\n\
-         Try: curl -H 'Authorization: Bearer {key}' {public_url}/v1/connections\n"
+         Try: curl -H 'Authorization: Bearer {key}' {public_url}/v1/connections\n\n"
     );
+    let mut out = std::io::stdout().lock();
+    let _ = std::io::Write::write_all(&mut out, message.as_bytes())
+        .and_then(|()| std::io::Write::flush(&mut out));
     Ok(())
 }

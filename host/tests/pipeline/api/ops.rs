@@ -98,21 +98,21 @@ async fn the_binary_serves_the_api_with_a_first_tenant_and_stops_gracefully() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // The first start prints the default tenant's key.
+    // The first start prints the default tenant's key. The pipe is read to its end, so the host
+    // never writes into a closed pipe.
     let stdout = child.stdout.take().unwrap();
-    let key = tokio::task::spawn_blocking(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .find_map(|line| {
-                line.trim()
-                    .strip_prefix("pdk_")
-                    .map(|rest| format!("pdk_{rest}"))
-            })
-    })
-    .await
-    .unwrap()
-    .expect("the first tenant's key is printed");
+    let (found, key) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut found = Some(found);
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.trim().strip_prefix("pdk_")
+                && let Some(found) = found.take()
+            {
+                let _ = found.send(format!("pdk_{rest}"));
+            }
+        }
+    });
+    let key = key.await.expect("the first tenant's key is printed");
     let api = Api {
         url: format!("http://127.0.0.1:{port}"),
         client: reqwest::Client::new(),
