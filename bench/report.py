@@ -159,7 +159,7 @@ def main():
     out = []
     w = out.append
     w("# Benchmark results\n")
-    w("Written by `bench/report.py` from the last `make bench` run; every figure below comes from that run on this machine.\n")
+    w("Written by `bench/report.py` from the result files of the last benchmark runs (`make bench` runs them all; `cargo bench -p postd-host --bench <name>` runs one, then `python3 bench/report.py` rewrites this file). Every figure below comes from those runs on this machine.\n")
     w("## Machine\n")
     w("| | |\n| --- | --- |")
     for k, label in [("cpu", "CPU"), ("cores", "cores"), ("memory", "memory"), ("os", "OS"), ("rustc", "Rust"), ("date", "report written"),
@@ -214,7 +214,7 @@ def main():
         w("Not run.\n")
     crit = criterion_rows()
     if crit:
-        w("Criterion (all criterion benchmarks of the run, including the capability micro-benchmarks):\n")
+        w("Criterion estimates of the same runs (the per-call overhead above and the capability micro-benchmarks):\n")
         w("| benchmark | median µs | mean µs |\n| --- | --- | --- |")
         for title, median, mean in crit:
             w(f"| {title} | {fmt(median, 2)} | {fmt(mean, 2)} |")
