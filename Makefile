@@ -102,10 +102,15 @@ test: toolchain services fuzz-tools
 	@awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } \
 	  END { printf "total: %d passed, %d failed, %d skipped\n", p, f, i }' target/test-output.log
 
-## bench: criterion benchmarks and the pipeline load harness (figures in the README, with the
-##        machine they came from; the pipeline bench needs PostgreSQL and Redis)
+## bench: every benchmark of host/benches (criterion and load harnesses; the pipeline, hot swap
+##        and scale-out ones need PostgreSQL and Redis), then bench/RESULTS.md and
+##        bench/throughput.svg from their results (bench/report.py); the README links both
 bench: toolchain services
+	@mkdir -p bench/out; rm -f bench/out/*.json
+	@bench/load-note.sh > bench/out/load-before.txt
 	$(CARGO) bench -p postd-host --benches
+	@bench/load-note.sh > bench/out/load-after.txt
+	python3 bench/report.py
 
 ## lint: formatting and clippy, warnings as errors
 lint:

@@ -88,7 +88,7 @@ fn rate(c: &mut Criterion) {
     let redis = tokio
         .block_on(RedisRateLimiter::connect(
             "redis://127.0.0.1:6379",
-            "postd-bench:",
+            "postd_bench_capabilities:",
         ))
         .expect("Redis on 127.0.0.1:6379");
     c.bench_function("rate/decision through Redis (GCRA script)", |b| {

@@ -40,6 +40,16 @@ const GUESTS: &[(&str, &str, &str)] = &[
         "postd-fixture-pipeline",
         "postd_fixture_pipeline",
     ),
+    (
+        "PIPELINE_NEXT",
+        "postd-fixture-pipeline-next",
+        "postd_fixture_pipeline_next",
+    ),
+    (
+        "CPU_HEAVY",
+        "postd-fixture-cpu-heavy",
+        "postd_fixture_cpu_heavy",
+    ),
 ];
 
 fn main() {

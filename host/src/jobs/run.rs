@@ -33,7 +33,7 @@ impl Pipeline {
             outcome,
         };
         let now = self.now();
-        match self.store.finish(claimed, &finish, now).await {
+        match self.finisher.finish(claimed, &finish, now).await {
             Ok(true) => {}
             Ok(false) => {
                 tracing::warn!(job = %claimed.job.id, "lease lost before the outcome was recorded; the job's new holder decides");

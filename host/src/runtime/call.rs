@@ -167,10 +167,13 @@ impl Runtime {
             plugin: plugin.to_string(),
             message: format!("{e:#}"),
         };
-        store.set_fuel(limits.fuel).map_err(host_failure)?;
-        store
-            .fuel_async_yield_interval(Some(FUEL_YIELD_INTERVAL))
-            .map_err(host_failure)?;
+        let metered = self.settings.fuel_metering;
+        if metered {
+            store.set_fuel(limits.fuel).map_err(host_failure)?;
+            store
+                .fuel_async_yield_interval(Some(FUEL_YIELD_INTERVAL))
+                .map_err(host_failure)?;
+        }
         store.set_epoch_deadline(deadline_ticks(limits.deadline));
         store.epoch_deadline_trap();
 
@@ -182,7 +185,11 @@ impl Runtime {
         })
         .await;
 
-        let fuel_used = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        let fuel_used = if metered {
+            limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0))
+        } else {
+            0
+        };
         self.fuel.record(&context.tenant, &plugin, fuel_used);
         store.data_mut().flush_output();
 

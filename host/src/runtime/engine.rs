@@ -29,12 +29,13 @@ pub enum Allocation {
     },
 }
 
-/// Builds the engine: component model, async, fuel, epoch interruption.
-pub fn build_engine(allocation: &Allocation) -> wasmtime::Result<Engine> {
+/// Builds the engine: component model, async, epoch interruption, and fuel metering when
+/// `fuel` is true (the production setting; off only to measure what metering costs).
+pub fn build_engine(allocation: &Allocation, fuel: bool) -> wasmtime::Result<Engine> {
     let mut config = Config::new();
     config
         .wasm_component_model(true)
-        .consume_fuel(true)
+        .consume_fuel(fuel)
         .epoch_interruption(true)
         // The async fiber stack must hold the wasm stack plus host frames.
         .max_wasm_stack(512 << 10)

@@ -50,6 +50,10 @@ pub struct RuntimeSettings {
     pub queue: QueueLimits,
     /// Egress requests one tenant may send across plugins and connections.
     pub tenant_rate: Option<Budget>,
+    /// Fuel metering (on by default). Off, calls are bounded by the epoch deadline, memory and
+    /// stack only — no fuel budget, no fuel-based yielding, `fuel_used` 0. For measuring what
+    /// metering costs; production keeps it on.
+    pub fuel_metering: bool,
 }
 
 impl Default for RuntimeSettings {
@@ -62,6 +66,7 @@ impl Default for RuntimeSettings {
             // A ceiling against one tenant crowding out the others; each platform's own budget
             // (much lower per connection) binds first in normal use.
             tenant_rate: Some(Budget::per_seconds(100, 1)),
+            fuel_metering: true,
         }
     }
 }
@@ -122,7 +127,7 @@ pub struct Runtime {
 impl Runtime {
     /// Builds the engine and the linker (locked-down WASI plus the four capabilities).
     pub fn new(settings: RuntimeSettings, services: HostServices) -> wasmtime::Result<Self> {
-        let engine = engine::build_engine(&settings.allocation)?;
+        let engine = engine::build_engine(&settings.allocation, settings.fuel_metering)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wit::http::add_to_linker::<_, HasSelf<_>>(&mut linker, |s: &mut CallState| &mut s.http)?;

@@ -15,6 +15,7 @@
 mod access;
 mod connections;
 mod events;
+mod finish;
 mod jobs;
 mod model;
 mod pipeline;

@@ -1,11 +1,11 @@
-//! The pipeline's side of the store: claiming due jobs under a lease, recording each run's
-//! outcome in one transaction, recovery points, and the sweep that re-announces jobs a lost
+//! The pipeline's side of the store: claiming due jobs under a lease, what a run ended in
+//! (recorded by `finish.rs`), recovery points, and the sweep that re-announces jobs a lost
 //! dispatch message left behind. Cross-tenant by nature; not reachable from the tenant API.
 
 use sqlx::{AssertSqlSafe, Row};
 
 use super::jobs::{JOB_COLUMNS, job_from_row};
-use super::{Backend, Job, JobTask, Millis, Store, StoreError, new_id};
+use super::{Backend, Job, JobTask, Millis, Store, StoreError};
 
 /// A job a worker holds until `lease_until`, with the continuation due now, if any.
 #[derive(Debug, Clone)]
@@ -53,7 +53,7 @@ pub enum FinishOutcome {
 }
 
 impl FinishOutcome {
-    fn word(&self) -> &'static str {
+    pub(super) fn word(&self) -> &'static str {
         match self {
             FinishOutcome::Published { .. } => "published",
             FinishOutcome::Continue { .. } => "in-progress",
@@ -225,146 +225,6 @@ impl Store {
             .collect())
     }
 
-    /// Records a run and moves its job on, in one transaction, if the lease still holds.
-    /// Returns false (and changes nothing) when the lease was lost: another worker took the job
-    /// over after this one overran its lease.
-    pub async fn finish(
-        &self,
-        claimed: &Claimed,
-        finish: &Finish,
-        now: Millis,
-    ) -> Result<bool, StoreError> {
-        let job = &claimed.job;
-        let mut tx = self.begin().await?;
-        let (state, next_run_at, attempts_delta, reason, result): (
-            &str,
-            Option<Millis>,
-            i64,
-            Option<&str>,
-            Option<&str>,
-        ) = match &finish.outcome {
-            FinishOutcome::Published { result } => ("published", None, 0, None, Some(result)),
-            FinishOutcome::Continue { tasks, .. } => (
-                "queued",
-                tasks.iter().map(|t| t.2).min().or(Some(now)),
-                -(job.attempts as i64),
-                None,
-                None,
-            ),
-            FinishOutcome::Retry { at, spend_attempt } => (
-                "queued",
-                Some(*at),
-                if *spend_attempt { 0 } else { -1 },
-                None,
-                None,
-            ),
-            FinishOutcome::Pause { reason } => ("paused", None, -1, Some(reason), None),
-            FinishOutcome::Dead { reason_code } => ("dead", None, 0, Some(reason_code), None),
-        };
-        let updated = sqlx::query(
-            "UPDATE jobs SET state = $3, next_run_at = COALESCE($4, next_run_at), attempts = attempts + $5,
-                 state_reason = $6, result = COALESCE($7, result), last_error = COALESCE($8, last_error),
-                 lease_owner = NULL, lease_until = NULL, announced_at = NULL, updated_at = $9
-             WHERE tenant_id = $1 AND id = $2 AND state = 'running' AND lease_owner = $10",
-        )
-        .bind(&job.tenant_id)
-        .bind(&job.id)
-        .bind(state)
-        .bind(next_run_at)
-        .bind(attempts_delta)
-        .bind(reason)
-        .bind(result)
-        .bind(finish.error.as_deref())
-        .bind(now)
-        .bind(&claimed.lease)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::db("recording a job's outcome"))?
-        .rows_affected();
-        if updated != 1 {
-            return Ok(false);
-        }
-        sqlx::query(
-            "INSERT INTO job_attempts (tenant_id, id, job_id, attempt, export, worker, started_at, latency_ms, fuel,
-                 outcome, error_code, error)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(&job.tenant_id)
-        .bind(new_id("att"))
-        .bind(&job.id)
-        .bind(job.attempts as i64)
-        .bind(finish.export)
-        .bind(&finish.worker)
-        .bind(finish.started_at)
-        .bind(finish.latency_ms)
-        .bind(finish.fuel.min(i64::MAX as u64) as i64)
-        .bind(finish.outcome.word())
-        .bind(finish.error_code.as_deref())
-        .bind(finish.error.as_deref())
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::db("recording an attempt"))?;
-        let task_done = !matches!(
-            finish.outcome,
-            FinishOutcome::Retry { .. } | FinishOutcome::Pause { .. }
-        );
-        match (&finish.outcome, &claimed.task) {
-            (FinishOutcome::Published { .. } | FinishOutcome::Dead { .. }, _) => {
-                sqlx::query("DELETE FROM job_tasks WHERE tenant_id = $1 AND job_id = $2")
-                    .bind(&job.tenant_id)
-                    .bind(&job.id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::db("clearing continuations"))?;
-            }
-            (_, Some(task)) if task_done => {
-                sqlx::query("DELETE FROM job_tasks WHERE tenant_id = $1 AND id = $2")
-                    .bind(&job.tenant_id)
-                    .bind(&task.id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::db("consuming a continuation"))?;
-            }
-            _ => {}
-        }
-        if let FinishOutcome::Continue { tasks, .. } = &finish.outcome {
-            for (kind, payload, run_at) in tasks {
-                sqlx::query(
-                    "INSERT INTO job_tasks (tenant_id, id, job_id, kind, payload, run_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(&job.tenant_id)
-                .bind(new_id("task"))
-                .bind(&job.id)
-                .bind(kind)
-                .bind(payload)
-                .bind(*run_at)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::db("storing a continuation"))?;
-            }
-        }
-        if let FinishOutcome::Dead { reason_code } = &finish.outcome {
-            sqlx::query(
-                "INSERT INTO dead_letters (tenant_id, id, job_id, reason_code, last_error, attempts, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&job.tenant_id)
-            .bind(new_id("dlq"))
-            .bind(&job.id)
-            .bind(reason_code)
-            .bind(finish.error.as_deref().unwrap_or(""))
-            .bind(job.attempts as i64)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::db("dead-lettering a job"))?;
-        }
-        tx.commit()
-            .await
-            .map_err(StoreError::db("committing a job's outcome"))?;
-        Ok(true)
-    }
-
     /// Records `recovery_point` as job `job`'s latest, durably, at once.
     pub async fn checkpoint(
         &self,
@@ -385,6 +245,32 @@ impl Store {
         } else {
             Err(StoreError::not_found("job", job))
         }
+    }
+
+    /// Records several recovery points in one transaction (one commit for all), each as
+    /// [`Store::checkpoint`] would; per point, whether its job was found. On an error nothing is
+    /// recorded and the caller may record them one by one.
+    pub async fn checkpoint_many(
+        &self,
+        points: &[(&str, &str, Millis)],
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut tx = self.begin().await?;
+        let mut found = Vec::with_capacity(points.len());
+        for (job, recovery_point, now) in points {
+            let done =
+                sqlx::query("UPDATE jobs SET recovery_point = $2, updated_at = $3 WHERE id = $1")
+                    .bind(*job)
+                    .bind(*recovery_point)
+                    .bind(*now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::db("recording a recovery point"))?;
+            found.push(done.rows_affected() == 1);
+        }
+        tx.commit()
+            .await
+            .map_err(StoreError::db("committing recovery points"))?;
+        Ok(found)
     }
 
     /// Queued jobs due before `due_before` that no dispatch message announced since

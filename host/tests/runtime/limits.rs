@@ -203,3 +203,45 @@ async fn fuel_is_recorded_per_tenant_and_plugin() {
     assert!(after.fuel - before.fuel >= 20_000_000, "{after:?}");
     assert_eq!(runtime.fuel().usage("someone-else", "hostile").calls, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_fuel_metering_the_epoch_deadline_still_stops_a_spinning_guest() {
+    let settings = postd_host::runtime::RuntimeSettings {
+        cache_dir: Some(support::shared_cache()),
+        fuel_metering: false,
+        ..Default::default()
+    };
+    let runtime = std::sync::Arc::new(
+        Runtime::new(settings, postd_host::runtime::HostServices::in_memory()).unwrap(),
+    );
+    let limits = LimitsOverride {
+        // A budget that would trip at once if fuel were metered.
+        fuel: Some(1_000),
+        deadline_ms: Some(300),
+        ..Default::default()
+    };
+    runtime
+        .configure_plugin(support::entry("hostile", HOSTILE, limits))
+        .await
+        .expect("hostile loads");
+    support::serve(&runtime, "example", EXAMPLE).await;
+    let error = trips(&runtime, "spin").await;
+    assert!(
+        matches!(
+            error,
+            CallError::DeadlineExceeded {
+                during: "in guest code",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    let served = call(
+        &runtime,
+        "example",
+        postd_host::runtime::Invocation::Manifest,
+    )
+    .await
+    .unwrap();
+    assert_eq!(served.fuel_used, 0);
+}

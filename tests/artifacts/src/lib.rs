@@ -28,6 +28,12 @@ pub const HOSTILE: &str = env!("POSTD_FIXTURE_HOSTILE");
 /// A connector whose behaviour each post chooses, for the job pipeline (`tests/fixtures/pipeline`).
 pub const PIPELINE: &str = env!("POSTD_FIXTURE_PIPELINE");
 
+/// The pipeline fixture's source under version 0.2.0, for hot swap under load.
+pub const PIPELINE_NEXT: &str = env!("POSTD_FIXTURE_PIPELINE_NEXT");
+
+/// A connector whose publish is CPU-bound work only (`tests/fixtures/cpu-heavy`).
+pub const CPU_HEAVY: &str = env!("POSTD_FIXTURE_CPU_HEAVY");
+
 /// Reads a fixture's bytes.
 pub fn bytes(path: &str) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("reading fixture {path}: {e}"))
