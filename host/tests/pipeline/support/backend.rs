@@ -85,9 +85,21 @@ async fn check_redis() {
     drop_stale_keys(&mut conn).await;
 }
 
-/// Deletes the Redis keys of earlier runs' test namespaces (not this process's).
+/// Whether a test namespace (`postd_test_<pid>_…`) belongs to a process that has ended, so that
+/// runs on one machine may overlap without dropping each other's databases and keys.
+fn owner_gone(name: &str) -> bool {
+    let pid = name
+        .strip_prefix("postd_test_")
+        .and_then(|rest| rest.split('_').next())
+        .and_then(|pid| pid.parse::<u32>().ok());
+    match pid {
+        Some(pid) => pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        None => false,
+    }
+}
+
+/// Deletes the Redis keys of test namespaces whose process has ended.
 async fn drop_stale_keys(conn: &mut redis::aio::MultiplexedConnection) {
-    let mine = format!("postd_test_{}_", std::process::id());
     let mut cursor: u64 = 0;
     loop {
         let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
@@ -99,7 +111,7 @@ async fn drop_stale_keys(conn: &mut redis::aio::MultiplexedConnection) {
             .query_async(conn)
             .await
             .unwrap_or((0, Vec::new()));
-        let stale: Vec<&String> = keys.iter().filter(|k| !k.starts_with(&mine)).collect();
+        let stale: Vec<&String> = keys.iter().filter(|k| owner_gone(k)).collect();
         if !stale.is_empty() {
             let _: Result<(), _> = redis::cmd("DEL").arg(&stale).query_async(conn).await;
         }
@@ -110,10 +122,9 @@ async fn drop_stale_keys(conn: &mut redis::aio::MultiplexedConnection) {
     }
 }
 
-/// Drops test databases of earlier runs (not this process's).
+/// Drops the test databases of processes that have ended.
 async fn drop_stale_databases(admin: &Store) {
     use sqlx::Row;
-    let mine = format!("postd_test_{}_", std::process::id());
     let rows = sqlx::query(
         "SELECT datname::text AS datname FROM pg_database WHERE datname LIKE 'postd_test_%'",
     )
@@ -122,7 +133,7 @@ async fn drop_stale_databases(admin: &Store) {
     .unwrap_or_default();
     for row in rows {
         let name: String = row.get("datname");
-        if !name.starts_with(&mine) {
+        if owner_gone(&name) {
             let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
             )))
