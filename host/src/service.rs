@@ -94,30 +94,14 @@ pub async fn serve(settings: ServiceSettings) -> Result<(), String> {
     let backends = Backends::connect(&settings).await?;
     let runtime_settings = RuntimeSettings {
         cache_dir: Some(settings.cache_dir.clone()),
+        host_memory_bytes: usize::try_from(settings.host_memory_mb.saturating_mul(1 << 20))
+            .unwrap_or(usize::MAX),
         ..RuntimeSettings::default()
     };
     let runtime = Arc::new(
         Runtime::new(runtime_settings, backends.services.clone())
             .map_err(|e| format!("the wasm engine failed to start: {e:#}"))?,
     );
-    for failure in runtime.configure(&file).await {
-        tracing::error!(%failure, "plugin not loaded; continuing without it");
-    }
-    let _watcher = match PluginWatcher::start(runtime.clone(), &file.plugin_dir) {
-        Ok(watcher) => Some(watcher),
-        Err(error) => {
-            tracing::warn!(dir = %file.plugin_dir.display(), %error, "hot swap from the plugin directory is off");
-            None
-        }
-    };
-    for status in runtime.plugins() {
-        match &status.version {
-            Some(version) => tracing::info!(plugin = %status.id, %version, "serving"),
-            None => {
-                tracing::warn!(plugin = %status.id, reason = status.last_error.as_deref().unwrap_or("-"), "not serving")
-            }
-        }
-    }
     let mut pipeline_settings = PipelineSettings {
         concurrency: settings.workers,
         dispatch: DispatchSettings {
@@ -153,7 +137,9 @@ pub async fn serve(settings: ServiceSettings) -> Result<(), String> {
         metrics: HttpMetrics::default(),
         redis_url: settings.redis_url.clone(),
     });
-    let workers = pipeline.start();
+    // The API answers at once (`/readyz` lists the plugins still loading); jobs start once
+    // every plugin's first load ended, so none is retried for a plugin that was still loading.
+    let loading = tokio::spawn(load_plugins(runtime.clone(), file, pipeline.clone()));
     tracing::info!(listen = %settings.listen, plugins = %settings.plugins.display(), "postd-host running; Ctrl-C stops it");
     let served = axum::serve(listener, crate::api::router(api))
         .with_graceful_shutdown(async {
@@ -161,8 +147,39 @@ pub async fn serve(settings: ServiceSettings) -> Result<(), String> {
             tracing::info!("stopping: no new requests or jobs; running ones finish");
         })
         .await;
-    workers.stop().await;
+    match loading.await {
+        Ok((workers, _watcher)) => workers.stop().await,
+        Err(error) => tracing::error!(%error, "loading the plugins failed"),
+    }
     served.map_err(|e| format!("the API server failed: {e}"))
+}
+
+/// Loads every plugin of `file` (concurrently), starts watching the plugin directory, then
+/// starts the job workers.
+async fn load_plugins(
+    runtime: Arc<Runtime>,
+    file: PluginsFile,
+    pipeline: Arc<Pipeline>,
+) -> (crate::jobs::Workers, Option<PluginWatcher>) {
+    for failure in runtime.configure(&file).await {
+        tracing::error!(%failure, "plugin not loaded; continuing without it");
+    }
+    let watcher = match PluginWatcher::start(runtime.clone(), &file.plugin_dir) {
+        Ok(watcher) => Some(watcher),
+        Err(error) => {
+            tracing::warn!(dir = %file.plugin_dir.display(), %error, "hot swap from the plugin directory is off");
+            None
+        }
+    };
+    for status in runtime.plugins() {
+        match &status.version {
+            Some(version) => tracing::info!(plugin = %status.id, %version, "serving"),
+            None => {
+                tracing::warn!(plugin = %status.id, reason = status.last_error.as_deref().unwrap_or("-"), "not serving")
+            }
+        }
+    }
+    (pipeline.start(), watcher)
 }
 
 /// On an empty database, creates tenant `default` and prints its API key (once: only its digest

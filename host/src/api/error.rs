@@ -111,7 +111,9 @@ impl From<CallError> for ApiError {
             CallError::UnknownPlugin(_) => (StatusCode::NOT_FOUND, "unknown-plugin"),
             CallError::NotEnabled { .. } => (StatusCode::FORBIDDEN, "plugin-disabled"),
             CallError::NotLoaded(..) => (StatusCode::SERVICE_UNAVAILABLE, "plugin-not-loaded"),
-            CallError::Busy { .. } => (StatusCode::TOO_MANY_REQUESTS, "busy"),
+            CallError::Busy { .. } | CallError::HostMemoryFull { .. } => {
+                (StatusCode::TOO_MANY_REQUESTS, "busy")
+            }
             _ => (StatusCode::BAD_GATEWAY, "connector-failed"),
         };
         Self::new(status, code, error.to_string())

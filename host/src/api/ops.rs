@@ -18,8 +18,10 @@ pub async fn livez() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: the database answers, Redis answers (when configured), every configured
-/// plugin has a serving version.
+/// `GET /readyz`: the database answers, Redis answers (when configured), and no plugin's first
+/// load is still under way. Each plugin is listed as `loading`, `serving` or `not-loaded`; a
+/// plugin that failed to load does not take the replica out of service (its calls answer
+/// `plugin-not-loaded`, every other plugin serves).
 pub async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
     let database = sqlx::query_scalar::<_, i64>("SELECT 1")
         .fetch_one(state.store().pool())
@@ -37,7 +39,9 @@ pub async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
         .map(|p| {
             (
                 p.id,
-                json!(if p.version.is_some() {
+                json!(if p.loading {
+                    "loading"
+                } else if p.version.is_some() {
                     "serving"
                 } else {
                     "not-loaded"
@@ -45,7 +49,7 @@ pub async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
             )
         })
         .collect();
-    let plugins_ok = plugins.values().all(|v| v == "serving");
+    let plugins_ok = plugins.values().all(|v| v != "loading");
     let ready = database && redis.unwrap_or(true) && plugins_ok;
     let body = json!({ "ready": ready, "database": database, "redis": redis, "plugins": plugins });
     let status = if ready {
@@ -186,6 +190,27 @@ pub async fn metrics(State(state): State<Arc<ApiState>>) -> Result<Response, Api
             ),
         );
     }
+    let (held, ceiling) = runtime.host_memory();
+    line(
+        &mut out,
+        "# HELP postd_host_memory_held_bytes Host memory held on behalf of running plugin calls."
+            .into(),
+    );
+    line(&mut out, "# TYPE postd_host_memory_held_bytes gauge".into());
+    line(&mut out, format!("postd_host_memory_held_bytes {held}"));
+    line(
+        &mut out,
+        "# HELP postd_host_memory_ceiling_bytes Most host memory running calls may hold together."
+            .into(),
+    );
+    line(
+        &mut out,
+        "# TYPE postd_host_memory_ceiling_bytes gauge".into(),
+    );
+    line(
+        &mut out,
+        format!("postd_host_memory_ceiling_bytes {ceiling}"),
+    );
     let mut response = out.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

@@ -6,6 +6,7 @@
 
 pub mod http;
 pub mod log;
+pub mod memory;
 pub mod queue;
 mod redact;
 pub mod vault;

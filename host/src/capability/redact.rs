@@ -2,11 +2,22 @@
 
 use std::sync::{Arc, Mutex};
 
+use super::memory::{CallMemory, MemoryExceeded};
+
 /// The secret values handed to (or written by) the current call. Everything the call logs or
 /// prints passes through [`Redactor::redact`], which replaces each of them with `[redacted]`.
-#[derive(Debug, Clone, Default)]
+/// Each remembered value is host memory held for the call and charged to it.
+#[derive(Debug, Clone)]
 pub struct Redactor {
     secrets: Arc<Mutex<Vec<String>>>,
+    memory: CallMemory,
+}
+
+impl Default for Redactor {
+    /// A redactor whose memory is not charged to a call (tools and tests).
+    fn default() -> Self {
+        Redactor::charged_to(CallMemory::unlimited())
+    }
 }
 
 /// Values shorter than this are not redacted: they would mangle ordinary words, and a
@@ -14,16 +25,27 @@ pub struct Redactor {
 const MIN_SECRET_LEN: usize = 6;
 
 impl Redactor {
-    /// Remembers `value` as secret for the rest of the call.
-    pub fn remember(&self, value: &str) {
+    /// A redactor whose remembered values are charged to `memory`.
+    pub fn charged_to(memory: CallMemory) -> Self {
+        Redactor {
+            secrets: Arc::default(),
+            memory,
+        }
+    }
+
+    /// Remembers `value` as secret for the rest of the call; refused when the call may hold no
+    /// more.
+    pub fn remember(&self, value: &str) -> Result<(), MemoryExceeded> {
         if value.len() >= MIN_SECRET_LEN {
             let mut secrets = self.secrets.lock().expect("redactor lock");
             if !secrets.iter().any(|s| s == value) {
-                secrets.push(value.to_string());
+                self.memory.charge(value.len())?;
                 // Longest first, so a secret containing another is replaced whole.
-                secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+                let at = secrets.partition_point(|s| s.len() >= value.len());
+                secrets.insert(at, value.to_string());
             }
         }
+        Ok(())
     }
 
     /// `text` with every remembered secret replaced by `[redacted]`.
@@ -46,12 +68,23 @@ mod tests {
     #[test]
     fn remembered_values_are_replaced_wherever_they_appear() {
         let r = Redactor::default();
-        r.remember("EAAB-token-123");
-        r.remember("abc");
+        r.remember("EAAB-token-123").unwrap();
+        r.remember("abc").unwrap();
         assert_eq!(
             r.redact("token=EAAB-token-123; again EAAB-token-123"),
             "token=[redacted]; again [redacted]"
         );
         assert_eq!(r.redact("abc stays"), "abc stays");
+    }
+
+    #[test]
+    fn longer_secrets_are_replaced_first_and_each_is_charged_once() {
+        let memory = CallMemory::unlimited();
+        let r = Redactor::charged_to(memory.clone());
+        r.remember("secret").unwrap();
+        r.remember("secret-longer").unwrap();
+        r.remember("secret").unwrap();
+        assert_eq!(r.redact("secret-longer secret"), "[redacted] [redacted]");
+        assert_eq!(memory.held(), (19, 2));
     }
 }

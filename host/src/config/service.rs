@@ -15,6 +15,7 @@
 //! lease_secs = 120                       # POSTD_LEASE_SECS
 //! worker_id = "host-a"                   # POSTD_WORKER_ID (default <hostname>-<pid>)
 //! log_format = "text"                    # POSTD_LOG_FORMAT: text | json
+//! host_memory_mb = 1024                  # POSTD_HOST_MEMORY_MB: held for all running calls
 //! ```
 //!
 //! The admin key is a secret and comes only from the environment (`POSTD_ADMIN_KEY`).
@@ -55,6 +56,9 @@ pub struct ServiceSettings {
     pub admin_key: Option<String>,
     /// `text` or `json` logs.
     pub log_format: LogFormat,
+    /// MiB the host may hold on behalf of all running plugin calls together (vault writes,
+    /// continuations, bodies in flight); past it calls answer `busy`.
+    pub host_memory_mb: u64,
 }
 
 /// Log output.
@@ -82,6 +86,7 @@ struct RawSettings {
     lease_secs: Option<u64>,
     worker_id: Option<String>,
     log_format: Option<LogFormat>,
+    host_memory_mb: Option<u64>,
 }
 
 impl ServiceSettings {
@@ -166,6 +171,7 @@ impl ServiceSettings {
             workers: number("POSTD_WORKERS", raw.workers.map(|n| n as u64), 32)? as usize,
             lease_secs: number("POSTD_LEASE_SECS", raw.lease_secs, 120)?,
             worker_id: env("POSTD_WORKER_ID").or(raw.worker_id),
+            host_memory_mb: number("POSTD_HOST_MEMORY_MB", raw.host_memory_mb, 1024)?,
             admin_key,
             log_format,
             listen,

@@ -131,6 +131,12 @@ pub fn classify_call(error: &CallError) -> Verdict {
             connection: None,
             error: error.to_string(),
         },
+        // The connector answered, so the platform may have acted; the same connector would
+        // answer the same again, and a retry could act twice.
+        CallError::AnswerTooLarge { .. } => Verdict::Dead {
+            code: error.code().into(),
+            error: error.to_string(),
+        },
         _ => Verdict::Retry {
             code: error.code().into(),
             error: error.to_string(),

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::{Store, Trap};
 
+use super::bounds;
 use super::engine::{FUEL_YIELD_INTERVAL, deadline_ticks};
 use super::error::CallError;
 use super::invoke::{Answer, Invocation};
@@ -18,6 +19,7 @@ use crate::capability::CallContext;
 use crate::capability::Redactor;
 use crate::capability::http::{Budget, HttpState, RateGate};
 use crate::capability::log::LogState;
+use crate::capability::memory::{CallMemory, MemoryCaps, MemoryExceeded};
 use crate::capability::queue::QueueState;
 use crate::capability::vault::{SecretScope, VaultState};
 
@@ -131,7 +133,11 @@ impl Runtime {
         let deadline = started + limits.deadline;
         let export = invocation.export_name();
 
-        let redactor = Redactor::default();
+        let memory = CallMemory::new(
+            MemoryCaps::for_memory_limit(limits.memory_bytes),
+            self.memory_pool.clone(),
+        );
+        let redactor = Redactor::charged_to(memory.clone());
         let scope = context.connection.clone().map(|connection| SecretScope {
             tenant: context.tenant.clone(),
             connection,
@@ -146,19 +152,22 @@ impl Runtime {
                 deadline,
             )
             .with_rate_gate(self.rate_gate(&plugin, &context, budget))
-            .with_metrics(self.services.egress_metrics.clone()),
+            .with_metrics(self.services.egress_metrics.clone())
+            .with_memory(memory.clone()),
             VaultState::new(
                 self.services.secrets.clone(),
                 scope,
                 config.secrets.clone(),
                 config.settings.clone(),
                 redactor.clone(),
-            ),
+            )
+            .with_memory(memory.clone()),
             QueueState::new(
                 context.job.clone(),
                 self.services.jobs.clone(),
                 self.settings.queue.clone(),
-            ),
+            )
+            .with_memory(memory.clone()),
             LogState::new(plugin.clone(), version.clone(), context.clone(), redactor),
         );
         let mut store = Store::new(&self.engine, state);
@@ -203,10 +212,18 @@ impl Runtime {
                 &plugin,
                 limits,
                 store.data().limiter.memory_refused,
+                memory.exceeded(),
                 error,
             )),
             Ok(Ok(answer)) => Ok(answer),
         };
+        let answer = answer.and_then(|mut answer| {
+            bounds::bound(&mut answer).map_err(|oversized| CallError::AnswerTooLarge {
+                plugin: plugin.to_string(),
+                oversized,
+            })?;
+            Ok(answer)
+        });
         let elapsed_ms = started.elapsed().as_millis() as u64;
         let answer = match answer {
             Ok(answer) => answer,
@@ -249,9 +266,29 @@ fn classify(
     plugin: &str,
     limits: &crate::config::Limits,
     memory_refused: Option<usize>,
+    host_memory: Option<MemoryExceeded>,
     error: wasmtime::Error,
 ) -> CallError {
     let plugin = plugin.to_string();
+    match host_memory {
+        Some(MemoryExceeded::Call {
+            limit_bytes,
+            limit_items,
+        }) => {
+            return CallError::HostMemoryLimit {
+                plugin,
+                limit_bytes,
+                limit_items,
+            };
+        }
+        Some(MemoryExceeded::Host { ceiling_bytes }) => {
+            return CallError::HostMemoryFull {
+                plugin,
+                ceiling_bytes,
+            };
+        }
+        None => {}
+    }
     if memory_refused.is_some() {
         return CallError::MemoryLimit {
             plugin,

@@ -58,6 +58,38 @@ pub enum CallError {
         /// The limit.
         limit_bytes: usize,
     },
+    /// The call would have made the host hold more on its behalf (vault writes, remembered
+    /// secrets, continuations, recovery points, bodies in flight) than its caps allow.
+    #[error(
+        "plugin `{plugin}` hit its memory limit: the host would hold more than {limit_bytes} bytes or {limit_items} values for the call"
+    )]
+    HostMemoryLimit {
+        /// The plugin.
+        plugin: String,
+        /// The call's byte cap (the plugin's memory limit).
+        limit_bytes: usize,
+        /// The call's cap on values held.
+        limit_items: usize,
+    },
+    /// Running calls already hold the host's whole memory budget; retry later.
+    #[error(
+        "plugin `{plugin}` is busy: the host's memory for running calls is full ({ceiling_bytes} bytes)"
+    )]
+    HostMemoryFull {
+        /// The plugin.
+        plugin: String,
+        /// The host-wide ceiling.
+        ceiling_bytes: usize,
+    },
+    /// The connector answered, but a field of its answer is over its size cap; nothing of it
+    /// is used.
+    #[error("plugin `{plugin}` answered too much: {oversized}")]
+    AnswerTooLarge {
+        /// The plugin.
+        plugin: String,
+        /// The field and its cap.
+        oversized: super::bounds::Oversized,
+    },
     /// The guest recursed past the wasm stack limit.
     #[error("plugin `{plugin}` overflowed its stack")]
     StackOverflow {
@@ -89,11 +121,12 @@ impl CallError {
             CallError::UnknownPlugin(_) => "unknown-plugin",
             CallError::NotLoaded(..) => "not-loaded",
             CallError::NotEnabled { .. } => "not-enabled",
-            CallError::Busy { .. } => "busy",
+            CallError::Busy { .. } | CallError::HostMemoryFull { .. } => "busy",
             CallError::FuelExhausted { .. } => "fuel-exhausted",
             CallError::DeadlineExceeded { .. } => "deadline-exceeded",
-            CallError::MemoryLimit { .. } => "memory-limit",
+            CallError::MemoryLimit { .. } | CallError::HostMemoryLimit { .. } => "memory-limit",
             CallError::StackOverflow { .. } => "stack-overflow",
+            CallError::AnswerTooLarge { .. } => "answer-too-large",
             CallError::Trap { .. } => "trap",
             CallError::Host { .. } => "host-failure",
         }

@@ -5,13 +5,14 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use sha2::{Digest, Sha256};
+use wasmtime::component::Component;
 
 use super::error::{LoadError, LoadProblem};
 use super::invoke::{Answer, Invocation};
 use super::registry::{LoadedPlugin, SlotConfig};
 use super::wit::ConnectorPluginPre;
 use super::wit::connector::PluginManifest;
-use super::{Runtime, Served};
+use super::{Runtime, Served, precheck};
 use crate::capability::CallContext;
 use crate::config::{PluginEntry, valid_id};
 
@@ -81,16 +82,7 @@ impl Runtime {
             problem,
         };
         let sha256 = hex::encode(Sha256::digest(&bytes));
-        let (engine, cache, digest) = (self.engine.clone(), self.cache.clone(), sha256.clone());
-        let component =
-            tokio::task::spawn_blocking(move || cache.load_or_compile(&engine, &bytes, &digest))
-                .await
-                .map_err(|e| {
-                    fail(LoadProblem::Invalid(format!(
-                        "compilation task failed: {e}"
-                    )))
-                })?
-                .map_err(fail)?;
+        let component = self.compile(bytes, sha256.clone()).await.map_err(fail)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -98,13 +90,14 @@ impl Runtime {
         let pre = ConnectorPluginPre::new(pre)
             .map_err(|e| fail(LoadProblem::ForeignWorld(format!("{e:#}"))))?;
 
-        // The self-check: `manifest()` must answer, without I/O, under the plugin's own limits.
+        // The self-check: `manifest()` must answer under the plugin's own limits, within a
+        // short deadline of its own, with no egress and no app secrets.
         let validating: Arc<str> = Arc::from("validating");
         let manifest = match self
             .run(
                 &pre,
                 validating,
-                config,
+                &config.for_validation(),
                 CallContext::tenant(HOST_TENANT),
                 Invocation::Manifest,
                 None,
@@ -144,6 +137,37 @@ impl Runtime {
             loaded_at: SystemTime::now(),
             pre,
         })
+    }
+}
+
+impl Runtime {
+    /// Reads the component's outline, then compiles it (or loads it from the cache) off the
+    /// executor: at most `max_concurrent_compiles` at once, and refused after `compile_budget`.
+    async fn compile(&self, bytes: Vec<u8>, sha256: String) -> Result<Component, LoadProblem> {
+        let permit = self
+            .compiles
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| LoadProblem::Invalid("the runtime is shutting down".into()))?;
+        let (engine, cache) = (self.engine.clone(), self.cache.clone());
+        let compiling = tokio::task::spawn_blocking(move || {
+            // The permit is held until the compiler is done, even when the wait below gave up:
+            // a compile cannot be interrupted, so its slot stays taken while it runs.
+            let _permit = permit;
+            precheck::check_outline(&bytes)?;
+            cache.load_or_compile(&engine, &bytes, &sha256)
+        });
+        let budget = self.settings.compile_budget;
+        match tokio::time::timeout(budget, compiling).await {
+            Ok(Ok(compiled)) => compiled,
+            Ok(Err(e)) => Err(LoadProblem::Invalid(format!(
+                "compilation task failed: {e}"
+            ))),
+            Err(_) => Err(LoadProblem::Invalid(format!(
+                "compiling took longer than the {budget:?} budget"
+            ))),
+        }
     }
 }
 

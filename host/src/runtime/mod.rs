@@ -1,12 +1,14 @@
 //! Runs connector components: one engine, one pre-instantiated component per plugin version,
 //! a fresh store per call under fuel, memory, deadline and concurrency limits, and hot swap.
 
+pub mod bounds;
 mod cache;
 mod call;
 mod engine;
 mod error;
 mod invoke;
 mod load;
+mod precheck;
 mod registry;
 mod state;
 mod usage;
@@ -25,12 +27,14 @@ pub use engine::{Allocation, EPOCH_TICK, FUEL_YIELD_INTERVAL};
 pub use error::{CallError, LoadError, LoadProblem};
 pub use invoke::{Answer, Invocation, Reply};
 pub use load::{SDK_COMPATIBILITY, sdk_supported};
-pub use registry::{LoadedPlugin, PluginSlot, PluginStatus, SlotConfig};
+pub use precheck::CONNECTOR_EXPORT;
+pub use registry::{LoadedPlugin, MANIFEST_DEADLINE, PluginSlot, PluginStatus, SlotConfig};
 pub use state::{CAPTURED_OUTPUT_BYTES, CallState};
 pub use usage::{FuelLedger, Usage};
 pub use watch::PluginWatcher;
 
 use crate::capability::http::{Budget, EgressMetrics, LocalRateLimiter, RateLimiter};
+use crate::capability::memory::{DEFAULT_HOST_MEMORY_BYTES, HostMemoryPool};
 use crate::capability::queue::{Continuation, JobSink, MemoryJobSink, QueueLimits};
 use crate::capability::vault::{MemorySecretStore, SecretStore};
 use crate::config::{PluginEntry, PluginsFile};
@@ -54,6 +58,13 @@ pub struct RuntimeSettings {
     /// stack only — no fuel budget, no fuel-based yielding, `fuel_used` 0. For measuring what
     /// metering costs; production keeps it on.
     pub fuel_metering: bool,
+    /// Bytes the host may hold on behalf of all running calls together (see
+    /// [`crate::capability::memory`]); a call whose charge does not fit answers `busy`.
+    pub host_memory_bytes: usize,
+    /// Longest a component may take to compile before its load is refused.
+    pub compile_budget: std::time::Duration,
+    /// Components compiled at once; more loads wait their turn.
+    pub max_concurrent_compiles: usize,
 }
 
 impl Default for RuntimeSettings {
@@ -67,6 +78,11 @@ impl Default for RuntimeSettings {
             // (much lower per connection) binds first in normal use.
             tenant_rate: Some(Budget::per_seconds(100, 1)),
             fuel_metering: true,
+            host_memory_bytes: DEFAULT_HOST_MEMORY_BYTES,
+            // A connector compiles in seconds (a debug build of the host in tens of seconds);
+            // two minutes is far past any honest component.
+            compile_budget: std::time::Duration::from_secs(120),
+            max_concurrent_compiles: 2,
         }
     }
 }
@@ -121,6 +137,8 @@ pub struct Runtime {
     settings: RuntimeSettings,
     tenants: Mutex<HashMap<String, Arc<Semaphore>>>,
     fuel: FuelLedger,
+    memory_pool: Arc<HostMemoryPool>,
+    compiles: Arc<Semaphore>,
     _ticker: engine::EpochTicker,
 }
 
@@ -145,34 +163,52 @@ impl Runtime {
             cache,
             registry: Registry::default(),
             services,
+            memory_pool: HostMemoryPool::new(settings.host_memory_bytes),
+            compiles: Arc::new(Semaphore::new(settings.max_concurrent_compiles.max(1))),
             settings,
             tenants: Mutex::new(HashMap::new()),
             fuel: FuelLedger::default(),
         })
     }
 
-    /// Configures every plugin of `file` and loads its component. Returns the load failures;
-    /// plugins that failed stay configured without a version (calls answer `NotLoaded`) and
-    /// every other plugin serves.
+    /// Configures every plugin of `file` and loads their components concurrently (compiles
+    /// are capped by `max_concurrent_compiles`). Returns the load failures; plugins that failed
+    /// stay configured without a version (calls answer `NotLoaded`) and every other plugin
+    /// serves. Every plugin is configured — and reported as loading — before the first load
+    /// begins.
     pub async fn configure(&self, file: &PluginsFile) -> Vec<LoadError> {
+        let mut ids = Vec::new();
         let mut failures = Vec::new();
         for entry in &file.plugins {
-            if let Err(error) = self.configure_plugin(entry.clone()).await {
-                failures.push(error);
+            match self.configure_slot(entry.clone()) {
+                Ok(id) => ids.push(id),
+                Err(error) => failures.push(error),
             }
         }
+        let loads = ids.iter().map(|id| self.reload(id));
+        failures.extend(
+            futures::future::join_all(loads)
+                .await
+                .into_iter()
+                .filter_map(Result::err),
+        );
         failures
     }
 
-    /// Configures one plugin and loads its component from `entry.path`.
-    pub async fn configure_plugin(&self, entry: PluginEntry) -> Result<PluginStatus, LoadError> {
+    fn configure_slot(&self, entry: PluginEntry) -> Result<String, LoadError> {
         let path = entry.path.clone();
         let config = SlotConfig::new(entry).map_err(|e| LoadError {
-            path: path.clone(),
+            path,
             problem: LoadProblem::BadManifest(format!("configuration: {e}")),
         })?;
         let id = config.entry.id.clone();
         self.registry.upsert(config);
+        Ok(id)
+    }
+
+    /// Configures one plugin and loads its component from `entry.path`.
+    pub async fn configure_plugin(&self, entry: PluginEntry) -> Result<PluginStatus, LoadError> {
+        let id = self.configure_slot(entry)?;
         self.reload(&id).await
     }
 
@@ -265,6 +301,11 @@ impl Runtime {
     /// Egress metrics per plugin.
     pub fn egress_metrics(&self) -> &EgressMetrics {
         &self.services.egress_metrics
+    }
+
+    /// Host memory held for running calls now, and the ceiling.
+    pub fn host_memory(&self) -> (usize, usize) {
+        (self.memory_pool.used(), self.memory_pool.ceiling())
     }
 
     /// Fuel spent so far, per tenant and plugin.

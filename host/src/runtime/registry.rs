@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
@@ -64,6 +64,27 @@ impl SlotConfig {
     }
 }
 
+/// The deadline of the `manifest()` self-check, whatever the plugin's own deadline: it must
+/// answer without I/O, so anything slower is a component that cannot serve.
+pub const MANIFEST_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl SlotConfig {
+    /// The configuration `manifest()` is validated under: the plugin's limits with a deadline of
+    /// at most [`MANIFEST_DEADLINE`], no egress grant and no app secrets.
+    pub fn for_validation(&self) -> SlotConfig {
+        let mut entry = self.entry.clone();
+        entry.limits.deadline = entry.limits.deadline.min(MANIFEST_DEADLINE);
+        let policy = Arc::new(EgressPolicy::new(&[], &[]).expect("no grants to parse"));
+        SlotConfig {
+            client: crate::capability::http::client(&policy),
+            settings: self.settings.clone(),
+            secrets: Arc::default(),
+            policy,
+            entry,
+        }
+    }
+}
+
 /// One configured plugin.
 pub struct PluginSlot {
     /// The plugin id.
@@ -75,6 +96,8 @@ pub struct PluginSlot {
     pub(crate) permits: Arc<Semaphore>,
     pub(crate) max_concurrency: usize,
     swaps: AtomicU64,
+    /// True from configuration until the first load attempt ended (served or refused).
+    loading: AtomicBool,
     /// Serializes installs of this plugin, so validation of two uploads cannot interleave.
     pub(crate) install_lock: tokio::sync::Mutex<()>,
 }
@@ -91,6 +114,7 @@ impl PluginSlot {
             permits: Arc::new(Semaphore::new(max)),
             max_concurrency: max,
             swaps: AtomicU64::new(0),
+            loading: AtomicBool::new(true),
             install_lock: tokio::sync::Mutex::new(()),
         }
     }
@@ -108,6 +132,7 @@ impl PluginSlot {
             self.swaps.fetch_add(1, Ordering::Relaxed);
         }
         *self.last_error.lock().expect("last error") = None;
+        self.loading.store(false, Ordering::Release);
     }
 
     /// Swaps the serving and previous versions; `None` when there is no previous version.
@@ -121,6 +146,7 @@ impl PluginSlot {
 
     pub(crate) fn record_error(&self, error: LoadError) {
         *self.last_error.lock().expect("last error") = Some(error);
+        self.loading.store(false, Ordering::Release);
     }
 
     /// Calls of this plugin running now.
@@ -147,6 +173,7 @@ impl PluginSlot {
             swaps: self.swaps.load(Ordering::Relaxed),
             running: self.running(),
             loaded_at: current.as_ref().map(|p| p.loaded_at),
+            loading: self.loading.load(Ordering::Acquire),
         }
     }
 }
@@ -172,6 +199,8 @@ pub struct PluginStatus {
     pub running: usize,
     /// When the serving version was installed.
     pub loaded_at: Option<SystemTime>,
+    /// Its first load is still under way.
+    pub loading: bool,
 }
 
 /// Every configured plugin, by id.

@@ -18,6 +18,7 @@ fn limits() -> QueueLimits {
         max_pending: 2,
         max_delay: Duration::from_secs(60),
         max_payload: 64,
+        max_checkpoints: 3,
     }
 }
 
@@ -28,18 +29,19 @@ async fn continuations_are_collected_within_the_limits() {
     queue
         .enqueue(task("{\"publish_id\":\"v_pub_1\"}"), 5_000)
         .await
+        .unwrap()
         .unwrap();
     assert!(matches!(
-        queue.enqueue(task("x"), 61_000).await,
+        queue.enqueue(task("x"), 61_000).await.unwrap(),
         Err(QueueError::DelayTooLong(60_000))
     ));
     assert!(matches!(
-        queue.enqueue(task(&"x".repeat(100)), 0).await,
+        queue.enqueue(task(&"x".repeat(100)), 0).await.unwrap(),
         Err(QueueError::TooLarge(64))
     ));
-    queue.enqueue(task("second"), 0).await.unwrap();
+    queue.enqueue(task("second"), 0).await.unwrap().unwrap();
     assert!(matches!(
-        queue.enqueue(task("third"), 0).await,
+        queue.enqueue(task("third"), 0).await.unwrap(),
         Err(QueueError::TooManyPending(2))
     ));
 
@@ -56,13 +58,18 @@ async fn a_checkpoint_is_recorded_durably_before_the_call_goes_on() {
     queue
         .checkpoint("container-17841405822304914".into())
         .await
+        .unwrap()
         .unwrap();
     // Visible in the sink at once, not at the end of the call.
     assert_eq!(
         sink.recovery_point("job-7").as_deref(),
         Some("container-17841405822304914")
     );
-    queue.checkpoint("container-2".into()).await.unwrap();
+    queue
+        .checkpoint("container-2".into())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(queue.last_checkpoint(), Some("container-2"));
     assert_eq!(sink.recovery_point("job-7").as_deref(), Some("container-2"));
 }
@@ -72,11 +79,11 @@ async fn calls_without_a_job_cannot_continue_one() {
     let sink: Arc<dyn JobSink> = Arc::new(MemoryJobSink::default());
     let mut queue = QueueState::new(None, sink, limits());
     assert!(matches!(
-        queue.enqueue(task("x"), 0).await,
+        queue.enqueue(task("x"), 0).await.unwrap(),
         Err(QueueError::NoJob)
     ));
     assert!(matches!(
-        queue.checkpoint("p".into()).await,
+        queue.checkpoint("p".into()).await.unwrap(),
         Err(QueueError::NoJob)
     ));
 }

@@ -195,9 +195,15 @@ async fn the_vault_capability_is_scoped_to_its_connection() {
     );
     call_1
         .put("access-token".into(), "token-c1".into())
+        .unwrap()
         .unwrap();
     assert_eq!(
-        call_1.get("access-token".into()).await.unwrap().as_deref(),
+        call_1
+            .get("access-token".into())
+            .await
+            .unwrap()
+            .unwrap()
+            .as_deref(),
         Some("token-c1"),
         "a call reads its own writes"
     );
@@ -211,23 +217,26 @@ async fn the_vault_capability_is_scoped_to_its_connection() {
         Redactor::default(),
     );
     assert_eq!(
-        call_2.get("access-token".into()).await.unwrap(),
+        call_2.get("access-token".into()).await.unwrap().unwrap(),
         None,
         "another connection sees nothing"
     );
     assert_eq!(
-        call_2.app_secret("client-secret".into()).as_deref(),
+        call_2
+            .app_secret("client-secret".into())
+            .unwrap()
+            .as_deref(),
         Some("app-secret-value")
     );
     assert!(matches!(
-        call_2.get("../etc".into()).await,
+        call_2.get("../etc".into()).await.unwrap(),
         Err(VaultError::InvalidName(_))
     ));
 
     let mut no_connection =
         VaultState::new(secrets, None, app, Arc::default(), Redactor::default());
     assert!(matches!(
-        no_connection.get("access-token".into()).await,
+        no_connection.get("access-token".into()).await.unwrap(),
         Err(VaultError::NoConnection)
     ));
 }
@@ -274,8 +283,13 @@ async fn a_vault_value_written_to_the_log_is_redacted() {
         Arc::default(),
         redactor.clone(),
     );
-    let token = vault.get("access-token".into()).await.unwrap().unwrap();
-    let secret = vault.app_secret("client-secret".into()).unwrap();
+    let token = vault
+        .get("access-token".into())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let secret = vault.app_secret("client-secret".into()).unwrap().unwrap();
 
     let context = CallContext::tenant("t").with_connection("c");
     let mut log = LogState::new(Arc::from("meta"), Arc::from("1.0.0"), context, redactor);

@@ -50,6 +50,11 @@ async fn truncated_and_foreign_components_are_refused_while_the_old_version_serv
         .await
         .unwrap_err();
     assert!(matches!(core.problem, LoadProblem::Invalid(_)), "{core}");
+    assert!(
+        core.to_string().contains("core WebAssembly module")
+            && core.to_string().contains("wasm32-wasip2"),
+        "a core module is named as such, with the fix: {core}"
+    );
 
     let wrong_id = runtime
         .install("example", bytes(HOSTILE))

@@ -1,7 +1,9 @@
 //! The runtime against real components built from `connectors/` and `tests/fixtures/`.
 
 mod check;
+mod host_memory;
 mod hot_swap;
 mod limits;
 mod loading;
 mod support;
+mod validation;

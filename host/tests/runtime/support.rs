@@ -88,3 +88,19 @@ pub async fn serve(runtime: &Runtime, id: &str, path: &str) {
         panic!("{id} must load: {error}");
     }
 }
+
+/// Waits until `check` holds, polling; panics naming `what` after `limit`.
+pub async fn eventually<F, Fut>(limit: std::time::Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

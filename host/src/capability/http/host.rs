@@ -3,19 +3,27 @@
 use std::time::{Duration, Instant};
 
 use super::HttpState;
+use crate::capability::memory::MemoryExceeded;
 use crate::runtime::wit::http::{self, HttpError, Method, Request, Response};
 
 impl http::Host for HttpState {
-    async fn send(&mut self, request: Request) -> Result<Response, HttpError> {
+    async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, HttpError>> {
+        // The previous answer's body is in guest memory by now: the host no longer holds it.
+        self.memory.hold_transient(0)?;
         // An oversized body is refused before anything is sent, like a policy denial.
         if request.body.len() as u64 > self.limits.max_request_body {
             if let Some(metrics) = &self.metrics {
                 metrics.refused(&self.plugin);
             }
-            return Err(HttpError::TooLarge(self.limits.max_request_body));
+            return Ok(Err(HttpError::TooLarge(self.limits.max_request_body)));
         }
+        self.memory.hold_transient(request.body.len())?;
         let started = Instant::now();
-        let result = self.transfer(request).await;
+        let result = match self.transfer(request).await {
+            Err(Failure::Memory(exceeded)) => return Err(exceeded.into()),
+            Err(Failure::Http(error)) => Err(error),
+            Ok(answer) => Ok(answer),
+        };
         if let Some(metrics) = &self.metrics {
             match &result {
                 Ok(answer) => metrics.answered(&self.plugin, answer.status, started.elapsed()),
@@ -25,13 +33,26 @@ impl http::Host for HttpState {
                 Err(_) => metrics.failed(&self.plugin, started.elapsed()),
             }
         }
-        result
+        Ok(result)
+    }
+}
+
+/// Why a transfer ended without an answer: the request's own failure (the guest's to handle),
+/// or the call's host memory spent while the answer was read (the call ends).
+enum Failure {
+    Http(HttpError),
+    Memory(MemoryExceeded),
+}
+
+impl From<HttpError> for Failure {
+    fn from(error: HttpError) -> Self {
+        Failure::Http(error)
     }
 }
 
 impl HttpState {
     /// Checks, rate-limits and sends one request.
-    async fn transfer(&mut self, request: Request) -> Result<Response, HttpError> {
+    async fn transfer(&mut self, request: Request) -> Result<Response, Failure> {
         let url = self.policy.check(&request.url).map_err(|denied| {
             tracing::warn!(plugin = %self.plugin, reason = %denied, "egress refused");
             HttpError::Denied(denied.0)
@@ -42,7 +63,7 @@ impl HttpState {
             for (bucket, budget) in &gate.buckets {
                 if let Err(wait) = gate.limiter.acquire(bucket, *budget).await {
                     tracing::info!(plugin = %self.plugin, bucket, wait_ms = wait.as_millis() as u64, "rate budget spent; request not sent");
-                    return Err(HttpError::RateLimited(wait.as_millis().max(1) as u64));
+                    return Err(HttpError::RateLimited(wait.as_millis().max(1) as u64).into());
                 }
             }
         }
@@ -55,7 +76,7 @@ impl HttpState {
             .min(self.limits.max_timeout)
             .min(remaining);
         if timeout.is_zero() {
-            return Err(HttpError::Timeout);
+            return Err(HttpError::Timeout.into());
         }
 
         let method = match request.method {
@@ -101,13 +122,17 @@ impl HttpState {
             .collect();
         let cap = self.limits.max_response_body;
         if answer.content_length().is_some_and(|len| len > cap) {
-            return Err(HttpError::TooLarge(cap));
+            return Err(HttpError::TooLarge(cap).into());
         }
         let mut body = Vec::new();
         while let Some(chunk) = answer.chunk().await.map_err(transport_error)? {
             if (body.len() + chunk.len()) as u64 > cap {
-                return Err(HttpError::TooLarge(cap));
+                return Err(HttpError::TooLarge(cap).into());
             }
+            // The request body was handed to the client; the answer's grows in host memory.
+            self.memory
+                .hold_transient(body.len() + chunk.len())
+                .map_err(Failure::Memory)?;
             body.extend_from_slice(&chunk);
         }
         tracing::debug!(

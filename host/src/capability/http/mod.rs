@@ -13,6 +13,8 @@ mod rate_redis;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::memory::CallMemory;
+
 pub use address::{Cidr, ForbiddenAddress, GuardedResolver, check_address, forbidden_reason};
 pub use metrics::{EgressMetrics, EgressStats, LATENCY_BUCKETS};
 pub use policy::{Denied, EgressPolicy, HostPattern};
@@ -74,6 +76,7 @@ pub struct HttpState {
     client: reqwest::Client,
     limits: HttpLimits,
     deadline: Instant,
+    memory: CallMemory,
 }
 
 impl HttpState {
@@ -93,7 +96,14 @@ impl HttpState {
             deadline,
             rate: None,
             metrics: None,
+            memory: CallMemory::unlimited(),
         }
+    }
+
+    /// Charges request and response bodies in flight to `memory`.
+    pub fn with_memory(mut self, memory: CallMemory) -> Self {
+        self.memory = memory;
+        self
     }
 
     /// Records every request of the call in `metrics`.

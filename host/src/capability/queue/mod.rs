@@ -12,6 +12,7 @@ use std::time::Duration;
 
 pub use memory::MemoryJobSink;
 
+use super::memory::CallMemory;
 use crate::runtime::wit::queue::Task;
 
 /// Where recovery points are recorded.
@@ -30,6 +31,8 @@ pub struct QueueLimits {
     pub max_delay: Duration,
     /// Largest task payload or recovery point, in bytes.
     pub max_payload: usize,
+    /// Recovery points one call may record (each is a durable write).
+    pub max_checkpoints: u32,
 }
 
 impl Default for QueueLimits {
@@ -39,6 +42,7 @@ impl Default for QueueLimits {
             max_pending: 16,
             max_delay: Duration::from_secs(24 * 3600),
             max_payload: 64 << 10,
+            max_checkpoints: 64,
         }
     }
 }
@@ -61,6 +65,8 @@ pub struct QueueState {
     limits: QueueLimits,
     enqueued: Vec<Continuation>,
     checkpoint: Option<String>,
+    checkpoints: u32,
+    memory: CallMemory,
 }
 
 impl QueueState {
@@ -72,7 +78,15 @@ impl QueueState {
             limits,
             enqueued: Vec::new(),
             checkpoint: None,
+            checkpoints: 0,
+            memory: CallMemory::unlimited(),
         }
+    }
+
+    /// Charges what the call enqueues and records to `memory`.
+    pub fn with_memory(mut self, memory: CallMemory) -> Self {
+        self.memory = memory;
+        self
     }
 
     /// Takes the continuations the call enqueued.

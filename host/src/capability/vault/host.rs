@@ -15,44 +15,59 @@ impl VaultState {
     }
 }
 
+/// What the vault answers a guest, inside what the host may end the call with (a trap when the
+/// call's host memory is spent).
+type Answer<T> = wasmtime::Result<Result<T, VaultError>>;
+
 impl vault::Host for VaultState {
-    async fn get(&mut self, name: String) -> Result<Option<String>, VaultError> {
-        self.check_name(&name)?;
+    async fn get(&mut self, name: String) -> Answer<Option<String>> {
+        if let Err(refused) = self.check_name(&name) {
+            return Ok(Err(refused));
+        }
         if let Some(pending) = self.pending(&name) {
-            return Ok(pending.map(str::to_string));
+            return Ok(Ok(pending.map(str::to_string)));
         }
         let scope = self.scope.as_ref().expect("checked above");
-        let value = self
-            .store
-            .get(scope, &name)
-            .await
-            .map_err(|e| VaultError::Unavailable(e.0))?;
+        let value = match self.store.get(scope, &name).await {
+            Ok(value) => value,
+            Err(fault) => return Ok(Err(VaultError::Unavailable(fault.0))),
+        };
         if let Some(value) = &value {
-            self.redactor.remember(value);
+            self.redactor.remember(value)?;
         }
-        Ok(value)
+        Ok(Ok(value))
     }
 
-    fn put(&mut self, name: String, value: String) -> Result<(), VaultError> {
-        self.check_name(&name)?;
+    fn put(&mut self, name: String, value: String) -> Answer<()> {
+        if let Err(refused) = self.check_name(&name) {
+            return Ok(Err(refused));
+        }
         if value.len() > MAX_VALUE_LEN {
-            return Err(VaultError::TooLarge(MAX_VALUE_LEN as u64));
+            return Ok(Err(VaultError::TooLarge(MAX_VALUE_LEN as u64)));
         }
-        self.redactor.remember(&value);
+        // Held twice until the call ends: as the pending write and as a value to redact.
+        self.memory.charge(name.len() + value.len())?;
+        self.redactor.remember(&value)?;
         self.pending.push(SecretWrite::Put(name, value));
-        Ok(())
+        Ok(Ok(()))
     }
 
-    async fn delete(&mut self, name: String) -> Result<bool, VaultError> {
-        let existed = vault::Host::get(self, name.clone()).await?.is_some();
+    async fn delete(&mut self, name: String) -> Answer<bool> {
+        let existed = match vault::Host::get(self, name.clone()).await? {
+            Ok(value) => value.is_some(),
+            Err(refused) => return Ok(Err(refused)),
+        };
+        self.memory.charge(name.len())?;
         self.pending.push(SecretWrite::Delete(name));
-        Ok(existed)
+        Ok(Ok(existed))
     }
 
-    fn app_secret(&mut self, name: String) -> Option<String> {
-        let value = self.app_secrets.get(&name)?.resolve()?;
-        self.redactor.remember(&value);
-        Some(value)
+    fn app_secret(&mut self, name: String) -> wasmtime::Result<Option<String>> {
+        let Some(value) = self.app_secrets.get(&name).and_then(|s| s.resolve()) else {
+            return Ok(None);
+        };
+        self.redactor.remember(&value)?;
+        Ok(Some(value))
     }
 
     fn app_setting(&mut self, name: String) -> Option<String> {

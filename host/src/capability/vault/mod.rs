@@ -26,6 +26,7 @@ pub use records::{MemoryVaultRecords, SealedSecret, VaultRecords, WrappedKey};
 pub use rotate::RotationReport;
 
 use super::Redactor;
+use super::memory::CallMemory;
 use crate::config::SecretSource;
 
 /// Whose secrets: one connection of one tenant.
@@ -85,6 +86,7 @@ pub struct VaultState {
     app_secrets: Arc<BTreeMap<String, SecretSource>>,
     app_settings: Arc<BTreeMap<String, String>>,
     redactor: Redactor,
+    memory: CallMemory,
 }
 
 impl VaultState {
@@ -103,7 +105,14 @@ impl VaultState {
             app_secrets,
             app_settings,
             redactor,
+            memory: CallMemory::unlimited(),
         }
+    }
+
+    /// Charges the call's buffered writes to `memory`.
+    pub fn with_memory(mut self, memory: CallMemory) -> Self {
+        self.memory = memory;
+        self
     }
 
     /// Commits the call's buffered writes. Called by the runtime when the guest returned.

@@ -5,12 +5,17 @@ mod generated {
     wasmtime::component::bindgen!({
         path: "../wit/since_v0.1.0",
         world: "connector-plugin",
+        // `trappable`: the imports that keep something for the call (charged to its host
+        // memory) or can meet a host fault end the call with a trap instead of handing the
+        // guest an error it could ignore.
         imports: {
-            "postd:connector/http.send": async,
-            "postd:connector/vault.get": async,
-            "postd:connector/vault.delete": async,
-            "postd:connector/queue.enqueue": async,
-            "postd:connector/queue.checkpoint": async,
+            "postd:connector/http.send": async | trappable,
+            "postd:connector/vault.get": async | trappable,
+            "postd:connector/vault.put": trappable,
+            "postd:connector/vault.delete": async | trappable,
+            "postd:connector/vault.app-secret": trappable,
+            "postd:connector/queue.enqueue": async | trappable,
+            "postd:connector/queue.checkpoint": async | trappable,
         },
         exports: { default: async },
     });

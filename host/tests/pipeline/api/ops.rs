@@ -130,12 +130,18 @@ async fn the_binary_serves_the_api_with_a_first_tenant_and_stops_gracefully() {
     )
     .await;
     assert_eq!(api.get("/v1/connections", &key).await.json, json!([]));
-    assert_eq!(
-        api.send(api.request(Method::GET, "/readyz", None))
-            .await
-            .status,
-        StatusCode::OK
-    );
+    // Plugins load after the API answers; the replica is ready once no first load is running.
+    crate::support::eventually(
+        std::time::Duration::from_secs(60),
+        "the host to be ready",
+        || async {
+            api.send(api.request(Method::GET, "/readyz", None))
+                .await
+                .status
+                == StatusCode::OK
+        },
+    )
+    .await;
     let stopped = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
