@@ -207,10 +207,11 @@ fn bound_events(events: &[WebhookEvent]) -> Result<(), Oversized> {
     for (i, event) in events.iter().enumerate() {
         id("event.id", &event.id)?;
         id("event.kind", &event.kind)?;
-        for optional in [&event.external_account_id, &event.recovery_point] {
-            if let Some(value) = optional {
-                id("event.account-or-recovery-point", value)?;
-            }
+        for value in [&event.external_account_id, &event.recovery_point]
+            .into_iter()
+            .flatten()
+        {
+            id("event.account-or-recovery-point", value)?;
         }
         let size = event.id.len()
             + event.kind.len()
