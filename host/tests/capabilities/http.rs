@@ -1,9 +1,9 @@
 //! Egress: grants, the private-address guard (literals, names, redirects), body caps.
 
+use std::process::Command;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use postd_host::capability::http::{
     Budget, EgressMetrics, EgressPolicy, HttpLimits, HttpState, LocalRateLimiter, RateGate, client,
@@ -101,15 +101,15 @@ async fn literal_private_addresses_are_denied_without_an_allowed_range() {
     );
     assert_denied(
         send(&mut http, format!("http://127.0.0.1:{port}/")).await,
-        "loopback",
+        "127.0.0.0/8 (Loopback",
     );
     assert_denied(
         send(&mut http, format!("http://2130706433:{port}/")).await,
-        "loopback",
+        "127.0.0.0/8 (Loopback",
     );
     assert_denied(
         send(&mut http, format!("http://0x7f.0.0.1:{port}/")).await,
-        "loopback",
+        "127.0.0.0/8 (Loopback",
     );
 }
 
@@ -123,8 +123,111 @@ async fn a_name_resolving_to_loopback_is_denied() {
     );
     assert_denied(
         send(&mut http, format!("http://localhost:{port}/")).await,
-        "loopback",
+        "(Loopback",
     );
+}
+
+#[tokio::test]
+async fn ipv6_forms_of_private_ipv4_addresses_are_denied() {
+    for (host, needle) in [
+        // 6to4 and NAT64 carrying loopback; Teredo; IPv4-translated; site-local.
+        ("[2002:7f00:1::1]", "carries 127.0.0.1"),
+        ("[64:ff9b::a9fe:a9fe]", "carries 169.254.169.254"),
+        (
+            "[2001:0:4136:e378:8000:63bf:3fff:fdd2]",
+            "2001::/32 (TEREDO",
+        ),
+        ("[::ffff:0:7f00:1]", "::ffff:0:0:0/96 (IPv4-translated"),
+        ("[fec0::1]", "fec0::/10 (Site-Local"),
+        ("192.0.2.10", "192.0.2.0/24 (Documentation (TEST-NET-1)"),
+        ("198.18.0.1", "198.18.0.0/15 (Benchmarking"),
+    ] {
+        let origin = format!("http://{host}:8080");
+        let mut http = state(std::slice::from_ref(&origin), &[], HttpLimits::default());
+        assert_denied(send(&mut http, format!("{origin}/")).await, needle);
+    }
+}
+
+/// Marks the child process `environment_proxies_are_ignored` starts.
+const PROXY_CHILD: &str = "POSTD_TEST_ENVIRONMENT_PROXY_CHILD";
+
+/// With every proxy variable pointing at a listener, requests to a granted name resolving to
+/// loopback are still refused by the guard, and nothing connects to the listener. The requests
+/// run in a child process (this test binary, running only the test below) so the variables are
+/// set before anything reads them and without touching this process's environment.
+#[test]
+fn environment_proxies_are_ignored() {
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    proxy.set_nonblocking(true).unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (connections, done) = (connections.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::SeqCst) {
+                match proxy.accept() {
+                    // Counted and closed: a request sent through the proxy fails.
+                    Ok(_) => {
+                        connections.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        })
+    };
+
+    let mut child = Command::new(std::env::current_exe().unwrap());
+    child
+        .args([
+            "--exact",
+            "http::environment_proxies_are_ignored_child",
+            "--test-threads=1",
+            "--nocapture",
+        ])
+        .env(PROXY_CHILD, "1")
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy")
+        .env_remove("REQUEST_METHOD");
+    for name in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        child.env(name, &proxy_url);
+    }
+    let output = child.output().unwrap();
+    done.store(true, Ordering::SeqCst);
+    watcher.join().unwrap();
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "child failed or did not run:\n{stdout}\n{stderr}"
+    );
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        0,
+        "egress went through the environment's proxy"
+    );
+}
+
+/// The child half of `environment_proxies_are_ignored`; does nothing in an ordinary run.
+#[tokio::test]
+async fn environment_proxies_are_ignored_child() {
+    if std::env::var_os(PROXY_CHILD).is_none() {
+        return;
+    }
+    let port = serve("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await;
+    for scheme in ["http", "https"] {
+        let origin = format!("{scheme}://localhost:{port}");
+        let mut http = state(std::slice::from_ref(&origin), &[], HttpLimits::default());
+        assert_denied(send(&mut http, format!("{origin}/")).await, "(Loopback");
+    }
 }
 
 #[tokio::test]
@@ -150,7 +253,10 @@ async fn redirects_are_returned_not_followed_and_a_metadata_hop_is_denied() {
         .1
         .clone();
     // Even granted by name, the metadata address stays behind the guard.
-    assert_denied(send(&mut http, location).await, "link-local");
+    assert_denied(
+        send(&mut http, location).await,
+        "169.254.0.0/16 (Link Local",
+    );
 }
 
 #[tokio::test]

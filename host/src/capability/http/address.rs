@@ -6,9 +6,56 @@
 //! and connect). URLs with IP literals never reach a resolver; [`EgressPolicy`](super::EgressPolicy)
 //! checks those with [`forbidden_reason`] directly. Every IPv4 spelling (decimal `2130706433`,
 //! octal `0177.0.0.1`, hex `0x7f.1`) is normalized by the URL parser before the check.
+//!
+//! # Where the table comes from
+//!
+//! [`IPV4_SPECIAL`] and [`IPV6_SPECIAL`] transcribe, one row per entry, IANA's
+//! IPv4 Special-Purpose Address Registry
+//! (<https://www.iana.org/assignments/iana-ipv4-special-registry/>) and IPv6 Special-Purpose
+//! Address Registry (<https://www.iana.org/assignments/iana-ipv6-special-registry/>), with each
+//! entry's "Globally Reachable" column as the registry gives it (True, False or N/A). They follow
+//! the registries as published in 2025 (the newest row is RFC 9780's Dummy IPv6 Prefix); a new
+//! registry entry needs a new row here.
+//! [`NOT_IN_REGISTRIES`] adds the blocks egress must not reach that those two registries do not
+//! list: multicast, site-local `fec0::/10`, and the deprecated IPv6 forms that carry an IPv4
+//! address (IPv4-compatible `::/96`, IPv4-translated `::ffff:0:0:0/96`).
+//!
+//! # The rules
+//!
+//! - An address in any block whose registry entry is not "Globally Reachable = True" (False or
+//!   N/A), or in a block of [`NOT_IN_REGISTRIES`], is refused. The most specific such block is
+//!   named in the refusal.
+//! - Two IPv6 blocks carry an IPv4 address and are judged by it, against the IPv4 table:
+//!   NAT64's well-known prefix `64:ff9b::/96` (the IPv4 address in the last 32 bits; the
+//!   registry says globally reachable, and DNS64 hands these out for public hosts on IPv6-only
+//!   networks) and 6to4 `2002::/16` (the IPv4 address in bits 16-47; registry N/A). So
+//!   `64:ff9b::808:808` passes and `64:ff9b::7f00:1`, `2002:a00:1::1` are refused.
+//! - The local-use NAT64 prefix `64:ff9b:1::/48` (registry False) is refused whole: where its
+//!   IPv4 address sits depends on the prefix length its operator chose. IPv4-mapped
+//!   `::ffff:0:0/96` (registry False) is refused whole too, public IPv4 inside or not: a name
+//!   resolves to the IPv4 address itself, never to its mapped form. Teredo `2001::/32` (N/A) is
+//!   refused whole: its client address is obfuscated and its relays are not the platform.
+//! - An entry the registry marks globally reachable is allowed, unless a covering block is
+//!   refused; the guard keeps two covering blocks refused on purpose:
+//!   - `192.0.0.0/24` (IETF Protocol Assignments), so `192.0.0.9/32` (PCP anycast) and
+//!     `192.0.0.10/32` (TURN anycast) stay refused: an anycast service address is answered by
+//!     the nearest such server, which is usually the operator's own gateway.
+//!   - `2001::/23` (IETF Protocol Assignments), so `2001:1::1/128`, `2001:1::2/128`,
+//!     `2001:1::3/128` (PCP, TURN and DNS-SD registration anycast, as above), `2001:3::/32`
+//!     (AMT), `2001:4:112::/48` (AS112-v6), `2001:20::/28` (ORCHIDv2) and `2001:30::/28`
+//!     (DETs) stay refused: ORCHIDv2 and DETs are identifiers rather than locators, and no API
+//!     platform is served from the others.
+//!
+//!   The globally reachable entries not covered that way are allowed: `192.31.196.0/24`
+//!   (AS112-v4), `192.52.193.0/24` (AMT), `192.175.48.0/24` (AS112) and `2620:4f:8000::/48`
+//!   (AS112).
+//! - The operator's `allowed_ranges` for a plugin open exactly the addresses they contain,
+//!   whatever the table says ([`check_address`]). They are matched against the address
+//!   connected to: a range of IPv4 addresses does not open their NAT64 or 6to4 forms.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, LazyLock};
 
 /// An address range in CIDR notation (`127.0.0.1/32`, `fd00::/8`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,53 +110,207 @@ fn prefix_eq(a: &[u8], b: &[u8], prefix: u8) -> bool {
     bits == 0 || (a[bytes] ^ b[bytes]) >> (8 - bits) == 0
 }
 
+/// The "Globally Reachable" column of a registry entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// Globally reachable: allowed unless a covering block is refused.
+    True,
+    /// Not globally reachable: refused.
+    False,
+    /// The registry gives no value (deprecated or tunnelling blocks): refused.
+    NotApplicable,
+    /// Not in the special-purpose registries; listed by this guard, and refused.
+    Unlisted,
+}
+
+/// One row of the table: a registry entry (or one of the guard's own additions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpecialBlock {
+    /// The address block, as the registry writes it.
+    pub block: &'static str,
+    /// The registry's name for it.
+    pub name: &'static str,
+    /// The RFC the registry cites.
+    pub rfc: &'static str,
+    /// The registry's "Globally Reachable".
+    pub reach: Reach,
+}
+
+const fn row(
+    block: &'static str,
+    name: &'static str,
+    rfc: &'static str,
+    reach: Reach,
+) -> SpecialBlock {
+    SpecialBlock {
+        block,
+        name,
+        rfc,
+        reach,
+    }
+}
+
+use Reach::{False, NotApplicable, True, Unlisted};
+
+/// IANA IPv4 Special-Purpose Address Registry, one row per entry (the registry lists
+/// `192.0.0.170/32, 192.0.0.171/32` as one entry; here it is two rows).
+#[rustfmt::skip]
+pub const IPV4_SPECIAL: &[SpecialBlock] = &[
+    row("0.0.0.0/8",          "\"This network\"",                          "RFC 791, Section 3.2",        False),
+    row("0.0.0.0/32",         "\"This host on this network\"",             "RFC 1122, Section 3.2.1.3",   False),
+    row("10.0.0.0/8",         "Private-Use",                               "RFC 1918",                    False),
+    row("100.64.0.0/10",      "Shared Address Space",                      "RFC 6598",                    False),
+    row("127.0.0.0/8",        "Loopback",                                  "RFC 1122, Section 3.2.1.3",   False),
+    row("169.254.0.0/16",     "Link Local",                                "RFC 3927",                    False),
+    row("172.16.0.0/12",      "Private-Use",                               "RFC 1918",                    False),
+    row("192.0.0.0/24",       "IETF Protocol Assignments",                 "RFC 6890, Section 2.1",       False),
+    row("192.0.0.0/29",       "IPv4 Service Continuity Prefix",            "RFC 7335",                    False),
+    row("192.0.0.8/32",       "IPv4 dummy address",                        "RFC 7600",                    False),
+    row("192.0.0.9/32",       "Port Control Protocol Anycast",             "RFC 7723",                    True),
+    row("192.0.0.10/32",      "Traversal Using Relays around NAT Anycast", "RFC 8155",                    True),
+    row("192.0.0.170/32",     "NAT64/DNS64 Discovery",                     "RFC 8880, RFC 7050",          False),
+    row("192.0.0.171/32",     "NAT64/DNS64 Discovery",                     "RFC 8880, RFC 7050",          False),
+    row("192.0.2.0/24",       "Documentation (TEST-NET-1)",                "RFC 5737",                    False),
+    row("192.31.196.0/24",    "AS112-v4",                                  "RFC 7535",                    True),
+    row("192.52.193.0/24",    "AMT",                                       "RFC 7450",                    True),
+    row("192.88.99.0/24",     "Deprecated (6to4 Relay Anycast)",           "RFC 7526",                    NotApplicable),
+    row("192.88.99.2/32",     "6a44-relay anycast address",                "RFC 6751",                    False),
+    row("192.168.0.0/16",     "Private-Use",                               "RFC 1918",                    False),
+    row("192.175.48.0/24",    "Direct Delegation AS112 Service",           "RFC 7534",                    True),
+    row("198.18.0.0/15",      "Benchmarking",                              "RFC 2544",                    False),
+    row("198.51.100.0/24",    "Documentation (TEST-NET-2)",                "RFC 5737",                    False),
+    row("203.0.113.0/24",     "Documentation (TEST-NET-3)",                "RFC 5737",                    False),
+    row("240.0.0.0/4",        "Reserved",                                  "RFC 1112, Section 4",         False),
+    row("255.255.255.255/32", "Limited Broadcast",                         "RFC 8190, RFC 919 Section 7", False),
+];
+
+/// IANA IPv6 Special-Purpose Address Registry, one row per entry.
+#[rustfmt::skip]
+pub const IPV6_SPECIAL: &[SpecialBlock] = &[
+    row("::1/128",           "Loopback Address",                                   "RFC 4291",                  False),
+    row("::/128",            "Unspecified Address",                                "RFC 4291",                  False),
+    row("::ffff:0:0/96",     "IPv4-mapped Address",                                "RFC 4291",                  False),
+    row("64:ff9b::/96",      "IPv4-IPv6 Translat.",                                "RFC 6052",                  True),
+    row("64:ff9b:1::/48",    "IPv4-IPv6 Translat.",                                "RFC 8215",                  False),
+    row("100::/64",          "Discard-Only Address Block",                         "RFC 6666",                  False),
+    row("100:0:0:1::/64",    "Dummy IPv6 Prefix",                                  "RFC 9780",                  False),
+    row("2001::/23",         "IETF Protocol Assignments",                          "RFC 2928",                  False),
+    row("2001::/32",         "TEREDO",                                             "RFC 4380, RFC 8190",        NotApplicable),
+    row("2001:1::1/128",     "Port Control Protocol Anycast",                      "RFC 7723",                  True),
+    row("2001:1::2/128",     "Traversal Using Relays around NAT Anycast",          "RFC 8155",                  True),
+    row("2001:1::3/128",     "DNS-SD Service Registration Protocol Anycast",       "RFC 9665",                  True),
+    row("2001:2::/48",       "Benchmarking",                                       "RFC 5180, RFC Errata 1752", False),
+    row("2001:3::/32",       "AMT",                                                "RFC 7450",                  True),
+    row("2001:4:112::/48",   "AS112-v6",                                           "RFC 7535",                  True),
+    row("2001:10::/28",      "Deprecated (previously ORCHID)",                     "RFC 4843",                  NotApplicable),
+    row("2001:20::/28",      "ORCHIDv2",                                           "RFC 7343",                  True),
+    row("2001:30::/28",      "Drone Remote ID Protocol Entity Tags (DETs) Prefix", "RFC 9374",                  True),
+    row("2001:db8::/32",     "Documentation",                                      "RFC 3849",                  False),
+    row("2002::/16",         "6to4",                                               "RFC 3056",                  NotApplicable),
+    row("2620:4f:8000::/48", "Direct Delegation AS112 Service",                    "RFC 7534",                  True),
+    row("3fff::/20",         "Documentation",                                      "RFC 9637",                  False),
+    row("5f00::/16",         "Segment Routing (SRv6) SIDs",                        "RFC 9602",                  False),
+    row("fc00::/7",          "Unique-Local",                                       "RFC 4193, RFC 8190",        False),
+    row("fe80::/10",         "Link-Local Unicast",                                 "RFC 4291",                  False),
+];
+
+/// Blocks the special-purpose registries do not list that egress must not reach either.
+#[rustfmt::skip]
+pub const NOT_IN_REGISTRIES: &[SpecialBlock] = &[
+    row("224.0.0.0/4",     "Multicast",                    "RFC 5771",                  Unlisted),
+    row("::/96",           "IPv4-compatible (deprecated)", "RFC 4291, Section 2.5.5.1", Unlisted),
+    row("::ffff:0:0:0/96", "IPv4-translated",              "RFC 2765, Section 2.1",     Unlisted),
+    row("fec0::/10",       "Site-Local (deprecated)",      "RFC 3879",                  Unlisted),
+    row("ff00::/8",        "Multicast",                    "RFC 4291, Section 2.7",     Unlisted),
+];
+
+/// IPv6 blocks judged by the IPv4 address they carry, with the byte where it starts.
+const CARRIES_IPV4: &[(&str, usize)] = &[("64:ff9b::/96", 12), ("2002::/16", 2)];
+
+/// Every row, parsed once.
+static TABLE: LazyLock<Vec<(Cidr, &'static SpecialBlock)>> = LazyLock::new(|| {
+    IPV4_SPECIAL
+        .iter()
+        .chain(IPV6_SPECIAL)
+        .chain(NOT_IN_REGISTRIES)
+        .map(|row| {
+            let cidr = Cidr::parse(row.block).expect("the table's blocks are valid CIDRs");
+            (cidr, row)
+        })
+        .collect()
+});
+
+/// Why an address may not be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// It lies in a refused block (the most specific one).
+    In(&'static SpecialBlock),
+    /// It is a NAT64 or 6to4 address carrying an IPv4 address that lies in a refused block.
+    Carries {
+        /// The NAT64 or 6to4 block.
+        carrier: &'static SpecialBlock,
+        /// The IPv4 address it carries.
+        ipv4: Ipv4Addr,
+        /// The refused block that IPv4 address lies in.
+        block: &'static SpecialBlock,
+    },
+}
+
+impl Reason {
+    /// The refused block the verdict rests on.
+    pub fn block(&self) -> &'static SpecialBlock {
+        match self {
+            Reason::In(block) | Reason::Carries { block, .. } => block,
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::In(b) => write!(f, "in {} ({}, {})", b.block, b.name, b.rfc),
+            Reason::Carries {
+                carrier,
+                ipv4,
+                block: b,
+            } => write!(
+                f,
+                "in {} ({}, {}) and carries {ipv4}, which is in {} ({}, {})",
+                carrier.block, carrier.name, carrier.rfc, b.block, b.name, b.rfc
+            ),
+        }
+    }
+}
+
 /// Why `ip` may not be reached, or `None` for a public address.
-pub fn forbidden_reason(ip: IpAddr) -> Option<&'static str> {
-    match ip {
-        IpAddr::V4(v4) => forbidden_v4(v4),
-        IpAddr::V6(v6) => forbidden_v6(v6),
+pub fn forbidden_reason(ip: IpAddr) -> Option<Reason> {
+    let mut refused: Option<(u8, &'static SpecialBlock)> = None;
+    let mut carrier = None;
+    for (cidr, row) in TABLE.iter() {
+        if !cidr.contains(ip) {
+            continue;
+        }
+        if let Some((_, at)) = CARRIES_IPV4.iter().find(|(block, _)| *block == row.block) {
+            carrier = Some((*row, *at));
+        } else if row.reach != Reach::True && refused.is_none_or(|(p, _)| cidr.prefix > p) {
+            refused = Some((cidr.prefix, *row));
+        }
     }
-}
-
-fn forbidden_v4(ip: Ipv4Addr) -> Option<&'static str> {
-    let [a, b, ..] = ip.octets();
-    Some(match (a, b) {
-        (0, _) => "an unspecified (0.0.0.0/8) address",
-        (127, _) => "a loopback address",
-        (10, _) | (172, 16..=31) | (192, 168) => "a private (RFC 1918) address",
-        (169, 254) => "a link-local address (cloud metadata lives here)",
-        (100, 64..=127) => "a carrier-grade NAT (100.64.0.0/10) address",
-        (192, 0) if ip.octets()[2] == 0 => "an IETF protocol assignment (192.0.0.0/24)",
-        (198, 18..=19) => "a benchmarking (198.18.0.0/15) address",
-        (224..=239, _) => "a multicast address",
-        (240..=255, _) => "a reserved or broadcast address",
-        _ => return None,
-    })
-}
-
-fn forbidden_v6(ip: Ipv6Addr) -> Option<&'static str> {
-    let segments = ip.segments();
-    if ip.is_unspecified() {
-        return Some("the unspecified address (::)");
+    if let Some((_, row)) = refused {
+        return Some(Reason::In(row));
     }
-    if ip.is_loopback() {
-        return Some("a loopback address");
+    if let (Some((carrier, at)), IpAddr::V6(v6)) = (carrier, ip) {
+        let o = v6.octets();
+        let ipv4 = Ipv4Addr::new(o[at], o[at + 1], o[at + 2], o[at + 3]);
+        if let Some(reason) = forbidden_reason(IpAddr::V4(ipv4)) {
+            return Some(Reason::Carries {
+                carrier,
+                ipv4,
+                block: reason.block(),
+            });
+        }
     }
-    if segments[..5] == [0, 0, 0, 0, 0] && segments[5] == 0xffff {
-        return Some("an IPv4-mapped IPv6 address");
-    }
-    if segments[..6] == [0; 6] {
-        return Some("an IPv4-compatible IPv6 address");
-    }
-    if segments[0] == 0x64 && segments[1] == 0xff9b {
-        return Some("a NAT64 (64:ff9b::/96) address");
-    }
-    match segments[0] {
-        s if s & 0xfe00 == 0xfc00 => Some("a unique-local (fc00::/7) address"),
-        s if s & 0xffc0 == 0xfe80 => Some("a link-local (fe80::/10) address"),
-        s if s & 0xff00 == 0xff00 => Some("a multicast address"),
-        _ => None,
-    }
+    None
 }
 
 /// Checks one address against the guard and the plugin's allowed ranges.
@@ -130,8 +331,8 @@ pub fn check_address(ip: IpAddr, allowed: &[Cidr]) -> Result<(), ForbiddenAddres
 pub struct ForbiddenAddress {
     /// The address.
     pub ip: IpAddr,
-    /// What kind of address it is.
-    pub reason: &'static str,
+    /// Which refused block it lies in.
+    pub reason: Reason,
 }
 
 /// Resolves names with the system resolver, then keeps only addresses the guard accepts.
@@ -179,10 +380,161 @@ impl reqwest::dns::Resolve for GuardedResolver {
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv6Addr;
+
     use super::*;
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
+    }
+
+    fn cidr(s: &str) -> Cidr {
+        Cidr::parse(s).unwrap()
+    }
+
+    fn is_carrier(row: &SpecialBlock) -> bool {
+        CARRIES_IPV4.iter().any(|(block, _)| *block == row.block)
+    }
+
+    /// The first and last address of `range`, and the addresses just before and after it.
+    fn bounds(range: &Cidr) -> ([IpAddr; 2], Vec<IpAddr>) {
+        match range.network {
+            IpAddr::V4(net) => {
+                let hosts = u32::MAX.checked_shr(range.prefix.into()).unwrap_or(0);
+                let (first, last) = (u32::from(net) & !hosts, u32::from(net) | hosts);
+                let outside = [first.checked_sub(1), last.checked_add(1)]
+                    .into_iter()
+                    .flatten()
+                    .map(|a| IpAddr::V4(a.into()))
+                    .collect();
+                ([first, last].map(|a| IpAddr::V4(a.into())), outside)
+            }
+            IpAddr::V6(net) => {
+                let hosts = u128::MAX.checked_shr(range.prefix.into()).unwrap_or(0);
+                let (first, last) = (u128::from(net) & !hosts, u128::from(net) | hosts);
+                let outside = [first.checked_sub(1), last.checked_add(1)]
+                    .into_iter()
+                    .flatten()
+                    .map(|a| IpAddr::V6(Ipv6Addr::from(a)))
+                    .collect();
+                ([first, last].map(|a| IpAddr::V6(a.into())), outside)
+            }
+        }
+    }
+
+    /// The decision for every entry the registries mark globally reachable: `Some(block)` when
+    /// a covering block kept refused on purpose refuses it, `None` when it is allowed.
+    const GLOBALLY_REACHABLE: &[(&str, Option<&str>)] = &[
+        ("192.0.0.9/32", Some("192.0.0.0/24")),
+        ("192.0.0.10/32", Some("192.0.0.0/24")),
+        ("192.31.196.0/24", None),
+        ("192.52.193.0/24", None),
+        ("192.175.48.0/24", None),
+        ("2001:1::1/128", Some("2001::/23")),
+        ("2001:1::2/128", Some("2001::/23")),
+        ("2001:1::3/128", Some("2001::/23")),
+        ("2001:3::/32", Some("2001::/23")),
+        ("2001:4:112::/48", Some("2001::/23")),
+        ("2001:20::/28", Some("2001::/23")),
+        ("2001:30::/28", Some("2001::/23")),
+        ("2620:4f:8000::/48", None),
+    ];
+
+    #[test]
+    fn every_row_is_a_valid_block_written_as_its_network() {
+        assert_eq!(TABLE.len(), 26 + 25 + NOT_IN_REGISTRIES.len());
+        for (range, row) in TABLE.iter() {
+            let [first, _] = bounds(range).0;
+            assert_eq!(first, range.network, "{} has host bits set", row.block);
+            assert!(
+                !row.name.is_empty() && row.rfc.starts_with("RFC "),
+                "{row:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_row_decides_its_first_and_last_address_and_not_its_neighbours() {
+        for (range, row) in TABLE.iter() {
+            let (inside, outside) = bounds(range);
+            for addr in inside {
+                let verdict = forbidden_reason(addr);
+                if row.reach == Reach::True && !is_carrier(row) {
+                    let expected = GLOBALLY_REACHABLE
+                        .iter()
+                        .find(|(block, _)| *block == row.block)
+                        .unwrap_or_else(|| panic!("{}: no decision recorded", row.block))
+                        .1;
+                    assert_eq!(verdict.map(|r| r.block().block), expected, "{addr}");
+                    continue;
+                }
+                // A carrier's first and last addresses carry 0.0.0.0 and 255.255.255.255.
+                let reason = verdict.unwrap_or_else(|| panic!("{addr} ({}) passed", row.block));
+                let by = cidr(reason.block().block);
+                if is_carrier(row) {
+                    assert!(matches!(reason, Reason::Carries { carrier, .. } if carrier == *row));
+                } else {
+                    // Named by this row or by a more specific one inside it.
+                    assert!(
+                        range.contains(by.network) && by.prefix >= range.prefix,
+                        "{addr}: {reason} instead of {}",
+                        row.block
+                    );
+                }
+            }
+            for addr in outside {
+                assert!(!range.contains(addr), "{addr} is outside {}", row.block);
+                let verdict = forbidden_reason(addr);
+                assert_ne!(verdict.map(|r| r.block()), Some(*row), "{addr}");
+                if !TABLE.iter().any(|(other, _)| other.contains(addr)) {
+                    assert_eq!(verdict, None, "{addr}, just outside {}", row.block);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_gaps_of_the_old_table_are_closed() {
+        for (addr, block) in [
+            ("2002:7f00:1::1", "127.0.0.0/8"),
+            ("2002:a00:1::", "10.0.0.0/8"),
+            ("2002:c0a8:101::1", "192.168.0.0/16"),
+            ("2002:a9fe:a9fe::", "169.254.0.0/16"),
+            ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "2001::/32"),
+            ("2001::1", "2001::/32"),
+            ("::ffff:127.0.0.1", "::ffff:0:0/96"),
+            ("::ffff:8.8.8.8", "::ffff:0:0/96"),
+            ("::ffff:0:7f00:1", "::ffff:0:0:0/96"),
+            ("::ffff:0:808:808", "::ffff:0:0:0/96"),
+            ("::7f00:1", "::/96"),
+            ("::808:808", "::/96"),
+            ("fec0::1", "fec0::/10"),
+            ("feff:ffff::1", "fec0::/10"),
+            ("100::1", "100::/64"),
+            ("100::ffff:ffff:ffff:ffff", "100::/64"),
+            ("192.0.2.1", "192.0.2.0/24"),
+            ("198.51.100.7", "198.51.100.0/24"),
+            ("203.0.113.255", "203.0.113.0/24"),
+            ("192.0.0.1", "192.0.0.0/29"),
+            ("192.0.0.200", "192.0.0.0/24"),
+            ("198.18.0.1", "198.18.0.0/15"),
+            ("198.19.255.255", "198.18.0.0/15"),
+            ("240.0.0.1", "240.0.0.0/4"),
+            ("255.255.255.254", "240.0.0.0/4"),
+            ("255.255.255.255", "255.255.255.255/32"),
+            ("0.1.2.3", "0.0.0.0/8"),
+            ("224.0.0.1", "224.0.0.0/4"),
+            ("ff02::1", "ff00::/8"),
+            ("64:ff9b::a00:1", "10.0.0.0/8"),
+            ("64:ff9b::7f00:1", "127.0.0.0/8"),
+            ("64:ff9b:1::808:808", "64:ff9b:1::/48"),
+            ("3fff::1", "3fff::/20"),
+            ("5f00::1", "5f00::/16"),
+            ("2001:db8::1", "2001:db8::/32"),
+        ] {
+            let reason = forbidden_reason(ip(addr)).unwrap_or_else(|| panic!("{addr} passed"));
+            assert_eq!(reason.block().block, block, "{addr}: {reason}");
+        }
     }
 
     #[test]
@@ -223,11 +575,48 @@ mod tests {
             "157.240.1.35",
             "172.32.0.1",
             "100.128.0.1",
+            "192.0.1.255",
+            "192.0.3.0",
+            "198.17.255.255",
+            "198.20.0.0",
+            "223.255.255.255",
             "2a03:2880:f10c::1",
             "2606:4700::1111",
+            // NAT64 and 6to4 forms of public IPv4 addresses.
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            // Globally reachable entries outside any refused block.
+            "192.31.196.1",
+            "192.52.193.1",
+            "192.175.48.42",
+            "2620:4f:8000::42",
+            // Just outside 2001::/23 and 2002::/16.
+            "2001:200::1",
+            "2003::1",
         ] {
-            assert!(forbidden_reason(ip(addr)).is_none(), "{addr} is public");
+            let verdict = forbidden_reason(ip(addr));
+            assert!(
+                verdict.is_none(),
+                "{addr} is public, not {}",
+                verdict.unwrap()
+            );
         }
+    }
+
+    #[test]
+    fn carried_addresses_are_named_in_the_refusal() {
+        let refused = check_address(ip("2002:7f00:1::1"), &[]).unwrap_err();
+        let text = refused.to_string();
+        assert!(text.contains("2002::/16 (6to4"), "{text}");
+        assert!(text.contains("carries 127.0.0.1"), "{text}");
+        assert!(text.contains("127.0.0.0/8 (Loopback"), "{text}");
+        let refused = check_address(ip("169.254.169.254"), &[]).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .starts_with("169.254.169.254 is in 169.254.0.0/16 (Link Local, RFC 3927)"),
+            "{refused}"
+        );
     }
 
     #[test]
@@ -240,6 +629,14 @@ mod tests {
         assert!(check_address(ip("127.0.0.2"), &allowed).is_err());
         assert!(check_address(ip("fd12::1"), &allowed).is_ok());
         assert!(check_address(ip("169.254.169.254"), &allowed).is_err());
+        // An IPv4 range does not open the IPv6 forms carrying its addresses...
+        assert!(check_address(ip("64:ff9b::7f00:1"), &allowed).is_err());
+        assert!(check_address(ip("::ffff:127.0.0.1"), &allowed).is_err());
+        // ...but a range of those forms does.
+        let nat64 = [cidr("64:ff9b::7f00:0/120"), cidr("2001::/32")];
+        assert!(check_address(ip("64:ff9b::7f00:1"), &nat64).is_ok());
+        assert!(check_address(ip("2001::1"), &nat64).is_ok());
+        assert!(check_address(ip("2001:1::1"), &nat64).is_err());
     }
 
     #[test]
@@ -257,5 +654,7 @@ mod tests {
         assert!(Cidr::parse("10.0.0.0/33").is_err());
         assert!(Cidr::parse("localhost/8").is_err());
         assert!(Cidr::parse("::1").unwrap().contains(ip("::1")));
+        assert!(cidr("0.0.0.0/0").contains(ip("203.0.113.9")));
+        assert!(cidr("::/0").contains(ip("2001:db8::1")));
     }
 }

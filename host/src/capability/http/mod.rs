@@ -15,7 +15,10 @@ use std::time::{Duration, Instant};
 
 use super::memory::CallMemory;
 
-pub use address::{Cidr, ForbiddenAddress, GuardedResolver, check_address, forbidden_reason};
+pub use address::{
+    Cidr, ForbiddenAddress, GuardedResolver, IPV4_SPECIAL, IPV6_SPECIAL, NOT_IN_REGISTRIES, Reach,
+    Reason, SpecialBlock, check_address, forbidden_reason,
+};
 pub use metrics::{EgressMetrics, EgressStats, LATENCY_BUCKETS};
 pub use policy::{Denied, EgressPolicy, HostPattern};
 pub use rate::{Budget, LocalRateLimiter, RateLimiter};
@@ -46,8 +49,13 @@ impl Default for HttpLimits {
 
 /// A plugin's HTTP client: its connection pool is reused across the plugin's calls, redirects
 /// are off, and names resolve through the private-address guard with the plugin's `policy`.
+///
+/// Proxies are off whatever the environment says (`HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY`):
+/// a proxy resolves names itself, so a request through one would reach whatever address the
+/// name points at, loopback and private ranges included, without passing the guard.
 pub fn client(policy: &EgressPolicy) -> reqwest::Client {
     reqwest::Client::builder()
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .dns_resolver(Arc::new(GuardedResolver::new(
             policy.allowed_ranges().to_vec(),
