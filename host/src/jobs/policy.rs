@@ -162,6 +162,22 @@ mod tests {
     }
 
     #[test]
+    fn an_oversized_answer_dead_letters_instead_of_acting_again() {
+        let error = CallError::AnswerTooLarge {
+            plugin: "hostile".into(),
+            oversized: crate::runtime::bounds::Oversized {
+                field: "published.post-id".into(),
+                size: 2 << 20,
+                limit: 1024,
+            },
+        };
+        assert!(matches!(
+            classify_call(&error),
+            Verdict::Dead { code, .. } if code == "answer-too-large"
+        ));
+    }
+
+    #[test]
     fn rate_limits_wait_at_least_a_second() {
         let e = ConnectorError::RateLimited(crate::runtime::wit::types::RateLimitedInfo {
             retry_after_ms: 0,
