@@ -3,6 +3,7 @@
 
 mod access;
 mod admin;
+mod hostile;
 mod ops;
 mod posts;
 mod webhooks;

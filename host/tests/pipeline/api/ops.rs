@@ -84,7 +84,16 @@ async fn the_binary_serves_the_api_with_a_first_tenant_and_stops_gracefully() {
         .local_addr()
         .unwrap()
         .port();
-    std::fs::write(dir.path().join("plugins.toml"), "").unwrap();
+    // A plugin whose manifest() blocks: the API must answer while it loads, and its failure
+    // must not keep the replica out of service.
+    std::fs::write(
+        dir.path().join("plugins.toml"),
+        format!(
+            "[plugins.hostile]\npath = {:?}\nsettings = {{ manifest = \"sleep\" }}\n",
+            postd_test_artifacts::HOSTILE
+        ),
+    )
+    .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_postd-host"))
         .args(["run", "--plugins"])
         .arg(dir.path().join("plugins.toml"))
@@ -130,7 +139,13 @@ async fn the_binary_serves_the_api_with_a_first_tenant_and_stops_gracefully() {
     )
     .await;
     assert_eq!(api.get("/v1/connections", &key).await.json, json!([]));
-    // Plugins load after the API answers; the replica is ready once no first load is running.
+    let loading = api.send(api.request(Method::GET, "/readyz", None)).await;
+    assert_eq!(
+        (loading.status, loading.json["plugins"]["hostile"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("loading")),
+        "the API answers before the plugins loaded: {loading:?}"
+    );
+    // The replica is ready once no first load is running, whether it served or failed.
     crate::support::eventually(
         std::time::Duration::from_secs(60),
         "the host to be ready",
@@ -142,6 +157,12 @@ async fn the_binary_serves_the_api_with_a_first_tenant_and_stops_gracefully() {
         },
     )
     .await;
+    let ready = api.send(api.request(Method::GET, "/readyz", None)).await;
+    assert_eq!(
+        ready.json["plugins"]["hostile"].as_str(),
+        Some("not-loaded"),
+        "{ready:?}"
+    );
     let stopped = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
