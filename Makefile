@@ -1,6 +1,8 @@
 # Postd Connector Host. The two commands a fresh machine needs:
 #   make run    builds everything and starts the host on embedded defaults
 #   make test   runs the whole suite
+# and the checks CI runs before the suite: make deny (dependency policy, deny.toml); make lint
+# adds formatting and clippy to it.
 SHELL       := bash
 CARGO       ?= cargo
 WASM_TARGET := wasm32-wasip2
@@ -10,7 +12,7 @@ WASM_DIR    := target/wasm
 WASM_OUT    := $(WASM_DIR)/$(WASM_TARGET)/wasm
 CONNECTORS  := example mailchimp meta linkedin gbp tiktok
 
-.PHONY: all toolchain services fuzz-tools api-fuzz wasm build release run test bench lint fmt clean
+.PHONY: all toolchain services fuzz-tools api-fuzz deny-tools deny wasm build release run test bench lint fmt clean
 
 all: build
 
@@ -68,6 +70,29 @@ api-fuzz: fuzz-tools
 	$(CARGO) build -p postd-host
 	scripts/api-fuzz.sh target/debug/postd-host
 
+## deny-tools: cargo-deny $(CARGO_DENY_VERSION) from crates.io, installed only when `cargo deny
+##             --version` reports another version or none (idempotent)
+CARGO_DENY_VERSION := 0.20.2
+deny-tools:
+	@$(CARGO) deny --version 2>/dev/null | grep -qx 'cargo-deny $(CARGO_DENY_VERSION)' || { \
+	  echo "installing cargo-deny $(CARGO_DENY_VERSION) from crates.io (compiles for a few minutes)"; \
+	  $(CARGO) install --locked cargo-deny --version $(CARGO_DENY_VERSION); }
+
+## deny: the dependency policy of deny.toml over the whole crate graph: licenses, bans (duplicate
+##       versions are warnings) and sources (crates.io only), offline once the crates are
+##       fetched; advisories too when a copy of the advisory database is in
+##       $CARGO_HOME/advisory-dbs (it is never fetched here: GitHub is out of reach; README)
+ADVISORY_DBS = $${CARGO_HOME:-$$HOME/.cargo}/advisory-dbs
+deny: deny-tools
+	$(CARGO) fetch --locked
+	$(CARGO) deny --offline --locked check --hide-inclusion-graph licenses bans sources
+	@if ls -d $(ADVISORY_DBS)/*/ >/dev/null 2>&1; then \
+	  echo "$(CARGO) deny --offline --locked check advisories"; \
+	  $(CARGO) deny --offline --locked check advisories; \
+	else \
+	  echo "advisories not checked: no advisory database copy in $(ADVISORY_DBS) (see the README)"; \
+	fi
+
 ## wasm: build every connector to a component and place it in plugins/
 wasm: toolchain
 	CARGO_TARGET_DIR=$(WASM_DIR) $(CARGO) build --target $(WASM_TARGET) --profile wasm \
@@ -112,8 +137,8 @@ bench: toolchain services
 	@bench/load-note.sh > bench/out/load-after.txt
 	python3 bench/report.py
 
-## lint: formatting and clippy, warnings as errors
-lint:
+## lint: the dependency policy (make deny), formatting and clippy, warnings as errors
+lint: deny
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --all-targets -- -D warnings
 

@@ -5,6 +5,7 @@
 //! - [`config`]: `plugins.toml` and service settings.
 //! - [`store`]: the database (SQLite now; PostgreSQL with the job pipeline).
 //! - [`check`]: `postd-host check <file.wasm>`.
+//! - [`time`]: points in time and spans whose arithmetic saturates instead of overflowing.
 #![deny(missing_docs)]
 
 pub mod api;
@@ -15,3 +16,4 @@ pub mod jobs;
 pub mod runtime;
 pub mod service;
 pub mod store;
+pub mod time;

@@ -34,6 +34,10 @@ Settings come from postd.toml (or the file POSTD_CONFIG names), overridden by th
   POSTD_WORKERS         jobs this process runs at once; default 32
   POSTD_LEASE_SECS      how long a claimed job is held before another worker may take it over;
                         default 120 (must exceed the longest plugin deadline)
+  POSTD_MAX_RATE_LIMIT_WAIT_SECS
+                        the longest rate-limit wait (Retry-After) a job is queued for; a job
+                        asked to wait longer is dead-lettered as rate-limit-too-long;
+                        default 86400 (24 h), at most a year
   POSTD_WORKER_ID       this process's name in leases and attempts; default <hostname>-<pid>
   POSTD_LOG             log filter; default info
   POSTD_LOG_FORMAT      text or json";

@@ -108,6 +108,7 @@ pub async fn serve(settings: ServiceSettings) -> Result<(), String> {
             lease: Duration::from_secs(settings.lease_secs),
             ..DispatchSettings::default()
         },
+        max_rate_limit_wait: Duration::from_secs(settings.max_rate_limit_wait_secs),
         ..PipelineSettings::default()
     };
     if let Some(id) = &settings.worker_id {

@@ -112,13 +112,21 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 
 /// Parses a `Retry-After` value, delta-seconds or an HTTP date (RFC 9110 §10.2.3), into
 /// milliseconds from `now_unix`. A date in the past means "now" (0); garbage means `None`.
+///
+/// Nothing here overflows, whatever the platform sends: delta-seconds too large for a `u64`
+/// (or whose milliseconds are) saturate at `u64::MAX`, and so does a date's distance. The host
+/// decides what a wait that long means (it refuses waits above its ceiling); connectors
+/// compiled in release mode would otherwise wrap such a value into a short wait.
 pub fn retry_after_ms(value: &str, now_unix: i64) -> Option<u64> {
     let value = value.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // All digits: only too many of them fails to parse.
+        let seconds = value.parse::<u64>().unwrap_or(u64::MAX);
         return Some(seconds.saturating_mul(1000));
     }
     let at = parse_imf_fixdate(value)?;
-    Some((at - now_unix).max(0) as u64 * 1000)
+    let seconds = u64::try_from(at.saturating_sub(now_unix)).unwrap_or(0);
+    Some(seconds.saturating_mul(1000))
 }
 
 /// Parses `Sun, 06 Nov 1994 08:49:37 GMT` into Unix seconds.
@@ -141,7 +149,12 @@ fn parse_imf_fixdate(value: &str) -> Option<i64> {
         "Dec" => 12,
         _ => return None,
     };
-    let year: i64 = parts.next()?.parse().ok()?;
+    // `4DIGIT` (RFC 9110 §5.6.7): also keeps the arithmetic below far from overflowing.
+    let year = parts.next()?;
+    if year.len() != 4 || !year.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let year: i64 = year.parse().ok()?;
     let mut clock = parts.next()?.split(':').map(|p| p.parse::<i64>().ok());
     let (h, m, s) = (clock.next()??, clock.next()??, clock.next()??);
     if parts.next()? != "GMT" || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
@@ -186,6 +199,41 @@ mod tests {
         );
         assert_eq!(retry_after_ms("soon", 0), None);
         assert_eq!(retry_after_ms("Sun, 06 Nov 1994 25:49:37 GMT", 0), None);
+    }
+
+    #[test]
+    fn huge_retry_after_values_saturate_instead_of_wrapping() {
+        // Seconds whose milliseconds overflow a u64, and seconds that overflow one themselves.
+        assert_eq!(retry_after_ms("99999999999999999", 0), Some(u64::MAX));
+        assert_eq!(retry_after_ms("18446744073709551615", 0), Some(u64::MAX));
+        assert_eq!(
+            retry_after_ms("99999999999999999999999999", 0),
+            Some(u64::MAX)
+        );
+        assert_eq!(
+            retry_after_ms("18446744073709551", 0),
+            Some(18_446_744_073_709_551_000)
+        );
+        assert_eq!(retry_after_ms("-5", 0), None);
+        assert_eq!(retry_after_ms("", 0), None);
+        // Dates: the distance from a clock at either end of time, and years out of HTTP's range.
+        let date = "Fri, 31 Dec 9999 23:59:59 GMT";
+        assert_eq!(retry_after_ms(date, i64::MIN), Some(u64::MAX));
+        assert_eq!(retry_after_ms(date, i64::MAX), Some(0));
+        assert_eq!(retry_after_ms(date, 0), Some(253_402_300_799_000));
+        assert_eq!(
+            retry_after_ms("Sun, 06 Nov 99999999999999 08:49:37 GMT", 0),
+            None
+        );
+        assert_eq!(retry_after_ms("Sun, 06 Nov -1994 08:49:37 GMT", 0), None);
+        let wait = Error::from_status(429, &headers(&[("Retry-After", "99999999999999999")]), 0);
+        assert!(matches!(
+            wait,
+            Error::RateLimited(RateLimitedInfo {
+                retry_after_ms: u64::MAX,
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -74,12 +74,14 @@ impl TokenResponse {
 
     /// When the access token expires, given the current time.
     pub fn expires_at(&self, now_unix: i64) -> Option<i64> {
-        self.expires_in.map(|s| now_unix + s)
+        // The platform's number: saturate rather than wrap into a token expired long ago.
+        self.expires_in.map(|s| now_unix.saturating_add(s))
     }
 
     /// When the refresh token expires, given the current time.
     pub fn refresh_expires_at(&self, now_unix: i64) -> Option<i64> {
-        self.refresh_token_expires_in.map(|s| now_unix + s)
+        self.refresh_token_expires_in
+            .map(|s| now_unix.saturating_add(s))
     }
 
     /// Granted scopes, split on spaces or commas.
@@ -197,6 +199,16 @@ mod tests {
             google.refresh_token, None,
             "an empty refresh token must never replace a stored one"
         );
+    }
+
+    #[test]
+    fn absurd_lifetimes_saturate_instead_of_wrapping() {
+        let token = TokenResponse::parse(
+            br#"{"access_token":"a","expires_in":9223372036854775807,"refresh_expires_in":-9223372036854775808}"#,
+        )
+        .unwrap();
+        assert_eq!(token.expires_at(1_790_000_000), Some(i64::MAX));
+        assert_eq!(token.refresh_expires_at(-1), Some(i64::MIN));
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! plugins = "plugins.toml"               # POSTD_PLUGINS
 //! workers = 32                           # POSTD_WORKERS
 //! lease_secs = 120                       # POSTD_LEASE_SECS
+//! max_rate_limit_wait_secs = 86400       # POSTD_MAX_RATE_LIMIT_WAIT_SECS (1 s to a year)
 //! worker_id = "host-a"                   # POSTD_WORKER_ID (default <hostname>-<pid>)
 //! log_format = "text"                    # POSTD_LOG_FORMAT: text | json
 //! host_memory_mb = 1024                  # POSTD_HOST_MEMORY_MB: held for all running calls
@@ -26,6 +27,14 @@ use serde::Deserialize;
 
 /// Where the settings file is looked for by default.
 pub const DEFAULT_CONFIG_FILE: &str = "postd.toml";
+
+/// `max_rate_limit_wait_secs` by default: 24 h.
+pub const DEFAULT_MAX_RATE_LIMIT_WAIT_SECS: u64 =
+    crate::jobs::DEFAULT_MAX_RATE_LIMIT_WAIT.as_secs();
+
+/// The largest `max_rate_limit_wait_secs` accepted: a year. A platform asking for longer is not
+/// rate-limiting; and no setting can make the pipeline schedule a job at the end of time.
+pub const MAX_RATE_LIMIT_WAIT_SECS_LIMIT: u64 = 365 * 24 * 3600;
 
 /// How a host process is set up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +59,9 @@ pub struct ServiceSettings {
     pub workers: usize,
     /// How long a claimed job is held, in seconds.
     pub lease_secs: u64,
+    /// The longest rate-limit wait (`Retry-After`, `rate-limited(ms)`) a job is queued for, in
+    /// seconds; a job asked to wait longer is dead-lettered (`rate-limit-too-long`).
+    pub max_rate_limit_wait_secs: u64,
     /// This process's name in leases and attempts.
     pub worker_id: Option<String>,
     /// The admin API's key (environment only); `None` turns the admin API off.
@@ -84,6 +96,7 @@ struct RawSettings {
     plugins: Option<PathBuf>,
     workers: Option<usize>,
     lease_secs: Option<u64>,
+    max_rate_limit_wait_secs: Option<u64>,
     worker_id: Option<String>,
     log_format: Option<LogFormat>,
     host_memory_mb: Option<u64>,
@@ -143,6 +156,17 @@ impl ServiceSettings {
             Some(other) => return Err(format!("POSTD_LOG_FORMAT is text or json, not `{other}`")),
             None => raw.log_format.unwrap_or(LogFormat::Text),
         };
+        let max_rate_limit_wait_secs = number(
+            "POSTD_MAX_RATE_LIMIT_WAIT_SECS",
+            raw.max_rate_limit_wait_secs,
+            DEFAULT_MAX_RATE_LIMIT_WAIT_SECS,
+        )?;
+        if max_rate_limit_wait_secs > MAX_RATE_LIMIT_WAIT_SECS_LIMIT {
+            return Err(format!(
+                "POSTD_MAX_RATE_LIMIT_WAIT_SECS (max_rate_limit_wait_secs) is at most \
+                 {MAX_RATE_LIMIT_WAIT_SECS_LIMIT} (a year), not {max_rate_limit_wait_secs}"
+            ));
+        }
         let admin_key = env("POSTD_ADMIN_KEY");
         if admin_key.as_ref().is_some_and(|k| k.len() < 16) {
             return Err("POSTD_ADMIN_KEY must be at least 16 characters".into());
@@ -170,6 +194,7 @@ impl ServiceSettings {
                 .unwrap_or_else(|| "plugins.toml".into()),
             workers: number("POSTD_WORKERS", raw.workers.map(|n| n as u64), 32)? as usize,
             lease_secs: number("POSTD_LEASE_SECS", raw.lease_secs, 120)?,
+            max_rate_limit_wait_secs,
             worker_id: env("POSTD_WORKER_ID").or(raw.worker_id),
             host_memory_mb: number("POSTD_HOST_MEMORY_MB", raw.host_memory_mb, 1024)?,
             admin_key,
@@ -204,6 +229,32 @@ mod tests {
             ("127.0.0.1:8080", "http://127.0.0.1:8080")
         );
         assert_eq!((s.workers, s.lease_secs, s.redis_url), (32, 120, None));
+        assert_eq!(s.max_rate_limit_wait_secs, 86_400);
+    }
+
+    #[test]
+    fn the_rate_limit_ceiling_is_positive_and_at_most_a_year() {
+        let from_env = |v: &'static str| {
+            ServiceSettings::from_parts(None, move |n| {
+                (n == "POSTD_MAX_RATE_LIMIT_WAIT_SECS").then(|| v.to_string())
+            })
+        };
+        assert_eq!(from_env("3600").unwrap().max_rate_limit_wait_secs, 3_600);
+        assert_eq!(
+            from_env("31536000").unwrap().max_rate_limit_wait_secs,
+            MAX_RATE_LIMIT_WAIT_SECS_LIMIT
+        );
+        for bad in [
+            "0",
+            "31536001",
+            "18446744073709551615",
+            "99999999999999999999",
+        ] {
+            let error = from_env(bad).unwrap_err();
+            assert!(error.contains("POSTD_MAX_RATE_LIMIT_WAIT_SECS"), "{error}");
+        }
+        let file = ServiceSettings::from_parts(Some("max_rate_limit_wait_secs = 60"), |_| None);
+        assert_eq!(file.unwrap().max_rate_limit_wait_secs, 60);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use crate::store::Millis;
+use crate::time::UnixMs;
 
 /// A source of "now", in Unix milliseconds.
 pub trait Clock: Send + Sync + 'static {
@@ -18,10 +19,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Millis {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as Millis)
-            .unwrap_or(0)
+        UnixMs::now().get()
     }
 }
 

@@ -12,6 +12,7 @@ use crate::capability::CallContext;
 use crate::runtime::wit::types::ConnectorError;
 use crate::runtime::{Answer, Invocation};
 use crate::store::{Connection, ConnectionStatus, HealthRecord};
+use crate::time::{Span, UnixMs};
 
 /// What a health check found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +32,7 @@ impl Pipeline {
             .runtime
             .invoke(&connection.plugin, context, Invocation::Health)
             .await;
-        let latency_ms = started.elapsed().as_millis() as i64;
+        let latency_ms = Span::from(started.elapsed()).as_millis_i64();
         let now = self.now();
         // (passed, error, new status and reason when the answer says something about access)
         let (ok, error, verdict): (bool, Option<String>, Option<(ConnectionStatus, String)>) =
@@ -71,8 +72,9 @@ impl Pipeline {
             ok,
             error,
         };
+        let next_check = UnixMs::new(now).saturating_add(Span::from(interval)).get();
         tenant
-            .record_health(&connection.id, &record, now + interval.as_millis() as i64)
+            .record_health(&connection.id, &record, next_check)
             .await
             .map_err(|e| e.to_string())?;
         let next = match verdict {
@@ -117,11 +119,11 @@ impl Pipeline {
         {
             return None;
         }
-        let window = self.settings.expiring_soon_window.as_millis() as i64;
+        let soon = UnixMs::new(now).saturating_add(Span::from(self.settings.expiring_soon_window));
         let cannot_refresh = self.refresh_window(&connection.plugin).is_none()
             || connection.status == ConnectionStatus::ExpiringSoon;
         match connection.expires_at {
-            Some(at) if cannot_refresh && at - now <= window => Some((
+            Some(at) if cannot_refresh && UnixMs::new(at) <= soon => Some((
                 ConnectionStatus::ExpiringSoon,
                 format!(
                     "the token expires at {} and cannot be refreshed; reconnect",

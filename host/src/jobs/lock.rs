@@ -9,6 +9,8 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use tokio::sync::OwnedMutexGuard;
 
+use crate::time::{Span, tokio_instant_after};
+
 /// Deletes the lock only if it still holds our token (it may have expired and been taken).
 const RELEASE: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -81,7 +83,7 @@ impl RefreshLocks {
             }
             RefreshLocks::Postgres(pool) => {
                 let mut session = pool.acquire().await.map_err(|e| format!("database: {e}"))?;
-                let deadline = tokio::time::Instant::now() + wait;
+                let deadline = tokio_instant_after(tokio::time::Instant::now(), wait);
                 loop {
                     let held: bool =
                         sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
@@ -105,7 +107,7 @@ impl RefreshLocks {
             } => {
                 let name = format!("{namespace}refresh:{key}");
                 let token = uuid::Uuid::now_v7().simple().to_string();
-                let deadline = tokio::time::Instant::now() + wait;
+                let deadline = tokio_instant_after(tokio::time::Instant::now(), wait);
                 let mut conn = conn.clone();
                 loop {
                     let set: Option<String> = redis::cmd("SET")
@@ -113,7 +115,7 @@ impl RefreshLocks {
                         .arg(&token)
                         .arg("NX")
                         .arg("PX")
-                        .arg(ttl.as_millis() as u64)
+                        .arg(Span::from(*ttl).as_millis().max(1))
                         .query_async(&mut conn)
                         .await
                         .map_err(|e| format!("redis: {e}"))?;

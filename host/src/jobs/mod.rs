@@ -26,7 +26,10 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use dispatch::{Batch, DispatchSettings, Dispatcher, RedisDispatch};
 pub use health::HealthOutcome;
 pub use lock::RefreshLocks;
-pub use policy::{Backoff, Verdict, classify_call, classify_connector};
+pub use policy::{
+    Backoff, DEFAULT_MAX_RATE_LIMIT_WAIT, MIN_RATE_LIMIT_WAIT, RATE_LIMIT_TOO_LONG, Verdict,
+    classify_call, classify_connector,
+};
 pub use refresh::{RefreshOutcome, RefreshTrigger, describe as describe_connector_error};
 pub use sink::{CHECKPOINT_BATCH, StoreJobSink};
 pub use worker::Workers;
@@ -34,6 +37,7 @@ pub use worker::Workers;
 use crate::runtime::Runtime;
 use crate::runtime::wit::connector::{Capabilities, PluginManifest};
 use crate::store::{Accepted, Millis, NewPost, Store, StoreError};
+use crate::time::UnixMs;
 
 /// How the pipeline runs.
 #[derive(Debug, Clone)]
@@ -52,6 +56,9 @@ pub struct PipelineSettings {
     pub backoff: Backoff,
     /// A token that cannot be refreshed and expires within this is `expiring_soon`.
     pub expiring_soon_window: Duration,
+    /// The longest rate-limit wait scheduled; a job asked to wait longer is dead-lettered with
+    /// reason `rate-limit-too-long` (see [`Verdict::within_ceiling`]).
+    pub max_rate_limit_wait: Duration,
 }
 
 impl Default for PipelineSettings {
@@ -63,6 +70,7 @@ impl Default for PipelineSettings {
             finish_batch: 1,
             backoff: Backoff::default(),
             expiring_soon_window: Duration::from_secs(7 * 24 * 3600),
+            max_rate_limit_wait: DEFAULT_MAX_RATE_LIMIT_WAIT,
         }
     }
 }
@@ -231,12 +239,14 @@ fn natively_schedules(manifest: &PluginManifest, at: Option<Millis>, now: Millis
     let (Some(at), Some(window)) = (at, manifest.schedule_window.as_ref()) else {
         return false;
     };
-    let lead_secs = (at - now) / 1000;
+    // `at` is the caller's (any i64): the lead saturates rather than overflowing, and is
+    // compared with the window's u64 bounds without casting them negative.
+    let lead_secs = i128::from(UnixMs::new(now).signed_until(UnixMs::new(at)) / 1000);
     manifest
         .capabilities
         .contains(Capabilities::NATIVE_SCHEDULING)
-        && lead_secs >= window.min_lead_secs as i64
-        && lead_secs <= window.max_lead_secs as i64
+        && lead_secs >= i128::from(window.min_lead_secs)
+        && lead_secs <= i128::from(window.max_lead_secs)
 }
 
 fn check_content(manifest: &PluginManifest, post: &NewPost) -> Result<(), AcceptError> {

@@ -10,6 +10,7 @@ use crate::capability::CallContext;
 use crate::runtime::wit::types::ConnectorError;
 use crate::runtime::{Answer, Invocation};
 use crate::store::{Connection, ConnectionStatus, Millis};
+use crate::time::{Span, UnixMs};
 
 /// Longest wait for another refresh of the same connection to finish.
 const LOCK_WAIT: Duration = Duration::from_secs(60);
@@ -142,8 +143,9 @@ impl Pipeline {
         };
         match reply {
             Ok(expiry) => {
-                let expires_at = expiry.expires_at.map(|s| s.saturating_mul(1000));
-                let refresh_expires_at = expiry.refresh_expires_at.map(|s| s.saturating_mul(1000));
+                let ms = |secs: i64| UnixMs::from_unix_secs(secs).get();
+                let expires_at = expiry.expires_at.map(ms);
+                let refresh_expires_at = expiry.refresh_expires_at.map(ms);
                 match store
                     .record_refresh(
                         connection,
@@ -216,7 +218,10 @@ impl Pipeline {
             return false;
         };
         match self.refresh_window(&connection.plugin) {
-            Some(before) => expires_at - before.as_millis() as i64 <= now,
+            // Both ends come from outside (the connector's expiry, the operator's window).
+            Some(before) => {
+                UnixMs::new(expires_at).saturating_sub(Span::from(before)) <= UnixMs::new(now)
+            }
             None => false,
         }
     }
@@ -244,7 +249,7 @@ impl Pipeline {
             let Some(before) = self.refresh_window(&status.id) else {
                 continue;
             };
-            let horizon = now + before.as_millis() as i64;
+            let horizon = UnixMs::new(now).saturating_add(Span::from(before)).get();
             let due = match self
                 .store
                 .connections_expiring(&status.id, horizon, 200)

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use super::policy::{Verdict, classify_call, classify_connector};
+use super::policy::{RATE_LIMIT_TOO_LONG, Verdict, classify_call, classify_connector, too_long};
 use super::refresh::{RefreshOutcome, RefreshTrigger};
 use super::{Pipeline, natively_schedules};
 use crate::capability::CallContext;
@@ -14,6 +14,7 @@ use crate::runtime::{Answer, Invocation};
 use crate::store::{
     Claimed, Finish, FinishOutcome, Job, Millis, PAUSED_FOR_CONNECTION, PAUSED_FOR_PLUGIN,
 };
+use crate::time::{Span, UnixMs};
 
 impl Pipeline {
     /// Runs `claimed` and records its outcome. Returns the job's next due time when it stays
@@ -26,7 +27,7 @@ impl Pipeline {
             export,
             worker: self.settings.worker_id.clone(),
             started_at,
-            latency_ms: clock.elapsed().as_millis() as i64,
+            latency_ms: Span::from(clock.elapsed()).as_millis_i64(),
             fuel,
             error_code: error.as_ref().map(|(code, _)| code.clone()),
             error: error.map(|(_, message)| message),
@@ -182,11 +183,14 @@ impl Pipeline {
                 (export, fuel, FinishOutcome::Published { result }, None)
             }
             Ok(PublishOutcome::InProgress(waiting_for)) if !served.continuations.is_empty() => {
-                let end = self.now();
+                let end = UnixMs::new(self.now());
                 let tasks = served
                     .continuations
                     .into_iter()
-                    .map(|c| (c.kind, c.payload, end + c.delay.as_millis() as i64))
+                    .map(|c| {
+                        let at = end.saturating_add(Span::from(c.delay));
+                        (c.kind, c.payload, at.get())
+                    })
                     .collect();
                 (
                     export,
@@ -222,24 +226,33 @@ impl Pipeline {
         fuel: u64,
         verdict: Verdict,
     ) -> (&'static str, u64, FinishOutcome, Option<(String, String)>) {
-        match verdict {
+        let ceiling = Span::from(self.settings.max_rate_limit_wait);
+        match verdict.within_ceiling(ceiling) {
             Verdict::Retry { code, error } => (
                 export,
                 fuel,
                 self.retry(job, max_attempts, true),
                 Some((code, error)),
             ),
-            Verdict::RateLimited { wait_ms, error } => {
-                let at = self.now() + wait_ms;
-                (
-                    export,
-                    fuel,
-                    FinishOutcome::Retry {
-                        at,
-                        spend_attempt: false,
-                    },
-                    Some(("rate-limited".into(), error)),
-                )
+            Verdict::RateLimited { wait, error } => {
+                match UnixMs::new(self.now()).checked_add(wait) {
+                    Some(at) => (
+                        export,
+                        fuel,
+                        FinishOutcome::Retry {
+                            at: at.get(),
+                            spend_attempt: false,
+                        },
+                        Some(("rate-limited".into(), error)),
+                    ),
+                    // Within a ceiling set beyond the end of time: still no deadline there.
+                    None => (
+                        export,
+                        fuel,
+                        dead(RATE_LIMIT_TOO_LONG),
+                        Some((RATE_LIMIT_TOO_LONG.into(), too_long(wait, ceiling, &error))),
+                    ),
+                }
             }
             Verdict::RefreshThenRetry { error } => {
                 let outcome = match self
@@ -298,7 +311,9 @@ impl Pipeline {
             0
         };
         FinishOutcome::Retry {
-            at: self.now() + delay,
+            at: UnixMs::new(self.now())
+                .saturating_add(Span::from_millis_i64(delay))
+                .get(),
             spend_attempt: true,
         }
     }

@@ -8,6 +8,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
 use super::Pipeline;
+use crate::time::Span;
 
 /// How often upkeep (moving due delayed jobs onto the stream) runs.
 const UPKEEP_EVERY: Duration = Duration::from_millis(100);
@@ -135,7 +136,7 @@ impl Pipeline {
     pub async fn run_due(&self) -> usize {
         let mut ran = 0;
         loop {
-            let lease = self.settings.dispatch.lease.as_millis() as i64;
+            let lease = Span::from(self.settings.dispatch.lease).as_millis_i64();
             let claimed = match self
                 .store
                 .claim_due(&self.settings.worker_id, self.now(), lease, 64)

@@ -5,7 +5,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Unix time in milliseconds: the unit of every time the store keeps.
+/// Unix time in milliseconds: the unit of every time the store keeps. Deadlines are computed
+/// with [`crate::time::UnixMs`] and [`crate::time::Span`], whose arithmetic cannot overflow.
 pub type Millis = i64;
 
 /// A connection's standing.

@@ -6,6 +6,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::jobs::{JOB_COLUMNS, job_from_row};
 use super::{Backend, Job, JobTask, Millis, Store, StoreError};
+use crate::time::{Span, UnixMs};
 
 /// A job a worker holds until `lease_until`, with the continuation due now, if any.
 #[derive(Debug, Clone)]
@@ -92,6 +93,14 @@ pub struct Finish {
     pub outcome: FinishOutcome,
 }
 
+/// When a lease taken at `now` for `lease_ms` ends; saturating, so a huge lease (a setting in
+/// seconds turned into milliseconds) is a long one, never one that ended in the past.
+fn lease_until(now: Millis, lease_ms: i64) -> Millis {
+    UnixMs::new(now)
+        .saturating_add(Span::from_millis_i64(lease_ms))
+        .get()
+}
+
 fn placeholders(from: usize, n: usize) -> String {
     (from..from + n)
         .map(|i| format!("${i}"))
@@ -123,7 +132,7 @@ impl Store {
              RETURNING id"
         )))
         .bind(&lease)
-        .bind(now + lease_ms)
+        .bind(lease_until(now, lease_ms))
         .bind(now)
         .bind(limit as i64)
         .fetch_all(&self.pool)
@@ -153,7 +162,7 @@ impl Store {
         );
         let mut query = sqlx::query_scalar(AssertSqlSafe(sql.as_str()))
             .bind(&lease)
-            .bind(now + lease_ms)
+            .bind(lease_until(now, lease_ms))
             .bind(now);
         for id in ids {
             query = query.bind(id);

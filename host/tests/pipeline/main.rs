@@ -6,6 +6,7 @@ mod accept;
 mod api;
 mod crash;
 mod dispatch;
+mod rate_limits;
 mod refresh;
 mod retries;
 mod support;

@@ -18,6 +18,7 @@ use tokio::sync::Notify;
 
 pub use self::redis::RedisDispatch;
 use crate::store::{Claimed, Millis, Store, StoreError};
+use crate::time::{Span, UnixMs};
 
 /// A batch of claimed jobs with what to acknowledge once each is finished.
 #[derive(Debug, Default)]
@@ -88,7 +89,7 @@ impl Dispatcher {
         settings: &DispatchSettings,
         max: u32,
     ) -> Result<Batch, String> {
-        let lease = settings.lease.as_millis() as i64;
+        let lease = Span::from(settings.lease).as_millis_i64();
         match self {
             Dispatcher::Database(wake) => {
                 let claimed = store
@@ -133,9 +134,11 @@ impl Dispatcher {
         if !sweep {
             return Ok(());
         }
-        let lost_after = settings.lost_after.as_millis() as i64;
+        let before = UnixMs::new(now)
+            .saturating_sub(Span::from(settings.lost_after))
+            .get();
         let found = store
-            .reannounce(now - lost_after, now - lost_after, now, 500)
+            .reannounce(before, before, now, 500)
             .await
             .map_err(|e: StoreError| e.to_string())?;
         if !found.is_empty() {

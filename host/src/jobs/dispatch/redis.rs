@@ -8,6 +8,7 @@ use tokio::sync::Mutex;
 
 use super::{Batch, DispatchSettings};
 use crate::store::{Millis, Store};
+use crate::time::Span;
 
 const GROUP: &str = "workers";
 
@@ -114,7 +115,7 @@ impl RedisDispatch {
             .arg(&self.stream)
             .arg(GROUP)
             .arg(worker)
-            .arg(settings.lease.as_millis() as u64)
+            .arg(Span::from(settings.lease).as_millis())
             .arg("0-0")
             .arg("COUNT")
             .arg(max)
@@ -126,7 +127,7 @@ impl RedisDispatch {
             let options = StreamReadOptions::default()
                 .group(GROUP, worker)
                 .count(max as usize)
-                .block(settings.poll.as_millis() as usize);
+                .block(Span::from(settings.poll).as_millis_usize());
             let mut reader = self.reader.lock().await;
             let reply: Option<StreamReadReply> = reader
                 .xread_options(&[&self.stream], &[">"], &options)
@@ -154,7 +155,12 @@ impl RedisDispatch {
             }
         }
         let claimed = store
-            .claim_ids(&ids, worker, now(), settings.lease.as_millis() as i64)
+            .claim_ids(
+                &ids,
+                worker,
+                now(),
+                Span::from(settings.lease).as_millis_i64(),
+            )
             .await
             .map_err(|e| e.to_string())?;
         let mut batch = Batch::default();

@@ -31,8 +31,10 @@ pub struct Seen {
     pub refuse_refresh: bool,
     /// `/me` answers 401.
     pub revoked: bool,
-    /// Statuses the next draft creations answer with, in order (429 carries `Retry-After: 5`).
+    /// Statuses the next draft creations answer with, in order (each carries `Retry-After`).
     pub draft_failures: std::collections::VecDeque<u16>,
+    /// The `Retry-After` of those failures; `5` when unset.
+    pub retry_after: Option<String>,
     /// Delay before answering a publish.
     pub publish_delay: Duration,
     /// Delay before answering a token exchange.
@@ -87,20 +89,21 @@ async fn create_draft(
     State(seen): Shared,
     headers: HeaderMap,
     Json(body): Json<Value>,
-) -> (StatusCode, [(&'static str, &'static str); 1], Json<Value>) {
+) -> (StatusCode, [(&'static str, String); 1], Json<Value>) {
     let mut s = seen.lock().unwrap();
     if s.revoked || headers.get("authorization").is_none() {
         return (
             StatusCode::UNAUTHORIZED,
-            [("retry-after", "0")],
+            [("retry-after", "0".into())],
             Json(json!({ "error": "token invalid" })),
         );
     }
     if let Some(status) = s.draft_failures.pop_front() {
         let status = StatusCode::from_u16(status).unwrap();
+        let retry_after = s.retry_after.clone().unwrap_or_else(|| "5".into());
         return (
             status,
-            [("retry-after", "5")],
+            [("retry-after", retry_after)],
             Json(json!({ "error": "scripted platform failure" })),
         );
     }
@@ -110,7 +113,7 @@ async fn create_draft(
     s.drafts.insert(id.clone(), job);
     (
         StatusCode::OK,
-        [("x-platform", "test")],
+        [("x-platform", "test".into())],
         Json(json!({ "id": id })),
     )
 }
