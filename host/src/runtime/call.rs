@@ -130,7 +130,7 @@ impl Runtime {
         let limits = &config.entry.limits;
         let plugin: Arc<str> = Arc::from(config.entry.id.as_str());
         let started = Instant::now();
-        let deadline = started + limits.deadline;
+        let deadline = crate::time::instant_after(started, limits.deadline);
         let export = invocation.export_name();
 
         let memory = CallMemory::new(
@@ -186,12 +186,15 @@ impl Runtime {
         store.set_epoch_deadline(deadline_ticks(limits.deadline));
         store.epoch_deadline_trap();
 
-        let outcome = tokio::time::timeout_at((deadline + HOST_GRACE).into(), async {
-            let instance = pre.instantiate_async(&mut store).await?;
-            invocation
-                .call(instance.postd_connector_connector(), &mut store)
-                .await
-        })
+        let outcome = tokio::time::timeout_at(
+            crate::time::instant_after(deadline, HOST_GRACE).into(),
+            async {
+                let instance = pre.instantiate_async(&mut store).await?;
+                invocation
+                    .call(instance.postd_connector_connector(), &mut store)
+                    .await
+            },
+        )
         .await;
 
         let fuel_used = if metered {
