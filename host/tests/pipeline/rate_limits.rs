@@ -31,13 +31,7 @@ async fn a_platform_asking_to_wait_for_ages_dead_letters_the_job_and_replay_publ
         s.draft_failures.extend([429, 429]);
         s.retry_after = Some("86400".into());
     });
-    let job_id = h
-        .post("acme", "conn-1", "key-1", "hello", &[])
-        .await
-        .post()
-        .jobs[0]
-        .id
-        .clone();
+    let job_id = h.post_job("acme", "conn-1", "key-1", "hello").await;
     let tenant = h.store.tenant("acme");
 
     // A day is the ceiling itself: waited exactly, the attempt given back.
@@ -127,25 +121,14 @@ async fn a_connector_asking_to_wait_forever_is_dead_lettered_while_the_workers_s
 
     let workers = h.pipeline.start();
     let forever = h
-        .post(
+        .post_job(
             "acme",
             "conn-hostile",
             "key-forever",
             "rate-limited-forever",
-            &[],
         )
-        .await
-        .post()
-        .jobs[0]
-        .id
-        .clone();
-    let beside = h
-        .post("acme", "conn-1", "key-beside", "hello", &[])
-        .await
-        .post()
-        .jobs[0]
-        .id
-        .clone();
+        .await;
+    let beside = h.post_job("acme", "conn-1", "key-beside", "hello").await;
     eventually(
         Duration::from_secs(60),
         "the hostile job dead-lettered and the other published",
@@ -158,12 +141,8 @@ async fn a_connector_asking_to_wait_forever_is_dead_lettered_while_the_workers_s
     .await;
     // The same workers keep serving: a job accepted afterwards runs too.
     let after = h
-        .post("acme", "conn-1", "key-after", "hello again", &[])
-        .await
-        .post()
-        .jobs[0]
-        .id
-        .clone();
+        .post_job("acme", "conn-1", "key-after", "hello again")
+        .await;
     eventually(
         Duration::from_secs(60),
         "the next job published",

@@ -213,6 +213,16 @@ impl Harness {
             .await
             .unwrap()
     }
+
+    /// Accepts a one-target post with no options; returns its job's id.
+    pub async fn post_job(&self, tenant: &str, connection: &str, key: &str, text: &str) -> String {
+        self.post(tenant, connection, key, text, &[])
+            .await
+            .post()
+            .jobs[0]
+            .id
+            .clone()
+    }
 }
 
 /// A one-target post.
