@@ -5,12 +5,14 @@
 //! - [`config`]: `plugins.toml` and service settings.
 //! - [`store`]: the database (SQLite now; PostgreSQL with the job pipeline).
 //! - [`check`]: `postd-host check <file.wasm>`.
+//! - [`files`]: the host's own files and directories, private to its user.
 #![deny(missing_docs)]
 
 pub mod api;
 pub mod capability;
 pub mod check;
 pub mod config;
+pub mod files;
 pub mod jobs;
 pub mod runtime;
 pub mod service;

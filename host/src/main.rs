@@ -35,6 +35,9 @@ Settings come from postd.toml (or the file POSTD_CONFIG names), overridden by th
   POSTD_LEASE_SECS      how long a claimed job is held before another worker may take it over;
                         default 120 (must exceed the longest plugin deadline)
   POSTD_WORKER_ID       this process's name in leases and attempts; default <hostname>-<pid>
+  POSTD_AUTH_FAILURES_PER_MINUTE
+                        wrong API or admin keys one address may send per minute before it is
+                        answered 429 until its budget refills; default 20, 0 turns it off
   POSTD_LOG             log filter; default info
   POSTD_LOG_FORMAT      text or json";
 

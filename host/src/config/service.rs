@@ -15,6 +15,7 @@
 //! lease_secs = 120                       # POSTD_LEASE_SECS
 //! worker_id = "host-a"                   # POSTD_WORKER_ID (default <hostname>-<pid>)
 //! log_format = "text"                    # POSTD_LOG_FORMAT: text | json
+//! auth_failures_per_minute = 20          # POSTD_AUTH_FAILURES_PER_MINUTE: wrong keys per source address; 0 is off
 //! ```
 //!
 //! The admin key is a secret and comes only from the environment (`POSTD_ADMIN_KEY`).
@@ -55,6 +56,9 @@ pub struct ServiceSettings {
     pub admin_key: Option<String>,
     /// `text` or `json` logs.
     pub log_format: LogFormat,
+    /// Wrong API or admin keys one source address may present per minute before it must wait
+    /// (see `api::FailureBudget`); 0 turns the budget off.
+    pub auth_failures_per_minute: u32,
 }
 
 /// Log output.
@@ -82,6 +86,7 @@ struct RawSettings {
     lease_secs: Option<u64>,
     worker_id: Option<String>,
     log_format: Option<LogFormat>,
+    auth_failures_per_minute: Option<u32>,
 }
 
 impl ServiceSettings {
@@ -138,6 +143,14 @@ impl ServiceSettings {
             Some(other) => return Err(format!("POSTD_LOG_FORMAT is text or json, not `{other}`")),
             None => raw.log_format.unwrap_or(LogFormat::Text),
         };
+        let auth_failures_per_minute = match env("POSTD_AUTH_FAILURES_PER_MINUTE") {
+            Some(v) => v.parse().map_err(|_| {
+                format!("POSTD_AUTH_FAILURES_PER_MINUTE must be a number (0 for off), not `{v}`")
+            })?,
+            None => raw
+                .auth_failures_per_minute
+                .unwrap_or(crate::api::DEFAULT_FAILURES_PER_MINUTE),
+        };
         let admin_key = env("POSTD_ADMIN_KEY");
         if admin_key.as_ref().is_some_and(|k| k.len() < 16) {
             return Err("POSTD_ADMIN_KEY must be at least 16 characters".into());
@@ -168,6 +181,7 @@ impl ServiceSettings {
             worker_id: env("POSTD_WORKER_ID").or(raw.worker_id),
             admin_key,
             log_format,
+            auth_failures_per_minute,
             listen,
             data_dir,
         })
@@ -198,6 +212,12 @@ mod tests {
             ("127.0.0.1:8080", "http://127.0.0.1:8080")
         );
         assert_eq!((s.workers, s.lease_secs, s.redis_url), (32, 120, None));
+        assert_eq!(s.auth_failures_per_minute, 20);
+        let off = ServiceSettings::from_parts(None, |n| {
+            (n == "POSTD_AUTH_FAILURES_PER_MINUTE").then(|| "0".into())
+        })
+        .unwrap();
+        assert_eq!(off.auth_failures_per_minute, 0);
     }
 
     #[test]

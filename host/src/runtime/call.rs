@@ -134,6 +134,7 @@ impl Runtime {
         let redactor = Redactor::default();
         let scope = context.connection.clone().map(|connection| SecretScope {
             tenant: context.tenant.clone(),
+            plugin: config.entry.id.clone(),
             connection,
         });
         let state = CallState::new(

@@ -93,7 +93,9 @@ fn owner_gone(name: &str) -> bool {
         .and_then(|rest| rest.split('_').next())
         .and_then(|pid| pid.parse::<u32>().ok());
     match pid {
-        Some(pid) => pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        Some(pid) => {
+            pid != std::process::id() && !std::path::Path::new(&format!("/proc/{pid}")).exists()
+        }
         None => false,
     }
 }
