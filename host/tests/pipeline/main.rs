@@ -9,3 +9,4 @@ mod dispatch;
 mod refresh;
 mod retries;
 mod support;
+mod vault;
