@@ -6,6 +6,9 @@
 //! A source whose budget is spent is answered 429 with `Retry-After` for every request that
 //! presents a key, right or wrong, until a unit is back: were a right key still served, the
 //! budget would only slow the guessing down. Successful requests take nothing and never wait.
+//! Guesses already in flight when the budget runs out still count when they fail, each pushing
+//! the wait a unit further out, so a burst of concurrent guesses buys a longer wait and the
+//! long-run rate stays at the budget.
 //!
 //! A source is the peer address of the TCP connection; an IPv6 address counts by its /64, the
 //! block one host usually holds. Behind a reverse proxy every request comes from the proxy, so
