@@ -15,10 +15,7 @@ use postd_host::capability::vault::{
 
 fn vault(c: &mut Criterion) {
     let key = DataKey::generate();
-    let scope = SecretScope {
-        tenant: "tenant-a".into(),
-        connection: "conn-1".into(),
-    };
+    let scope = SecretScope::new("tenant-a", "meta", "conn-1");
     let token = "EAAB".repeat(50);
     c.bench_function("vault/seal+open one secret (AES-256-GCM)", |b| {
         b.iter(|| {

@@ -6,12 +6,14 @@
 //! - [`store`]: the database (SQLite now; PostgreSQL with the job pipeline).
 //! - [`check`]: `postd-host check <file.wasm>`.
 //! - [`time`]: points in time and spans whose arithmetic saturates instead of overflowing.
+//! - [`files`]: the host's own files and directories, private to its user.
 #![deny(missing_docs)]
 
 pub mod api;
 pub mod capability;
 pub mod check;
 pub mod config;
+pub mod files;
 pub mod jobs;
 pub mod runtime;
 pub mod service;

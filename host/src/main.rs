@@ -39,6 +39,9 @@ Settings come from postd.toml (or the file POSTD_CONFIG names), overridden by th
                         asked to wait longer is dead-lettered as rate-limit-too-long;
                         default 86400 (24 h), at most a year
   POSTD_WORKER_ID       this process's name in leases and attempts; default <hostname>-<pid>
+  POSTD_AUTH_FAILURES_PER_MINUTE
+                        wrong API or admin keys one address may send per minute before it is
+                        answered 429 until its budget refills; default 20, 0 turns it off
   POSTD_LOG             log filter; default info
   POSTD_LOG_FORMAT      text or json";
 

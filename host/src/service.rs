@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::api::{ApiState, HttpMetrics};
+use crate::api::{ApiState, FailureBudget};
 use crate::capability::http::RedisRateLimiter;
 use crate::capability::vault::{EncryptedSecretStore, KeyProvider, KeyRing, LocalKeyProvider};
 use crate::config::{PluginsFile, ServiceSettings};
@@ -44,6 +44,15 @@ struct Backends {
 
 impl Backends {
     async fn connect(settings: &ServiceSettings) -> Result<Self, String> {
+        crate::files::create_private_dir(&settings.data_dir).map_err(|e| {
+            format!(
+                "cannot create the data directory {}: {e}",
+                settings.data_dir.display()
+            )
+        })?;
+        if crate::files::open_to_others(&settings.data_dir) {
+            tracing::warn!(dir = %settings.data_dir.display(), "other users can read the data directory (database, local key, compiled components); chmod 700 it");
+        }
         let store = Store::open(&settings.database_url)
             .await
             .map_err(|e| e.to_string())?;
@@ -131,18 +140,20 @@ pub async fn serve(settings: ServiceSettings) -> Result<(), String> {
             "the admin API is off: set POSTD_ADMIN_KEY (16 characters or more) to use it"
         );
     }
-    let api = Arc::new(ApiState {
-        pipeline: pipeline.clone(),
-        admin_key: settings.admin_key.clone(),
-        public_url: settings.public_url.clone(),
-        metrics: HttpMetrics::default(),
-        redis_url: settings.redis_url.clone(),
-    });
+    let api = Arc::new(
+        ApiState::new(
+            pipeline.clone(),
+            settings.admin_key.clone(),
+            settings.public_url.clone(),
+            settings.redis_url.clone(),
+        )
+        .with_auth_failures(FailureBudget::per_minute(settings.auth_failures_per_minute)),
+    );
     // The API answers at once (`/readyz` lists the plugins still loading); jobs start once
     // every plugin's first load ended, so none is retried for a plugin that was still loading.
     let loading = tokio::spawn(load_plugins(runtime.clone(), file, pipeline.clone()));
     tracing::info!(listen = %settings.listen, plugins = %settings.plugins.display(), "postd-host running; Ctrl-C stops it");
-    let served = axum::serve(listener, crate::api::router(api))
+    let served = axum::serve(listener, crate::api::service(api))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
             tracing::info!("stopping: no new requests or jobs; running ones finish");
@@ -184,7 +195,8 @@ async fn load_plugins(
 }
 
 /// On an empty database, creates tenant `default` and prints its API key (once: only its digest
-/// is stored), so a fresh `make run` can be used at once.
+/// is stored), so a fresh `make run` can be used at once. The key goes to stdout alone, never
+/// through `tracing`: logs (stderr, and whatever collects them) must not carry it.
 async fn first_tenant(store: &Store, public_url: &str) -> Result<(), String> {
     if store
         .tenant_exists("default")

@@ -50,6 +50,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
         "postd-fixture-cpu-heavy",
         "postd_fixture_cpu_heavy",
     ),
+    ("SNOOP", "postd-fixture-snoop", "postd_fixture_snoop"),
 ];
 
 fn main() {

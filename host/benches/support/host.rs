@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use postd_host::api::{ApiState, HttpMetrics, router};
+use postd_host::api::{ApiState, service};
 use postd_host::capability::vault::LocalKeyProvider;
 use postd_host::config::PluginEntry;
 use postd_host::jobs::{
@@ -182,14 +182,8 @@ impl Host {
         let key = seed_tenant(&store, "bench", pipeline.now()).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let api_url = format!("http://{}", listener.local_addr().unwrap());
-        let state = Arc::new(ApiState {
-            pipeline: pipeline.clone(),
-            admin_key: None,
-            public_url: api_url.clone(),
-            metrics: HttpMetrics::default(),
-            redis_url: None,
-        });
-        tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+        let state = Arc::new(ApiState::new(pipeline.clone(), None, api_url.clone(), None));
+        tokio::spawn(async move { axum::serve(listener, service(state)).await.unwrap() });
         let workers = Some(pipeline.start());
         Host {
             pipeline,

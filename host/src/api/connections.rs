@@ -1,5 +1,13 @@
 //! Connections: API-key connections, the OAuth flow (state bound to tenant and plugin, single
 //! use, ten minutes), listing, deletion (secrets erased), manual refresh and accounts.
+//!
+//! A connection id belongs to the plugin that created it, for good (a deleted connection's row
+//! stays, and so does its plugin). Every route that names a plugin and a connection id — an
+//! API-key connect, an OAuth start with `connection_id`, its callback — checks that the id is
+//! free or the plugin's own before any plugin code runs, and answers 409
+//! `connection-of-another-plugin` otherwise (409, not 404: the id exists in the caller's own
+//! namespace, and the caller may read it). The routes that name only a connection (refresh,
+//! accounts, delete, posts) run the connection's own plugin.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -89,6 +97,31 @@ pub(super) async fn context(
     Ok(CallContext::tenant(tenant).with_enabled(enabled))
 }
 
+/// Refuses `connection` when it belongs to another plugin of `tenant` than `plugin`. Runs before
+/// any plugin code: the connection's secrets are its plugin's alone.
+async fn check_owner(
+    state: &ApiState,
+    tenant: &str,
+    plugin: &str,
+    connection: &str,
+) -> Result<(), ApiError> {
+    match state
+        .store()
+        .tenant(tenant)
+        .connection_plugin(connection)
+        .await?
+    {
+        Some(owner) if owner != plugin => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "connection-of-another-plugin",
+            format!(
+                "connection `{connection}` belongs to another plugin; leave `id` out for a new one"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Runs `complete-auth` and stores the connection; on failure, erases what the connector put
 /// in the vault for a connection that does not exist.
 async fn complete(
@@ -98,6 +131,7 @@ async fn complete(
     connection: &str,
     callback: AuthCallback,
 ) -> Result<Connection, ApiError> {
+    check_owner(state, tenant, plugin, connection).await?;
     let context = context(state, tenant, plugin)
         .await?
         .with_connection(connection);
@@ -119,7 +153,7 @@ async fn complete(
         Err(error) => {
             state
                 .store()
-                .erase_orphan_secrets(tenant, connection)
+                .erase_orphan_secrets(tenant, connection, plugin)
                 .await?;
             return Err(error);
         }
@@ -133,11 +167,23 @@ async fn complete(
         expires_at: info.expires_at.map(|s| s.saturating_mul(1000)),
         refresh_expires_at: info.refresh_expires_at.map(|s| s.saturating_mul(1000)),
     };
-    let (connection, _resumed) = state
+    let stored = state
         .store()
         .tenant(tenant)
         .upsert_connection(&new, "api", state.pipeline.now())
-        .await?;
+        .await;
+    let (connection, _resumed) = match stored {
+        Ok(stored) => stored,
+        Err(error) => {
+            // Another plugin took the id while this one was authorizing: what this plugin wrote
+            // is erased; the other plugin's secrets were never readable or writable by it.
+            state
+                .store()
+                .erase_orphan_secrets(tenant, connection, plugin)
+                .await?;
+            return Err(error.into());
+        }
+    };
     // Best effort: webhooks that name a page or an organization find the connection through
     // its accounts; a connector that cannot list them yet still connects.
     if let Err(error) = list_and_record_accounts(state, tenant, plugin, &connection.id).await {
@@ -318,6 +364,7 @@ pub async fn oauth_start(
     auth_kind(&state, &plugin)?;
     let connection_id = query.connection_id.unwrap_or_else(|| new_id("conn"));
     valid_id(&connection_id)?;
+    check_owner(&state, &caller.tenant, &plugin, &connection_id).await?;
     let redirect_uri = format!("{}/v1/oauth/{plugin}/callback", state.public_url);
     let oauth_state = random_token("st_");
     let context = context(&state, &caller.tenant, &plugin).await?;

@@ -21,6 +21,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// For people.
     pub message: String,
+    /// Sent as `Retry-After` (whole seconds, at least 1).
+    pub retry_after: Option<std::time::Duration>,
 }
 
 #[derive(Serialize)]
@@ -36,7 +38,14 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// The same error, telling the caller when to retry.
+    pub fn with_retry_after(mut self, wait: std::time::Duration) -> Self {
+        self.retry_after = Some(wait);
+        self
     }
 
     /// 400 `bad-request`.
@@ -61,7 +70,14 @@ impl IntoResponse for ApiError {
             code: self.code,
             message: &self.message,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(wait) = self.retry_after {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.max(1).into());
+        }
+        response
     }
 }
 
@@ -123,6 +139,12 @@ impl From<CallError> for ApiError {
 impl From<ConnectorError> for ApiError {
     fn from(error: ConnectorError) -> Self {
         let message = crate::jobs::describe_connector_error(&error);
+        let retry_after = match &error {
+            ConnectorError::RateLimited(info) => {
+                Some(std::time::Duration::from_millis(info.retry_after_ms))
+            }
+            _ => None,
+        };
         let (status, code) = match &error {
             ConnectorError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate-limited"),
             ConnectorError::AuthExpired(_) => (StatusCode::UNAUTHORIZED, "auth-expired"),
@@ -133,6 +155,8 @@ impl From<ConnectorError> for ApiError {
             ConnectorError::Transient(_) => (StatusCode::BAD_GATEWAY, "platform-unavailable"),
             ConnectorError::Platform(_) => (StatusCode::BAD_GATEWAY, "platform-error"),
         };
-        Self::new(status, code, message)
+        let mut error = Self::new(status, code, message);
+        error.retry_after = retry_after;
+        error
     }
 }

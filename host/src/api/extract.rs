@@ -1,10 +1,21 @@
 //! Extractors whose rejections answer in the API's error shape, and the callers' identities.
+//!
+//! Keys are checked without a timing signal about the right key: the admin key is compared as
+//! SHA-256 digests in constant time (`subtle`), so neither its bytes nor its length leak; a
+//! tenant key is looked up by its SHA-256 digest (only digests are stored), so what a lookup's
+//! timing could reveal is about a digest of the guess, which says nothing about any stored key.
+//! Every wrong key takes from its source's [`FailureBudget`](super::FailureBudget); a source
+//! whose budget is spent is answered 429 before its key is looked at.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use axum::extract::{FromRequest, FromRequestParts, Json, Path, Query, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Json, Path, Query, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use super::{ApiError, ApiState};
 
@@ -48,6 +59,29 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// Where a request comes from: the peer address of its connection, or the unspecified address
+/// when the router is served without connection info (every such request then shares one
+/// budget; [`super::service`] serves with it).
+pub fn source(parts: &Parts) -> IpAddr {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+}
+
+/// 429 while `source` has spent its budget of failed key checks.
+fn within_budget(state: &ApiState, source: IpAddr) -> Result<(), ApiError> {
+    state.auth_failures.check(source).map_err(|wait| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-failures",
+            "too many wrong keys from this address; retry later",
+        )
+        .with_retry_after(wait)
+    })
+}
+
 fn bearer(parts: &Parts) -> Option<&str> {
     parts
         .headers
@@ -74,9 +108,14 @@ impl FromRequestParts<Arc<ApiState>> for Caller {
         let key = bearer(parts).ok_or_else(|| {
             ApiError::unauthorized("send the tenant's API key as `Authorization: Bearer <key>`")
         })?;
+        let source = source(parts);
+        within_budget(state, source)?;
         match state.store().tenant_for_key(key).await? {
             Some(tenant) => Ok(Caller { tenant }),
-            None => Err(ApiError::unauthorized("unknown or revoked API key")),
+            None => {
+                state.auth_failures.record_failure(source);
+                Err(ApiError::unauthorized("unknown or revoked API key"))
+            }
         }
     }
 }
@@ -101,18 +140,38 @@ impl FromRequestParts<Arc<ApiState>> for Admin {
         let given = bearer(parts).ok_or_else(|| {
             ApiError::unauthorized("send the admin key as `Authorization: Bearer <key>`")
         })?;
+        let source = source(parts);
+        within_budget(state, source)?;
         if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
             Ok(Admin)
         } else {
+            state.auth_failures.record_failure(source);
             Err(ApiError::unauthorized("wrong admin key"))
         }
     }
 }
 
-/// Compares without an early exit on the first differing byte.
+/// Compares two secrets in constant time: their SHA-256 digests, with `subtle`, so the time
+/// taken depends neither on where they differ nor on their lengths.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+    Sha256::digest(a).ct_eq(&Sha256::digest(b)).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_time_eq_compares_whole_values_of_any_length() {
+        assert!(constant_time_eq(
+            b"admin-key-0123456789",
+            b"admin-key-0123456789"
+        ));
+        assert!(!constant_time_eq(
+            b"admin-key-0123456789",
+            b"admin-key-0123456788"
+        ));
+        assert!(!constant_time_eq(b"admin-key", b"admin-key-0123456789"));
+        assert!(!constant_time_eq(b"", b"x"));
     }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

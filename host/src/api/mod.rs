@@ -8,29 +8,37 @@ mod admin;
 mod connections;
 mod error;
 mod extract;
+mod failures;
 mod metrics;
 mod openapi;
 mod ops;
 mod posts;
 mod webhooks;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
 use axum::routing::{get, post, put};
 
 pub use error::ApiError;
-pub use extract::{Admin, ApiJson, ApiPath, ApiQuery, Caller, constant_time_eq};
+pub use extract::{Admin, ApiJson, ApiPath, ApiQuery, Caller, constant_time_eq, source};
+pub use failures::{DEFAULT_FAILURES_PER_MINUTE, FailureBudget, MAX_SOURCES};
 pub use metrics::HttpMetrics;
 pub use openapi::{Access, OPERATIONS, Operation, document as openapi_document};
 
+use crate::capability::http::LocalRateLimiter;
 use crate::jobs::Pipeline;
 use crate::store::Store;
 
 /// Largest JSON body the API reads.
 pub const MAX_JSON_BODY: usize = 1 << 20;
+/// Largest webhook body the host reads (and hands to the plugin); larger ones answer 413 before
+/// the plugin runs. Platforms' deliveries are a few KiB; 1 MiB leaves room for batches.
+pub const MAX_WEBHOOK_BODY: usize = 1 << 20;
 /// Largest component upload.
 pub const MAX_COMPONENT_UPLOAD: usize = 64 << 20;
 /// How long an OAuth `state` is valid.
@@ -48,13 +56,48 @@ pub struct ApiState {
     pub metrics: HttpMetrics,
     /// Whether Redis is part of this deployment (for `/readyz`).
     pub redis_url: Option<String>,
+    /// Failed key checks per source address (brute-force protection).
+    pub auth_failures: FailureBudget,
+    /// Webhook requests per plugin (`webhook_rate` in `plugins.toml`), in this replica: the
+    /// budget protects this replica's own time, so it is not shared through Redis.
+    pub webhook_rate: LocalRateLimiter,
 }
 
 impl ApiState {
+    /// The state of an API over `pipeline`, with the default failure budget.
+    pub fn new(
+        pipeline: Arc<Pipeline>,
+        admin_key: Option<String>,
+        public_url: String,
+        redis_url: Option<String>,
+    ) -> Self {
+        ApiState {
+            pipeline,
+            admin_key,
+            public_url,
+            metrics: HttpMetrics::default(),
+            redis_url,
+            auth_failures: FailureBudget::default(),
+            webhook_rate: LocalRateLimiter::default(),
+        }
+    }
+
+    /// The same state with another failure budget.
+    pub fn with_auth_failures(mut self, budget: FailureBudget) -> Self {
+        self.auth_failures = budget;
+        self
+    }
+
     /// The store.
     pub fn store(&self) -> &Store {
         self.pipeline.store()
     }
+}
+
+/// The whole API, as a service that knows each connection's peer address (which the failure
+/// budget counts by). Serve this, not the bare [`router`].
+pub fn service(state: Arc<ApiState>) -> IntoMakeServiceWithConnectInfo<Router, SocketAddr> {
+    router(state).into_make_service_with_connect_info::<SocketAddr>()
 }
 
 /// The whole API.
@@ -99,7 +142,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
             "/webhooks/{plugin}",
             get(webhooks::challenge)
                 .post(webhooks::deliver)
-                .layer(DefaultBodyLimit::max(MAX_JSON_BODY)),
+                .layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY)),
         )
         .route("/livez", get(ops::livez))
         .route("/readyz", get(ops::readyz))

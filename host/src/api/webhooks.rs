@@ -1,20 +1,42 @@
 //! Platform webhooks: subscription challenges, and deliveries verified by the plugin over the
 //! raw bytes before anything is stored; events stored once per platform event id, then acted on.
+//!
+//! Before a plugin runs for a webhook request, the host checks, in this order:
+//!
+//! 1. the plugin is configured and some tenant may use it (`tenants` in `plugins.toml` names
+//!    one, or the admin API enabled it for one); otherwise 404, the answer an unknown plugin
+//!    gets, so the endpoint does not tell which plugins are installed;
+//! 2. the plugin's webhook budget (`webhook_rate`, by default 50 requests a second with bursts of
+//!    100, per replica) has room; otherwise 429 with `Retry-After`;
+//! 3. the body is at most [`MAX_WEBHOOK_BODY`]; otherwise 413.
+//!
+//! A challenge answer is served on the host's own origin, so the plugin chooses only its status
+//! (2xx or 4xx), its body and a content type from [`CHALLENGE_CONTENT_TYPES`] (with at most a
+//! `charset` parameter; anything else becomes `text/plain; charset=utf-8`). Every other header
+//! the plugin returns is dropped — no cookies, no CORS, no HTML — and the answer carries
+//! `X-Content-Type-Options: nosniff` and `Content-Security-Policy: default-src 'none'`.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::{ApiError, ApiPath, ApiQuery, ApiState};
+use super::{ApiError, ApiPath, ApiQuery, ApiState, MAX_WEBHOOK_BODY};
 use crate::capability::CallContext;
-use crate::runtime::wit::connector::{WebhookEvent, WebhookRequest};
+use crate::runtime::wit::connector::{WebhookEvent, WebhookRequest, WebhookResponse};
 use crate::runtime::{Answer, Invocation};
 use crate::store::{ConnectionStatus, NewWebhookEvent};
+
+/// The content types a challenge answer may have.
+pub const CHALLENGE_CONTENT_TYPES: &[&str] = &["text/plain", "application/json"];
+
+/// What a challenge answer gets when the plugin names no allowed content type.
+const DEFAULT_CHALLENGE_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
 
 /// The tenant name webhook calls run under: deliveries concern the platform's accounts, which
 /// the host maps to tenants only after verification.
@@ -60,6 +82,95 @@ fn context() -> CallContext {
     CallContext::tenant(WEBHOOK_TENANT).with_enabled(Some(true))
 }
 
+/// The checks made before a plugin runs for a webhook request (see the module docs).
+async fn admit(state: &ApiState, plugin: &str) -> Result<(), ApiError> {
+    let no_endpoint = || ApiError::not_found(format!("no webhook endpoint for `{plugin}`"));
+    let config = state
+        .pipeline
+        .runtime()
+        .plugin_config(plugin)
+        .ok_or_else(no_endpoint)?;
+    if !config.entry.serves_some_tenant() && !state.store().plugin_enabled_anywhere(plugin).await? {
+        return Err(no_endpoint());
+    }
+    state
+        .webhook_rate
+        .acquire_at(
+            &format!("webhook:{plugin}"),
+            config.entry.webhook_rate,
+            Instant::now(),
+        )
+        .map_err(|wait| {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "webhook-rate-limited",
+                format!("too many webhook requests for `{plugin}`; retry later"),
+            )
+            .with_retry_after(wait)
+        })
+}
+
+/// True for a content type of [`CHALLENGE_CONTENT_TYPES`], bare or with a `charset` parameter.
+pub fn allowed_challenge_content_type(value: &str) -> bool {
+    let mut parts = value.split(';');
+    let media = parts.next().unwrap_or_default().trim();
+    if !CHALLENGE_CONTENT_TYPES
+        .iter()
+        .any(|allowed| media.eq_ignore_ascii_case(allowed))
+    {
+        return false;
+    }
+    parts.all(|parameter| match parameter.split_once('=') {
+        Some((name, charset)) => {
+            let charset = charset.trim();
+            name.trim().eq_ignore_ascii_case("charset")
+                && !charset.is_empty()
+                && charset
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        }
+        None => false,
+    })
+}
+
+/// The host's answer to a challenge: the plugin's status and body, an allowed content type, and
+/// none of its other headers.
+fn challenge_answer(answer: WebhookResponse) -> Result<Response, ApiError> {
+    let status = StatusCode::from_u16(answer.status)
+        .ok()
+        .filter(|s| s.is_success() || s.is_client_error())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "connector-failed",
+                format!(
+                    "the connector answered the challenge with status {}",
+                    answer.status
+                ),
+            )
+        })?;
+    let content_type = answer
+        .headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        .map(|(_, value)| value.as_str())
+        .filter(|value| allowed_challenge_content_type(value))
+        .and_then(|value| HeaderValue::from_str(value.trim()).ok())
+        .unwrap_or(HeaderValue::from_static(DEFAULT_CHALLENGE_CONTENT_TYPE));
+    let mut response = (status, answer.body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, content_type);
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'"),
+    );
+    Ok(response)
+}
+
 /// `GET /webhooks/{plugin}`: answers a subscription challenge.
 pub async fn challenge(
     State(state): State<Arc<ApiState>>,
@@ -67,6 +178,7 @@ pub async fn challenge(
     ApiQuery(query): ApiQuery<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    admit(&state, &plugin).await?;
     let call = Invocation::WebhookChallenge(request(&Method::GET, query, &headers, Vec::new()));
     let served = state
         .pipeline
@@ -87,14 +199,7 @@ pub async fn challenge(
         }
         _ => unreachable!("webhook-challenge answers with a response"),
     };
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::OK);
-    let mut response = (status, answer.body).into_response();
-    for (name, value) in answer.headers {
-        if let (Ok(name), Ok(value)) = (HeaderName::try_from(name), HeaderValue::try_from(value)) {
-            response.headers_mut().insert(name, value);
-        }
-    }
-    Ok(response)
+    challenge_answer(answer)
 }
 
 /// `POST /webhooks/{plugin}`: verifies, stores once, acts.
@@ -103,8 +208,23 @@ pub async fn deliver(
     ApiPath(plugin): ApiPath<String>,
     ApiQuery(query): ApiQuery<Vec<(String, String)>>,
     headers: HeaderMap,
-    body: Bytes,
+    unread: Request,
 ) -> Result<Json<Received>, ApiError> {
+    admit(&state, &plugin).await?;
+    // Read only now, so a refused request is never buffered.
+    let body = Bytes::from_request(unread, &state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload-too-large",
+                    format!("webhook bodies are read up to {MAX_WEBHOOK_BODY} bytes"),
+                )
+            } else {
+                ApiError::new(rejection.status(), "bad-request", rejection.body_text())
+            }
+        })?;
     let call = Invocation::VerifyWebhook(request(&Method::POST, query, &headers, body.to_vec()));
     let served = state
         .pipeline
@@ -190,4 +310,32 @@ async fn act(
 fn is_deauthorization(kind: &str) -> bool {
     let kind = kind.to_ascii_lowercase();
     kind.contains("deauthoriz") || kind == "authorization.removed" || kind.ends_with("revoked")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenge_content_types_come_from_the_short_list_with_a_charset_at_most() {
+        for allowed in [
+            "text/plain",
+            "text/plain; charset=utf-8",
+            "Application/JSON;charset=UTF-8",
+        ] {
+            assert!(allowed_challenge_content_type(allowed), "{allowed}");
+        }
+        for refused in [
+            "text/html",
+            "text/html; charset=utf-8",
+            "application/javascript",
+            "image/svg+xml",
+            "text/plain; boundary=x",
+            "text/plain; charset=",
+            "text/plain; charset=\"utf-8\"><script>",
+            "",
+        ] {
+            assert!(!allowed_challenge_content_type(refused), "{refused}");
+        }
+    }
 }

@@ -1,8 +1,9 @@
-//! Keeps secrets out of what a connector logs.
+//! Keeps secrets out of what a connector logs, and out of the errors it answers with.
 
 use std::sync::{Arc, Mutex};
 
 use super::memory::{CallMemory, MemoryExceeded};
+use crate::runtime::wit::types::ConnectorError;
 
 /// The secret values handed to (or written by) the current call. Everything the call logs or
 /// prints passes through [`Redactor::redact`], which replaces each of them with `[redacted]`.
@@ -61,6 +62,26 @@ impl Redactor {
     }
 }
 
+impl Redactor {
+    /// Replaces every remembered secret in the text of a connector's error.
+    pub fn redact_connector_error(&self, error: &mut ConnectorError) {
+        let redact = |text: &mut String| *text = self.redact(text);
+        match error {
+            ConnectorError::RateLimited(info) => redact(&mut info.reason),
+            ConnectorError::AuthExpired(why)
+            | ConnectorError::AuthRevoked(why)
+            | ConnectorError::InvalidInput(why)
+            | ConnectorError::NotSupported(why)
+            | ConnectorError::Transient(why) => redact(why),
+            ConnectorError::PermissionMissing(scopes) => scopes.iter_mut().for_each(redact),
+            ConnectorError::Platform(platform) => {
+                redact(&mut platform.code);
+                redact(&mut platform.message);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +107,17 @@ mod tests {
         r.remember("secret").unwrap();
         assert_eq!(r.redact("secret-longer secret"), "[redacted] [redacted]");
         assert_eq!(memory.held(), (19, 2));
+    }
+
+    #[test]
+    fn connector_errors_lose_the_secrets_they_quote() {
+        let r = Redactor::default();
+        r.remember("sk-live-0123456789").unwrap();
+        let mut error = ConnectorError::InvalidInput("key sk-live-0123456789 refused".into());
+        r.redact_connector_error(&mut error);
+        assert!(
+            matches!(&error, ConnectorError::InvalidInput(why) if why == "key [redacted] refused"),
+            "{error:?}"
+        );
     }
 }

@@ -7,5 +7,7 @@ mod service;
 
 pub use jobs::JobSettings;
 pub use limits::{Limits, LimitsOverride};
-pub use plugins::{ConfigProblem, PluginEntry, PluginsFile, SecretSource, valid_id};
+pub use plugins::{
+    ConfigProblem, DEFAULT_WEBHOOK_RATE, PluginEntry, PluginsFile, SecretSource, valid_id,
+};
 pub use service::{DEFAULT_CONFIG_FILE, LogFormat, ServiceSettings};

@@ -14,6 +14,7 @@
 //! settings = { base-url = "https://api.example.com" }
 //! secrets = { client-secret = { env = "POSTD_EXAMPLE_CLIENT_SECRET" } }
 //! jobs = { max_attempts = 4, refresh_before_secs = 3600, health_interval_secs = 21600 }
+//! webhook_rate = { requests = 100, per_seconds = 2 }   # the default: 50/s, bursts of 100
 //! ```
 //!
 //! A broken file or entry never stops the host: [`PluginsFile::load`] keeps every entry that
@@ -46,6 +47,9 @@ pub struct PluginEntry {
     pub limits: Limits,
     /// Request budget per connection, overriding the manifest's `rate-budget`.
     pub rate_limit: Option<Budget>,
+    /// Webhook requests (challenges and deliveries) the host passes to the plugin, per replica;
+    /// over it, the host answers 429 without running the plugin.
+    pub webhook_rate: Budget,
     /// Egress caps (body sizes, longest timeout).
     pub http: HttpLimits,
     /// Non-secret settings the connector reads with `vault.app-setting`.
@@ -67,6 +71,7 @@ impl PluginEntry {
             tenants: vec!["*".into()],
             limits: Limits::default(),
             rate_limit: None,
+            webhook_rate: DEFAULT_WEBHOOK_RATE,
             http: HttpLimits::default(),
             settings: BTreeMap::new(),
             secrets: BTreeMap::new(),
@@ -78,7 +83,21 @@ impl PluginEntry {
     pub fn serves_tenant(&self, tenant: &str) -> bool {
         self.tenants.iter().any(|t| t == "*" || t == tenant)
     }
+
+    /// True when `tenants` names any tenant at all (`tenants = []` turns the plugin off for
+    /// everyone, unless the admin API enables it for a tenant).
+    pub fn serves_some_tenant(&self) -> bool {
+        !self.tenants.is_empty()
+    }
 }
+
+/// Webhook requests a plugin takes by default: 50 a second on average, bursts of 100. Far above
+/// what any platform sends one app in normal operation, low enough that a flood of forged
+/// deliveries (each of which runs the plugin's signature check) cannot occupy the host.
+pub const DEFAULT_WEBHOOK_RATE: Budget = Budget {
+    requests: 100,
+    window: std::time::Duration::from_secs(2),
+};
 
 /// Where an app secret's value comes from.
 #[derive(Clone, Deserialize, PartialEq, Eq)]
@@ -172,6 +191,7 @@ struct RawEntry {
     #[serde(default)]
     limits: LimitsOverride,
     rate_limit: Option<RawBudget>,
+    webhook_rate: Option<RawBudget>,
     #[serde(default)]
     http: RawHttpLimits,
     #[serde(default)]
@@ -309,6 +329,9 @@ impl PluginsFile {
             rate_limit: raw
                 .rate_limit
                 .map(|b| Budget::per_seconds(b.requests, b.per_seconds)),
+            webhook_rate: raw.webhook_rate.map_or(DEFAULT_WEBHOOK_RATE, |b| {
+                Budget::per_seconds(b.requests, b.per_seconds)
+            }),
             http: raw.http.apply(HttpLimits::default()),
             settings: raw.settings,
             secrets: raw.secrets,
@@ -362,6 +385,9 @@ mod tests {
             http = { max_response_body_mb = 2 }
             settings = { base-url = "https://graph.facebook.com" }
             secrets = { client-secret = { env = "META_SECRET" }, dev = { value = "s3cr3t" } }
+            webhook_rate = { requests = 10, per_seconds = 60 }
+            [plugins.plain]
+            path = "plain.wasm"
             "#,
         );
         assert!(file.problems.is_empty(), "{:?}", file.problems);
@@ -376,6 +402,11 @@ mod tests {
         assert_eq!(meta.limits.deadline, std::time::Duration::from_millis(1000));
         assert_eq!(meta.limits.memory_bytes, Limits::default().memory_bytes);
         assert!(meta.serves_tenant("anyone"));
+        assert_eq!(meta.webhook_rate, Budget::per_seconds(10, 60));
+        assert_eq!(
+            file.plugin("plain").unwrap().webhook_rate,
+            DEFAULT_WEBHOOK_RATE
+        );
         assert!(
             !format!("{:?}", meta.secrets).contains("s3cr3t"),
             "secrets must not leak through Debug"

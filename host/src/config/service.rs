@@ -17,6 +17,7 @@
 //! worker_id = "host-a"                   # POSTD_WORKER_ID (default <hostname>-<pid>)
 //! log_format = "text"                    # POSTD_LOG_FORMAT: text | json
 //! host_memory_mb = 1024                  # POSTD_HOST_MEMORY_MB: held for all running calls
+//! auth_failures_per_minute = 20          # POSTD_AUTH_FAILURES_PER_MINUTE: wrong keys per source address; 0 is off
 //! ```
 //!
 //! The admin key is a secret and comes only from the environment (`POSTD_ADMIN_KEY`).
@@ -71,6 +72,9 @@ pub struct ServiceSettings {
     /// MiB the host may hold on behalf of all running plugin calls together (vault writes,
     /// continuations, bodies in flight); past it calls answer `busy`.
     pub host_memory_mb: u64,
+    /// Wrong API or admin keys one source address may present per minute before it must wait
+    /// (see `api::FailureBudget`); 0 turns the budget off.
+    pub auth_failures_per_minute: u32,
 }
 
 /// Log output.
@@ -100,6 +104,7 @@ struct RawSettings {
     worker_id: Option<String>,
     log_format: Option<LogFormat>,
     host_memory_mb: Option<u64>,
+    auth_failures_per_minute: Option<u32>,
 }
 
 impl ServiceSettings {
@@ -167,6 +172,14 @@ impl ServiceSettings {
                  {MAX_RATE_LIMIT_WAIT_SECS_LIMIT} (a year), not {max_rate_limit_wait_secs}"
             ));
         }
+        let auth_failures_per_minute = match env("POSTD_AUTH_FAILURES_PER_MINUTE") {
+            Some(v) => v.parse().map_err(|_| {
+                format!("POSTD_AUTH_FAILURES_PER_MINUTE must be a number (0 for off), not `{v}`")
+            })?,
+            None => raw
+                .auth_failures_per_minute
+                .unwrap_or(crate::api::DEFAULT_FAILURES_PER_MINUTE),
+        };
         let admin_key = env("POSTD_ADMIN_KEY");
         if admin_key.as_ref().is_some_and(|k| k.len() < 16) {
             return Err("POSTD_ADMIN_KEY must be at least 16 characters".into());
@@ -199,6 +212,7 @@ impl ServiceSettings {
             host_memory_mb: number("POSTD_HOST_MEMORY_MB", raw.host_memory_mb, 1024)?,
             admin_key,
             log_format,
+            auth_failures_per_minute,
             listen,
             data_dir,
         })
@@ -230,6 +244,12 @@ mod tests {
         );
         assert_eq!((s.workers, s.lease_secs, s.redis_url), (32, 120, None));
         assert_eq!(s.max_rate_limit_wait_secs, 86_400);
+        assert_eq!(s.auth_failures_per_minute, 20);
+        let off = ServiceSettings::from_parts(None, |n| {
+            (n == "POSTD_AUTH_FAILURES_PER_MINUTE").then(|| "0".into())
+        })
+        .unwrap();
+        assert_eq!(off.auth_failures_per_minute, 0);
     }
 
     #[test]

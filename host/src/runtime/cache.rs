@@ -80,12 +80,12 @@ fn store(component: &Component, path: &PathBuf) -> std::io::Result<()> {
         .serialize()
         .map_err(|e| std::io::Error::other(e.to_string()))?;
     let partial = path.with_extension(format!("partial-{}", std::process::id()));
-    std::fs::write(&partial, bytes)?;
+    crate::files::write_private(&partial, &bytes)?;
     std::fs::rename(partial, path)
 }
 
 fn create_private_dir(dir: &PathBuf) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+    crate::files::create_private_dir(dir)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

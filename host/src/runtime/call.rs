@@ -140,6 +140,7 @@ impl Runtime {
         let redactor = Redactor::charged_to(memory.clone());
         let scope = context.connection.clone().map(|connection| SecretScope {
             tenant: context.tenant.clone(),
+            plugin: config.entry.id.clone(),
             connection,
         });
         let state = CallState::new(

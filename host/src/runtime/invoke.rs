@@ -10,6 +10,7 @@ use super::wit::connector::{
     TokenExpiry, WebhookEvent, WebhookRequest, WebhookResponse,
 };
 use super::wit::types::ConnectorError;
+use crate::capability::Redactor;
 
 /// What a connector answered, or the error it reported (a connector error is data).
 pub type Reply<T> = Result<T, ConnectorError>;
@@ -91,8 +92,18 @@ impl Invocation {
         }
     }
 
-    /// Calls the export on `guest`.
+    /// Calls the export on `guest`. A connector's error text reaches API answers, attempts and
+    /// logs, so every secret the call was handed or wrote is redacted from it.
     pub(crate) async fn call(
+        self,
+        guest: &Guest,
+        store: &mut Store<CallState>,
+    ) -> wasmtime::Result<Answer> {
+        let answer = self.call_export(guest, &mut *store).await?;
+        Ok(answer.redact_error(store.data().vault.redactor()))
+    }
+
+    async fn call_export(
         self,
         guest: &Guest,
         store: &mut Store<CallState>,
@@ -125,5 +136,28 @@ impl Invocation {
                 Answer::HandleTask(guest.call_handle_task(store, &c).await?)
             }
         })
+    }
+}
+
+impl Answer {
+    /// The same answer, with every secret `redactor` knows replaced in its connector error.
+    fn redact_error(mut self, redactor: &Redactor) -> Self {
+        let error = match &mut self {
+            Answer::Manifest(_) => None,
+            Answer::AuthorizeUrl(r) => r.as_mut().err(),
+            Answer::CompleteAuth(r) => r.as_mut().err(),
+            Answer::Refresh(r) => r.as_mut().err(),
+            Answer::ListAccounts(r) => r.as_mut().err(),
+            Answer::Publish(r) | Answer::HandleTask(r) => r.as_mut().err(),
+            Answer::DeletePost(r) => r.as_mut().err(),
+            Answer::Analytics(r) => r.as_mut().err(),
+            Answer::Health(r) => r.as_mut().err(),
+            Answer::WebhookChallenge(r) => r.as_mut().err(),
+            Answer::VerifyWebhook(r) => r.as_mut().err(),
+        };
+        if let Some(error) = error {
+            redactor.redact_connector_error(error);
+        }
+        self
     }
 }

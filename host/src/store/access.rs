@@ -1,4 +1,10 @@
-//! API keys (stored as SHA-256 digests, shown once) and OAuth `state` values (single use).
+//! API keys (stored as SHA-256 digests, shown once) and OAuth `state` values (single use, also
+//! stored as digests).
+//!
+//! Both are looked up by digest: the database compares digests of what a caller presents, never
+//! the secrets themselves, so whatever the timing of an index lookup reveals concerns a digest of
+//! the caller's own guess and nothing about a stored key (the digest of a guess cannot be steered
+//! towards a stored digest). A leaked database or backup holds no usable key or state.
 
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -62,7 +68,7 @@ impl TenantStore {
         Ok(key)
     }
 
-    /// Remembers an OAuth `state` until `expires_at`.
+    /// Remembers an OAuth `state` (its digest) until `expires_at`.
     pub async fn put_oauth_state(
         &self,
         state: &str,
@@ -73,7 +79,7 @@ impl TenantStore {
             "INSERT INTO oauth_states (state, tenant_id, plugin, connection_id, redirect_uri, expires_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
         )
-        .bind(state)
+        .bind(digest(state))
         .bind(&self.tenant)
         .bind(&pending.plugin)
         .bind(&pending.connection_id)
@@ -110,7 +116,7 @@ impl Store {
         let row = sqlx::query(
             "DELETE FROM oauth_states WHERE state = $1 RETURNING tenant_id, plugin, connection_id, redirect_uri, expires_at",
         )
-        .bind(state)
+        .bind(digest(state))
         .fetch_optional(&self.pool)
         .await
         .map_err(StoreError::db("taking an OAuth state"))?;

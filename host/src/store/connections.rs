@@ -127,6 +127,17 @@ impl TenantStore {
         Ok((connection, resumed))
     }
 
+    /// The plugin connection `id` belongs to, if this tenant ever had it. Deleted connections
+    /// count: their row stays for their jobs' history, and the id stays their plugin's.
+    pub async fn connection_plugin(&self, id: &str) -> Result<Option<String>, StoreError> {
+        sqlx::query_scalar("SELECT plugin FROM connections WHERE tenant_id = $1 AND id = $2")
+            .bind(&self.tenant)
+            .bind(id)
+            .fetch_optional(&self.store.pool)
+            .await
+            .map_err(StoreError::db("reading a connection's plugin"))
+    }
+
     /// One connection of this tenant.
     pub async fn connection(&self, id: &str) -> Result<Connection, StoreError> {
         let row = sqlx::query(AssertSqlSafe(format!(
@@ -435,18 +446,22 @@ impl Store {
         .map_err(StoreError::db("finding the nearest token expiry"))
     }
 
-    /// Erases the secrets of a connection that does not exist (a failed authorization).
+    /// Erases what `plugin` wrote in the vault for `connection` unless that connection exists
+    /// and is `plugin`'s (a failed authorization leaves nothing behind).
     pub async fn erase_orphan_secrets(
         &self,
         tenant: &str,
         connection: &str,
+        plugin: &str,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "DELETE FROM vault_secrets WHERE tenant = $1 AND connection = $2
-             AND NOT EXISTS (SELECT 1 FROM connections WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL)",
+            "DELETE FROM vault_secrets WHERE tenant = $1 AND connection = $2 AND plugin = $3
+             AND NOT EXISTS (SELECT 1 FROM connections WHERE tenant_id = $1 AND id = $2 AND plugin = $3
+                 AND deleted_at IS NULL)",
         )
         .bind(tenant)
         .bind(connection)
+        .bind(plugin)
         .execute(&self.pool)
         .await
         .map_err(StoreError::db("erasing orphan secrets"))?;

@@ -115,14 +115,21 @@ impl Store {
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let (backend, url) = if let Some(path) = url.strip_prefix("sqlite://") {
-            if let Some(dir) = std::path::Path::new(path.split('?').next().unwrap_or(path))
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-            {
-                std::fs::create_dir_all(dir).map_err(|e| StoreError::Database {
-                    operation: "creating the data directory",
+            let file = std::path::Path::new(path.split('?').next().unwrap_or(path));
+            let io = |operation| {
+                move |e| StoreError::Database {
+                    operation,
                     source: sqlx::Error::Io(e),
-                })?;
+                }
+            };
+            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+                crate::files::create_private_dir(dir).map_err(io("creating the data directory"))?;
+            }
+            // Created here, 0600, rather than by SQLite under the umask; SQLite gives the WAL
+            // and shared-memory files the database file's mode.
+            if !file.as_os_str().is_empty() && !path.starts_with(":memory:") {
+                crate::files::create_private_file(file)
+                    .map_err(io("creating the database file"))?;
             }
             let sep = if path.contains('?') { '&' } else { '?' };
             (Backend::Sqlite, format!("{url}{sep}mode=rwc"))

@@ -34,6 +34,17 @@ impl Store {
         Ok(())
     }
 
+    /// True when the admin API enabled `plugin` for at least one tenant.
+    pub async fn plugin_enabled_anywhere(&self, plugin: &str) -> Result<bool, StoreError> {
+        let row =
+            sqlx::query("SELECT 1 FROM tenant_plugins WHERE plugin = $1 AND enabled <> 0 LIMIT 1")
+                .bind(plugin)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(StoreError::db("reading plugin enablement"))?;
+        Ok(row.is_some())
+    }
+
     /// True when the tenant exists.
     pub async fn tenant_exists(&self, id: &str) -> Result<bool, StoreError> {
         let found = sqlx::query("SELECT 1 FROM tenants WHERE id = $1")

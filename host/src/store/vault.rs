@@ -1,4 +1,10 @@
 //! The vault's records: wrapped data keys and sealed secrets (no plaintext ever reaches here).
+//!
+//! Each secret row carries the plugin that wrote it and the format of its associated data. Rows
+//! are read only by their own plugin, and a put never replaces another plugin's row: it fails
+//! the commit instead. A row with an empty plugin predates the column and could not be matched
+//! to a connection by the migration; it is read and replaced by any plugin (its connection does
+//! not exist, so no plugin's call should be running in it).
 
 use sqlx::Row;
 
@@ -28,6 +34,7 @@ fn key_from_row(row: &sqlx::any::AnyRow) -> WrappedKey {
 fn secret_from_row(row: &sqlx::any::AnyRow) -> SealedSecret {
     SealedSecret {
         key_version: row.get::<i64, _>("key_version") as u32,
+        aad_version: row.get::<i64, _>("aad_version") as u32,
         sealed: row.get("sealed"),
     }
 }
@@ -108,13 +115,17 @@ impl VaultRecords for Store {
         scope: &SecretScope,
         name: &str,
     ) -> Result<Option<SealedSecret>, VaultFault> {
-        let row = sqlx::query("SELECT key_version, sealed FROM vault_secrets WHERE tenant = $1 AND connection = $2 AND name = $3")
-            .bind(&scope.tenant)
-            .bind(&scope.connection)
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(fault("reading a secret"))?;
+        let row = sqlx::query(
+            "SELECT key_version, aad_version, sealed FROM vault_secrets
+             WHERE tenant = $1 AND connection = $2 AND name = $3 AND plugin IN ($4, '')",
+        )
+        .bind(&scope.tenant)
+        .bind(&scope.connection)
+        .bind(name)
+        .bind(&scope.plugin)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(fault("reading a secret"))?;
         Ok(row.as_ref().map(secret_from_row))
     }
 
@@ -131,29 +142,44 @@ impl VaultRecords for Store {
         for (name, change) in changes {
             match change {
                 Some(secret) => {
-                    sqlx::query(
-                        "INSERT INTO vault_secrets (tenant, connection, name, key_version, sealed, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
+                    let written = sqlx::query(
+                        "INSERT INTO vault_secrets (tenant, connection, name, plugin, key_version, aad_version, sealed, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                          ON CONFLICT (tenant, connection, name)
-                         DO UPDATE SET key_version = excluded.key_version, sealed = excluded.sealed, updated_at = excluded.updated_at",
+                         DO UPDATE SET plugin = excluded.plugin, key_version = excluded.key_version,
+                             aad_version = excluded.aad_version, sealed = excluded.sealed, updated_at = excluded.updated_at
+                         WHERE vault_secrets.plugin IN (excluded.plugin, '')",
                     )
                     .bind(&scope.tenant)
                     .bind(&scope.connection)
                     .bind(&name)
+                    .bind(&scope.plugin)
                     .bind(secret.key_version as i64)
+                    .bind(secret.aad_version as i64)
                     .bind(secret.sealed)
                     .bind(unix_seconds())
                     .execute(&mut *tx)
                     .await
                     .map_err(fault("writing a secret"))?;
+                    if written.rows_affected() != 1 {
+                        // Dropping the transaction rolls the other changes back.
+                        return Err(VaultFault(format!(
+                            "secret `{name}` of this connection belongs to another plugin; nothing was written"
+                        )));
+                    }
                 }
                 None => {
-                    sqlx::query("DELETE FROM vault_secrets WHERE tenant = $1 AND connection = $2 AND name = $3")
-                        .bind(&scope.tenant)
-                        .bind(&scope.connection)
-                        .bind(&name)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(fault("deleting a secret"))?;
+                    sqlx::query(
+                        "DELETE FROM vault_secrets
+                         WHERE tenant = $1 AND connection = $2 AND name = $3 AND plugin IN ($4, '')",
+                    )
+                    .bind(&scope.tenant)
+                    .bind(&scope.connection)
+                    .bind(&name)
+                    .bind(&scope.plugin)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(fault("deleting a secret"))?;
                 }
             }
         }
@@ -177,6 +203,7 @@ impl VaultRecords for Store {
             .map(|row| {
                 let scope = SecretScope {
                     tenant: row.get("tenant"),
+                    plugin: row.get("plugin"),
                     connection: row.get("connection"),
                 };
                 (scope, row.get("name"), secret_from_row(row))
@@ -192,8 +219,9 @@ impl VaultRecords for Store {
         new: SealedSecret,
     ) -> Result<bool, VaultFault> {
         let done = sqlx::query(
-            "UPDATE vault_secrets SET key_version = $1, sealed = $2, updated_at = $8
-             WHERE tenant = $3 AND connection = $4 AND name = $5 AND key_version = $6 AND sealed = $7",
+            "UPDATE vault_secrets SET key_version = $1, sealed = $2, updated_at = $8, aad_version = $9
+             WHERE tenant = $3 AND connection = $4 AND name = $5 AND key_version = $6 AND sealed = $7
+             AND plugin = $10",
         )
         .bind(new.key_version as i64)
         .bind(new.sealed)
@@ -203,6 +231,8 @@ impl VaultRecords for Store {
         .bind(old.key_version as i64)
         .bind(&old.sealed)
         .bind(unix_seconds())
+        .bind(new.aad_version as i64)
+        .bind(&scope.plugin)
         .execute(&self.pool)
         .await
         .map_err(fault("re-encrypting a secret"))?;

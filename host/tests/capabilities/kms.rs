@@ -117,10 +117,7 @@ async fn secrets_survive_rotation_from_a_local_key_to_kms() {
     let client = moto.client();
     let records = Arc::new(MemoryVaultRecords::default());
     let local = Arc::new(LocalKeyProvider::from_key(DataKey::generate()));
-    let scope = SecretScope {
-        tenant: "tenant-a".into(),
-        connection: "conn-1".into(),
-    };
+    let scope = SecretScope::new("tenant-a", "meta", "conn-1");
     EncryptedSecretStore::new(KeyRing::new(local.clone()), records.clone())
         .commit(
             &scope,

@@ -44,10 +44,7 @@ async fn rotation_through_the_cli_resumes_and_keeps_every_secret() {
     let (old_key, new_key) = (data.join("old.key"), data.join("new.key"));
     let scopes: Vec<SecretScope> = ["t1", "t2", "t3"]
         .iter()
-        .map(|t| SecretScope {
-            tenant: t.to_string(),
-            connection: "conn".into(),
-        })
+        .map(|t| SecretScope::new(*t, "meta", "conn"))
         .collect();
     {
         let (vault, _) = vault(data, &old_key).await;

@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use postd_host::capability::log::LogState;
 use postd_host::capability::vault::{
-    DataKey, EncryptedSecretStore, KeyRing, LocalKeyProvider, MemoryVaultRecords, SecretScope,
-    SecretStore, SecretWrite, VaultRecords, VaultState,
+    AAD_V1, AAD_V2, DataKey, EncryptedSecretStore, KeyProvider, KeyRing, LocalKeyProvider,
+    MemoryVaultRecords, SealedSecret, SecretScope, SecretStore, SecretWrite, VaultRecords,
+    VaultState, secret_aad_as,
 };
 use postd_host::capability::{CallContext, Redactor};
 use postd_host::config::SecretSource;
@@ -14,10 +15,7 @@ use postd_host::runtime::wit::log::{Host as _, Level};
 use postd_host::runtime::wit::vault::{Host as _, VaultError};
 
 fn scope(tenant: &str, connection: &str) -> SecretScope {
-    SecretScope {
-        tenant: tenant.into(),
-        connection: connection.into(),
-    }
+    SecretScope::new(tenant, "meta", connection)
 }
 
 fn local_ring() -> (KeyRing, Arc<LocalKeyProvider>) {
@@ -88,6 +86,113 @@ async fn a_ciphertext_moved_to_another_connection_or_tenant_does_not_decrypt() {
         store.get(&a1, "access-token").await.unwrap().as_deref(),
         Some("token-of-a1")
     );
+}
+
+#[tokio::test]
+async fn a_ciphertext_moved_to_another_plugin_does_not_decrypt() {
+    let records = Arc::new(MemoryVaultRecords::default());
+    let (ring, _) = local_ring();
+    let store = EncryptedSecretStore::new(ring, records.clone());
+    let (meta, snoop) = (
+        SecretScope::new("tenant-a", "meta", "conn-1"),
+        SecretScope::new("tenant-a", "snoop", "conn-1"),
+    );
+    put(&store, &meta, "access-token", "token-of-meta").await;
+    assert_eq!(
+        store.get(&snoop, "access-token").await.unwrap(),
+        None,
+        "another plugin's secret is not its own"
+    );
+    let stolen = records
+        .secret(&meta, "access-token")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        stolen.aad_version, AAD_V2,
+        "written under the current format"
+    );
+    records.put_raw(&snoop, "access-token", stolen);
+    let error = store.get(&snoop, "access-token").await.unwrap_err();
+    assert!(error.to_string().contains("does not decrypt"), "{error}");
+    assert!(!error.to_string().contains("token-of-meta"));
+}
+
+/// Seals `value` the way the vault did before the plugin was bound in (format 1).
+async fn seal_legacy(
+    store: &EncryptedSecretStore,
+    records: &MemoryVaultRecords,
+    provider: &LocalKeyProvider,
+    scope: &SecretScope,
+    name: &str,
+    value: &str,
+) {
+    // Any write creates the tenant's data key.
+    let other = SecretScope::new(&scope.tenant, "other", "conn-other");
+    put(store, &other, "x", "creates-the-key").await;
+    let wrapped = records.current_key(&scope.tenant).await.unwrap().unwrap();
+    let key = provider
+        .unwrap(&scope.tenant, &wrapped.wrapped)
+        .await
+        .unwrap();
+    let aad = secret_aad_as(AAD_V1, scope, name, wrapped.version).unwrap();
+    records.put_raw(
+        scope,
+        name,
+        SealedSecret {
+            key_version: wrapped.version,
+            aad_version: AAD_V1,
+            sealed: key.seal(&aad, value.as_bytes()),
+        },
+    );
+}
+
+#[tokio::test]
+async fn secrets_sealed_before_the_plugin_was_bound_keep_opening_and_move_on_write() {
+    let records = Arc::new(MemoryVaultRecords::default());
+    let (ring, provider) = local_ring();
+    let store = EncryptedSecretStore::new(ring, records.clone());
+    let meta = SecretScope::new("tenant-a", "meta", "conn-1");
+    seal_legacy(
+        &store,
+        &records,
+        &provider,
+        &meta,
+        "refresh-token",
+        "legacy-refresh",
+    )
+    .await;
+    assert_eq!(
+        store.get(&meta, "refresh-token").await.unwrap().as_deref(),
+        Some("legacy-refresh")
+    );
+    // The next write seals it under the current format.
+    put(&store, &meta, "refresh-token", "rotated-refresh").await;
+    let stored = records
+        .secret(&meta, "refresh-token")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.aad_version, AAD_V2);
+    assert_eq!(
+        store.get(&meta, "refresh-token").await.unwrap().as_deref(),
+        Some("rotated-refresh")
+    );
+    // So does re-encryption.
+    seal_legacy(&store, &records, &provider, &meta, "api-key", "legacy-key").await;
+    store.reencrypt_tenant("tenant-a").await.unwrap();
+    let moved = records.secret(&meta, "api-key").await.unwrap().unwrap();
+    assert_eq!((moved.key_version, moved.aad_version), (2, AAD_V2));
+    assert_eq!(
+        store.get(&meta, "api-key").await.unwrap().as_deref(),
+        Some("legacy-key")
+    );
+    // An unknown format is refused, naming it.
+    let mut unknown = moved.clone();
+    unknown.aad_version = 9;
+    records.put_raw(&meta, "api-key", unknown);
+    let error = store.get(&meta, "api-key").await.unwrap_err();
+    assert!(error.to_string().contains("unknown format v9"), "{error}");
 }
 
 async fn seed(store: &EncryptedSecretStore) -> Vec<(SecretScope, String, String)> {

@@ -10,3 +10,4 @@ mod rate_limits;
 mod refresh;
 mod retries;
 mod support;
+mod vault;

@@ -198,10 +198,7 @@ async fn a_token_that_cannot_be_refreshed_warns_then_needs_attention(kind: Kind)
     // not-supported when asked to refresh.
     let key = LocalKeyProvider::open_or_create(&h.db.data_dir().join("vault.key")).unwrap();
     let vault = EncryptedSecretStore::new(KeyRing::new(Arc::new(key)), Arc::new(h.store.clone()));
-    let scope = SecretScope {
-        tenant: "acme".into(),
-        connection: "conn-1".into(),
-    };
+    let scope = SecretScope::new("acme", "pipeline", "conn-1");
     vault
         .commit(&scope, vec![SecretWrite::Delete("refresh-token".into())])
         .await

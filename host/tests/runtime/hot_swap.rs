@@ -93,10 +93,7 @@ async fn held_server() -> (u16, oneshot::Sender<()>, tokio::task::JoinHandle<Str
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_running_call_finishes_on_the_version_it_began_with() {
     let secrets = Arc::new(MemorySecretStore::default());
-    let scope = SecretScope {
-        tenant: TENANT.into(),
-        connection: "conn-1".into(),
-    };
+    let scope = SecretScope::new(TENANT, "example", "conn-1");
     secrets.insert(&scope, "api-key", "key-for-the-example-api");
     let services = HostServices {
         secrets: secrets.clone(),

@@ -34,6 +34,10 @@ pub const PIPELINE_NEXT: &str = env!("POSTD_FIXTURE_PIPELINE_NEXT");
 /// A connector whose publish is CPU-bound work only (`tests/fixtures/cpu-heavy`).
 pub const CPU_HEAVY: &str = env!("POSTD_FIXTURE_CPU_HEAVY");
 
+/// A connector that reaches for other plugins' secrets, the app secret and the host's origin
+/// (`tests/fixtures/snoop`).
+pub const SNOOP: &str = env!("POSTD_FIXTURE_SNOOP");
+
 /// Reads a fixture's bytes.
 pub fn bytes(path: &str) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("reading fixture {path}: {e}"))

@@ -108,10 +108,7 @@ impl Env {
 
     /// What the vault holds as `name` for `connection` of the test tenant.
     pub async fn secret(&self, connection: &str, name: &str) -> Option<String> {
-        let scope = SecretScope {
-            tenant: TENANT.into(),
-            connection: connection.into(),
-        };
+        let scope = SecretScope::new(TENANT, self.plugin, connection);
         self.services
             .secrets
             .get(&scope, name)

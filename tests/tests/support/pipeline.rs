@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use postd_host::api::{ApiState, HttpMetrics, router};
+use postd_host::api::{ApiState, service};
 use postd_host::capability::CallContext;
 use postd_host::capability::vault::{EncryptedSecretStore, KeyRing, LocalKeyProvider};
 use postd_host::config::PluginEntry;
@@ -99,14 +99,13 @@ impl Piped {
     /// Serves the host's HTTP API (webhooks included) at [`Piped::api_url`].
     pub fn serve_api(&mut self) {
         let listener = self.listener.take().expect("the API is served once");
-        let state = Arc::new(ApiState {
-            pipeline: self.pipeline.clone(),
-            admin_key: None,
-            public_url: self.api_url.clone(),
-            metrics: HttpMetrics::default(),
-            redis_url: None,
-        });
-        tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+        let state = Arc::new(ApiState::new(
+            self.pipeline.clone(),
+            None,
+            self.api_url.clone(),
+            None,
+        ));
+        tokio::spawn(async move { axum::serve(listener, service(state)).await.unwrap() });
     }
 
     /// Completes `callback` for connection `id` and records the connection as the API would.

@@ -2,9 +2,15 @@
 //!
 //! Each tenant has a data key (versioned), wrapped by the [`KeyRing`]'s current key-encryption
 //! key. Each secret is sealed with AES-256-GCM under a fresh 96-bit nonce, with associated data
-//! binding tenant, connection, secret name and key version: a ciphertext copied to another row,
-//! connection or tenant does not decrypt. Unwrapped data keys are cached for a bounded time so a
-//! KMS round trip is not paid on every read.
+//! binding tenant, plugin, connection, secret name and key version: a ciphertext copied to another
+//! row, connection, plugin or tenant does not decrypt. Unwrapped data keys are cached for a bounded
+//! time so a KMS round trip is not paid on every read.
+//!
+//! The associated data has a format version, recorded with every sealed secret
+//! ([`SealedSecret::aad_version`]): secrets are opened under the version they were sealed with
+//! and every write seals under [`CURRENT_AAD_VERSION`]. Version 1 (tenant, connection, name, key
+//! version) predates binding the plugin; secrets sealed under it keep opening, and move to
+//! version 2 the next time the connector writes them or a `--reencrypt` rotation moves them.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -64,20 +70,56 @@ pub struct EncryptedSecretStore {
     ttl: Duration,
 }
 
-/// The associated data of a secret: every field length-prefixed, so no two different
-/// (tenant, connection, name, version) tuples can encode alike.
-pub fn secret_aad(scope: &SecretScope, name: &str, version: u32) -> Vec<u8> {
-    let mut aad = b"postd-secret/v1".to_vec();
-    for field in [
-        scope.tenant.as_bytes(),
-        scope.connection.as_bytes(),
-        name.as_bytes(),
-    ] {
+/// Associated data of secrets sealed before the plugin was bound in: tenant, connection, name and
+/// key version. Read only: nothing is sealed under it any more.
+pub const AAD_V1: u32 = 1;
+/// Associated data binding tenant, plugin, connection, name and key version.
+pub const AAD_V2: u32 = 2;
+/// The format every write seals under.
+pub const CURRENT_AAD_VERSION: u32 = AAD_V2;
+
+/// The associated data of a secret in the current format ([`CURRENT_AAD_VERSION`]).
+pub fn secret_aad(scope: &SecretScope, name: &str, key_version: u32) -> Vec<u8> {
+    secret_aad_as(CURRENT_AAD_VERSION, scope, name, key_version)
+        .expect("the current format is known")
+}
+
+/// The associated data of a secret in format `aad_version`, `None` for a format this host does
+/// not know. Every field is length-prefixed, so no two different tuples encode alike, and each
+/// format starts with its own tag, so no tuple of one format encodes like one of another.
+pub fn secret_aad_as(
+    aad_version: u32,
+    scope: &SecretScope,
+    name: &str,
+    key_version: u32,
+) -> Option<Vec<u8>> {
+    let (tag, fields): (&[u8], Vec<&[u8]>) = match aad_version {
+        AAD_V1 => (
+            b"postd-secret/v1",
+            vec![
+                scope.tenant.as_bytes(),
+                scope.connection.as_bytes(),
+                name.as_bytes(),
+            ],
+        ),
+        AAD_V2 => (
+            b"postd-secret/v2",
+            vec![
+                scope.tenant.as_bytes(),
+                scope.plugin.as_bytes(),
+                scope.connection.as_bytes(),
+                name.as_bytes(),
+            ],
+        ),
+        _ => return None,
+    };
+    let mut aad = tag.to_vec();
+    for field in fields {
         aad.extend_from_slice(&(field.len() as u32).to_be_bytes());
         aad.extend_from_slice(field);
     }
-    aad.extend_from_slice(&version.to_be_bytes());
-    aad
+    aad.extend_from_slice(&key_version.to_be_bytes());
+    Some(aad)
 }
 
 impl EncryptedSecretStore {
@@ -180,14 +222,20 @@ impl EncryptedSecretStore {
                     secret.key_version
                 ))
             })?;
-        let plain = self.unwrap(&key).await?;
-        let bytes = plain
-            .open(&secret_aad(scope, name, secret.key_version), &secret.sealed)
-            .ok_or_else(|| {
+        let aad = secret_aad_as(secret.aad_version, scope, name, secret.key_version).ok_or_else(
+            || {
                 VaultFault(format!(
-                    "secret `{name}` does not decrypt for this tenant and connection"
+                    "secret `{name}` is sealed under an unknown format v{}",
+                    secret.aad_version
                 ))
-            })?;
+            },
+        )?;
+        let plain = self.unwrap(&key).await?;
+        let bytes = plain.open(&aad, &secret.sealed).ok_or_else(|| {
+            VaultFault(format!(
+                "secret `{name}` does not decrypt for this tenant, plugin and connection"
+            ))
+        })?;
         String::from_utf8(bytes.to_vec())
             .map_err(|_| VaultFault(format!("secret `{name}` is not UTF-8")))
     }
@@ -217,6 +265,7 @@ impl SecretStore for EncryptedSecretStore {
                         name,
                         Some(SealedSecret {
                             key_version: version,
+                            aad_version: CURRENT_AAD_VERSION,
                             sealed,
                         }),
                     )

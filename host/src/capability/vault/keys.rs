@@ -58,7 +58,8 @@ impl LocalKeyProvider {
             |what: &str, e: std::io::Error| VaultFault(format!("{what} {}: {e}", path.display()));
         if !path.exists() {
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| fault("creating the directory of", e))?;
+                crate::files::create_private_dir(dir)
+                    .map_err(|e| fault("creating the directory of", e))?;
             }
             let key = DataKey::generate();
             let mut options = std::fs::OpenOptions::new();

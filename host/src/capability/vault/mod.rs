@@ -4,6 +4,28 @@
 //! in one [`SecretStore::commit`] when the guest returns (with a value or a connector error), and
 //! drops them when the call traps or hits a limit. A refresh that rotates both tokens therefore
 //! stores both or neither.
+//!
+//! # Scope
+//!
+//! A call's secrets are those of one [`SecretScope`]: tenant, plugin and connection. The plugin
+//! is part of the scope because a plugin is untrusted code: even if a connection id of plugin A
+//! reached a call of plugin B (the API refuses that before any plugin runs), B would find none
+//! of A's secrets and could replace none of them:
+//!
+//! - the records keep the plugin with each secret and answer only the scope's own
+//!   ([`VaultRecords`]);
+//! - the plugin is sealed into each secret's AES-GCM associated data ([`secret_aad`]), so a
+//!   ciphertext moved to another plugin's row (or a row whose plugin was rewritten) does not
+//!   decrypt.
+//!
+//! Secrets sealed before the plugin was bound in carry associated-data format 1 (recorded per
+//! secret, the default of the column the migration added) and keep opening under it; writes seal
+//! under format 2. The database migration filled in the plugin of each existing secret from its
+//! connection, so the records already keep those apart too. Format-1 secrets move to format 2
+//! when the connector writes them again (tokens do at each refresh) or when
+//! `postd-host vault rotate --reencrypt` moves them to a new data key; rewriting them in place
+//! on read was set aside: every read would then be able to write, racing the connector's own
+//! buffered writes of the same call.
 
 mod encrypted;
 mod envelope;
@@ -17,7 +39,10 @@ mod rotate;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub use encrypted::{DEFAULT_KEY_CACHE_TTL, EncryptedSecretStore, KeyRing, secret_aad};
+pub use encrypted::{
+    AAD_V1, AAD_V2, CURRENT_AAD_VERSION, DEFAULT_KEY_CACHE_TTL, EncryptedSecretStore, KeyRing,
+    secret_aad, secret_aad_as,
+};
 pub use envelope::DataKey;
 pub use keys::{KeyProvider, KeySpec, LocalKeyProvider};
 pub use kms::AwsKmsProvider;
@@ -29,13 +54,30 @@ use super::Redactor;
 use super::memory::CallMemory;
 use crate::config::SecretSource;
 
-/// Whose secrets: one connection of one tenant.
+/// Whose secrets: one connection of one tenant, as one plugin sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SecretScope {
     /// The tenant.
     pub tenant: String,
+    /// The plugin whose call reads and writes them.
+    pub plugin: String,
     /// The connection.
     pub connection: String,
+}
+
+impl SecretScope {
+    /// The secrets of `connection` of `tenant`, for `plugin`.
+    pub fn new(
+        tenant: impl Into<String>,
+        plugin: impl Into<String>,
+        connection: impl Into<String>,
+    ) -> Self {
+        SecretScope {
+            tenant: tenant.into(),
+            plugin: plugin.into(),
+            connection: connection.into(),
+        }
+    }
 }
 
 /// One buffered change.
@@ -113,6 +155,11 @@ impl VaultState {
     pub fn with_memory(mut self, memory: CallMemory) -> Self {
         self.memory = memory;
         self
+    }
+
+    /// The redactor of the call: every secret value the call was handed or wrote.
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
     }
 
     /// Commits the call's buffered writes. Called by the runtime when the guest returned.

@@ -1,5 +1,11 @@
 //! What the vault stores: wrapped data keys per tenant and sealed secrets per connection.
 //! No plaintext ever reaches a [`VaultRecords`] implementation.
+//!
+//! A secret is recorded with the plugin of its [`SecretScope`]. An implementation never hands
+//! one plugin's secret to another and never lets one plugin's write replace another plugin's
+//! secret of the same connection and name (a connection belongs to one plugin, so this only
+//! happens when something upstream went wrong); the plugin in the associated data is the second
+//! line.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -24,6 +30,9 @@ pub struct WrappedKey {
 pub struct SealedSecret {
     /// The data key version.
     pub key_version: u32,
+    /// The format of the associated data it was sealed with
+    /// ([`AAD_V1`](super::AAD_V1), [`AAD_V2`](super::AAD_V2)).
+    pub aad_version: u32,
     /// `nonce || ciphertext+tag`.
     pub sealed: Vec<u8>,
 }
@@ -54,7 +63,8 @@ pub trait VaultRecords: Send + Sync {
         scope: &SecretScope,
         name: &str,
     ) -> Result<Option<SealedSecret>, VaultFault>;
-    /// Applies puts (`Some`) and deletes (`None`) to `scope` atomically.
+    /// Applies puts (`Some`) and deletes (`None`) to `scope` atomically. A put over a secret
+    /// that another plugin recorded fails the whole commit.
     async fn commit(
         &self,
         scope: &SecretScope,

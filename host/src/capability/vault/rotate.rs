@@ -1,10 +1,11 @@
 //! Rotation: re-wrap every data key under a new key-encryption key, and optionally re-encrypt a
 //! tenant's secrets under a fresh data key. Both steps are idempotent per row, so an interrupted
 //! rotation is finished by running it again; no secret is ever unreadable in between, because a
-//! row is only replaced by one that decrypts.
+//! row is only replaced by one that decrypts. Re-encryption also seals each secret under the
+//! current associated-data format (see [`super::encrypted`]).
 
 use super::VaultFault;
-use super::encrypted::{EncryptedSecretStore, secret_aad};
+use super::encrypted::{CURRENT_AAD_VERSION, EncryptedSecretStore, secret_aad_as};
 use super::records::SealedSecret;
 
 /// What a rotation step did.
@@ -71,9 +72,20 @@ impl EncryptedSecretStore {
         let mut report = RotationReport::default();
         for (scope, name, old) in self.records().secrets_older_than(tenant, version).await? {
             let plain = self.open(&scope, &name, &old).await?;
-            let sealed = key.seal(&secret_aad(&scope, &name, version), plain.as_bytes());
+            // Moving a secret also moves it to the current associated-data format, unless the
+            // record does not say which plugin it belongs to (a leftover of a connection that
+            // was never created, from before secrets recorded their plugin).
+            let aad_version = if scope.plugin.is_empty() {
+                old.aad_version
+            } else {
+                CURRENT_AAD_VERSION
+            };
+            let aad = secret_aad_as(aad_version, &scope, &name, version)
+                .ok_or_else(|| VaultFault(format!("secret `{name}`: unknown format")))?;
+            let sealed = key.seal(&aad, plain.as_bytes());
             let new = SealedSecret {
                 key_version: version,
+                aad_version,
                 sealed,
             };
             if self

@@ -142,3 +142,64 @@ async fn a_tenant_sees_and_changes_only_its_own_resources() {
         1
     );
 }
+
+/// A client whose requests come from `source` (a loopback address).
+fn client_from(api: &Api, source: &str) -> Api {
+    Api {
+        url: api.url.clone(),
+        client: reqwest::Client::builder()
+            .local_address(source.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .unwrap(),
+    }
+}
+
+#[tokio::test]
+async fn an_address_guessing_keys_must_wait_and_no_one_else_does() {
+    let (_h, api, key) = setup().await;
+    let guesser = client_from(&api, "127.0.0.2");
+    // Twenty wrong keys in a minute, tenant and admin alike, are answered 401...
+    for n in 0..20 {
+        let wrong = if n % 2 == 0 {
+            guesser
+                .get("/v1/connections", &format!("pdk_guess{n}"))
+                .await
+        } else {
+            guesser
+                .get("/admin/plugins", &format!("admin-guess-{n}"))
+                .await
+        };
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "guess {n}");
+    }
+    // ...then the address waits, whatever key it sends, the right one included.
+    for (path, key) in [
+        ("/v1/connections", "pdk_guess20"),
+        ("/v1/connections", key.as_str()),
+        ("/admin/plugins", ADMIN_KEY),
+    ] {
+        let refused = guesser.get(path, key).await;
+        assert_eq!(
+            (refused.status, refused.code()),
+            (StatusCode::TOO_MANY_REQUESTS, "too-many-failures"),
+            "{path}: {refused:?}"
+        );
+        let wait: u64 = refused.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+    }
+    // Other addresses are not affected, and successes cost nothing.
+    let other = client_from(&api, "127.0.0.3");
+    for _ in 0..50 {
+        assert_eq!(
+            other.get("/v1/connections", &key).await.status,
+            StatusCode::OK
+        );
+    }
+    assert_eq!(
+        other.get("/admin/plugins", ADMIN_KEY).await.status,
+        StatusCode::OK
+    );
+}

@@ -6,14 +6,40 @@ mod admin;
 mod hostile;
 mod ops;
 mod posts;
+mod secrets;
 mod webhooks;
 
+use std::collections::BTreeMap;
+
 use postd_host::api::{Access, OPERATIONS};
+use postd_host::config::{PluginEntry, SecretSource};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::support::server::{ADMIN_KEY, Answer, Api, json as with_json};
 use crate::support::{Harness, Kind, WEBHOOK_SECRET};
+
+/// The app secret the snoop fixture is configured with.
+pub(super) const SNOOP_APP_SECRET: &str = "operator-client-secret-0123456789";
+
+/// Loads the snoop fixture as plugin `snoop`, its entry changed by `adjust`.
+pub(super) async fn load_snoop(h: &Harness, adjust: impl FnOnce(&mut PluginEntry)) {
+    let mut entry = PluginEntry::new("snoop", postd_test_artifacts::SNOOP);
+    entry.secrets = BTreeMap::from([(
+        "client-secret".to_string(),
+        SecretSource::Value(SNOOP_APP_SECRET.into()),
+    )]);
+    adjust(&mut entry);
+    h.runtime
+        .configure_plugin(entry)
+        .await
+        .expect("loading the snoop fixture");
+}
+
+/// Calls plugin `plugin` has run for `tenant` so far.
+pub(super) fn calls(h: &Harness, tenant: &str, plugin: &str) -> u64 {
+    h.runtime.fuel().usage(tenant, plugin).calls
+}
 
 pub(super) async fn setup() -> (Harness, Api, String) {
     let h = Harness::new(Kind::Sqlite).await;

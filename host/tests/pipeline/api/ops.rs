@@ -173,3 +173,130 @@ async fn the_binary_serves_the_api_with_a_first_tenant_and_stops_gracefully() {
         .unwrap();
     assert!(status.success(), "a graceful stop exits 0: {status:?}");
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_binary_keeps_its_files_private_and_the_first_key_out_of_the_log() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    // A fresh data directory, created by the host.
+    let data = dir.path().join("data");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // One plugin, so the compile cache holds a compiled component.
+    let plugins = dir.path().join("plugins.toml");
+    std::fs::write(
+        &plugins,
+        format!(
+            "[plugins.pipeline]\npath = {:?}\n",
+            postd_test_artifacts::PIPELINE
+        ),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.path().join("host.log")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_postd-host"))
+        .args(["run", "--plugins"])
+        .arg(&plugins)
+        .env("POSTD_DATA_DIR", &data)
+        .env("POSTD_LISTEN", format!("127.0.0.1:{port}"))
+        // Everything the host and its database driver log, at every level.
+        .env("POSTD_LOG", "info,postd_host=trace,sqlx=trace")
+        .env_remove("POSTD_DATABASE_URL")
+        .env_remove("POSTD_CACHE_DIR")
+        .env_remove("POSTD_REDIS_URL")
+        .env_remove("POSTD_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (found, key) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut found = Some(found);
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.trim().strip_prefix("pdk_")
+                && let Some(found) = found.take()
+            {
+                let _ = found.send(format!("pdk_{rest}"));
+            }
+        }
+    });
+    let key = key.await.expect("the first tenant's key is printed");
+    let api = Api {
+        url: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::new(),
+    };
+    crate::support::eventually(
+        std::time::Duration::from_secs(120),
+        "the API to answer",
+        || async {
+            api.client
+                .get(format!("{}/livez", api.url))
+                .send()
+                .await
+                .is_ok()
+        },
+    )
+    .await;
+    assert_eq!(
+        api.get("/v1/connections", &key).await.status,
+        StatusCode::OK
+    );
+
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    assert_eq!(mode(&data.join("vault.key")), 0o600, "the local key");
+    let cache = data.join("cache");
+    assert_eq!(mode(&cache), 0o700, "the compile cache");
+    let cached: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(!cached.is_empty(), "the plugin was compiled into the cache");
+    let databases: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("postd.db")
+        })
+        .collect();
+    assert!(databases.iter().any(|p| p.ends_with("postd.db")));
+    for file in cached.iter().chain(&databases) {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+
+    let stopped = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    let logged = std::fs::read_to_string(dir.path().join("host.log")).unwrap();
+    assert!(
+        logged.contains("postd-host running"),
+        "the log was captured"
+    );
+    assert!(
+        !logged.contains(&key) && !logged.contains(&key[4..]),
+        "the first tenant's key is in the log"
+    );
+}

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use postd_host::api::{ApiState, HttpMetrics, router};
+use postd_host::api::{ApiState, service};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::Value;
 
@@ -36,14 +36,13 @@ impl Harness {
     pub async fn serve_api(&self) -> Api {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let state = Arc::new(ApiState {
-            pipeline: self.pipeline.clone(),
-            admin_key: Some(ADMIN_KEY.into()),
-            public_url: url.clone(),
-            metrics: HttpMetrics::default(),
-            redis_url: None,
-        });
-        tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+        let state = Arc::new(ApiState::new(
+            self.pipeline.clone(),
+            Some(ADMIN_KEY.into()),
+            url.clone(),
+            None,
+        ));
+        tokio::spawn(async move { axum::serve(listener, service(state)).await.unwrap() });
         Api {
             url,
             client: reqwest::Client::new(),
