@@ -93,8 +93,9 @@ impl Backends {
     }
 }
 
-/// Runs a host until Ctrl-C (or SIGINT), then stops taking requests and jobs and lets running
-/// ones finish.
+/// Runs a host until SIGTERM or SIGINT (Ctrl-C), then drains: `/readyz` fails at once, the
+/// listener closes after `shutdown_delay_secs`, running jobs get `shutdown_grace_secs`, and the
+/// process exits 0.
 pub async fn serve(settings: ServiceSettings) -> Result<(), String> {
     let file = PluginsFile::load(&settings.plugins);
     for problem in &file.problems {
@@ -152,18 +153,54 @@ pub async fn serve(settings: ServiceSettings) -> Result<(), String> {
     // The API answers at once (`/readyz` lists the plugins still loading); jobs start once
     // every plugin's first load ended, so none is retried for a plugin that was still loading.
     let loading = tokio::spawn(load_plugins(runtime.clone(), file, pipeline.clone()));
-    tracing::info!(listen = %settings.listen, plugins = %settings.plugins.display(), "postd-host running; Ctrl-C stops it");
+    tracing::info!(listen = %settings.listen, plugins = %settings.plugins.display(), "postd-host running; SIGTERM or Ctrl-C stops it");
+    let (delay, grace) = (
+        Duration::from_secs(settings.shutdown_delay_secs),
+        Duration::from_secs(settings.shutdown_grace_secs),
+    );
+    let draining = api.clone();
     let served = axum::serve(listener, crate::api::service(api))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-            tracing::info!("stopping: no new requests or jobs; running ones finish");
+        .with_graceful_shutdown(async move {
+            stop_signal().await;
+            draining
+                .draining
+                .store(true, std::sync::atomic::Ordering::Release);
+            tracing::info!(
+                delay_secs = delay.as_secs(),
+                grace_secs = grace.as_secs(),
+                "stopping: /readyz answers 503 now, the listener closes after the delay, running jobs get the grace"
+            );
+            tokio::time::sleep(delay).await;
         })
         .await;
     match loading.await {
-        Ok((workers, _watcher)) => workers.stop().await,
+        Ok((workers, _watcher)) => workers.stop_within(grace).await,
         Err(error) => tracing::error!(%error, "loading the plugins failed"),
     }
     served.map_err(|e| format!("the API server failed: {e}"))
+}
+
+/// Waits for SIGINT (Ctrl-C) or SIGTERM (what Kubernetes, systemd and Docker send).
+async fn stop_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "SIGTERM cannot be watched; only Ctrl-C stops the host");
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
 }
 
 /// Loads every plugin of `file` (concurrently), starts watching the plugin directory, then

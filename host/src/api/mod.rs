@@ -61,6 +61,8 @@ pub struct ApiState {
     /// Webhook requests per plugin (`webhook_rate` in `plugins.toml`), in this replica: the
     /// budget protects this replica's own time, so it is not shared through Redis.
     pub webhook_rate: LocalRateLimiter,
+    /// Set when the process began to stop: `/readyz` answers 503 from then on.
+    pub draining: std::sync::atomic::AtomicBool,
 }
 
 impl ApiState {
@@ -79,6 +81,7 @@ impl ApiState {
             redis_url,
             auth_failures: FailureBudget::default(),
             webhook_rate: LocalRateLimiter::default(),
+            draining: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

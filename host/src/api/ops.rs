@@ -18,8 +18,8 @@ pub async fn livez() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: the database answers, Redis answers (when configured), and no plugin's first
-/// load is still under way. Each plugin is listed as `loading`, `serving` or `not-loaded`; a
+/// `GET /readyz`: the database answers, Redis answers (when configured), no plugin's first
+/// load is still under way, and the process is not stopping (`draining`). Each plugin is listed as `loading`, `serving` or `not-loaded`; a
 /// plugin that failed to load does not take the replica out of service (its calls answer
 /// `plugin-not-loaded`, every other plugin serves).
 pub async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
@@ -50,8 +50,15 @@ pub async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
         })
         .collect();
     let plugins_ok = plugins.values().all(|v| v != "loading");
-    let ready = database && redis.unwrap_or(true) && plugins_ok;
-    let body = json!({ "ready": ready, "database": database, "redis": redis, "plugins": plugins });
+    let draining = state.draining.load(std::sync::atomic::Ordering::Acquire);
+    let ready = database && redis.unwrap_or(true) && plugins_ok && !draining;
+    let body = json!({
+        "ready": ready,
+        "database": database,
+        "redis": redis,
+        "plugins": plugins,
+        "draining": draining,
+    });
     let status = if ready {
         StatusCode::OK
     } else {

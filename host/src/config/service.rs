@@ -18,6 +18,8 @@
 //! log_format = "text"                    # POSTD_LOG_FORMAT: text | json
 //! host_memory_mb = 1024                  # POSTD_HOST_MEMORY_MB: held for all running calls
 //! auth_failures_per_minute = 20          # POSTD_AUTH_FAILURES_PER_MINUTE: wrong keys per source address; 0 is off
+//! shutdown_delay_secs = 0                # POSTD_SHUTDOWN_DELAY_SECS: /readyz fails this long before the listener closes
+//! shutdown_grace_secs = 30               # POSTD_SHUTDOWN_GRACE_SECS: running jobs get this long to finish
 //! ```
 //!
 //! The admin key is a secret and comes only from the environment (`POSTD_ADMIN_KEY`).
@@ -75,6 +77,12 @@ pub struct ServiceSettings {
     /// Wrong API or admin keys one source address may present per minute before it must wait
     /// (see `api::FailureBudget`); 0 turns the budget off.
     pub auth_failures_per_minute: u32,
+    /// On SIGTERM or SIGINT, how long `/readyz` answers 503 (`draining`) while requests are still
+    /// served, so load balancers stop routing here before the listener closes.
+    pub shutdown_delay_secs: u64,
+    /// Then how long running jobs may take to finish; jobs still running after it are taken
+    /// over by another worker when their lease ends.
+    pub shutdown_grace_secs: u64,
 }
 
 /// Log output.
@@ -105,6 +113,8 @@ struct RawSettings {
     log_format: Option<LogFormat>,
     host_memory_mb: Option<u64>,
     auth_failures_per_minute: Option<u32>,
+    shutdown_delay_secs: Option<u64>,
+    shutdown_grace_secs: Option<u64>,
 }
 
 impl ServiceSettings {
@@ -180,6 +190,17 @@ impl ServiceSettings {
                 .auth_failures_per_minute
                 .unwrap_or(crate::api::DEFAULT_FAILURES_PER_MINUTE),
         };
+        let seconds = |name: &str, file: Option<u64>, default: u64| -> Result<u64, String> {
+            match env(name) {
+                Some(v) => v
+                    .parse()
+                    .map_err(|_| format!("{name} must be a number of seconds, not `{v}`")),
+                None => Ok(file.unwrap_or(default)),
+            }
+        };
+        let shutdown_delay_secs = seconds("POSTD_SHUTDOWN_DELAY_SECS", raw.shutdown_delay_secs, 0)?;
+        let shutdown_grace_secs =
+            seconds("POSTD_SHUTDOWN_GRACE_SECS", raw.shutdown_grace_secs, 30)?;
         let admin_key = env("POSTD_ADMIN_KEY");
         if admin_key.as_ref().is_some_and(|k| k.len() < 16) {
             return Err("POSTD_ADMIN_KEY must be at least 16 characters".into());
@@ -213,6 +234,8 @@ impl ServiceSettings {
             admin_key,
             log_format,
             auth_failures_per_minute,
+            shutdown_delay_secs,
+            shutdown_grace_secs,
             listen,
             data_dir,
         })

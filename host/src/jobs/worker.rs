@@ -163,12 +163,16 @@ impl Workers {
     /// Stops claiming, waits (up to 30 s) for running jobs, and ends the loops. A job still
     /// running after that is picked up by another worker when its lease ends.
     pub async fn stop(self) {
+        self.stop_within(DRAIN_FOR).await;
+    }
+
+    /// Stops claiming jobs and waits up to `grace` for running ones; jobs still running then
+    /// are abandoned under their lease, which another worker takes over when it ends. Jobs are
+    /// claimed only for free slots, so no claimed job waits unstarted.
+    pub async fn stop_within(self, grace: Duration) {
         let _ = self.stop.send(true);
-        let _ = tokio::time::timeout(
-            DRAIN_FOR,
-            self.running.acquire_many(self.concurrency as u32),
-        )
-        .await;
+        let _ =
+            tokio::time::timeout(grace, self.running.acquire_many(self.concurrency as u32)).await;
         for handle in self.loops {
             handle.abort();
         }

@@ -100,6 +100,7 @@ async fn the_binary_serves_the_api_with_a_first_tenant_and_stops_gracefully() {
         .env("POSTD_DATA_DIR", dir.path())
         .env("POSTD_LISTEN", format!("127.0.0.1:{port}"))
         .env("POSTD_LOG", "warn")
+        .env("POSTD_SHUTDOWN_DELAY_SECS", "5")
         .env_remove("POSTD_DATABASE_URL")
         .env_remove("POSTD_REDIS_URL")
         .env_remove("POSTD_CONFIG")
@@ -163,11 +164,22 @@ async fn the_binary_serves_the_api_with_a_first_tenant_and_stops_gracefully() {
         Some("not-loaded"),
         "{ready:?}"
     );
+    // SIGTERM, as Kubernetes, systemd and Docker send it: readiness fails at once while
+    // requests are still served for the delay, then the process drains and exits 0.
     let stopped = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(stopped.success());
+    crate::support::eventually(
+        std::time::Duration::from_secs(4),
+        "readiness to fail while draining",
+        || async {
+            let ready = api.send(api.request(Method::GET, "/readyz", None)).await;
+            ready.status == StatusCode::SERVICE_UNAVAILABLE && ready.json["draining"] == true
+        },
+    )
+    .await;
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap();
@@ -248,6 +260,18 @@ async fn the_binary_keeps_its_files_private_and_the_first_key_out_of_the_log() {
         api.get("/v1/connections", &key).await.status,
         StatusCode::OK
     );
+    // Plugins load behind the live API: the cache is written once the replica is ready.
+    crate::support::eventually(
+        std::time::Duration::from_secs(120),
+        "the plugin to load",
+        || async {
+            api.send(api.request(Method::GET, "/readyz", None))
+                .await
+                .json["plugins"]["pipeline"]
+                == "serving"
+        },
+    )
+    .await;
 
     let mode = |path: &std::path::Path| {
         std::fs::metadata(path)
