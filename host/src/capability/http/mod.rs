@@ -9,6 +9,7 @@ mod metrics;
 mod policy;
 mod rate;
 mod rate_redis;
+mod special;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,13 +17,13 @@ use std::time::{Duration, Instant};
 use super::memory::CallMemory;
 
 pub use address::{
-    Cidr, ForbiddenAddress, GuardedResolver, IPV4_SPECIAL, IPV6_SPECIAL, NOT_IN_REGISTRIES, Reach,
-    Reason, SpecialBlock, check_address, forbidden_reason,
+    Cidr, ForbiddenAddress, GuardedResolver, Reason, check_address, forbidden_reason,
 };
 pub use metrics::{EgressMetrics, EgressStats, LATENCY_BUCKETS};
 pub use policy::{Denied, EgressPolicy, HostPattern};
 pub use rate::{Budget, LocalRateLimiter, RateLimiter};
 pub use rate_redis::RedisRateLimiter;
+pub use special::{IPV4_SPECIAL, IPV6_SPECIAL, NOT_IN_REGISTRIES, Reach, SpecialBlock};
 
 /// Caps on one request.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 
 mod access;
 mod admin;
+mod binary;
 mod hostile;
 mod ops;
 mod posts;

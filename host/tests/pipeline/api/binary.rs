@@ -1,0 +1,235 @@
+//! The `postd-host` binary itself: start-up with plugins loading behind a live API, readiness,
+//! the first tenant's key, private files, and a graceful stop on SIGTERM and SIGINT.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::*;
+
+/// A `postd-host run` process on a fresh SQLite data directory.
+struct HostProcess {
+    child: Child,
+    /// The first tenant's key, read from stdout.
+    key: String,
+    api: Api,
+}
+
+impl HostProcess {
+    /// Starts the binary with `plugins_toml` in `dir`, its data in `data`, extra environment
+    /// `env` and its log written to `stderr`; returns once the API answers.
+    async fn start(
+        dir: &Path,
+        data: &Path,
+        plugins_toml: &str,
+        env: &[(&str, &str)],
+        stderr: Stdio,
+    ) -> HostProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let plugins = dir.join("plugins.toml");
+        std::fs::write(&plugins, plugins_toml).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_postd-host"))
+            .args(["run", "--plugins"])
+            .arg(&plugins)
+            .env("POSTD_DATA_DIR", data)
+            .env("POSTD_LISTEN", format!("127.0.0.1:{port}"))
+            .env("POSTD_LOG", "warn")
+            .envs(env.iter().copied())
+            .env_remove("POSTD_DATABASE_URL")
+            .env_remove("POSTD_CACHE_DIR")
+            .env_remove("POSTD_REDIS_URL")
+            .env_remove("POSTD_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        // The first start prints the default tenant's key. The pipe is read to its end, so the
+        // host never writes into a closed pipe.
+        let stdout = child.stdout.take().unwrap();
+        let (found, key) = tokio::sync::oneshot::channel();
+        std::thread::spawn(move || {
+            let mut found = Some(found);
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(rest) = line.trim().strip_prefix("pdk_")
+                    && let Some(found) = found.take()
+                {
+                    let _ = found.send(format!("pdk_{rest}"));
+                }
+            }
+        });
+        let key = key.await.expect("the first tenant's key is printed");
+        let api = Api {
+            url: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::new(),
+        };
+        crate::support::eventually(Duration::from_secs(120), "the API to answer", || async {
+            api.client
+                .get(format!("{}/livez", api.url))
+                .send()
+                .await
+                .is_ok()
+        })
+        .await;
+        HostProcess { child, key, api }
+    }
+
+    async fn readyz(&self) -> Answer {
+        self.api
+            .send(self.api.request(Method::GET, "/readyz", None))
+            .await
+    }
+
+    /// Sends `signal` (`-TERM`, `-INT`).
+    fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+
+    /// Waits for the process to end; true when it exited 0.
+    async fn exited_cleanly(mut self) -> bool {
+        tokio::task::spawn_blocking(move || self.child.wait().unwrap())
+            .await
+            .unwrap()
+            .success()
+    }
+}
+
+#[tokio::test]
+async fn the_binary_serves_the_api_with_a_first_tenant_and_stops_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    // A plugin whose manifest() blocks: the API must answer while it loads, and its failure
+    // must not keep the replica out of service.
+    let plugins = format!(
+        "[plugins.hostile]\npath = {:?}\nsettings = {{ manifest = \"sleep\" }}\n",
+        postd_test_artifacts::HOSTILE
+    );
+    let host = HostProcess::start(
+        dir.path(),
+        dir.path(),
+        &plugins,
+        &[("POSTD_SHUTDOWN_DELAY_SECS", "5")],
+        Stdio::null(),
+    )
+    .await;
+    assert_eq!(
+        host.api.get("/v1/connections", &host.key).await.json,
+        json!([])
+    );
+    let loading = host.readyz().await;
+    assert_eq!(
+        (loading.status, loading.json["plugins"]["hostile"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("loading")),
+        "the API answers before the plugins loaded: {loading:?}"
+    );
+    // The replica is ready once no first load is running, whether it served or failed.
+    crate::support::eventually(Duration::from_secs(60), "the host to be ready", || async {
+        host.readyz().await.status == StatusCode::OK
+    })
+    .await;
+    let ready = host.readyz().await;
+    assert_eq!(
+        ready.json["plugins"]["hostile"].as_str(),
+        Some("not-loaded"),
+        "{ready:?}"
+    );
+    // SIGTERM, as Kubernetes, systemd and Docker send it: readiness fails at once while
+    // requests are still served for the delay, then the process drains and exits 0.
+    host.signal("-TERM");
+    crate::support::eventually(
+        Duration::from_secs(4),
+        "readiness to fail while draining",
+        || async {
+            let ready = host.readyz().await;
+            ready.status == StatusCode::SERVICE_UNAVAILABLE && ready.json["draining"] == true
+        },
+    )
+    .await;
+    assert!(host.exited_cleanly().await, "a graceful stop exits 0");
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_binary_keeps_its_files_private_and_the_first_key_out_of_the_log() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let dir = tempfile::tempdir().unwrap();
+    // A fresh data directory, created by the host.
+    let data = dir.path().join("data");
+    // One plugin, so the compile cache holds a compiled component.
+    let plugins = format!(
+        "[plugins.pipeline]\npath = {:?}\n",
+        postd_test_artifacts::PIPELINE
+    );
+    let log = std::fs::File::create(dir.path().join("host.log")).unwrap();
+    // Everything the host and its database driver log, at every level.
+    let host = HostProcess::start(
+        dir.path(),
+        &data,
+        &plugins,
+        &[("POSTD_LOG", "info,postd_host=trace,sqlx=trace")],
+        log.into(),
+    )
+    .await;
+    assert_eq!(
+        host.api.get("/v1/connections", &host.key).await.status,
+        StatusCode::OK
+    );
+    // Plugins load behind the live API: the cache is written once the replica is ready.
+    crate::support::eventually(Duration::from_secs(120), "the plugin to load", || async {
+        host.readyz().await.json["plugins"]["pipeline"] == "serving"
+    })
+    .await;
+
+    let mode = |path: &Path| {
+        std::fs::metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(&data), 0o700, "the data directory");
+    assert_eq!(mode(&data.join("vault.key")), 0o600, "the local key");
+    let cache = data.join("cache");
+    assert_eq!(mode(&cache), 0o700, "the compile cache");
+    let cached: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(!cached.is_empty(), "the plugin was compiled into the cache");
+    let databases: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("postd.db")
+        })
+        .collect();
+    assert!(databases.iter().any(|p| p.ends_with("postd.db")));
+    for file in cached.iter().chain(&databases) {
+        assert_eq!(mode(file), 0o600, "{}", file.display());
+    }
+
+    let key = host.key.clone();
+    host.signal("-INT");
+    assert!(host.exited_cleanly().await, "SIGINT stops the host cleanly");
+    let logged = std::fs::read_to_string(dir.path().join("host.log")).unwrap();
+    assert!(
+        logged.contains("postd-host running"),
+        "the log was captured"
+    );
+    assert!(
+        !logged.contains(&key) && !logged.contains(&key[4..]),
+        "the first tenant's key is in the log"
+    );
+}
