@@ -1,5 +1,6 @@
 //! The capabilities' per-request costs: sealing and opening a secret, the egress policy check,
-//! and a rate-limit decision in-process and through Redis (127.0.0.1:6379).
+//! a rate-limit decision in-process and through Redis (127.0.0.1:6379), and charging host
+//! memory held for a call.
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use postd_host::capability::http::{
     Budget, EgressPolicy, LocalRateLimiter, RateLimiter, RedisRateLimiter,
 };
+use postd_host::capability::memory::{CallMemory, HostMemoryPool, MemoryCaps};
 use postd_host::capability::vault::{
     DataKey, EncryptedSecretStore, KeyRing, LocalKeyProvider, MemoryVaultRecords, SecretScope,
     SecretStore, SecretWrite, secret_aad,
@@ -94,5 +96,27 @@ fn rate(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, vault, egress, rate);
+fn memory(c: &mut Criterion) {
+    let pool = HostMemoryPool::new(1 << 30);
+    let caps = MemoryCaps::for_memory_limit(64 << 20);
+    // What a typical refresh holds: two tokens written, two remembered for redaction.
+    c.bench_function("memory/call ledger: create, 4 charges, give back", |b| {
+        b.iter(|| {
+            let call = CallMemory::new(caps, pool.clone());
+            for _ in 0..4 {
+                call.charge(black_box(200)).unwrap();
+            }
+            drop(black_box(call));
+        })
+    });
+    let call = CallMemory::new(caps, pool.clone());
+    c.bench_function("memory/transient hold of a body chunk", |b| {
+        b.iter(|| {
+            call.hold_transient(black_box(16 << 10)).unwrap();
+            call.hold_transient(0).unwrap();
+        })
+    });
+}
+
+criterion_group!(benches, vault, egress, rate, memory);
 criterion_main!(benches);
