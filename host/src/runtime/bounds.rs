@@ -81,33 +81,22 @@ fn scopes(field: &str, scopes: &[String]) -> Result<(), Oversized> {
 
 /// Checks `answer` against the caps, cutting free text that is too long.
 pub fn bound(answer: &mut Answer) -> Result<(), Oversized> {
+    if let Some(error) = answer.error_mut() {
+        return bound_error(error);
+    }
     match answer {
         Answer::Manifest(manifest) => bound_manifest(manifest),
-        Answer::AuthorizeUrl(reply) => reply_with(reply, |url| {
-            check("authorize-url", url.len(), MAX_URL_BYTES)
-        }),
-        Answer::CompleteAuth(reply) => reply_with(reply, bound_connection),
-        Answer::Refresh(reply) => reply_with(reply, |_| Ok(())),
-        Answer::ListAccounts(reply) => reply_with(reply, |accounts| bound_accounts(accounts)),
-        Answer::Publish(reply) | Answer::HandleTask(reply) => reply_with(reply, bound_outcome),
-        Answer::DeletePost(reply) => reply_with(reply, |_| Ok(())),
-        Answer::Analytics(reply) => reply_with(reply, |metrics| bound_metrics(metrics)),
-        Answer::Health(reply) => reply_with(reply, bound_health),
-        Answer::WebhookChallenge(reply) => reply_with(reply, |response| match response {
-            Some(response) => bound_challenge(response),
-            None => Ok(()),
-        }),
-        Answer::VerifyWebhook(reply) => reply_with(reply, |events| bound_events(events)),
-    }
-}
-
-fn reply_with<T>(
-    reply: &mut Result<T, ConnectorError>,
-    ok: impl FnOnce(&mut T) -> Result<(), Oversized>,
-) -> Result<(), Oversized> {
-    match reply {
-        Ok(value) => ok(value),
-        Err(error) => bound_error(error),
+        Answer::AuthorizeUrl(Ok(url)) => check("authorize-url", url.len(), MAX_URL_BYTES),
+        Answer::CompleteAuth(Ok(info)) => bound_connection(info),
+        Answer::ListAccounts(Ok(accounts)) => bound_accounts(accounts),
+        Answer::Publish(Ok(outcome)) | Answer::HandleTask(Ok(outcome)) => bound_outcome(outcome),
+        Answer::Analytics(Ok(metrics)) => bound_metrics(metrics),
+        Answer::Health(Ok(report)) => bound_health(report),
+        Answer::WebhookChallenge(Ok(Some(response))) => bound_challenge(response),
+        Answer::VerifyWebhook(Ok(events)) => bound_events(events),
+        // Token expiries, deletions and an absent challenge answer carry nothing to cap; the
+        // error cases were bounded above.
+        _ => Ok(()),
     }
 }
 

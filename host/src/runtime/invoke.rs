@@ -140,9 +140,9 @@ impl Invocation {
 }
 
 impl Answer {
-    /// The same answer, with every secret `redactor` knows replaced in its connector error.
-    fn redact_error(mut self, redactor: &Redactor) -> Self {
-        let error = match &mut self {
+    /// The connector error the answer carries, if it is one.
+    pub fn error_mut(&mut self) -> Option<&mut ConnectorError> {
+        match self {
             Answer::Manifest(_) => None,
             Answer::AuthorizeUrl(r) => r.as_mut().err(),
             Answer::CompleteAuth(r) => r.as_mut().err(),
@@ -154,8 +154,12 @@ impl Answer {
             Answer::Health(r) => r.as_mut().err(),
             Answer::WebhookChallenge(r) => r.as_mut().err(),
             Answer::VerifyWebhook(r) => r.as_mut().err(),
-        };
-        if let Some(error) = error {
+        }
+    }
+
+    /// The same answer, with every secret `redactor` knows replaced in its connector error.
+    fn redact_error(mut self, redactor: &Redactor) -> Self {
+        if let Some(error) = self.error_mut() {
             redactor.redact_connector_error(error);
         }
         self
