@@ -13,6 +13,7 @@ pub mod api;
 pub mod capability;
 pub mod check;
 pub mod config;
+pub mod events;
 pub mod files;
 pub mod jobs;
 pub mod runtime;

@@ -119,6 +119,7 @@ pub async fn serve(settings: ServiceSettings) -> Result<(), String> {
             ..DispatchSettings::default()
         },
         max_rate_limit_wait: Duration::from_secs(settings.max_rate_limit_wait_secs),
+        events: settings.events.clone(),
         ..PipelineSettings::default()
     };
     if let Some(id) = &settings.worker_id {

@@ -255,6 +255,32 @@ pub fn tokio_instant_after(start: tokio::time::Instant, wait: Duration) -> tokio
     tokio::time::Instant::from_std(instant_after(start.into_std(), wait))
 }
 
+/// `at` (Unix milliseconds) in RFC 3339, UTC, with milliseconds: `2026-12-02T22:04:22.123Z`.
+/// Times before 1970 or after 9999 are clamped to those years' bounds.
+pub fn rfc3339(at: i64) -> String {
+    // The last millisecond of 9999-12-31.
+    const MAX: i64 = 253_402_300_799_999;
+    let at = at.clamp(0, MAX);
+    let (days, ms) = (at / 86_400_000, at % 86_400_000);
+    // Howard Hinnant's days-to-civil, for days since 1970-01-01.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,5 +408,13 @@ mod tests {
         assert!(far > start + Duration::from_secs(365 * 86_400));
         let tokio_start = tokio::time::Instant::now();
         assert!(tokio_instant_after(tokio_start, Duration::MAX) > tokio_start);
+    }
+    #[test]
+    fn rfc3339_matches_known_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(rfc3339(1_796_335_462_123), "2026-12-03T22:04:22.123Z");
+        assert_eq!(rfc3339(-5), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(i64::MAX), "9999-12-31T23:59:59.999Z");
     }
 }

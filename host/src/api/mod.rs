@@ -1,5 +1,5 @@
 //! The HTTP API: tenants' connections, OAuth, posts, jobs and dead letters under `/v1`
-//! (authenticated by per-tenant API keys), platform webhooks under `/webhooks`, the admin API
+//! and the tenant's event endpoints (authenticated by per-tenant API keys), platform webhooks under `/webhooks`, the admin API
 //! under `/admin` (a separate key), and operations (`/livez`, `/readyz`, `/metrics`).
 //!
 //! Every error answers `{code, message}`; malformed input is a 4xx and changes nothing.
@@ -7,6 +7,7 @@
 mod admin;
 mod connections;
 mod error;
+mod events;
 mod extract;
 mod failures;
 mod metrics;
@@ -124,6 +125,20 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/jobs", get(posts::jobs))
         .route("/dead-letters", get(posts::dead_letters))
         .route("/dead-letters/{id}/replay", post(posts::replay))
+        .route("/event-types", get(events::types))
+        .route("/event-endpoints", get(events::list).post(events::create))
+        .route(
+            "/event-endpoints/{id}",
+            get(events::get)
+                .patch(events::update)
+                .delete(events::delete),
+        )
+        .route(
+            "/event-endpoints/{id}/rotate-secret",
+            post(events::rotate_secret),
+        )
+        .route("/event-endpoints/{id}/deliveries", get(events::deliveries))
+        .route("/event-endpoints/{id}/redeliver", post(events::redeliver))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
     let admin = Router::new()
         .route("/plugins", get(admin::plugins))

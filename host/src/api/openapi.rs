@@ -3,6 +3,8 @@
 
 use serde_json::{Value, json};
 
+use crate::events::EventType;
+
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -175,6 +177,78 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     op(
         "get",
+        "/v1/event-types",
+        Tenant,
+        200,
+        None,
+        "List the event types an endpoint can receive (schemas: components.schemas.Event_*)",
+    ),
+    op(
+        "get",
+        "/v1/event-endpoints",
+        Tenant,
+        200,
+        None,
+        "List the tenant's event endpoints",
+    ),
+    op(
+        "post",
+        "/v1/event-endpoints",
+        Tenant,
+        201,
+        Some("NewEventEndpoint"),
+        "Add an endpoint for signed events; the answer shows its signing secret, once",
+    ),
+    op(
+        "get",
+        "/v1/event-endpoints/{id}",
+        Tenant,
+        200,
+        None,
+        "Read an event endpoint",
+    ),
+    op(
+        "patch",
+        "/v1/event-endpoints/{id}",
+        Tenant,
+        200,
+        Some("EventEndpointPatch"),
+        "Change an endpoint's URL, event types, description or enablement",
+    ),
+    op(
+        "delete",
+        "/v1/event-endpoints/{id}",
+        Tenant,
+        204,
+        None,
+        "Delete an endpoint with its deliveries and secrets",
+    ),
+    op(
+        "post",
+        "/v1/event-endpoints/{id}/rotate-secret",
+        Tenant,
+        200,
+        None,
+        "New signing secret (shown once); the old one also signs for the grace period",
+    ),
+    op(
+        "get",
+        "/v1/event-endpoints/{id}/deliveries",
+        Tenant,
+        200,
+        None,
+        "An endpoint's deliveries with their attempts, newest first (state, limit)",
+    ),
+    op(
+        "post",
+        "/v1/event-endpoints/{id}/redeliver",
+        Tenant,
+        202,
+        Some("Redeliver"),
+        "Send one event, or every event of a time range, again",
+    ),
+    op(
+        "get",
         "/webhooks/{plugin}",
         Public,
         200,
@@ -258,7 +332,7 @@ fn parameters(path: &str) -> Vec<Value> {
 }
 
 fn schemas() -> Value {
-    json!({
+    let mut schemas = json!({
         "Error": {
             "type": "object", "required": ["code", "message"],
             "properties": { "code": { "type": "string" }, "message": { "type": "string" } }
@@ -295,6 +369,58 @@ fn schemas() -> Value {
         "Enablement": {
             "type": "object", "required": ["enabled"], "additionalProperties": false,
             "properties": { "enabled": { "type": "boolean" } }
+        },
+        "NewEventEndpoint": {
+            "type": "object", "required": ["url"], "additionalProperties": false,
+            "properties": {
+                "url": { "type": "string", "description": "https, or http to an address in event_allowed_ranges" },
+                "event_types": { "type": "array", "items": { "type": "string" }, "description": "Empty or [\"*\"] for all" },
+                "description": { "type": "string" },
+                "enabled": { "type": "boolean" }
+            }
+        },
+        "EventEndpointPatch": {
+            "type": "object", "additionalProperties": false,
+            "properties": {
+                "url": { "type": "string" },
+                "event_types": { "type": "array", "items": { "type": "string" } },
+                "description": { "type": "string" },
+                "enabled": { "type": "boolean" }
+            }
+        },
+        "Redeliver": {
+            "type": "object", "additionalProperties": false,
+            "properties": {
+                "event_id": { "type": "string" },
+                "since_ms": { "type": "integer", "description": "Unix ms, inclusive" },
+                "until_ms": { "type": "integer", "description": "Unix ms, exclusive (default now)" }
+            }
+        }
+    });
+    let schemas = schemas.as_object_mut().expect("the schemas are an object");
+    for kind in EventType::ALL {
+        schemas.insert(event_schema_name(kind), event_schema(kind));
+    }
+    serde_json::Value::Object(std::mem::take(schemas))
+}
+
+/// The component name of an event type's delivery body: `Event_post_published`.
+fn event_schema_name(kind: EventType) -> String {
+    format!("Event_{}", kind.as_str().replace('.', "_"))
+}
+
+/// The schema of a delivery body of `kind`: the envelope, with that type's data.
+fn event_schema(kind: EventType) -> Value {
+    json!({
+        "type": "object",
+        "description": format!("`{}`: {}. POSTed to event endpoints, signed as Standard Webhooks says (webhook-id, webhook-timestamp, webhook-signature).", kind.as_str(), kind.summary()),
+        "required": ["id", "type", "timestamp", "tenant_id", "data"],
+        "properties": {
+            "id": { "type": "string", "description": "The event id; also the webhook-id header, the same on every attempt" },
+            "type": { "enum": [kind.as_str()] },
+            "timestamp": { "type": "string", "format": "date-time", "description": "When it occurred (RFC 3339, UTC)" },
+            "tenant_id": { "type": "string" },
+            "data": kind.data_schema()
         }
     })
 }

@@ -120,6 +120,29 @@ pub async fn metrics(State(state): State<Arc<ApiState>>) -> Result<Response, Api
         &mut out,
         format!("postd_dead_letters {}", store.dead_letter_count().await?),
     );
+    line(
+        &mut out,
+        "# HELP postd_event_deliveries_total Outbound event delivery attempts by outcome (retry: failed, to be tried again; failed: given up).".into(),
+    );
+    line(&mut out, "# TYPE postd_event_deliveries_total counter".into());
+    for (outcome, n) in state.pipeline.events().metrics().snapshot() {
+        line(
+            &mut out,
+            format!("postd_event_deliveries_total{{outcome=\"{outcome}\"}} {n}"),
+        );
+    }
+    line(
+        &mut out,
+        "# HELP postd_event_deliveries_pending Outbound event deliveries not yet delivered nor given up.".into(),
+    );
+    line(&mut out, "# TYPE postd_event_deliveries_pending gauge".into());
+    line(
+        &mut out,
+        format!(
+            "postd_event_deliveries_pending {}",
+            store.pending_event_deliveries().await?
+        ),
+    );
     let runtime = state.pipeline.runtime();
     line(
         &mut out,

@@ -164,7 +164,7 @@ pub async fn delete(
             JobState::Published => match delete_on_platform(&state, &caller.tenant, &job).await {
                 Ok(()) => {
                     tenant
-                        .audit(state.pipeline.now(), "api", "post.deleted", &job.id, "")
+                        .record_post_deleted(&job, "api", state.pipeline.now())
                         .await?;
                     deletion.deleted.push(job.id);
                 }

@@ -20,13 +20,27 @@
 //! auth_failures_per_minute = 20          # POSTD_AUTH_FAILURES_PER_MINUTE: wrong keys per source address; 0 is off
 //! shutdown_delay_secs = 0                # POSTD_SHUTDOWN_DELAY_SECS: /readyz fails this long before the listener closes
 //! shutdown_grace_secs = 30               # POSTD_SHUTDOWN_GRACE_SECS: running jobs get this long to finish
+//! event_delivery = true                  # POSTD_EVENT_DELIVERY: this process sends outbound events
+//! event_allowed_ranges = []              # POSTD_EVENT_ALLOWED_RANGES (comma-separated CIDRs endpoints may reach)
+//! event_timeout_secs = 10                # POSTD_EVENT_TIMEOUT_SECS: one delivery attempt
+//! event_retry_first_ms = 5000            # POSTD_EVENT_RETRY_FIRST_MS: first retry delay, doubling
+//! event_retry_max_secs = 3600            # POSTD_EVENT_RETRY_MAX_SECS: longest retry delay
+//! event_retry_window_secs = 86400        # POSTD_EVENT_RETRY_WINDOW_SECS: then a delivery is failed
+//! event_secret_grace_secs = 86400        # POSTD_EVENT_SECRET_GRACE_SECS: a rotated-out secret still signs
+//! event_concurrency = 16                 # POSTD_EVENT_CONCURRENCY: deliveries in flight per process
+//! event_retention_days = 30              # POSTD_EVENT_RETENTION_DAYS: finished deliveries kept
 //! ```
 //!
 //! The admin key is a secret and comes only from the environment (`POSTD_ADMIN_KEY`).
 
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
 use serde::Deserialize;
+
+use crate::capability::http::Cidr;
+use crate::events::EventSettings;
 
 /// Where the settings file is looked for by default.
 pub const DEFAULT_CONFIG_FILE: &str = "postd.toml";
@@ -83,6 +97,8 @@ pub struct ServiceSettings {
     /// Then how long running jobs may take to finish; jobs still running after it are taken
     /// over by another worker when their lease ends.
     pub shutdown_grace_secs: u64,
+    /// How outbound events are delivered.
+    pub events: EventSettings,
 }
 
 /// Log output.
@@ -115,6 +131,15 @@ struct RawSettings {
     auth_failures_per_minute: Option<u32>,
     shutdown_delay_secs: Option<u64>,
     shutdown_grace_secs: Option<u64>,
+    event_delivery: Option<bool>,
+    event_allowed_ranges: Option<Vec<String>>,
+    event_timeout_secs: Option<u64>,
+    event_retry_first_ms: Option<u64>,
+    event_retry_max_secs: Option<u64>,
+    event_retry_window_secs: Option<u64>,
+    event_secret_grace_secs: Option<u64>,
+    event_concurrency: Option<u64>,
+    event_retention_days: Option<u64>,
 }
 
 impl ServiceSettings {
@@ -201,6 +226,75 @@ impl ServiceSettings {
         let shutdown_delay_secs = seconds("POSTD_SHUTDOWN_DELAY_SECS", raw.shutdown_delay_secs, 0)?;
         let shutdown_grace_secs =
             seconds("POSTD_SHUTDOWN_GRACE_SECS", raw.shutdown_grace_secs, 30)?;
+        let event_delivery = match env("POSTD_EVENT_DELIVERY").as_deref() {
+            Some("true" | "1") => true,
+            Some("false" | "0") => false,
+            Some(other) => {
+                return Err(format!("POSTD_EVENT_DELIVERY is true or false, not `{other}`"));
+            }
+            None => raw.event_delivery.unwrap_or(true),
+        };
+        let ranges = match env("POSTD_EVENT_ALLOWED_RANGES") {
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(String::from)
+                .collect(),
+            None => raw.event_allowed_ranges.unwrap_or_default(),
+        };
+        let allowed_ranges = ranges
+            .iter()
+            .map(|r| Cidr::parse(r))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("POSTD_EVENT_ALLOWED_RANGES (event_allowed_ranges): {e}"))?;
+        let defaults = EventSettings::default();
+        let secs = |d: Duration| d.as_secs();
+        let events = EventSettings {
+            deliver: event_delivery,
+            allowed_ranges,
+            timeout: Duration::from_secs(number(
+                "POSTD_EVENT_TIMEOUT_SECS",
+                raw.event_timeout_secs,
+                secs(defaults.timeout),
+            )?),
+            retry_first: Duration::from_millis(number(
+                "POSTD_EVENT_RETRY_FIRST_MS",
+                raw.event_retry_first_ms,
+                defaults.retry_first.as_millis() as u64,
+            )?),
+            retry_max: Duration::from_secs(number(
+                "POSTD_EVENT_RETRY_MAX_SECS",
+                raw.event_retry_max_secs,
+                secs(defaults.retry_max),
+            )?),
+            retry_window: Duration::from_secs(number(
+                "POSTD_EVENT_RETRY_WINDOW_SECS",
+                raw.event_retry_window_secs,
+                secs(defaults.retry_window),
+            )?),
+            secret_grace: Duration::from_secs(seconds(
+                "POSTD_EVENT_SECRET_GRACE_SECS",
+                raw.event_secret_grace_secs,
+                secs(defaults.secret_grace),
+            )?),
+            concurrency: number(
+                "POSTD_EVENT_CONCURRENCY",
+                raw.event_concurrency,
+                defaults.concurrency as u64,
+            )?
+            .min(1024) as usize,
+            retention: Duration::from_secs(
+                number(
+                    "POSTD_EVENT_RETENTION_DAYS",
+                    raw.event_retention_days,
+                    secs(defaults.retention) / 86_400,
+                )?
+                .min(3650)
+                    * 86_400,
+            ),
+            ..defaults
+        };
         let admin_key = env("POSTD_ADMIN_KEY");
         if admin_key.as_ref().is_some_and(|k| k.len() < 16) {
             return Err("POSTD_ADMIN_KEY must be at least 16 characters".into());
@@ -236,6 +330,7 @@ impl ServiceSettings {
             auth_failures_per_minute,
             shutdown_delay_secs,
             shutdown_grace_secs,
+            events,
             listen,
             data_dir,
         })
@@ -311,6 +406,24 @@ mod tests {
             (s.listen.as_str(), s.workers, s.redis_url.as_deref()),
             ("0.0.0.0:9000", 4, Some("redis://a"))
         );
+    }
+
+    #[test]
+    fn event_settings_come_from_the_file_or_the_environment() {
+        let file = "event_allowed_ranges = [\"127.0.0.0/8\"]\nevent_retry_first_ms = 50\n";
+        let s = ServiceSettings::from_parts(Some(file), |name| {
+            (name == "POSTD_EVENT_DELIVERY").then(|| "false".to_string())
+        })
+        .unwrap();
+        assert!(!s.events.deliver);
+        assert_eq!(s.events.allowed_ranges, vec![Cidr::parse("127.0.0.0/8").unwrap()]);
+        assert_eq!(s.events.retry_first, Duration::from_millis(50));
+        assert_eq!(s.events.retry_window, Duration::from_secs(86_400));
+        let bad = ServiceSettings::from_parts(None, |name| {
+            (name == "POSTD_EVENT_ALLOWED_RANGES").then(|| "10.0.0.0/8, nonsense".to_string())
+        })
+        .unwrap_err();
+        assert!(bad.contains("POSTD_EVENT_ALLOWED_RANGES") && bad.contains("nonsense"), "{bad}");
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub use refresh::{RefreshOutcome, RefreshTrigger, describe as describe_connector
 pub use sink::{CHECKPOINT_BATCH, StoreJobSink};
 pub use worker::Workers;
 
+use crate::events::{EventDelivery, EventSettings};
 use crate::runtime::Runtime;
 use crate::runtime::wit::connector::{Capabilities, PluginManifest};
 use crate::store::{Accepted, Millis, NewPost, Store, StoreError};
@@ -59,6 +60,8 @@ pub struct PipelineSettings {
     /// The longest rate-limit wait scheduled; a job asked to wait longer is dead-lettered with
     /// reason `rate-limit-too-long` (see [`Verdict::within_ceiling`]).
     pub max_rate_limit_wait: Duration,
+    /// How outbound events are delivered.
+    pub events: EventSettings,
 }
 
 impl Default for PipelineSettings {
@@ -71,6 +74,7 @@ impl Default for PipelineSettings {
             backoff: Backoff::default(),
             expiring_soon_window: Duration::from_secs(7 * 24 * 3600),
             max_rate_limit_wait: DEFAULT_MAX_RATE_LIMIT_WAIT,
+            events: EventSettings::default(),
         }
     }
 }
@@ -103,6 +107,7 @@ pub struct Pipeline {
     locks: RefreshLocks,
     settings: PipelineSettings,
     finisher: finisher::Finisher,
+    events: Arc<EventDelivery>,
 }
 
 impl Pipeline {
@@ -115,8 +120,16 @@ impl Pipeline {
         locks: RefreshLocks,
         settings: PipelineSettings,
     ) -> Arc<Self> {
+        let events = Arc::new(EventDelivery::new(
+            store.clone(),
+            runtime.secrets().clone(),
+            clock.clone(),
+            settings.events.clone(),
+            settings.worker_id.clone(),
+        ));
         Arc::new(Pipeline {
             finisher: finisher::Finisher::new(store.clone(), settings.finish_batch),
+            events,
             store,
             runtime,
             clock,
@@ -134,6 +147,11 @@ impl Pipeline {
     /// The runtime.
     pub fn runtime(&self) -> &Arc<Runtime> {
         &self.runtime
+    }
+
+    /// Outbound event delivery.
+    pub fn events(&self) -> &Arc<EventDelivery> {
+        &self.events
     }
 
     /// Now, by the pipeline's clock.

@@ -1,5 +1,5 @@
 //! The background loops of one host process: job workers, dispatch upkeep, scheduled token
-//! refresh and health checks. [`Workers::stop`] stops claiming and lets running jobs finish.
+//! refresh, health checks and outbound event delivery. [`Workers::stop`] stops claiming and lets running jobs finish.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,11 +31,14 @@ impl Pipeline {
         let (stop, stopped) = watch::channel(false);
         let concurrency = self.settings.concurrency.max(1);
         let running = Arc::new(Semaphore::new(concurrency));
-        let loops = vec![
+        let mut loops = vec![
             tokio::spawn(self.clone().work(running.clone(), stopped.clone())),
             tokio::spawn(self.clone().upkeep(stopped.clone())),
-            tokio::spawn(self.clone().maintain(stopped)),
+            tokio::spawn(self.clone().maintain(stopped.clone())),
         ];
+        if self.settings.events.deliver {
+            loops.push(tokio::spawn(self.events.clone().run(stopped)));
+        }
         Workers {
             stop,
             loops,

@@ -298,6 +298,12 @@ impl Runtime {
         Some(self.registry.get(id)?.config.load_full())
     }
 
+    /// Where connection secrets live (the vault's backend), for host-owned secrets kept beside
+    /// them under scopes no plugin can have.
+    pub fn secrets(&self) -> &Arc<dyn SecretStore> {
+        &self.services.secrets
+    }
+
     /// Egress metrics per plugin.
     pub fn egress_metrics(&self) -> &EgressMetrics {
         &self.services.egress_metrics

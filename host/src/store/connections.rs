@@ -4,10 +4,12 @@
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
+use super::outbox::emit;
 use super::tenants::audit;
 use super::{
     Connection, ConnectionStatus, JobState, Millis, NewConnection, Store, StoreError, TenantStore,
 };
+use crate::events::Event;
 
 /// Why jobs of a connection are paused (the `state_reason` of paused jobs).
 pub const PAUSED_FOR_CONNECTION: &str = "connection-needs-attention";
@@ -41,7 +43,36 @@ fn from_row(row: &AnyRow) -> Connection {
     }
 }
 
+/// A connection's status before a change, read in the changing transaction.
+struct StatusBefore {
+    plugin: String,
+    status: ConnectionStatus,
+    deleted: bool,
+}
+
 impl TenantStore {
+    /// Reads `id`'s plugin, status and whether it is deleted, in `tx`; `None` when absent.
+    async fn status_in(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        id: &str,
+    ) -> Result<Option<StatusBefore>, StoreError> {
+        let row = sqlx::query(
+            "SELECT plugin, status, deleted_at FROM connections WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(&self.tenant)
+        .bind(id)
+        .fetch_optional(tx)
+        .await
+        .map_err(StoreError::db("reading a connection"))?;
+        Ok(row.map(|row| StatusBefore {
+            plugin: row.get("plugin"),
+            status: ConnectionStatus::parse(&row.get::<String, _>("status"))
+                .unwrap_or(ConnectionStatus::Attention),
+            deleted: row.get::<Option<i64>, _>("deleted_at").is_some(),
+        }))
+    }
+
     /// Stores a new connection, or re-authorizes an existing one with the same id: status back
     /// to healthy and every job it paused queued again. Returns the connection and how many
     /// jobs resumed. Audited.
@@ -52,13 +83,8 @@ impl TenantStore {
         now: Millis,
     ) -> Result<(Connection, u64), StoreError> {
         let mut tx = self.store.begin().await?;
-        let existed = sqlx::query("SELECT 1 FROM connections WHERE tenant_id = $1 AND id = $2")
-            .bind(&self.tenant)
-            .bind(&new.id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::db("reading a connection"))?
-            .is_some();
+        let before = self.status_in(&mut tx, &new.id).await?;
+        let existed = before.is_some();
         sqlx::query(
             "INSERT INTO connections (tenant_id, id, plugin, external_id, display_name, status, status_reason, scopes,
                  expires_at, refresh_expires_at, refreshed_at, next_health_at, created_at, updated_at)
@@ -121,6 +147,18 @@ impl TenantStore {
                 new.id, connection.plugin
             )));
         }
+        // New, reconnected after a problem, or restored after deletion: usable now.
+        let previous = before.and_then(|b| (!b.deleted).then_some(b.status));
+        if previous != Some(ConnectionStatus::Healthy) {
+            let event = Event::connection(
+                &new.id,
+                &new.plugin,
+                ConnectionStatus::Healthy,
+                previous,
+                None,
+            );
+            emit(&mut tx, &self.tenant, &event, now).await?;
+        }
         tx.commit()
             .await
             .map_err(StoreError::db("committing a connection"))?;
@@ -176,6 +214,7 @@ impl TenantStore {
         now: Millis,
     ) -> Result<bool, StoreError> {
         let mut tx = self.store.begin().await?;
+        let before = self.status_in(&mut tx, id).await?;
         let changed = sqlx::query(
             "UPDATE connections SET status = $3, status_reason = $4, updated_at = $5
              WHERE tenant_id = $1 AND id = $2 AND (status <> $3 OR COALESCE(status_reason, '') <> COALESCE($4, ''))",
@@ -190,18 +229,15 @@ impl TenantStore {
         .map_err(StoreError::db("changing a connection's status"))?
         .rows_affected()
             == 1;
+        let Some(before) = before else {
+            return Err(StoreError::not_found("connection", id));
+        };
         if !changed {
-            // Either unchanged or absent; tell the two apart for the caller.
-            let exists = sqlx::query("SELECT 1 FROM connections WHERE tenant_id = $1 AND id = $2")
-                .bind(&self.tenant)
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(StoreError::db("reading a connection"))?;
-            return match exists {
-                Some(_) => Ok(false),
-                None => Err(StoreError::not_found("connection", id)),
-            };
+            return Ok(false);
+        }
+        if before.status != status {
+            let event = Event::connection(id, &before.plugin, status, Some(before.status), reason);
+            emit(&mut tx, &self.tenant, &event, now).await?;
         }
         let mut paused = 0;
         if !status.usable() {
@@ -248,6 +284,7 @@ impl TenantStore {
         now: Millis,
     ) -> Result<(), StoreError> {
         let mut tx = self.store.begin().await?;
+        let before = self.status_in(&mut tx, id).await?;
         let done = sqlx::query(
             "UPDATE connections SET expires_at = $3, refresh_expires_at = COALESCE($4, refresh_expires_at),
                  refreshed_at = $5, updated_at = $5, token_version = token_version + 1,
@@ -265,6 +302,18 @@ impl TenantStore {
         .map_err(StoreError::db("recording a refresh"))?;
         if done.rows_affected() != 1 {
             return Err(StoreError::not_found("connection", id));
+        }
+        if let Some(before) = before.filter(|b| {
+            !matches!(b.status, ConnectionStatus::Healthy | ConnectionStatus::Revoked)
+        }) {
+            let event = Event::connection(
+                id,
+                &before.plugin,
+                ConnectionStatus::Healthy,
+                Some(before.status),
+                None,
+            );
+            emit(&mut tx, &self.tenant, &event, now).await?;
         }
         let detail = format!(
             "expires_at={}",
@@ -294,6 +343,7 @@ impl TenantStore {
         now: Millis,
     ) -> Result<(), StoreError> {
         let mut tx = self.store.begin().await?;
+        let before = self.status_in(&mut tx, id).await?;
         let done = sqlx::query(
             "UPDATE connections SET deleted_at = $3, status = 'revoked', status_reason = 'deleted', updated_at = $3
              WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
@@ -306,6 +356,16 @@ impl TenantStore {
         .map_err(StoreError::db("deleting a connection"))?;
         if done.rows_affected() != 1 {
             return Err(StoreError::not_found("connection", id));
+        }
+        if let Some(before) = before {
+            let event = Event::connection(
+                id,
+                &before.plugin,
+                ConnectionStatus::Revoked,
+                Some(before.status),
+                Some("deleted"),
+            );
+            emit(&mut tx, &self.tenant, &event, now).await?;
         }
         let secrets =
             sqlx::query("DELETE FROM vault_secrets WHERE tenant = $1 AND connection = $2")

@@ -2,8 +2,10 @@
 //! outcomes in one transaction ([`Store::finish_many`], group commit), each applied only while
 //! its lease holds.
 
+use super::outbox::emit;
 use super::pipeline::{Claimed, Finish, FinishOutcome};
 use super::{Millis, Store, StoreError, new_id};
+use crate::events::Event;
 
 impl Store {
     /// Records a run and moves its job on, in one transaction, if the lease still holds.
@@ -176,6 +178,18 @@ async fn finish_in(
             .execute(&mut **tx)
             .await
             .map_err(StoreError::db("dead-lettering a job"))?;
+    }
+    let event = match &finish.outcome {
+        FinishOutcome::Published { result } => Some(Event::published(job, result)),
+        FinishOutcome::Dead { reason_code } => Some(Event::failed(
+            job,
+            reason_code,
+            finish.error.as_deref().unwrap_or(""),
+        )),
+        _ => None,
+    };
+    if let Some(event) = event {
+        emit(&mut **tx, &job.tenant_id, &event, now).await?;
     }
     Ok(true)
 }

@@ -6,6 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::connections::PAUSED_FOR_CONNECTION;
+use super::outbox::emit;
 use super::tenants::audit;
 use super::{
     Accepted, Attempt, ConnectionStatus, DeadLetter, Job, JobState, Millis, NewPost, PostRecord,
@@ -271,6 +272,22 @@ impl TenantStore {
             .await
             .map_err(StoreError::db("committing a cancel"))?;
         Ok(done)
+    }
+
+    /// Records that `job`'s platform post was deleted by `actor`: audited, and `post.deleted`
+    /// told to the tenant's endpoints, in one transaction.
+    pub async fn record_post_deleted(
+        &self,
+        job: &Job,
+        actor: &str,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        audit(&mut tx, &self.tenant, now, actor, "post.deleted", &job.id, "").await?;
+        emit(&mut tx, &self.tenant, &crate::events::Event::deleted(job), now).await?;
+        tx.commit()
+            .await
+            .map_err(StoreError::db("committing a post's deletion"))
     }
 
     /// Dead letters not yet replayed, newest first.

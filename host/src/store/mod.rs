@@ -14,10 +14,12 @@
 
 mod access;
 mod connections;
+mod deliveries;
 mod events;
 mod finish;
 mod jobs;
 mod model;
+mod outbox;
 mod pipeline;
 mod tenants;
 mod vault;
@@ -30,8 +32,12 @@ use sqlx::{AnyPool, Executor};
 
 pub use access::{OAuthState, random_token};
 pub use connections::PAUSED_FOR_CONNECTION;
+pub use deliveries::{
+    AttemptRecord, ClaimedDelivery, DeliveryAttempt, DeliveryNext, EventDeliveryRecord, Redelivery,
+};
 pub use events::NewWebhookEvent;
 pub use model::*;
+pub use outbox::{EventEndpoint, EventEndpointChange, NewEventEndpoint};
 pub use pipeline::{Claimed, Finish, FinishOutcome};
 pub use tenants::{PAUSED_FOR_PLUGIN, TenantStore};
 

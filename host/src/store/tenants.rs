@@ -4,7 +4,9 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::outbox::emit;
 use super::{AuditEntry, Millis, Store, StoreError, new_id};
+use crate::events::Event;
 
 /// Why jobs of a plugin disabled for their tenant are paused (the `state_reason`).
 pub const PAUSED_FOR_PLUGIN: &str = "plugin-disabled";
@@ -80,6 +82,17 @@ impl TenantStore {
         now: Millis,
     ) -> Result<(), StoreError> {
         let mut tx = self.store.begin().await?;
+        let before: Option<i64> = sqlx::query_scalar(
+            "SELECT enabled FROM tenant_plugins WHERE tenant_id = $1 AND plugin = $2",
+        )
+        .bind(&self.tenant)
+        .bind(plugin)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(StoreError::db("reading plugin enablement"))?;
+        if !enabled && before != Some(0) {
+            emit(&mut tx, &self.tenant, &Event::plugin_disabled(plugin), now).await?;
+        }
         sqlx::query(
             "INSERT INTO tenant_plugins (tenant_id, plugin, enabled, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (tenant_id, plugin) DO UPDATE SET enabled = excluded.enabled, updated_at = excluded.updated_at",

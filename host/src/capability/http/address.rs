@@ -180,6 +180,19 @@ pub struct ForbiddenAddress {
     pub reason: Reason,
 }
 
+/// The refusal an HTTP client error carries (the resolver's [`ForbiddenAddress`], somewhere in
+/// its causes), if it is one.
+pub fn forbidden_in(error: &reqwest::Error) -> Option<&ForbiddenAddress> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(cause) = source {
+        if let Some(forbidden) = cause.downcast_ref::<ForbiddenAddress>() {
+            return Some(forbidden);
+        }
+        source = cause.source();
+    }
+    None
+}
+
 /// Resolves names with the system resolver, then keeps only addresses the guard accepts.
 #[derive(Debug, Clone, Default)]
 pub struct GuardedResolver {

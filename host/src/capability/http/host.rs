@@ -150,12 +150,8 @@ impl HttpState {
 }
 
 fn transport_error(error: reqwest::Error) -> HttpError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
-    while let Some(cause) = source {
-        if let Some(forbidden) = cause.downcast_ref::<super::ForbiddenAddress>() {
-            return HttpError::Denied(forbidden.to_string());
-        }
-        source = cause.source();
+    if let Some(forbidden) = super::forbidden_in(&error) {
+        return HttpError::Denied(forbidden.to_string());
     }
     if error.is_timeout() {
         HttpError::Timeout

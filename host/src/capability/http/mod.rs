@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use super::memory::CallMemory;
 
 pub use address::{
-    Cidr, ForbiddenAddress, GuardedResolver, Reason, check_address, forbidden_reason,
+    Cidr, ForbiddenAddress, GuardedResolver, Reason, check_address, forbidden_in, forbidden_reason,
 };
 pub use metrics::{EgressMetrics, EgressStats, LATENCY_BUCKETS};
 pub use policy::{Denied, EgressPolicy, HostPattern};

@@ -1,5 +1,6 @@
 //! The `postd-host` binary itself: start-up with plugins loading behind a live API, readiness,
-//! the first tenant's key, private files, and a graceful stop on SIGTERM and SIGINT.
+//! the first tenant's key, private files, a graceful stop on SIGTERM and SIGINT, and an
+//! outbound event that survives SIGKILL.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -25,6 +26,28 @@ impl HostProcess {
         plugins_toml: &str,
         env: &[(&str, &str)],
         stderr: Stdio,
+    ) -> HostProcess {
+        Self::launch(dir, data, plugins_toml, env, stderr, None).await
+    }
+
+    /// Starts the binary again on the data of an earlier start, which printed `key`.
+    async fn restart(
+        dir: &Path,
+        data: &Path,
+        plugins_toml: &str,
+        env: &[(&str, &str)],
+        key: &str,
+    ) -> HostProcess {
+        Self::launch(dir, data, plugins_toml, env, Stdio::inherit(), Some(key)).await
+    }
+
+    async fn launch(
+        dir: &Path,
+        data: &Path,
+        plugins_toml: &str,
+        env: &[(&str, &str)],
+        stderr: Stdio,
+        known_key: Option<&str>,
     ) -> HostProcess {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -62,7 +85,10 @@ impl HostProcess {
                 }
             }
         });
-        let key = key.await.expect("the first tenant's key is printed");
+        let key = match known_key {
+            Some(key) => key.to_string(),
+            None => key.await.expect("the first tenant's key is printed"),
+        };
         let api = Api {
             url: format!("http://127.0.0.1:{port}"),
             client: reqwest::Client::new(),
@@ -91,6 +117,12 @@ impl HostProcess {
             .status()
             .unwrap();
         assert!(sent.success());
+    }
+
+    /// Kills the process with SIGKILL, as a crash would, and reaps it.
+    fn kill_9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
     }
 
     /// Waits for the process to end; true when it exited 0.
@@ -232,4 +264,81 @@ async fn the_binary_keeps_its_files_private_and_the_first_key_out_of_the_log() {
         !logged.contains(&key) && !logged.contains(&key[4..]),
         "the first tenant's key is in the log"
     );
+}
+
+#[tokio::test]
+async fn an_event_committed_before_a_sigkill_is_delivered_after_the_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = format!(
+        "[plugins.pipeline]\npath = {:?}\n",
+        postd_test_artifacts::PIPELINE
+    );
+    let env = [
+        ("POSTD_ADMIN_KEY", ADMIN_KEY),
+        ("POSTD_EVENT_ALLOWED_RANGES", "127.0.0.0/8"),
+        ("POSTD_EVENT_TIMEOUT_SECS", "2"),
+        ("POSTD_EVENT_RETRY_FIRST_MS", "200"),
+    ];
+    let receiver = crate::support::receiver::Receiver::start(&[]).await;
+    // The first attempt reaches the receiver, which never answers it: the host dies with the
+    // delivery in flight.
+    receiver.stall();
+    let host = HostProcess::start(dir.path(), dir.path(), &plugins, &env, Stdio::inherit()).await;
+    let created = host
+        .api
+        .post(
+            "/v1/event-endpoints",
+            &host.key,
+            json!({ "url": receiver.url, "event_types": ["plugin.disabled_for_tenant"] }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
+    let secret = created.json["secret"].as_str().unwrap().to_string();
+    let endpoint = created.json["id"].as_str().unwrap().to_string();
+    crate::support::eventually(Duration::from_secs(120), "the plugin to load", || async {
+        host.readyz().await.json["plugins"]["pipeline"] == "serving"
+    })
+    .await;
+    let disabled = host
+        .api
+        .send(with_json(
+            host.api.request(
+                Method::PUT,
+                "/admin/tenants/default/plugins/pipeline",
+                Some(ADMIN_KEY),
+            ),
+            &json!({ "enabled": false }),
+        ))
+        .await;
+    assert_eq!(disabled.status, StatusCode::NO_CONTENT, "{disabled:?}");
+    crate::support::eventually(Duration::from_secs(30), "the first attempt", || async {
+        !receiver.got().is_empty()
+    })
+    .await;
+    let key = host.key.clone();
+    host.kill_9();
+    let first = receiver.got()[0].clone();
+    assert_eq!(first.answered, None);
+
+    receiver.resume();
+    let host = HostProcess::restart(dir.path(), dir.path(), &plugins, &env, &key).await;
+    crate::support::eventually(
+        Duration::from_secs(60),
+        "the delivery after the restart",
+        || async { !receiver.accepted_ids().is_empty() },
+    )
+    .await;
+    assert_eq!(receiver.accepted_ids(), vec![first.id()], "the same event, once accepted");
+    let accepted = receiver.got().into_iter().find(|d| d.answered == Some(200)).unwrap();
+    assert!(accepted.verifies_with(&secret));
+    assert_eq!(accepted.body, first.body, "the same body on every attempt");
+    assert_eq!(accepted.kind(), "plugin.disabled_for_tenant");
+    let listed = host
+        .api
+        .get(&format!("/v1/event-endpoints/{endpoint}/deliveries"), &key)
+        .await;
+    assert_eq!(listed.json[0]["state"], "delivered", "{listed:?}");
+    assert_eq!(listed.json[0]["attempts"], 2, "the attempt the crash cut short counts");
+    host.signal("-TERM");
+    assert!(host.exited_cleanly().await);
 }

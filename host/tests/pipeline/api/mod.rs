@@ -4,6 +4,7 @@
 mod access;
 mod admin;
 mod binary;
+mod events;
 mod hostile;
 mod ops;
 mod posts;

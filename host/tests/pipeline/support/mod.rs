@@ -4,6 +4,7 @@
 pub mod backend;
 pub mod platform;
 pub mod process;
+pub mod receiver;
 pub mod server;
 
 use std::collections::BTreeMap;
@@ -12,8 +13,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use postd_host::capability::CallContext;
+use postd_host::capability::http::Cidr;
 use postd_host::capability::vault::LocalKeyProvider;
 use postd_host::config::PluginEntry;
+use postd_host::events::EventSettings;
 use postd_host::jobs::{
     Clock, DispatchSettings, Dispatcher, ManualClock, Pipeline, PipelineSettings, RedisDispatch,
     RefreshLocks, SystemClock,
@@ -83,6 +86,8 @@ pub struct Setup {
     /// Use the system clock instead of the manual one (for background workers).
     pub system_clock: bool,
     pub dispatch: DispatchSettings,
+    /// Outbound events: loopback allowed (receivers run there).
+    pub events: EventSettings,
 }
 
 impl Setup {
@@ -91,6 +96,11 @@ impl Setup {
             kind,
             system_clock: false,
             dispatch: DispatchSettings::default(),
+            events: EventSettings {
+                allowed_ranges: vec![Cidr::parse("127.0.0.0/8").unwrap()],
+                timeout: Duration::from_secs(5),
+                ..EventSettings::default()
+            },
         }
     }
 }
@@ -143,6 +153,7 @@ impl Harness {
         let settings = PipelineSettings {
             worker_id: "test-worker".into(),
             dispatch: setup.dispatch.clone(),
+            events: setup.events.clone(),
             ..PipelineSettings::default()
         };
         let pipeline = Pipeline::new(

@@ -1,0 +1,497 @@
+//! Outbound events through the real host: endpoints over the API, events written with the
+//! changes they report, deliveries signed (checked with the Standard Webhooks project's own
+//! verifier) and retried, in order per subject, tenant-scoped, and refused for private
+//! addresses.
+
+use postd_host::store::ConnectionStatus;
+
+use super::*;
+use crate::on_both_backends;
+use crate::support::receiver::Receiver;
+use crate::support::Setup;
+
+const HOUR_MS: i64 = 3_600_000;
+
+async fn start(kind: Kind) -> (Harness, Api, String) {
+    let h = Harness::new(kind).await;
+    let api = h.serve_api().await;
+    let key = h.tenant_key("acme").await;
+    (h, api, key)
+}
+
+/// Adds an endpoint for `types`; returns its id and signing secret.
+async fn add_endpoint(api: &Api, key: &str, url: &str, types: Value) -> (String, String) {
+    let created = api
+        .post(
+            "/v1/event-endpoints",
+            key,
+            json!({ "url": url, "event_types": types }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{created:?}");
+    let secret = created.json["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    (created.json["id"].as_str().unwrap().to_string(), secret)
+}
+
+async fn deliveries(api: &Api, key: &str, endpoint: &str) -> Vec<Value> {
+    let answer = api
+        .get(&format!("/v1/event-endpoints/{endpoint}/deliveries"), key)
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    answer.json.as_array().unwrap().clone()
+}
+
+on_both_backends!(a_published_post_is_told_signed_and_retried_until_accepted);
+
+async fn a_published_post_is_told_signed_and_retried_until_accepted(kind: Kind) {
+    let (h, api, key) = start(kind).await;
+    let connection = connect(&api, &key).await;
+    let receiver = Receiver::start(&[500, 500]).await;
+    let (endpoint, secret) = add_endpoint(
+        &api,
+        &key,
+        &receiver.url,
+        json!(["post.published", "post.failed"]),
+    )
+    .await;
+    // Nothing happened yet: nothing to deliver.
+    assert_eq!(h.pipeline.events().deliver_due().await, 0);
+
+    let accepted = publish(&api, &key, "k1", &post_body(&connection, "hello")).await;
+    let post_id = accepted.json["id"].as_str().unwrap().to_string();
+    assert_eq!(h.pipeline.run_due().await, 1);
+    // The receiver answers 500 twice: each attempt is recorded and retried after a backoff.
+    for attempt in 1..=3 {
+        assert_eq!(h.pipeline.events().deliver_due().await, 1, "attempt {attempt}");
+        assert_eq!(
+            h.pipeline.events().deliver_due().await,
+            0,
+            "a failed delivery waits out its backoff"
+        );
+        h.clock.advance(HOUR_MS);
+    }
+    h.clock.advance(48 * HOUR_MS);
+    assert_eq!(
+        h.pipeline.events().deliver_due().await,
+        0,
+        "an accepted event is not sent again"
+    );
+
+    let got = receiver.got();
+    assert_eq!(got.len(), 3);
+    let id = got[0].id();
+    assert!(got.iter().all(|d| d.id() == id), "one id on every attempt");
+    assert!(
+        got.iter().all(|d| d.verifies_with(&secret)),
+        "every attempt verifies"
+    );
+    assert!(!got[0].verifies_with("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+    assert!(got[2].verifies_with_readme_example(&secret), "the README's example agrees");
+    assert!(!got[2].verifies_with_readme_example("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+    assert_eq!(receiver.accepted_ids(), vec![id.clone()], "accepted once");
+    let event = got[2].json();
+    assert_eq!(event["id"], id.as_str());
+    assert_eq!(event["type"], "post.published");
+    assert_eq!(event["tenant_id"], "acme");
+    assert_eq!(event["data"]["post_id"], post_id.as_str());
+    assert_eq!(event["data"]["connection_id"], connection.as_str());
+    assert!(
+        event["data"]["platform_post_id"]
+            .as_str()
+            .is_some_and(|p| !p.is_empty()),
+        "{event}"
+    );
+    let job_id = event["data"]["job_id"].as_str().unwrap();
+    let job = api.get(&format!("/v1/posts/{post_id}"), &key).await;
+    assert_eq!(job.json["jobs"][0]["id"], job_id, "{job:?}");
+
+    let listed = deliveries(&api, &key, &endpoint).await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["state"], "delivered");
+    assert_eq!(listed[0]["attempts"], 3);
+    let statuses: Vec<&Value> = listed[0]["attempt_log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["status"])
+        .collect();
+    assert_eq!(statuses, vec![&json!(500), &json!(500), &json!(200)]);
+    let metrics = api.get("/metrics", &key).await.json;
+    let metrics = metrics.as_str().unwrap();
+    assert!(
+        metrics.contains("postd_event_deliveries_total{outcome=\"delivered\"} 1")
+            && metrics.contains("postd_event_deliveries_total{outcome=\"retry\"} 2")
+            && metrics.contains("postd_event_deliveries_pending 0"),
+        "{metrics}"
+    );
+
+    // Redelivery sends the same event again, under the same id.
+    let again = api
+        .post(
+            &format!("/v1/event-endpoints/{endpoint}/redeliver"),
+            &key,
+            json!({ "event_id": id }),
+        )
+        .await;
+    assert_eq!(
+        (again.status, &again.json["redelivered"]),
+        (StatusCode::ACCEPTED, &json!(1))
+    );
+    assert_eq!(h.pipeline.events().deliver_due().await, 1);
+    assert_eq!(receiver.accepted_ids(), vec![id.clone(), id]);
+}
+
+#[tokio::test]
+async fn a_dead_letter_a_status_change_and_a_disabled_plugin_are_told_in_order() {
+    let (h, api, key) = start(Kind::Sqlite).await;
+    // One endpoint for the connection's status, whose first delivery fails once; one for
+    // everything.
+    let status_receiver = Receiver::start(&[503]).await;
+    let all_receiver = Receiver::start(&[]).await;
+    let (_, secret) = add_endpoint(
+        &api,
+        &key,
+        &status_receiver.url,
+        json!(["connection.healthy", "connection.attention"]),
+    )
+    .await;
+    add_endpoint(&api, &key, &all_receiver.url, json!([])).await;
+    // A new connection is healthy.
+    let connection = connect(&api, &key).await;
+    // A post the platform refuses for good is dead-lettered.
+    h.platform.with(|s| s.draft_failures.push_back(400));
+    publish(&api, &key, "k1", &post_body(&connection, "hello")).await;
+    h.pipeline.run_due().await;
+    // The connection needs the user, then recovers.
+    let tenant = h.store.tenant("acme");
+    let now = h.pipeline.now();
+    assert!(
+        tenant
+            .set_connection_status(
+                &connection,
+                ConnectionStatus::Attention,
+                Some("consent again"),
+                "test",
+                now
+            )
+            .await
+            .unwrap()
+    );
+    tenant
+        .record_refresh(&connection, Some(now + HOUR_MS), None, "test", now)
+        .await
+        .unwrap();
+    // A status already held is no event.
+    assert!(
+        !tenant
+            .set_connection_status(&connection, ConnectionStatus::Healthy, None, "test", now)
+            .await
+            .unwrap()
+    );
+    let disabled = api
+        .send(with_json(
+            api.request(
+                Method::PUT,
+                "/admin/tenants/acme/plugins/pipeline",
+                Some(ADMIN_KEY),
+            ),
+            &json!({ "enabled": false }),
+        ))
+        .await;
+    assert_eq!(disabled.status, StatusCode::NO_CONTENT, "{disabled:?}");
+
+    // The connection's first event fails once: its later events wait for it, while the other
+    // endpoint gets everything at once.
+    h.pipeline.events().deliver_due().await;
+    assert_eq!(status_receiver.got().len(), 1);
+    let kinds = |r: &Receiver| r.got().iter().map(|d| d.kind()).collect::<Vec<_>>();
+    let mut everything = kinds(&all_receiver);
+    everything.sort();
+    assert_eq!(
+        everything,
+        vec![
+            "connection.attention",
+            "connection.healthy",
+            "connection.healthy",
+            "plugin.disabled_for_tenant",
+            "post.failed"
+        ]
+    );
+    h.clock.advance(HOUR_MS);
+    h.pipeline.events().deliver_due().await;
+    let got = status_receiver.got();
+    assert!(got.iter().all(|d| d.verifies_with(&secret)));
+    let statuses: Vec<(Option<u16>, String, Value)> = got
+        .iter()
+        .map(|d| {
+            let data = d.json()["data"].clone();
+            (d.answered, data["status"].as_str().unwrap().to_string(), data["previous_status"].clone())
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            (Some(503), "healthy".to_string(), Value::Null),
+            (Some(200), "healthy".to_string(), Value::Null),
+            (Some(200), "attention".to_string(), json!("healthy")),
+            (Some(200), "healthy".to_string(), json!("attention")),
+        ],
+        "a connection's events arrive in order, each after the one before was accepted"
+    );
+    assert_eq!(got[2].json()["data"]["reason"], "consent again");
+    let failed = all_receiver
+        .got()
+        .iter()
+        .find(|d| d.kind() == "post.failed")
+        .unwrap()
+        .json();
+    assert_eq!(failed["data"]["reason_code"], "invalid-input", "{failed}");
+    assert_eq!(failed["data"]["plugin"], "pipeline");
+}
+
+#[tokio::test]
+async fn tenants_see_and_receive_only_their_own_events() {
+    let (h, api, acme_key) = start(Kind::Sqlite).await;
+    let other_key = h.tenant_key("globex").await;
+    let (acme_receiver, other_receiver) = (Receiver::start(&[]).await, Receiver::start(&[]).await);
+    let (acme_endpoint, _) = add_endpoint(&api, &acme_key, &acme_receiver.url, json!(["*"])).await;
+    let (other_endpoint, _) =
+        add_endpoint(&api, &other_key, &other_receiver.url, json!(["*"])).await;
+    connect(&api, &acme_key).await;
+    h.pipeline.events().deliver_due().await;
+    assert_eq!(acme_receiver.got().len(), 1);
+    assert!(other_receiver.got().is_empty(), "another tenant's event");
+
+    // Another tenant's endpoint does not exist for this one.
+    for (method, path, body) in [
+        (Method::GET, format!("/v1/event-endpoints/{acme_endpoint}"), None),
+        (
+            Method::PATCH,
+            format!("/v1/event-endpoints/{acme_endpoint}"),
+            Some(json!({ "url": other_receiver.url })),
+        ),
+        (Method::GET, format!("/v1/event-endpoints/{acme_endpoint}/deliveries"), None),
+        (
+            Method::POST,
+            format!("/v1/event-endpoints/{acme_endpoint}/redeliver"),
+            Some(json!({ "since_ms": 0 })),
+        ),
+        (Method::POST, format!("/v1/event-endpoints/{acme_endpoint}/rotate-secret"), None),
+        (Method::DELETE, format!("/v1/event-endpoints/{acme_endpoint}"), None),
+    ] {
+        let request = api.request(method.clone(), &path, Some(&other_key));
+        let request = match &body {
+            Some(body) => with_json(request, body),
+            None => request,
+        };
+        let answer = api.send(request).await;
+        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{method} {path}: {answer:?}");
+    }
+    let listed = api.get("/v1/event-endpoints", &other_key).await;
+    assert_eq!(listed.json.as_array().unwrap().len(), 1);
+    assert_eq!(listed.json[0]["id"], other_endpoint.as_str());
+    assert!(
+        listed.json[0].get("secret").is_none(),
+        "a listed endpoint shows no secret"
+    );
+    // The owner still has its endpoint and its delivery.
+    assert_eq!(deliveries(&api, &acme_key, &acme_endpoint).await.len(), 1);
+}
+
+#[tokio::test]
+async fn private_addresses_are_refused_at_creation_and_at_delivery() {
+    let (h, api, key) = start(Kind::Sqlite).await;
+    for url in [
+        "http://10.0.0.1/events",
+        "https://169.254.169.254/latest",
+        "https://192.168.1.20/hook",
+        "http://[::1]:8080/",
+        "https://[fd00::1]/",
+        "http://0x0a.1/",
+        "ftp://example.com/",
+        "https://user:pass@example.com/",
+        "http://example.com/events",
+        "not a url",
+    ] {
+        let answer = api
+            .post("/v1/event-endpoints", &key, json!({ "url": url }))
+            .await;
+        assert_eq!(
+            (answer.status, answer.code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid-endpoint"),
+            "{url}: {answer:?}"
+        );
+    }
+    let unknown = api
+        .post(
+            "/v1/event-endpoints",
+            &key,
+            json!({ "url": "https://example.com/", "event_types": ["post.everything"] }),
+        )
+        .await;
+    assert!(
+        unknown.status == StatusCode::UNPROCESSABLE_ENTITY
+            && unknown.json["message"]
+                .as_str()
+                .unwrap()
+                .contains("post.published"),
+        "{unknown:?}"
+    );
+    assert!(
+        api.get("/v1/event-endpoints", &key)
+            .await
+            .json
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "nothing refused was stored"
+    );
+
+    // Without the operator's range, a name that resolves to loopback is refused when a
+    // delivery resolves it, and given up at once: retrying cannot help.
+    let mut setup = Setup::new(Kind::Sqlite);
+    setup.events.allowed_ranges.clear();
+    let guarded = Harness::start(setup).await;
+    let guarded_api = guarded.serve_api().await;
+    let guarded_key = guarded.tenant_key("acme").await;
+    let receiver = Receiver::start(&[]).await;
+    let loopback = api
+        .post(
+            "/v1/event-endpoints",
+            &key,
+            json!({ "url": receiver.url }),
+        )
+        .await;
+    assert_eq!(loopback.status, StatusCode::CREATED, "allowed in the first host");
+    let refused = guarded_api
+        .post(
+            "/v1/event-endpoints",
+            &guarded_key,
+            json!({ "url": receiver.url }),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{refused:?}");
+    let port = receiver.url.split(':').nth(2).unwrap().split('/').next().unwrap();
+    let (endpoint, _) = add_endpoint(
+        &guarded_api,
+        &guarded_key,
+        &format!("https://localhost:{port}/events"),
+        json!(["*"]),
+    )
+    .await;
+    connect(&guarded_api, &guarded_key).await;
+    assert_eq!(guarded.pipeline.events().deliver_due().await, 1);
+    let listed = deliveries(&guarded_api, &guarded_key, &endpoint).await;
+    assert_eq!(listed[0]["state"], "failed", "{listed:?}");
+    assert!(
+        listed[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("event_allowed_ranges"),
+        "{listed:?}"
+    );
+    assert!(receiver.got().is_empty(), "nothing reached the address");
+    drop(h);
+}
+
+#[tokio::test]
+async fn a_rotated_secret_signs_beside_the_new_one_for_the_grace_period() {
+    let (h, api, key) = start(Kind::Sqlite).await;
+    let receiver = Receiver::start(&[]).await;
+    let (endpoint, old) = add_endpoint(&api, &key, &receiver.url, json!(["*"])).await;
+    let rotated = api
+        .post(
+            &format!("/v1/event-endpoints/{endpoint}/rotate-secret"),
+            &key,
+            json!({}),
+        )
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{rotated:?}");
+    let new = rotated.json["secret"].as_str().unwrap().to_string();
+    assert_ne!(new, old);
+    assert!(rotated.json["previous_secret_expires_at"].is_i64());
+    let connection = connect(&api, &key).await;
+    h.pipeline.events().deliver_due().await;
+    let during = &receiver.got()[0];
+    assert!(during.verifies_with(&new) && during.verifies_with(&old));
+    assert_eq!(
+        during.headers["webhook-signature"]
+            .to_str()
+            .unwrap()
+            .split(' ')
+            .count(),
+        2
+    );
+    // After the grace period only the new secret signs.
+    h.clock.advance(25 * HOUR_MS);
+    api.send(api.request(
+        Method::DELETE,
+        &format!("/v1/connections/{connection}"),
+        Some(&key),
+    ))
+    .await;
+    h.pipeline.events().deliver_due().await;
+    let after = &receiver.got()[1];
+    assert_eq!(after.kind(), "connection.revoked");
+    assert!(after.verifies_with(&new) && !after.verifies_with(&old));
+
+    // A disabled endpoint gets no new events; a deleted one is gone with its secrets.
+    let patched = api
+        .send(with_json(
+            api.request(
+                Method::PATCH,
+                &format!("/v1/event-endpoints/{endpoint}"),
+                Some(&key),
+            ),
+            &json!({ "enabled": false }),
+        ))
+        .await;
+    assert_eq!(patched.json["enabled"], false, "{patched:?}");
+    connect(&api, &key).await;
+    assert_eq!(h.pipeline.events().deliver_due().await, 0);
+    let deleted = api
+        .send(api.request(
+            Method::DELETE,
+            &format!("/v1/event-endpoints/{endpoint}"),
+            Some(&key),
+        ))
+        .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        api.get(&format!("/v1/event-endpoints/{endpoint}"), &key)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_delivery_that_never_succeeds_fails_after_its_window() {
+    let (h, api, key) = start(Kind::Sqlite).await;
+    let receiver = Receiver::start(&[500; 64]).await;
+    let (endpoint, _) = add_endpoint(&api, &key, &receiver.url, json!(["*"])).await;
+    connect(&api, &key).await;
+    let mut attempts = 0;
+    for _ in 0..40 {
+        attempts += h.pipeline.events().deliver_due().await;
+        h.clock.advance(HOUR_MS);
+    }
+    let listed = deliveries(&api, &key, &endpoint).await;
+    assert_eq!(listed[0]["state"], "failed", "{listed:?}");
+    assert_eq!(listed[0]["last_status"], 500);
+    // Hourly at most once the backoff reached its cap, for a day.
+    assert!((10..=30).contains(&attempts), "{attempts} attempts");
+    assert_eq!(receiver.got().len(), attempts);
+    // A failed event can be sent again.
+    let since = api
+        .post(
+            &format!("/v1/event-endpoints/{endpoint}/redeliver"),
+            &key,
+            json!({ "since_ms": 0 }),
+        )
+        .await;
+    assert_eq!(since.json["redelivered"], 1, "{since:?}");
+    assert_eq!(h.pipeline.events().deliver_due().await, 1);
+    assert_eq!(receiver.got().len(), attempts + 1);
+}
