@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use postd_host::api::{ApiState, service};
 use postd_host::capability::CallContext;
+use postd_host::capability::http::Cidr;
 use postd_host::capability::vault::{EncryptedSecretStore, KeyRing, LocalKeyProvider};
 use postd_host::config::PluginEntry;
+use postd_host::events::EventSettings;
 use postd_host::jobs::{
     Clock, Dispatcher, ManualClock, Pipeline, PipelineSettings, RefreshLocks, StoreJobSink,
     SystemClock,
@@ -78,6 +80,11 @@ impl Piped {
             RefreshLocks::local(),
             PipelineSettings {
                 worker_id: "test-worker".into(),
+                // Event receivers in these tests listen on loopback.
+                events: EventSettings {
+                    allowed_ranges: vec![Cidr::parse("127.0.0.0/8").unwrap()],
+                    ..EventSettings::default()
+                },
                 ..PipelineSettings::default()
             },
         );
