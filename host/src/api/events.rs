@@ -123,7 +123,11 @@ fn vault_unavailable(error: VaultFault) -> ApiError {
 }
 
 fn invalid(message: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-endpoint", message)
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid-endpoint",
+        message,
+    )
 }
 
 /// Checks a type list: known names or `*`.
@@ -143,7 +147,9 @@ fn check_types(types: &[String]) -> Result<(), ApiError> {
 /// Checks a URL's form, and its address when it is an IP literal, against the guard.
 fn check_url(state: &ApiState, url: &str) -> Result<(), ApiError> {
     if url.len() > MAX_URL_LEN {
-        return Err(invalid(format!("the URL is longer than {MAX_URL_LEN} bytes")));
+        return Err(invalid(format!(
+            "the URL is longer than {MAX_URL_LEN} bytes"
+        )));
     }
     state.pipeline.events().check_url(url).map_err(invalid)?;
     Ok(())
@@ -177,7 +183,11 @@ pub async fn list(
     caller: Caller,
 ) -> Result<Json<Vec<EventEndpoint>>, ApiError> {
     Ok(Json(
-        state.store().tenant(&caller.tenant).event_endpoints().await?,
+        state
+            .store()
+            .tenant(&caller.tenant)
+            .event_endpoints()
+            .await?,
     ))
 }
 
@@ -188,7 +198,11 @@ pub async fn get(
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<EventEndpoint>, ApiError> {
     Ok(Json(
-        state.store().tenant(&caller.tenant).event_endpoint(&id).await?,
+        state
+            .store()
+            .tenant(&caller.tenant)
+            .event_endpoint(&id)
+            .await?,
     ))
 }
 
@@ -206,7 +220,9 @@ pub async fn create(
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "too-many-endpoints",
-            format!("a tenant has at most {MAX_ENDPOINTS_PER_TENANT} event endpoints; delete one first"),
+            format!(
+                "a tenant has at most {MAX_ENDPOINTS_PER_TENANT} event endpoints; delete one first"
+            ),
         ));
     }
     let new = NewEventEndpoint {
@@ -319,7 +335,9 @@ pub async fn rotate_secret(
     let until = UnixMs::new(now)
         .saturating_add(Span::from(events.settings().secret_grace))
         .get();
-    let endpoint = tenant.record_secret_rotation(&id, until, "api", now).await?;
+    let endpoint = tenant
+        .record_secret_rotation(&id, until, "api", now)
+        .await?;
     Ok(Json(EndpointWithSecret { endpoint, secret }))
 }
 

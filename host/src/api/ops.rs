@@ -124,7 +124,10 @@ pub async fn metrics(State(state): State<Arc<ApiState>>) -> Result<Response, Api
         &mut out,
         "# HELP postd_event_deliveries_total Outbound event delivery attempts by outcome (retry: failed, to be tried again; failed: given up).".into(),
     );
-    line(&mut out, "# TYPE postd_event_deliveries_total counter".into());
+    line(
+        &mut out,
+        "# TYPE postd_event_deliveries_total counter".into(),
+    );
     for (outcome, n) in state.pipeline.events().metrics().snapshot() {
         line(
             &mut out,
@@ -135,7 +138,10 @@ pub async fn metrics(State(state): State<Arc<ApiState>>) -> Result<Response, Api
         &mut out,
         "# HELP postd_event_deliveries_pending Outbound event deliveries not yet delivered nor given up.".into(),
     );
-    line(&mut out, "# TYPE postd_event_deliveries_pending gauge".into());
+    line(
+        &mut out,
+        "# TYPE postd_event_deliveries_pending gauge".into(),
+    );
     line(
         &mut out,
         format!(

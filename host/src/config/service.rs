@@ -230,7 +230,9 @@ impl ServiceSettings {
             Some("true" | "1") => true,
             Some("false" | "0") => false,
             Some(other) => {
-                return Err(format!("POSTD_EVENT_DELIVERY is true or false, not `{other}`"));
+                return Err(format!(
+                    "POSTD_EVENT_DELIVERY is true or false, not `{other}`"
+                ));
             }
             None => raw.event_delivery.unwrap_or(true),
         };
@@ -416,14 +418,20 @@ mod tests {
         })
         .unwrap();
         assert!(!s.events.deliver);
-        assert_eq!(s.events.allowed_ranges, vec![Cidr::parse("127.0.0.0/8").unwrap()]);
+        assert_eq!(
+            s.events.allowed_ranges,
+            vec![Cidr::parse("127.0.0.0/8").unwrap()]
+        );
         assert_eq!(s.events.retry_first, Duration::from_millis(50));
         assert_eq!(s.events.retry_window, Duration::from_secs(86_400));
         let bad = ServiceSettings::from_parts(None, |name| {
             (name == "POSTD_EVENT_ALLOWED_RANGES").then(|| "10.0.0.0/8, nonsense".to_string())
         })
         .unwrap_err();
-        assert!(bad.contains("POSTD_EVENT_ALLOWED_RANGES") && bad.contains("nonsense"), "{bad}");
+        assert!(
+            bad.contains("POSTD_EVENT_ALLOWED_RANGES") && bad.contains("nonsense"),
+            "{bad}"
+        );
     }
 
     #[test]

@@ -91,7 +91,11 @@ impl EventDelivery {
             .dns_resolver(Arc::new(GuardedResolver::new(
                 settings.allowed_ranges.clone(),
             )))
-            .user_agent(concat!("postd-host/", env!("CARGO_PKG_VERSION"), " (events)"))
+            .user_agent(concat!(
+                "postd-host/",
+                env!("CARGO_PKG_VERSION"),
+                " (events)"
+            ))
             .build()
             .expect("the events HTTP client's fixed configuration is valid");
         EventDelivery {
@@ -133,7 +137,8 @@ impl EventDelivery {
         if let Some(ip) = ip {
             check_address(ip, &self.settings.allowed_ranges).map_err(|e| refused(&e))?;
         }
-        let internal = ip.is_some_and(|ip| self.settings.allowed_ranges.iter().any(|r| r.contains(ip)));
+        let internal =
+            ip.is_some_and(|ip| self.settings.allowed_ranges.iter().any(|r| r.contains(ip)));
         match parsed.scheme() {
             "https" => Ok(parsed),
             "http" if internal => Ok(parsed),
@@ -250,7 +255,9 @@ impl EventDelivery {
 
     async fn purge(&self) {
         let retention = Span::from(self.settings.retention);
-        let before = UnixMs::new(self.clock.now()).saturating_sub(retention).get();
+        let before = UnixMs::new(self.clock.now())
+            .saturating_sub(retention)
+            .get();
         match self.store.purge_event_deliveries(before).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(deliveries = n, "erased deliveries past their retention"),
@@ -312,24 +319,42 @@ impl EventDelivery {
 
     /// One POST: the status if the receiver answered, what went wrong, and whether trying
     /// again cannot help (the guard refuses the address).
-    async fn send(&self, delivery: &ClaimedDelivery, now: Millis) -> (Option<u16>, Option<String>, bool) {
+    async fn send(
+        &self,
+        delivery: &ClaimedDelivery,
+        now: Millis,
+    ) -> (Option<u16>, Option<String>, bool) {
         if let Err(error) = self.check_url(&delivery.url) {
             return (None, Some(error), true);
         }
         let scope = Self::scope(&delivery.tenant_id, &delivery.endpoint_id);
         let mut secrets = Vec::new();
         for name in [SECRET, PREVIOUS_SECRET] {
-            if name == PREVIOUS_SECRET && delivery.previous_secret_until.is_none_or(|until| until <= now) {
+            if name == PREVIOUS_SECRET
+                && delivery
+                    .previous_secret_until
+                    .is_none_or(|until| until <= now)
+            {
                 continue;
             }
             match self.secrets.get(&scope, name).await {
                 Ok(Some(secret)) => secrets.push(secret),
                 Ok(None) => {}
-                Err(error) => return (None, Some(format!("reading the signing secret: {error}")), false),
+                Err(error) => {
+                    return (
+                        None,
+                        Some(format!("reading the signing secret: {error}")),
+                        false,
+                    );
+                }
             }
         }
         if secrets.is_empty() {
-            return (None, Some("the endpoint has no signing secret".into()), false);
+            return (
+                None,
+                Some("the endpoint has no signing secret".into()),
+                false,
+            );
         }
         let timestamp = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)

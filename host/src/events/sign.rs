@@ -42,7 +42,10 @@ fn signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Option<Stri
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    Some(format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes())))
+    Some(format!(
+        "v1,{}",
+        STANDARD.encode(mac.finalize().into_bytes())
+    ))
 }
 
 /// The `webhook-signature` header for `body` under every secret in `secrets` (the current one

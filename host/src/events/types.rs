@@ -115,10 +115,7 @@ impl EventType {
                 ],
                 &["reason_code"],
             ),
-            EventType::PostDeleted => (
-                vec![("platform_post_id", nullable_string.clone())],
-                &[],
-            ),
+            EventType::PostDeleted => (vec![("platform_post_id", nullable_string.clone())], &[]),
             EventType::ConnectionAttention
             | EventType::ConnectionRevoked
             | EventType::ConnectionExpiringSoon
@@ -324,11 +321,17 @@ mod tests {
             created_at: 0,
             updated_at: 0,
         };
-        let now = Event::published(&job, r#"{"post_id":"p9","url":"https://x/p9","scheduled_for":null}"#);
+        let now = Event::published(
+            &job,
+            r#"{"post_id":"p9","url":"https://x/p9","scheduled_for":null}"#,
+        );
         assert_eq!(now.kind, EventType::PostPublished);
         assert_eq!(now.data["platform_post_id"], "p9");
         assert_eq!(now.data["job_id"], "job_1");
-        let later = Event::published(&job, r#"{"post_id":"p9","url":null,"scheduled_for":1900000000}"#);
+        let later = Event::published(
+            &job,
+            r#"{"post_id":"p9","url":null,"scheduled_for":1900000000}"#,
+        );
         assert_eq!(later.kind, EventType::PostScheduled);
         assert_eq!(later.ordering_key, "job:job_1");
         let body: Value = serde_json::from_str(&later.body("evt_1", "t", 0)).unwrap();

@@ -304,7 +304,10 @@ impl TenantStore {
             return Err(StoreError::not_found("connection", id));
         }
         if let Some(before) = before.filter(|b| {
-            !matches!(b.status, ConnectionStatus::Healthy | ConnectionStatus::Revoked)
+            !matches!(
+                b.status,
+                ConnectionStatus::Healthy | ConnectionStatus::Revoked
+            )
         }) {
             let event = Event::connection(
                 id,

@@ -235,10 +235,11 @@ impl Store {
 
     /// Deliveries not yet delivered nor given up, across tenants.
     pub async fn pending_event_deliveries(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM event_deliveries WHERE state = 'pending'")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(StoreError::db("counting pending deliveries"))?;
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM event_deliveries WHERE state = 'pending'")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(StoreError::db("counting pending deliveries"))?;
         Ok(n as u64)
     }
 
@@ -377,8 +378,16 @@ impl TenantStore {
             Redelivery::Event(id) => format!("event={id}"),
             Redelivery::Range { since, until } => format!("since={since} until={until} events={n}"),
         };
-        audit(&mut tx, &self.tenant, now, actor, "event-endpoint.redelivered", endpoint, &detail)
-            .await?;
+        audit(
+            &mut tx,
+            &self.tenant,
+            now,
+            actor,
+            "event-endpoint.redelivered",
+            endpoint,
+            &detail,
+        )
+        .await?;
         tx.commit()
             .await
             .map_err(StoreError::db("committing a redelivery"))?;

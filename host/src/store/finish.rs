@@ -189,7 +189,7 @@ async fn finish_in(
         _ => None,
     };
     if let Some(event) = event {
-        emit(&mut **tx, &job.tenant_id, &event, now).await?;
+        emit(tx, &job.tenant_id, &event, now).await?;
     }
     Ok(true)
 }

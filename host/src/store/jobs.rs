@@ -283,8 +283,23 @@ impl TenantStore {
         now: Millis,
     ) -> Result<(), StoreError> {
         let mut tx = self.store.begin().await?;
-        audit(&mut tx, &self.tenant, now, actor, "post.deleted", &job.id, "").await?;
-        emit(&mut tx, &self.tenant, &crate::events::Event::deleted(job), now).await?;
+        audit(
+            &mut tx,
+            &self.tenant,
+            now,
+            actor,
+            "post.deleted",
+            &job.id,
+            "",
+        )
+        .await?;
+        emit(
+            &mut tx,
+            &self.tenant,
+            &crate::events::Event::deleted(job),
+            now,
+        )
+        .await?;
         tx.commit()
             .await
             .map_err(StoreError::db("committing a post's deletion"))

@@ -139,8 +139,21 @@ impl TenantStore {
         .execute(&mut *tx)
         .await
         .map_err(StoreError::db("storing an event endpoint"))?;
-        let detail = format!("url={} types={}", new.url, stored_types(&new.event_types).trim());
-        audit(&mut tx, &self.tenant, now, actor, "event-endpoint.created", &id, &detail).await?;
+        let detail = format!(
+            "url={} types={}",
+            new.url,
+            stored_types(&new.event_types).trim()
+        );
+        audit(
+            &mut tx,
+            &self.tenant,
+            now,
+            actor,
+            "event-endpoint.created",
+            &id,
+            &detail,
+        )
+        .await?;
         tx.commit()
             .await
             .map_err(StoreError::db("committing an event endpoint"))?;
@@ -204,10 +217,22 @@ impl TenantStore {
         let detail = format!(
             "url={} types={} enabled={}",
             change.url.as_deref().unwrap_or("-"),
-            change.event_types.as_deref().map_or("-".into(), |t| stored_types(t).trim().to_string()),
+            change
+                .event_types
+                .as_deref()
+                .map_or("-".into(), |t| stored_types(t).trim().to_string()),
             change.enabled.map_or("-".into(), |e| e.to_string())
         );
-        audit(&mut tx, &self.tenant, now, actor, "event-endpoint.changed", id, &detail).await?;
+        audit(
+            &mut tx,
+            &self.tenant,
+            now,
+            actor,
+            "event-endpoint.changed",
+            id,
+            &detail,
+        )
+        .await?;
         tx.commit()
             .await
             .map_err(StoreError::db("committing an event endpoint"))?;
@@ -239,8 +264,16 @@ impl TenantStore {
             return Err(StoreError::not_found("event endpoint", id));
         }
         let detail = format!("previous_secret_until={previous_until}");
-        audit(&mut tx, &self.tenant, now, actor, "event-endpoint.secret-rotated", id, &detail)
-            .await?;
+        audit(
+            &mut tx,
+            &self.tenant,
+            now,
+            actor,
+            "event-endpoint.secret-rotated",
+            id,
+            &detail,
+        )
+        .await?;
         tx.commit()
             .await
             .map_err(StoreError::db("committing a secret rotation"))?;
@@ -278,7 +311,16 @@ impl TenantStore {
         if done.rows_affected() != 1 {
             return Err(StoreError::not_found("event endpoint", id));
         }
-        audit(&mut tx, &self.tenant, now, actor, "event-endpoint.deleted", id, "").await?;
+        audit(
+            &mut tx,
+            &self.tenant,
+            now,
+            actor,
+            "event-endpoint.deleted",
+            id,
+            "",
+        )
+        .await?;
         tx.commit()
             .await
             .map_err(StoreError::db("committing an endpoint's deletion"))

@@ -185,10 +185,9 @@ async fn a_campaign_sent_through_the_sandbox_is_told_to_the_tenants_app() {
     assert_eq!(event["data"]["plugin"], "mailchimp");
     // The campaign id the sandbox gave, the one Mailchimp was told to send.
     let campaign = event["data"]["platform_post_id"].as_str().unwrap();
-    let sent = piped
-        .env
-        .requests_since(0, PREFIX)
-        .into_iter()
-        .any(|r| r.path.ends_with(&format!("/campaigns/{campaign}/actions/send")));
+    let sent = piped.env.requests_since(0, PREFIX).into_iter().any(|r| {
+        r.path
+            .ends_with(&format!("/campaigns/{campaign}/actions/send"))
+    });
     assert!(sent, "{event}");
 }

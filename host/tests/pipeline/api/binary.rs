@@ -328,8 +328,16 @@ async fn an_event_committed_before_a_sigkill_is_delivered_after_the_restart() {
         || async { !receiver.accepted_ids().is_empty() },
     )
     .await;
-    assert_eq!(receiver.accepted_ids(), vec![first.id()], "the same event, once accepted");
-    let accepted = receiver.got().into_iter().find(|d| d.answered == Some(200)).unwrap();
+    assert_eq!(
+        receiver.accepted_ids(),
+        vec![first.id()],
+        "the same event, once accepted"
+    );
+    let accepted = receiver
+        .got()
+        .into_iter()
+        .find(|d| d.answered == Some(200))
+        .unwrap();
     assert!(accepted.verifies_with(&secret));
     assert_eq!(accepted.body, first.body, "the same body on every attempt");
     assert_eq!(accepted.kind(), "plugin.disabled_for_tenant");
@@ -338,7 +346,10 @@ async fn an_event_committed_before_a_sigkill_is_delivered_after_the_restart() {
         .get(&format!("/v1/event-endpoints/{endpoint}/deliveries"), &key)
         .await;
     assert_eq!(listed.json[0]["state"], "delivered", "{listed:?}");
-    assert_eq!(listed.json[0]["attempts"], 2, "the attempt the crash cut short counts");
+    assert_eq!(
+        listed.json[0]["attempts"], 2,
+        "the attempt the crash cut short counts"
+    );
     host.signal("-TERM");
     assert!(host.exited_cleanly().await);
 }

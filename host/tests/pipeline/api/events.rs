@@ -7,8 +7,8 @@ use postd_host::store::ConnectionStatus;
 
 use super::*;
 use crate::on_both_backends;
-use crate::support::receiver::Receiver;
 use crate::support::Setup;
+use crate::support::receiver::Receiver;
 
 const HOUR_MS: i64 = 3_600_000;
 
@@ -63,7 +63,11 @@ async fn a_published_post_is_told_signed_and_retried_until_accepted(kind: Kind) 
     assert_eq!(h.pipeline.run_due().await, 1);
     // The receiver answers 500 twice: each attempt is recorded and retried after a backoff.
     for attempt in 1..=3 {
-        assert_eq!(h.pipeline.events().deliver_due().await, 1, "attempt {attempt}");
+        assert_eq!(
+            h.pipeline.events().deliver_due().await,
+            1,
+            "attempt {attempt}"
+        );
         assert_eq!(
             h.pipeline.events().deliver_due().await,
             0,
@@ -87,7 +91,10 @@ async fn a_published_post_is_told_signed_and_retried_until_accepted(kind: Kind) 
         "every attempt verifies"
     );
     assert!(!got[0].verifies_with("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
-    assert!(got[2].verifies_with_readme_example(&secret), "the README's example agrees");
+    assert!(
+        got[2].verifies_with_readme_example(&secret),
+        "the README's example agrees"
+    );
     assert!(!got[2].verifies_with_readme_example("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
     assert_eq!(receiver.accepted_ids(), vec![id.clone()], "accepted once");
     let event = got[2].json();
@@ -226,7 +233,11 @@ async fn a_dead_letter_a_status_change_and_a_disabled_plugin_are_told_in_order()
         .iter()
         .map(|d| {
             let data = d.json()["data"].clone();
-            (d.answered, data["status"].as_str().unwrap().to_string(), data["previous_status"].clone())
+            (
+                d.answered,
+                data["status"].as_str().unwrap().to_string(),
+                data["previous_status"].clone(),
+            )
         })
         .collect();
     assert_eq!(
@@ -265,20 +276,36 @@ async fn tenants_see_and_receive_only_their_own_events() {
 
     // Another tenant's endpoint does not exist for this one.
     for (method, path, body) in [
-        (Method::GET, format!("/v1/event-endpoints/{acme_endpoint}"), None),
+        (
+            Method::GET,
+            format!("/v1/event-endpoints/{acme_endpoint}"),
+            None,
+        ),
         (
             Method::PATCH,
             format!("/v1/event-endpoints/{acme_endpoint}"),
             Some(json!({ "url": other_receiver.url })),
         ),
-        (Method::GET, format!("/v1/event-endpoints/{acme_endpoint}/deliveries"), None),
+        (
+            Method::GET,
+            format!("/v1/event-endpoints/{acme_endpoint}/deliveries"),
+            None,
+        ),
         (
             Method::POST,
             format!("/v1/event-endpoints/{acme_endpoint}/redeliver"),
             Some(json!({ "since_ms": 0 })),
         ),
-        (Method::POST, format!("/v1/event-endpoints/{acme_endpoint}/rotate-secret"), None),
-        (Method::DELETE, format!("/v1/event-endpoints/{acme_endpoint}"), None),
+        (
+            Method::POST,
+            format!("/v1/event-endpoints/{acme_endpoint}/rotate-secret"),
+            None,
+        ),
+        (
+            Method::DELETE,
+            format!("/v1/event-endpoints/{acme_endpoint}"),
+            None,
+        ),
     ] {
         let request = api.request(method.clone(), &path, Some(&other_key));
         let request = match &body {
@@ -286,7 +313,11 @@ async fn tenants_see_and_receive_only_their_own_events() {
             None => request,
         };
         let answer = api.send(request).await;
-        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{method} {path}: {answer:?}");
+        assert_eq!(
+            answer.status,
+            StatusCode::NOT_FOUND,
+            "{method} {path}: {answer:?}"
+        );
     }
     let listed = api.get("/v1/event-endpoints", &other_key).await;
     assert_eq!(listed.json.as_array().unwrap().len(), 1);
@@ -357,13 +388,13 @@ async fn private_addresses_are_refused_at_creation_and_at_delivery() {
     let guarded_key = guarded.tenant_key("acme").await;
     let receiver = Receiver::start(&[]).await;
     let loopback = api
-        .post(
-            "/v1/event-endpoints",
-            &key,
-            json!({ "url": receiver.url }),
-        )
+        .post("/v1/event-endpoints", &key, json!({ "url": receiver.url }))
         .await;
-    assert_eq!(loopback.status, StatusCode::CREATED, "allowed in the first host");
+    assert_eq!(
+        loopback.status,
+        StatusCode::CREATED,
+        "allowed in the first host"
+    );
     let refused = guarded_api
         .post(
             "/v1/event-endpoints",
@@ -371,8 +402,19 @@ async fn private_addresses_are_refused_at_creation_and_at_delivery() {
             json!({ "url": receiver.url }),
         )
         .await;
-    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{refused:?}");
-    let port = receiver.url.split(':').nth(2).unwrap().split('/').next().unwrap();
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{refused:?}"
+    );
+    let port = receiver
+        .url
+        .split(':')
+        .nth(2)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap();
     let (endpoint, _) = add_endpoint(
         &guarded_api,
         &guarded_key,

@@ -46,18 +46,30 @@ impl Delivery {
     /// True when the README's own verification example (its Python block under "Verifying a
     /// delivery") accepts the delivery with `secret`.
     pub fn verifies_with_readme_example(&self, secret: &str) -> bool {
-        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
-            .unwrap();
-        let section = &readme[readme.find("**Verifying a delivery**").expect("the section")..];
+        let readme =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+        let section = &readme[readme
+            .find("**Verifying a delivery**")
+            .expect("the section")..];
         let start = section.find("```python\n").expect("a python block") + "```python\n".len();
         let example = &section[start..start + section[start..].find("```").unwrap()];
-        let headers: serde_json::Map<String, Value> = ["webhook-id", "webhook-timestamp", "webhook-signature"]
-            .iter()
-            .map(|name| (name.to_string(), Value::from(self.headers[*name].to_str().unwrap())))
-            .collect();
+        let headers: serde_json::Map<String, Value> =
+            ["webhook-id", "webhook-timestamp", "webhook-signature"]
+                .iter()
+                .map(|name| {
+                    (
+                        name.to_string(),
+                        Value::from(self.headers[*name].to_str().unwrap()),
+                    )
+                })
+                .collect();
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("body"), &self.body).unwrap();
-        std::fs::write(dir.path().join("headers.json"), Value::Object(headers).to_string()).unwrap();
+        std::fs::write(
+            dir.path().join("headers.json"),
+            Value::Object(headers).to_string(),
+        )
+        .unwrap();
         let script = format!(
             "{example}\nimport json, sys\n\
              headers = json.load(open(sys.argv[1] + '/headers.json'))\n\
