@@ -13,6 +13,7 @@ use crate::capability::vault::VaultFault;
 use crate::events::EventType;
 use crate::store::{
     EventDeliveryRecord, EventEndpoint, EventEndpointChange, NewEventEndpoint, Redelivery,
+    new_event_endpoint_id,
 };
 use crate::time::{Span, UnixMs};
 
@@ -231,39 +232,29 @@ pub async fn create(
         description: body.description,
         enabled: body.enabled.unwrap_or(true),
     };
-    // Stored disabled until its secret is in the vault: no event can be signed without one.
-    let staged = NewEventEndpoint {
-        enabled: false,
-        ..new.clone()
-    };
-    let now = state.pipeline.now();
-    let endpoint = tenant.create_event_endpoint(&staged, "api", now).await?;
+    // The secret is in the vault before the endpoint exists: no event is ever due for an
+    // endpoint that cannot sign it.
+    let id = new_event_endpoint_id();
     let events = state.pipeline.events();
-    let secret = match events
-        .new_signing_secret(&caller.tenant, &endpoint.id, false)
+    let secret = events
+        .new_signing_secret(&caller.tenant, &id, false)
         .await
-    {
-        Ok(secret) => secret,
+        .map_err(vault_unavailable)?;
+    let created = tenant
+        .create_event_endpoint(&id, &new, "api", state.pipeline.now())
+        .await;
+    match created {
+        Ok(endpoint) => Ok((
+            StatusCode::CREATED,
+            Json(EndpointWithSecret { endpoint, secret }),
+        )),
         Err(error) => {
-            let _ = tenant.delete_event_endpoint(&endpoint.id, "api", now).await;
-            return Err(vault_unavailable(error));
+            if let Err(fault) = events.erase_secrets(&caller.tenant, &id).await {
+                tracing::warn!(%fault, endpoint = %id, "erasing the secret of an endpoint that was not stored failed");
+            }
+            Err(error.into())
         }
-    };
-    let endpoint = if new.enabled {
-        let enable = EventEndpointChange {
-            enabled: Some(true),
-            ..EventEndpointChange::default()
-        };
-        tenant
-            .update_event_endpoint(&endpoint.id, &enable, "api", now)
-            .await?
-    } else {
-        endpoint
-    };
-    Ok((
-        StatusCode::CREATED,
-        Json(EndpointWithSecret { endpoint, secret }),
-    ))
+    }
 }
 
 /// `PATCH /v1/event-endpoints/{id}`

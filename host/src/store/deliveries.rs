@@ -1,6 +1,8 @@
 //! Event deliveries: claiming due ones under a lease (in order per subject), recording each
 //! attempt, listing them for the tenant, redelivering, and retention.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
@@ -150,30 +152,38 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .map_err(StoreError::db("claiming event deliveries"))?;
+        // Each endpoint's URL and rotation as they are now (a batch often shares endpoints).
+        let mut endpoints: HashMap<(String, String), Option<(String, Option<Millis>)>> =
+            HashMap::new();
         let mut claimed = Vec::with_capacity(rows.len());
         for row in rows {
-            let (tenant_id, endpoint_id): (String, String) =
-                (row.get("tenant_id"), row.get("endpoint_id"));
-            let endpoint = sqlx::query(
-                "SELECT url, previous_secret_until FROM event_endpoints WHERE tenant_id = $1 AND id = $2",
-            )
-            .bind(&tenant_id)
-            .bind(&endpoint_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(StoreError::db("reading an event endpoint"))?;
+            let key: (String, String) = (row.get("tenant_id"), row.get("endpoint_id"));
+            if !endpoints.contains_key(&key) {
+                let endpoint = sqlx::query(
+                    "SELECT url, previous_secret_until FROM event_endpoints WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind(&key.0)
+                .bind(&key.1)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(StoreError::db("reading an event endpoint"))?
+                .map(|e| (e.get("url"), e.get("previous_secret_until")));
+                endpoints.insert(key.clone(), endpoint);
+            }
             // Deleted since the claim: its deliveries went with it.
-            let Some(endpoint) = endpoint else { continue };
+            let Some(Some((url, previous_secret_until))) = endpoints.get(&key).cloned() else {
+                continue;
+            };
             claimed.push(ClaimedDelivery {
-                tenant_id,
-                endpoint_id,
                 event_id: row.get("event_id"),
                 payload: row.get("payload"),
                 attempts: row.get::<i64, _>("attempts").clamp(0, u32::MAX as i64) as u32,
                 window_start: row.get("window_start"),
                 lease: lease.clone(),
-                url: endpoint.get("url"),
-                previous_secret_until: endpoint.get("previous_secret_until"),
+                url,
+                previous_secret_until,
+                tenant_id: key.0,
+                endpoint_id: key.1,
             });
         }
         Ok(claimed)
@@ -298,19 +308,44 @@ impl TenantStore {
         .fetch_all(&self.store.pool)
         .await
         .map_err(StoreError::db("listing deliveries"))?;
+        let ids: Vec<String> = rows.iter().map(|r| r.get("event_id")).collect();
+        let mut attempts: HashMap<String, Vec<AttemptRecord>> = HashMap::new();
+        if !ids.is_empty() {
+            let sql = format!(
+                "SELECT event_id, attempt, at, latency_ms, status, error FROM event_attempts
+                 WHERE tenant_id = $1 AND endpoint_id = $2 AND event_id IN ({})
+                 ORDER BY event_id, attempt",
+                (3..3 + ids.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql.as_str()))
+                .bind(&self.tenant)
+                .bind(endpoint);
+            for id in &ids {
+                query = query.bind(id);
+            }
+            for a in query
+                .fetch_all(&self.store.pool)
+                .await
+                .map_err(StoreError::db("listing delivery attempts"))?
+            {
+                attempts
+                    .entry(a.get("event_id"))
+                    .or_default()
+                    .push(AttemptRecord {
+                        attempt: a.get::<i64, _>("attempt").clamp(0, u32::MAX as i64) as u32,
+                        at: a.get("at"),
+                        latency_ms: a.get("latency_ms"),
+                        status: status_of(&a, "status"),
+                        error: a.get("error"),
+                    });
+            }
+        }
         let mut records = Vec::with_capacity(rows.len());
         for row in rows {
             let event_id: String = row.get("event_id");
-            let attempts = sqlx::query(
-                "SELECT attempt, at, latency_ms, status, error FROM event_attempts
-                 WHERE tenant_id = $1 AND endpoint_id = $2 AND event_id = $3 ORDER BY attempt",
-            )
-            .bind(&self.tenant)
-            .bind(endpoint)
-            .bind(&event_id)
-            .fetch_all(&self.store.pool)
-            .await
-            .map_err(StoreError::db("listing delivery attempts"))?;
             let state: String = row.get("state");
             let payload: String = row.get("payload");
             records.push(EventDeliveryRecord {
@@ -322,16 +357,7 @@ impl TenantStore {
                 created_at: row.get("created_at"),
                 delivered_at: row.get("delivered_at"),
                 payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
-                attempt_log: attempts
-                    .iter()
-                    .map(|a| AttemptRecord {
-                        attempt: a.get::<i64, _>("attempt").clamp(0, u32::MAX as i64) as u32,
-                        at: a.get("at"),
-                        latency_ms: a.get("latency_ms"),
-                        status: status_of(a, "status"),
-                        error: a.get("error"),
-                    })
-                    .collect(),
+                attempt_log: attempts.remove(&event_id).unwrap_or_default(),
                 state,
                 event_id,
             });

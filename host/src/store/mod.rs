@@ -37,7 +37,7 @@ pub use deliveries::{
 };
 pub use events::NewWebhookEvent;
 pub use model::*;
-pub use outbox::{EventEndpoint, EventEndpointChange, NewEventEndpoint};
+pub use outbox::{EventEndpoint, EventEndpointChange, NewEventEndpoint, new_event_endpoint_id};
 pub use pipeline::{Claimed, Finish, FinishOutcome};
 pub use tenants::{PAUSED_FOR_PLUGIN, TenantStore};
 

@@ -60,6 +60,11 @@ pub struct EventEndpointChange {
     pub enabled: Option<bool>,
 }
 
+/// A new endpoint id (its signing secret is stored under it before the endpoint is).
+pub fn new_event_endpoint_id() -> String {
+    new_id("ep")
+}
+
 /// The stored form of a type list: each type between spaces, so one `LIKE` finds a type.
 fn stored_types(types: &[String]) -> String {
     if types.is_empty() || types.iter().any(|t| t == ALL_TYPES) {
@@ -116,21 +121,21 @@ pub(crate) async fn emit(
 }
 
 impl TenantStore {
-    /// Stores a new endpoint (enabled or not); audited.
+    /// Stores a new endpoint `id` (a [`new_event_endpoint_id`]); audited.
     pub async fn create_event_endpoint(
         &self,
+        id: &str,
         new: &NewEventEndpoint,
         actor: &str,
         now: Millis,
     ) -> Result<EventEndpoint, StoreError> {
-        let id = new_id("ep");
         let mut tx = self.store.begin().await?;
         sqlx::query(
             "INSERT INTO event_endpoints (tenant_id, id, url, event_types, description, enabled, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
         )
         .bind(&self.tenant)
-        .bind(&id)
+        .bind(id)
         .bind(&new.url)
         .bind(stored_types(&new.event_types))
         .bind(&new.description)
@@ -150,14 +155,14 @@ impl TenantStore {
             now,
             actor,
             "event-endpoint.created",
-            &id,
+            id,
             &detail,
         )
         .await?;
         tx.commit()
             .await
             .map_err(StoreError::db("committing an event endpoint"))?;
-        self.event_endpoint(&id).await
+        self.event_endpoint(id).await
     }
 
     /// The tenant's endpoints, oldest first.
