@@ -537,3 +537,45 @@ async fn a_delivery_that_never_succeeds_fails_after_its_window() {
     assert_eq!(h.pipeline.events().deliver_due().await, 1);
     assert_eq!(receiver.got().len(), attempts + 1);
 }
+
+on_both_backends!(two_replicas_deliver_each_event_once);
+
+async fn two_replicas_deliver_each_event_once(kind: Kind) {
+    use std::sync::Arc;
+
+    use postd_host::events::EventDelivery;
+
+    let (h, api, key) = start(kind).await;
+    let connection = connect(&api, &key).await;
+    let receiver = Receiver::start(&[]).await;
+    let (endpoint, secret) =
+        add_endpoint(&api, &key, &receiver.url, json!(["post.published"])).await;
+    for i in 0..40 {
+        let body = post_body(&connection, &format!("post {i}"));
+        publish(&api, &key, &format!("k{i}"), &body).await;
+    }
+    assert_eq!(h.pipeline.run_due().await, 40);
+    // A second replica's delivery over the same database, claiming at the same time.
+    let other = Arc::new(EventDelivery::new(
+        h.store.clone(),
+        h.runtime.secrets().clone(),
+        Arc::new(h.clock.clone()),
+        h.pipeline.events().settings().clone(),
+        "replica-b".into(),
+    ));
+    let (a, b) = tokio::join!(h.pipeline.events().deliver_due(), other.deliver_due());
+    assert_eq!(a + b, 40, "{a} + {b} attempts");
+    let mut ids = receiver.accepted_ids();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 40, "every event once");
+    assert_eq!(receiver.got().len(), 40, "and no event twice");
+    assert!(receiver.got().iter().all(|d| d.verifies_with(&secret)));
+    let delivered = api
+        .get(
+            &format!("/v1/event-endpoints/{endpoint}/deliveries?state=delivered&limit=100"),
+            &key,
+        )
+        .await;
+    assert_eq!(delivered.json.as_array().unwrap().len(), 40);
+}
