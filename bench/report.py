@@ -154,6 +154,7 @@ def main():
     swap = load("hot_swap")
     idle = load("idle_memory")
     scale = load("scale_out")
+    events = load("events")
     notes_path = os.path.join(ROOT, "bench", "NOTES.md")
     notes = read(notes_path)
     out = []
@@ -281,6 +282,17 @@ def main():
             workers = ", ".join(f"{k}: {v:,}" for k, v in sorted(a["attempts_by_worker"].items()))
             rss = ", ".join(f"{k / 1024:.0f}" for k in r["rss_peak_kib"])
             w(f"| {r['processes']} | {r['posts']:,} | {r['in_flight']} | {fmt(r['publishes_per_s'])} | {a['published']:,} of {a['jobs']:,} | {a['attempts']:,} | {a['platform_posts']:,} | {a['jobs_not_posted_exactly_once']} | {workers} | {rss} |")
+        w("")
+    else:
+        w("Not run.\n")
+
+    w("## 6. Outbound events\n")
+    if events:
+        w("In-process, on each database: (a) published outcomes recorded one transaction each (`Store::finish`, the pipeline's default) for a tenant with no event endpoint and for one whose endpoint wants `post.published`, interleaved in halves: the difference is what writing the event in the same transaction costs a publish; (b) the pending deliveries sent by one process's delivery loop (16 in flight, signed, through the egress guard, each attempt recorded) to a receiver on loopback that answers 204 at once.\n")
+        w("| backend | finish µs, no endpoint (mean / p99) | finish µs, one endpoint (mean / p99) | added by the event (mean) | deliveries | deliveries/s |\n| --- | --- | --- | --- | --- | --- |")
+        for b in events["backends"]:
+            f = b["finish_us"]
+            w(f"| {b['backend']} | {fmt(f['without_endpoint']['mean'])} / {fmt(f['without_endpoint']['p99'])} | {fmt(f['with_endpoint']['mean'])} / {fmt(f['with_endpoint']['p99'])} | {fmt(f['added_mean'])} µs | {b['deliveries']:,} | {fmt(b['deliveries_per_s'])} |")
         w("")
     else:
         w("Not run.\n")

@@ -42,6 +42,16 @@ Settings come from postd.toml (or the file POSTD_CONFIG names), overridden by th
   POSTD_AUTH_FAILURES_PER_MINUTE
                         wrong API or admin keys one address may send per minute before it is
                         answered 429 until its budget refills; default 20, 0 turns it off
+  POSTD_EVENT_DELIVERY  true or false: whether this process sends outbound events; default true
+  POSTD_EVENT_ALLOWED_RANGES
+                        comma-separated CIDRs event endpoints may reach although the egress
+                        guard refuses them (loopback, private ranges); default none
+  POSTD_EVENT_TIMEOUT_SECS, POSTD_EVENT_RETRY_FIRST_MS, POSTD_EVENT_RETRY_MAX_SECS,
+  POSTD_EVENT_RETRY_WINDOW_SECS, POSTD_EVENT_SECRET_GRACE_SECS, POSTD_EVENT_CONCURRENCY,
+  POSTD_EVENT_RETENTION_DAYS
+                        one attempt's timeout (10); first retry delay, doubling (5000 ms) up to
+                        (3600 s) for (86400 s); a rotated-out secret still signs (86400 s);
+                        deliveries in flight (16); finished deliveries kept (30 days)
   POSTD_LOG             log filter; default info
   POSTD_LOG_FORMAT      text or json";
 

@@ -44,7 +44,10 @@ CREATE TABLE event_deliveries (
 CREATE INDEX event_deliveries_due ON event_deliveries (next_attempt_at) WHERE state = 'pending';
 CREATE INDEX event_deliveries_in_order ON event_deliveries (tenant_id, endpoint_id, ordering_key, event_id)
     WHERE state = 'pending';
-CREATE INDEX event_deliveries_by_time ON event_deliveries (tenant_id, endpoint_id, created_at);
+-- Listing by endpoint (ids are unique across tenants). Not (tenant_id, endpoint_id, …): on a table
+-- without statistics yet, PostgreSQL would pick such an index for the ordering check above and
+-- scan every pending row per candidate.
+CREATE INDEX event_deliveries_by_time ON event_deliveries (endpoint_id, created_at);
 CREATE INDEX event_deliveries_finished ON event_deliveries (created_at) WHERE state <> 'pending';
 
 -- Every attempt of a delivery: when, how long, what the receiver answered.

@@ -24,6 +24,11 @@ const ERROR_TEXT_LIMIT: usize = 300;
 /// Added to the request timeout for a delivery's lease: the lease outlives the attempt and the
 /// write of its outcome. A delivery whose host died is sent again this long after its timeout.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
+/// A claim slower than this refreshes the tables' statistics (at most once per
+/// [`ANALYZE_AT_MOST_EVERY`]): a plan made without them is the usual cause.
+const SLOW_CLAIM: Duration = Duration::from_millis(200);
+/// How often a slow claim may refresh statistics.
+const ANALYZE_AT_MOST_EVERY: Duration = Duration::from_secs(60);
 /// How often delivered and failed deliveries past their retention are erased.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 /// The vault scope's plugin part for endpoint secrets: not a valid plugin id, so no plugin
@@ -72,6 +77,7 @@ pub struct EventDelivery {
     settings: EventSettings,
     worker: String,
     metrics: DeliveryMetrics,
+    analyzed_at: std::sync::Mutex<Option<Instant>>,
 }
 
 impl EventDelivery {
@@ -106,6 +112,7 @@ impl EventDelivery {
             settings,
             worker,
             metrics: DeliveryMetrics::default(),
+            analyzed_at: std::sync::Mutex::new(None),
         }
     }
 
@@ -240,16 +247,36 @@ impl EventDelivery {
 
     async fn claim(&self, limit: usize) -> Vec<ClaimedDelivery> {
         let lease = Span::from(self.settings.timeout + LEASE_MARGIN).as_millis_i64();
-        match self
+        let started = Instant::now();
+        let claimed = self
             .store
             .claim_event_deliveries(&self.worker, self.clock.now(), lease, limit as u32)
-            .await
-        {
+            .await;
+        if started.elapsed() > SLOW_CLAIM {
+            self.refresh_statistics().await;
+        }
+        match claimed {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::error!(%error, "claiming event deliveries failed");
                 Vec::new()
             }
+        }
+    }
+
+    async fn refresh_statistics(&self) {
+        {
+            let mut analyzed_at = self.analyzed_at.lock().expect("analyzed_at");
+            if analyzed_at.is_some_and(|at| at.elapsed() < ANALYZE_AT_MOST_EVERY) {
+                return;
+            }
+            *analyzed_at = Some(Instant::now());
+        }
+        match self.store.analyze_event_deliveries().await {
+            Ok(()) => {
+                tracing::info!("claiming deliveries was slow; refreshed the tables' statistics")
+            }
+            Err(error) => tracing::warn!(%error, "refreshing delivery statistics failed"),
         }
     }
 
