@@ -10,6 +10,9 @@ use sqlx::{AssertSqlSafe, Row};
 use super::tenants::audit;
 use super::{Backend, Millis, Store, StoreError, TenantStore};
 
+/// An endpoint's URL and `previous_secret_until`, read when its deliveries are claimed.
+type EndpointNow = (String, Option<Millis>);
+
 /// A delivery a worker holds until its lease ends.
 #[derive(Debug, Clone)]
 pub struct ClaimedDelivery {
@@ -153,8 +156,7 @@ impl Store {
         .await
         .map_err(StoreError::db("claiming event deliveries"))?;
         // Each endpoint's URL and rotation as they are now (a batch often shares endpoints).
-        let mut endpoints: HashMap<(String, String), Option<(String, Option<Millis>)>> =
-            HashMap::new();
+        let mut endpoints: HashMap<(String, String), Option<EndpointNow>> = HashMap::new();
         let mut claimed = Vec::with_capacity(rows.len());
         for row in rows {
             let key: (String, String) = (row.get("tenant_id"), row.get("endpoint_id"));
