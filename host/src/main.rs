@@ -68,7 +68,9 @@ async fn main() -> ExitCode {
         tracing_subscriber::EnvFilter::try_from_env("POSTD_LOG").unwrap_or_else(|_| "info".into());
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        // Colour codes only on a terminal: a log file or collector gets plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match settings.log_format {
         LogFormat::Json => logs.json().init(),
         LogFormat::Text => logs.init(),

@@ -264,6 +264,10 @@ async fn the_binary_keeps_its_files_private_and_the_first_key_out_of_the_log() {
         !logged.contains(&key) && !logged.contains(&key[4..]),
         "the first tenant's key is in the log"
     );
+    assert!(
+        !logged.contains('\u{1b}'),
+        "a log written to a file carries no terminal colour codes"
+    );
 }
 
 #[tokio::test]
