@@ -20,6 +20,26 @@ async fn operations_metrics_and_the_openapi_document_match_the_routes() {
     );
     let metrics = api.send(api.request(Method::GET, "/metrics", None)).await;
     let text = metrics.json.as_str().unwrap();
+    // Every metric the README's list names is declared (a gauge with nothing to count yet,
+    // like `postd_jobs` before any job, has no series).
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    let list = &readme[readme
+        .find("`/metrics` exposes")
+        .expect("the README lists metrics")..];
+    let list = &list[..list.find("\n\n").unwrap()];
+    let listed: Vec<&str> = list
+        .split('`')
+        .filter_map(|quoted| quoted.split(['{', ' ']).next())
+        .filter(|name| name.starts_with("postd_"))
+        .collect();
+    assert!(listed.len() >= 10, "{listed:?}");
+    for name in listed {
+        assert!(
+            text.contains(&format!("# TYPE {name} ")),
+            "the README lists {name}, /metrics lacks it"
+        );
+    }
     for series in [
         "postd_http_requests_total{",
         "postd_jobs",
