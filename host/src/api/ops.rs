@@ -201,6 +201,28 @@ pub async fn metrics(State(state): State<Arc<ApiState>>) -> Result<Response, Api
             format!("postd_egress_request_duration_seconds_count{{plugin=\"{plugin}\"}} {total}"),
         );
     }
+    line(
+        &mut out,
+        "# HELP postd_egress_requests_total Connector HTTP requests by plugin and outcome: the answer's status class, failed (no answer) or refused (egress policy or rate budget, never sent).".into(),
+    );
+    line(
+        &mut out,
+        "# TYPE postd_egress_requests_total counter".into(),
+    );
+    for (plugin, stats) in runtime.egress_metrics().snapshot() {
+        let classes = ["1xx", "2xx", "3xx", "4xx", "5xx"]
+            .into_iter()
+            .zip(stats.status_classes);
+        let others = [("failed", stats.failures), ("refused", stats.refused)];
+        for (outcome, n) in classes.chain(others) {
+            line(
+                &mut out,
+                format!(
+                    "postd_egress_requests_total{{plugin=\"{plugin}\",outcome=\"{outcome}\"}} {n}"
+                ),
+            );
+        }
+    }
     line(&mut out, "# HELP postd_token_expiry_seconds Seconds until the nearest token of a usable connection expires.".into());
     line(&mut out, "# TYPE postd_token_expiry_seconds gauge".into());
     if let Some(at) = store.nearest_token_expiry().await? {

@@ -47,6 +47,8 @@ async fn operations_metrics_and_the_openapi_document_match_the_routes() {
         "postd_fuel_consumed_total{tenant=\"acme\",plugin=\"pipeline\"}",
         "postd_egress_request_duration_seconds_bucket{plugin=\"pipeline\"",
         "postd_token_expiry_seconds ",
+        "postd_egress_requests_total{plugin=\"pipeline\",outcome=\"2xx\"}",
+        "postd_egress_requests_total{plugin=\"pipeline\",outcome=\"refused\"} 0",
         "postd_plugin_swaps_total{plugin=\"pipeline\"}",
     ] {
         assert!(text.contains(series), "missing {series} in\n{text}");
