@@ -53,7 +53,7 @@ Settings come from postd.toml (or the file POSTD_CONFIG names), overridden by th
                         (3600 s) for (86400 s); a rotated-out secret still signs (86400 s);
                         deliveries in flight (16); finished deliveries kept (30 days)
   POSTD_LOG             log filter; default info
-  POSTD_LOG_FORMAT      text or json";
+  POSTD_LOG_FORMAT      text or json; default text on a terminal, json otherwise";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -71,7 +71,7 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         // Colour codes only on a terminal: a log file or collector gets plain text.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    match settings.log_format {
+    match settings.log_format.unwrap_or_else(LogFormat::for_stderr) {
         LogFormat::Json => logs.json().init(),
         LogFormat::Text => logs.init(),
     }

@@ -15,7 +15,7 @@
 //! lease_secs = 120                       # POSTD_LEASE_SECS
 //! max_rate_limit_wait_secs = 86400       # POSTD_MAX_RATE_LIMIT_WAIT_SECS (1 s to a year)
 //! worker_id = "host-a"                   # POSTD_WORKER_ID (default <hostname>-<pid>)
-//! log_format = "text"                    # POSTD_LOG_FORMAT: text | json
+//! log_format = "text"                    # POSTD_LOG_FORMAT: text | json (default: text on a terminal, else json)
 //! host_memory_mb = 1024                  # POSTD_HOST_MEMORY_MB: held for all running calls
 //! auth_failures_per_minute = 20          # POSTD_AUTH_FAILURES_PER_MINUTE: wrong keys per source address; 0 is off
 //! shutdown_delay_secs = 0                # POSTD_SHUTDOWN_DELAY_SECS: /readyz fails this long before the listener closes
@@ -83,8 +83,8 @@ pub struct ServiceSettings {
     pub worker_id: Option<String>,
     /// The admin API's key (environment only); `None` turns the admin API off.
     pub admin_key: Option<String>,
-    /// `text` or `json` logs.
-    pub log_format: LogFormat,
+    /// `text` or `json` logs; `None` chooses by where they go ([`LogFormat::for_stderr`]).
+    pub log_format: Option<LogFormat>,
     /// MiB the host may hold on behalf of all running plugin calls together (vault writes,
     /// continuations, bodies in flight); past it calls answer `busy`.
     pub host_memory_mb: u64,
@@ -109,6 +109,18 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+impl LogFormat {
+    /// The format when none is set: text for a person at a terminal, JSON lines for whatever
+    /// collects the logs otherwise (a file, journald, a container runtime).
+    pub fn for_stderr() -> LogFormat {
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            LogFormat::Text
+        } else {
+            LogFormat::Json
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -191,10 +203,10 @@ impl ServiceSettings {
             .or(raw.listen)
             .unwrap_or_else(|| "127.0.0.1:8080".into());
         let log_format = match env("POSTD_LOG_FORMAT").as_deref() {
-            Some("json") => LogFormat::Json,
-            Some("text") => LogFormat::Text,
+            Some("json") => Some(LogFormat::Json),
+            Some("text") => Some(LogFormat::Text),
             Some(other) => return Err(format!("POSTD_LOG_FORMAT is text or json, not `{other}`")),
-            None => raw.log_format.unwrap_or(LogFormat::Text),
+            None => raw.log_format,
         };
         let max_rate_limit_wait_secs = number(
             "POSTD_MAX_RATE_LIMIT_WAIT_SECS",

@@ -268,6 +268,12 @@ async fn the_binary_keeps_its_files_private_and_the_first_key_out_of_the_log() {
         !logged.contains('\u{1b}'),
         "a log written to a file carries no terminal colour codes"
     );
+    // Off a terminal, and with no format set, logs are JSON lines.
+    for line in logged.lines().filter(|l| !l.trim().is_empty()) {
+        let entry: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("a log line that is not JSON ({e}): {line}"));
+        assert!(entry["level"].is_string(), "{line}");
+    }
 }
 
 #[tokio::test]
