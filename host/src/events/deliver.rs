@@ -1,17 +1,18 @@
 //! The delivery loop: claims due deliveries under a lease, POSTs each signed body through the
 //! private-address guard, and records what the receiver answered.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::{Semaphore, watch};
-use url::{Host, Url};
+use url::Url;
 
 use super::EventSettings;
 use super::sign::{new_secret, signature_header};
-use crate::capability::http::{ForbiddenAddress, GuardedResolver, check_address, forbidden_in};
+use crate::capability::http::{
+    ForbiddenAddress, GuardedResolver, UrlRefusal, forbidden_in, screen_url,
+};
 use crate::capability::vault::{SecretScope, SecretStore, SecretWrite, VaultFault};
 use crate::jobs::Clock;
 use crate::store::{ClaimedDelivery, DeliveryAttempt, DeliveryNext, Millis, Store};
@@ -131,21 +132,12 @@ impl EventDelivery {
     /// resolver at every delivery (not here: what a name resolves to can change, and the API
     /// makes no DNS queries).
     pub fn check_url(&self, url: &str) -> Result<Url, String> {
-        let parsed = Url::parse(url).map_err(|e| format!("`{url}` is not a valid URL: {e}"))?;
-        if !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err("credentials in endpoint URLs are refused".into());
-        }
-        let ip: Option<IpAddr> = match parsed.host() {
-            Some(Host::Ipv4(ip)) => Some(ip.into()),
-            Some(Host::Ipv6(ip)) => Some(ip.into()),
-            Some(Host::Domain(_)) => None,
-            None => return Err(format!("`{url}` has no host")),
-        };
-        if let Some(ip) = ip {
-            check_address(ip, &self.settings.allowed_ranges).map_err(|e| refused(&e))?;
-        }
-        let internal =
-            ip.is_some_and(|ip| self.settings.allowed_ranges.iter().any(|r| r.contains(ip)));
+        let allowed = &self.settings.allowed_ranges;
+        let (parsed, ip) = screen_url(url, allowed).map_err(|refusal| match refusal {
+            UrlRefusal::Forbidden(e) => refused(&e),
+            UrlRefusal::Malformed(why) => why,
+        })?;
+        let internal = ip.is_some_and(|ip| allowed.iter().any(|r| r.contains(ip)));
         match parsed.scheme() {
             "https" => Ok(parsed),
             "http" if internal => Ok(parsed),

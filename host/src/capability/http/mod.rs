@@ -20,7 +20,7 @@ pub use address::{
     Cidr, ForbiddenAddress, GuardedResolver, Reason, check_address, forbidden_in, forbidden_reason,
 };
 pub use metrics::{EgressMetrics, EgressStats, LATENCY_BUCKETS};
-pub use policy::{Denied, EgressPolicy, HostPattern};
+pub use policy::{Denied, EgressPolicy, HostPattern, UrlRefusal, screen_url};
 pub use rate::{Budget, LocalRateLimiter, RateLimiter};
 pub use rate_redis::RedisRateLimiter;
 pub use special::{IPV4_SPECIAL, IPV6_SPECIAL, NOT_IN_REGISTRIES, Reach, SpecialBlock};

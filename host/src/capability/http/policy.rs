@@ -1,10 +1,11 @@
 //! Which origins a plugin may reach: deny by default, grant by `allowed_hosts`.
 
 use std::fmt;
+use std::net::IpAddr;
 
 use url::{Host, Url};
 
-use super::address::{Cidr, check_address};
+use super::address::{Cidr, ForbiddenAddress, check_address};
 
 /// One granted origin: `https://host[:port]`, where `host` may start with `*.` to cover
 /// subdomains (not the bare domain). `http://` is accepted for operator-run test platforms.
@@ -89,6 +90,39 @@ impl fmt::Display for Denied {
     }
 }
 
+/// Why [`screen_url`] refused a URL.
+#[derive(Debug)]
+pub enum UrlRefusal {
+    /// Not a URL, credentials in it, or no host.
+    Malformed(String),
+    /// An IP address the private-address guard refuses.
+    Forbidden(ForbiddenAddress),
+}
+
+/// What every outbound URL must pass before its host is considered: it parses, carries no
+/// credentials, has a host, and an IP-address host passes the private-address guard (with
+/// `allowed` ranges let through). Returns the URL and its IP address, when the host is one;
+/// names are checked by the guard's resolver when the request is made.
+pub fn screen_url(url: &str, allowed: &[Cidr]) -> Result<(Url, Option<IpAddr>), UrlRefusal> {
+    let parsed = Url::parse(url)
+        .map_err(|e| UrlRefusal::Malformed(format!("`{url}` is not a valid URL: {e}")))?;
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(UrlRefusal::Malformed(
+            "credentials in URLs are refused; use headers".into(),
+        ));
+    }
+    let ip: Option<IpAddr> = match parsed.host() {
+        Some(Host::Domain(_)) => None,
+        Some(Host::Ipv4(ip)) => Some(ip.into()),
+        Some(Host::Ipv6(ip)) => Some(ip.into()),
+        None => return Err(UrlRefusal::Malformed(format!("`{url}` has no host"))),
+    };
+    if let Some(ip) = ip {
+        check_address(ip, allowed).map_err(UrlRefusal::Forbidden)?;
+    }
+    Ok((parsed, ip))
+}
+
 /// A plugin's egress grants.
 #[derive(Debug, Clone, Default)]
 pub struct EgressPolicy {
@@ -121,26 +155,15 @@ impl EgressPolicy {
 
     /// Parses `url` and checks it against the grants.
     pub fn check(&self, url: &str) -> Result<Url, Denied> {
-        let parsed =
-            Url::parse(url).map_err(|e| Denied(format!("`{url}` is not a valid URL: {e}")))?;
-        if !parsed.username().is_empty() || parsed.password().is_some() {
-            return Err(Denied(
-                "credentials in URLs are refused; use headers".into(),
-            ));
-        }
-        let host = match parsed.host() {
-            Some(Host::Domain(d)) => d.to_string(),
-            Some(Host::Ipv4(ip)) => {
-                check_address(ip.into(), &self.allowed_ranges)
-                    .map_err(|e| Denied(e.to_string()))?;
-                ip.to_string()
-            }
-            Some(Host::Ipv6(ip)) => {
-                check_address(ip.into(), &self.allowed_ranges)
-                    .map_err(|e| Denied(e.to_string()))?;
-                format!("[{ip}]")
-            }
-            None => return Err(Denied(format!("`{url}` has no host"))),
+        let (parsed, ip) =
+            screen_url(url, &self.allowed_ranges).map_err(|refusal| match refusal {
+                UrlRefusal::Forbidden(e) => Denied(e.to_string()),
+                UrlRefusal::Malformed(why) => Denied(why),
+            })?;
+        let host = match ip {
+            Some(IpAddr::V6(ip)) => format!("[{ip}]"),
+            Some(ip) => ip.to_string(),
+            None => parsed.host_str().unwrap_or_default().to_string(),
         };
         if self.granted.iter().any(|g| g.matches(&parsed)) {
             Ok(parsed)
