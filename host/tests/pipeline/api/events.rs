@@ -579,3 +579,78 @@ async fn two_replicas_deliver_each_event_once(kind: Kind) {
         .await;
     assert_eq!(delivered.json.as_array().unwrap().len(), 40);
 }
+
+#[tokio::test]
+async fn malformed_endpoint_requests_are_refused_and_change_nothing() {
+    let (_h, api, key) = start(Kind::Sqlite).await;
+    let receiver = Receiver::start(&[]).await;
+    let (endpoint, _) = add_endpoint(&api, &key, &receiver.url, json!(["*"])).await;
+    let path = format!("/v1/event-endpoints/{endpoint}");
+    let patch = |body: Value| {
+        api.send(with_json(
+            api.request(Method::PATCH, &path, Some(&key)),
+            &body,
+        ))
+    };
+    for (body, status) in [
+        (
+            json!({ "url": "http://10.0.0.1/" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({ "event_types": ["post.nope"] }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({ "description": "x".repeat(501) }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (json!({ "secret": "whsec_mine" }), StatusCode::BAD_REQUEST),
+    ] {
+        let answer = patch(body.clone()).await;
+        assert_eq!(answer.status, status, "{body}: {answer:?}");
+    }
+    let unchanged = api.get(&path, &key).await;
+    assert_eq!(unchanged.json["url"], receiver.url.as_str());
+    assert_eq!(unchanged.json["event_types"], json!(["*"]));
+
+    let redeliver = format!("{path}/redeliver");
+    for body in [
+        json!({}),
+        json!({ "event_id": "evt_1", "since_ms": 0 }),
+        json!({ "since_ms": 10, "until_ms": 10 }),
+    ] {
+        let answer = api.post(&redeliver, &key, body.clone()).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{body}: {answer:?}");
+    }
+    let unknown = api
+        .post(&redeliver, &key, json!({ "event_id": "evt_unknown" }))
+        .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{unknown:?}");
+    let state = api
+        .get(&format!("{path}/deliveries?state=lost"), &key)
+        .await;
+    assert_eq!(state.status, StatusCode::BAD_REQUEST, "{state:?}");
+
+    // A tenant has at most 20 endpoints.
+    for _ in 1..20 {
+        add_endpoint(&api, &key, &receiver.url, json!([])).await;
+    }
+    let over = api
+        .post("/v1/event-endpoints", &key, json!({ "url": receiver.url }))
+        .await;
+    assert_eq!(
+        (over.status, over.code()),
+        (StatusCode::CONFLICT, "too-many-endpoints"),
+        "{over:?}"
+    );
+    assert_eq!(
+        api.get("/v1/event-endpoints", &key)
+            .await
+            .json
+            .as_array()
+            .unwrap()
+            .len(),
+        20
+    );
+}
