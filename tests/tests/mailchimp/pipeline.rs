@@ -14,10 +14,9 @@ fn the_repository_plugins_file_configures_mailchimp_for_the_sandbox() {
     assert!(file.plugin("meta").is_some());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_pipeline_hands_a_scheduled_campaign_to_mailchimp_at_once() {
-    use postd_host::store::{JobState, NewPost, PostContent, Target};
-    let piped = support::pipeline::Piped::start(
+/// The Mailchimp connector behind the host's pipeline, on the sandbox.
+async fn piped_mailchimp() -> support::pipeline::Piped {
+    support::pipeline::Piped::start(
         "mailchimp",
         postd_test_artifacts::MAILCHIMP,
         SandboxConfig::default(),
@@ -32,7 +31,11 @@ async fn the_pipeline_hands_a_scheduled_campaign_to_mailchimp_at_once() {
             )
         },
     )
-    .await;
+    .await
+}
+
+/// Connects the sandbox's us6 account with its API key as [`CONNECTION`].
+async fn connect_us6(piped: &support::pipeline::Piped) {
     piped
         .connect(
             CONNECTION,
@@ -42,6 +45,13 @@ async fn the_pipeline_hands_a_scheduled_campaign_to_mailchimp_at_once() {
             },
         )
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pipeline_hands_a_scheduled_campaign_to_mailchimp_at_once() {
+    use postd_host::store::{JobState, NewPost, PostContent, Target};
+    let piped = piped_mailchimp().await;
+    connect_us6(&piped).await;
     // Two days ahead, 5 minutes past a quarter hour.
     let at_ms = (piped.pipeline.now() / 900_000 + 192) * 900_000 + 300_000;
     let post = NewPost {
@@ -94,22 +104,7 @@ async fn a_campaign_sent_through_the_sandbox_is_told_to_the_tenants_app() {
     use axum::http::HeaderMap;
     use postd_host::store::{NewPost, PostContent, Target};
 
-    let mut piped = support::pipeline::Piped::start(
-        "mailchimp",
-        postd_test_artifacts::MAILCHIMP,
-        SandboxConfig::default(),
-        |base, _| {
-            (
-                vec![
-                    ("api-base-url", format!("{base}/mailchimp/{{dc}}/3.0")),
-                    ("from-name", "Sandbox Shop".to_string()),
-                    ("reply-to", "owner@example.com".to_string()),
-                ],
-                vec![],
-            )
-        },
-    )
-    .await;
+    let mut piped = piped_mailchimp().await;
     piped.serve_api();
     // The tenant's app: records what it receives.
     let received: std::sync::Arc<std::sync::Mutex<Vec<(HeaderMap, axum::body::Bytes)>>> =
@@ -147,15 +142,7 @@ async fn a_campaign_sent_through_the_sandbox_is_told_to_the_tenants_app() {
         .unwrap();
     let secret = created["secret"].as_str().expect("a secret").to_string();
 
-    piped
-        .connect(
-            CONNECTION,
-            AuthCallback {
-                params: vec![("api-key".into(), seed::MAILCHIMP_API_KEY_US6.into())],
-                redirect_uri: String::new(),
-            },
-        )
-        .await;
+    connect_us6(&piped).await;
     let post = NewPost {
         idempotency_key: "campaign-now".into(),
         content: PostContent {
