@@ -195,12 +195,16 @@ impl Store {
             .unwrap_or(0)
     }
 
-    /// Starts a transaction.
+    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), waiting up to the busy timeout: a deferred transaction that reads and then
+    /// writes fails at once with `SQLITE_BUSY` when another connection wrote in between, and that
+    /// would reach a caller as "the database is unavailable".
     pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
-        self.pool
-            .begin()
-            .await
-            .map_err(StoreError::db("starting a transaction"))
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+        .map_err(StoreError::db("starting a transaction"))
     }
 
     /// Which database this is.

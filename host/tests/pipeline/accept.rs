@@ -243,3 +243,56 @@ async fn sqlite_connections_run_with_wal_foreign_keys_and_a_busy_timeout() {
         assert_eq!((mode.as_str(), fks, sync, busy), ("wal", 1, 1, 10_000));
     }
 }
+
+on_both_backends!(concurrent_read_then_write_changes_all_succeed);
+
+/// Deleting a connection reads its status and then writes; on SQLite a deferred transaction
+/// doing that fails at once with `SQLITE_BUSY` when another writer commits in between, which
+/// reached API callers as `503 unavailable`. Many such changes at once, beside other writers,
+/// must all succeed.
+async fn concurrent_read_then_write_changes_all_succeed(kind: Kind) {
+    use postd_host::store::{NewConnection, Store};
+    let db = crate::support::Database::create(kind).await;
+    let store = Store::open(&db.url).await.unwrap();
+    store.create_tenant("acme", "acme", 1).await.unwrap();
+    let tenant = store.tenant("acme");
+    let connection = |id: String| NewConnection {
+        id,
+        plugin: "pipeline".into(),
+        external_id: "ext".into(),
+        display_name: "Account".into(),
+        scopes: vec![],
+        expires_at: None,
+        refresh_expires_at: None,
+    };
+    for i in 0..24 {
+        tenant
+            .upsert_connection(&connection(format!("old-{i}")), "test", 2)
+            .await
+            .unwrap();
+    }
+    let deletes = (0..24).map(|i| {
+        let tenant = tenant.clone();
+        async move {
+            tenant
+                .delete_connection(&format!("old-{i}"), "test", 3)
+                .await
+        }
+    });
+    let creates = (0..24).map(|i| {
+        let tenant = tenant.clone();
+        let new = connection(format!("new-{i}"));
+        async move { tenant.upsert_connection(&new, "test", 3).await.map(|_| ()) }
+    });
+    let handles: Vec<_> = deletes
+        .map(|f| tokio::spawn(f))
+        .chain(creates.map(|f| tokio::spawn(f)))
+        .collect();
+    for (i, handle) in handles.into_iter().enumerate() {
+        handle
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("change {i} failed: {e}"));
+    }
+    assert_eq!(tenant.connections().await.unwrap().len(), 24);
+}
