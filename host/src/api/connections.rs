@@ -23,7 +23,9 @@ use crate::jobs::{RefreshOutcome, RefreshTrigger};
 use crate::runtime::wit::connector::{AuthCallback, AuthKind, AuthorizeRequest, ConnectionInfo};
 use crate::runtime::wit::types::ConnectorError;
 use crate::runtime::{Answer, Invocation};
-use crate::store::{Connection, NewConnection, OAuthState, new_id, random_token};
+use crate::store::{
+    Connection, NewConnection, OAUTH_STATE, OAuthState, StoreError, new_id, random_token,
+};
 
 /// `POST /v1/connections`: a connection authorized by an API key the user pastes.
 #[derive(Debug, Deserialize)]
@@ -124,12 +126,17 @@ async fn check_owner(
 
 /// Runs `complete-auth` and stores the connection; on failure, erases what the connector put
 /// in the vault for a connection that does not exist.
+/// Runs `complete-auth` and stores the connection it describes. With `oauth_state`, that state
+/// is used up in the transaction that stores the connection. What the call wrote to the vault is
+/// erased when the connection cannot be stored (unless another callback with the same state
+/// stored it: those secrets are then its).
 async fn complete(
     state: &ApiState,
     tenant: &str,
     plugin: &str,
     connection: &str,
     callback: AuthCallback,
+    oauth_state: Option<&str>,
 ) -> Result<Connection, ApiError> {
     check_owner(state, tenant, plugin, connection).await?;
     let context = context(state, tenant, plugin)
@@ -167,16 +174,21 @@ async fn complete(
         expires_at: info.expires_at.map(|s| s.saturating_mul(1000)),
         refresh_expires_at: info.refresh_expires_at.map(|s| s.saturating_mul(1000)),
     };
-    let stored = state
-        .store()
-        .tenant(tenant)
-        .upsert_connection(&new, "api", state.pipeline.now())
-        .await;
+    let tenant_store = state.store().tenant(tenant);
+    let now = state.pipeline.now();
+    let stored = match oauth_state {
+        Some(used) => tenant_store.complete_oauth(used, &new, "api", now).await,
+        None => tenant_store.upsert_connection(&new, "api", now).await,
+    };
     let (connection, _resumed) = match stored {
         Ok(stored) => stored,
+        Err(StoreError::NotFound { what, .. }) if what == OAUTH_STATE => {
+            return Err(invalid_state());
+        }
         Err(error) => {
-            // Another plugin took the id while this one was authorizing: what this plugin wrote
-            // is erased; the other plugin's secrets were never readable or writable by it.
+            // Another plugin took the id while this one was authorizing, or the database
+            // failed: what this call wrote is erased; another plugin's secrets were never
+            // readable or writable by it.
             state
                 .store()
                 .erase_orphan_secrets(tenant, connection, plugin)
@@ -301,7 +313,7 @@ pub async fn create(
         params: vec![("api-key".into(), body.api_key)],
         redirect_uri: String::new(),
     };
-    let connection = complete(&state, &caller.tenant, &body.plugin, &id, callback).await?;
+    let connection = complete(&state, &caller.tenant, &body.plugin, &id, callback, None).await?;
     Ok((StatusCode::CREATED, Json(connection)))
 }
 
@@ -418,18 +430,14 @@ pub async fn oauth_callback(
     let given = params
         .get("state")
         .ok_or_else(|| ApiError::bad_request("the callback has no `state`"))?;
-    let pending = state
-        .store()
-        .take_oauth_state(given, &plugin, state.pipeline.now())
-        .await?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid-state",
-                "unknown, used, expired or foreign OAuth state",
-            )
-        })?;
+    let now = state.pipeline.now();
     if let Some(error) = params.get("error") {
+        // Refused at the platform: the state is used up, the user starts again.
+        state
+            .store()
+            .take_oauth_state(given, &plugin, now)
+            .await?
+            .ok_or_else(invalid_state)?;
         let detail = params
             .get("error_description")
             .map(String::as_str)
@@ -440,6 +448,12 @@ pub async fn oauth_callback(
             format!("{error}: {detail}"),
         ));
     }
+    let pending = state
+        .store()
+        .find_oauth_state(given, &plugin, now)
+        .await?
+        .ok_or_else(invalid_state)?;
+    let given = given.clone();
     let callback = AuthCallback {
         params: params.into_iter().collect(),
         redirect_uri: pending.redirect_uri.clone(),
@@ -450,7 +464,16 @@ pub async fn oauth_callback(
         &plugin,
         &pending.connection_id,
         callback,
+        Some(&given),
     )
     .await?;
     Ok(Json(connection))
+}
+
+fn invalid_state() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid-state",
+        "unknown, used, expired or foreign OAuth state",
+    )
 }

@@ -39,6 +39,42 @@ pub fn random_token(prefix: &str) -> String {
     )
 }
 
+/// What a stored state binds, if it is for `plugin` and has not expired.
+fn bound_state(row: &sqlx::any::AnyRow, plugin: &str, now: Millis) -> Option<OAuthState> {
+    let expires_at: Millis = row.get("expires_at");
+    let bound = OAuthState {
+        tenant_id: row.get("tenant_id"),
+        plugin: row.get("plugin"),
+        connection_id: row.get("connection_id"),
+        redirect_uri: row.get("redirect_uri"),
+    };
+    (bound.plugin == plugin && expires_at > now).then_some(bound)
+}
+
+/// What [`StoreError::NotFound`] names when an OAuth state is already used up.
+pub const OAUTH_STATE: &str = "OAuth state";
+
+/// Uses up OAuth `state` inside `tx`: [`StoreError::NotFound`] for [`OAUTH_STATE`] when it is
+/// already gone (another callback with the same state won the race), so `tx` rolls back.
+pub(super) async fn use_oauth_state(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    state: &str,
+) -> Result<(), StoreError> {
+    let done = sqlx::query("DELETE FROM oauth_states WHERE state = $1")
+        .bind(digest(state))
+        .execute(&mut **tx)
+        .await
+        .map_err(StoreError::db("using up an OAuth state"))?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound {
+            what: OAUTH_STATE,
+            id: "(used by another callback)".into(),
+        })
+    }
+}
+
 impl TenantStore {
     /// Creates an API key for this tenant; the key is returned once and only its digest kept.
     pub async fn create_api_key(&self, actor: &str, now: Millis) -> Result<String, StoreError> {
@@ -105,6 +141,27 @@ impl Store {
         Ok(row.map(|r| r.get("tenant_id")))
     }
 
+    /// Reads an OAuth `state` for `plugin` without using it up: what it binds if it exists, is
+    /// for that plugin and has not expired. It is used up by the transaction that stores the
+    /// connection ([`TenantStore::complete_oauth`]) or by [`Store::take_oauth_state`], so a
+    /// callback that fails on the way (the platform, the connector or the database) can be
+    /// retried with the same state.
+    pub async fn find_oauth_state(
+        &self,
+        state: &str,
+        plugin: &str,
+        now: Millis,
+    ) -> Result<Option<OAuthState>, StoreError> {
+        let row = sqlx::query(
+            "SELECT tenant_id, plugin, connection_id, redirect_uri, expires_at FROM oauth_states WHERE state = $1",
+        )
+        .bind(digest(state))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::db("reading an OAuth state"))?;
+        Ok(row.and_then(|row| bound_state(&row, plugin, now)))
+    }
+
     /// Takes an OAuth `state` for `plugin`: returns what it binds if it exists, is for that
     /// plugin and has not expired, and deletes it either way, so it works once.
     pub async fn take_oauth_state(
@@ -120,15 +177,7 @@ impl Store {
         .fetch_optional(&self.pool)
         .await
         .map_err(StoreError::db("taking an OAuth state"))?;
-        let Some(row) = row else { return Ok(None) };
-        let expires_at: Millis = row.get("expires_at");
-        let bound = OAuthState {
-            tenant_id: row.get("tenant_id"),
-            plugin: row.get("plugin"),
-            connection_id: row.get("connection_id"),
-            redirect_uri: row.get("redirect_uri"),
-        };
-        Ok((bound.plugin == plugin && expires_at > now).then_some(bound))
+        Ok(row.and_then(|row| bound_state(&row, plugin, now)))
     }
 
     /// Deletes OAuth states that expired before `now` (never completed); returns how many.

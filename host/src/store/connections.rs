@@ -4,6 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
+use super::access::use_oauth_state;
 use super::outbox::emit;
 use super::tenants::audit;
 use super::{
@@ -83,7 +84,41 @@ impl TenantStore {
         now: Millis,
     ) -> Result<(Connection, u64), StoreError> {
         let mut tx = self.store.begin().await?;
-        let before = self.status_in(&mut tx, &new.id).await?;
+        let stored = self.upsert_in(&mut tx, new, actor, now).await?;
+        tx.commit()
+            .await
+            .map_err(StoreError::db("committing a connection"))?;
+        Ok(stored)
+    }
+
+    /// Stores the connection an OAuth callback completed and uses up its `state` in the same
+    /// transaction: either both happen or neither, so a failure leaves the state usable for a
+    /// retry and a state raced by a second callback stores nothing twice. As
+    /// [`TenantStore::upsert_connection`] otherwise.
+    pub async fn complete_oauth(
+        &self,
+        state: &str,
+        new: &NewConnection,
+        actor: &str,
+        now: Millis,
+    ) -> Result<(Connection, u64), StoreError> {
+        let mut tx = self.store.begin().await?;
+        use_oauth_state(&mut tx, state).await?;
+        let stored = self.upsert_in(&mut tx, new, actor, now).await?;
+        tx.commit()
+            .await
+            .map_err(StoreError::db("committing a connection"))?;
+        Ok(stored)
+    }
+
+    async fn upsert_in(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        new: &NewConnection,
+        actor: &str,
+        now: Millis,
+    ) -> Result<(Connection, u64), StoreError> {
+        let before = self.status_in(conn, &new.id).await?;
         let existed = before.is_some();
         sqlx::query(
             "INSERT INTO connections (tenant_id, id, plugin, external_id, display_name, status, status_reason, scopes,
@@ -107,7 +142,7 @@ impl TenantStore {
         .bind(new.expires_at)
         .bind(new.refresh_expires_at)
         .bind(now)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await
         .map_err(StoreError::db("storing a connection"))?;
         let resumed = sqlx::query(
@@ -118,7 +153,7 @@ impl TenantStore {
         .bind(&new.id)
         .bind(now)
         .bind(PAUSED_FOR_CONNECTION)
-        .execute(&mut *tx)
+        .execute(&mut *conn)
         .await
         .map_err(StoreError::db("resuming paused jobs"))?
         .rows_affected();
@@ -131,13 +166,13 @@ impl TenantStore {
             "plugin={} external_id={} resumed_jobs={resumed}",
             new.plugin, new.external_id
         );
-        audit(&mut tx, &self.tenant, now, actor, action, &new.id, &detail).await?;
+        audit(conn, &self.tenant, now, actor, action, &new.id, &detail).await?;
         let row = sqlx::query(AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL"
         )))
         .bind(&self.tenant)
         .bind(&new.id)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *conn)
         .await
         .map_err(StoreError::db("reading a connection"))?;
         let connection = from_row(&row);
@@ -157,11 +192,8 @@ impl TenantStore {
                 previous,
                 None,
             );
-            emit(&mut tx, &self.tenant, &event, now).await?;
+            emit(conn, &self.tenant, &event, now).await?;
         }
-        tx.commit()
-            .await
-            .map_err(StoreError::db("committing a connection"))?;
         Ok((connection, resumed))
     }
 

@@ -30,7 +30,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use access::{OAuthState, random_token};
+pub use access::{OAUTH_STATE, OAuthState, random_token};
 pub use connections::PAUSED_FOR_CONNECTION;
 pub use deliveries::{
     AttemptRecord, ClaimedDelivery, DeliveryAttempt, DeliveryNext, EventDeliveryRecord, Redelivery,

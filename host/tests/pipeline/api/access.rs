@@ -95,6 +95,95 @@ async fn oauth_state_is_single_use_bound_to_its_plugin_and_expires() {
     assert_eq!(pasted.status, StatusCode::BAD_REQUEST);
 }
 
+async fn start_oauth(api: &Api, key: &str) -> String {
+    let start = api.get("/v1/oauth/pipeline/start", key).await;
+    assert_eq!(start.status, StatusCode::OK, "{start:?}");
+    start.json["state"].as_str().unwrap().to_string()
+}
+
+async fn callback(api: &Api, query: &str) -> Answer {
+    api.send(api.request(
+        Method::GET,
+        &format!("/v1/oauth/pipeline/callback?{query}"),
+        None,
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn a_callback_that_fails_leaves_its_state_usable_and_no_secrets_behind() {
+    let (h, api, key) = setup().await;
+    let state = start_oauth(&api, &key).await;
+    // The connector refuses a callback without a code: nothing is stored, the state still works.
+    let failed = callback(&api, &format!("state={state}")).await;
+    assert_eq!(failed.status, StatusCode::BAD_REQUEST, "{failed:?}");
+    assert!(
+        api.get("/v1/connections", &key).await.json["connections"]
+            .as_array()
+            .is_none_or(|c| c.is_empty())
+    );
+    let done = callback(&api, &format!("code=abc&state={state}")).await;
+    assert_eq!(done.status, StatusCode::OK, "{done:?}");
+    let again = callback(&api, &format!("code=abc&state={state}")).await;
+    assert_eq!(again.code(), "invalid-state", "used up once it connected");
+    assert_eq!(h.platform.with(|s| s.token_exchanges), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_callbacks_on_sqlite_all_connect() {
+    let (h, api, key) = setup().await;
+    let mut states = Vec::new();
+    for _ in 0..6 {
+        states.push(start_oauth(&api, &key).await);
+    }
+    let queries: Vec<String> = states
+        .iter()
+        .map(|s| format!("code=abc&state={s}"))
+        .collect();
+    let answers = futures::future::join_all(queries.iter().map(|q| callback(&api, q))).await;
+    for answer in &answers {
+        assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
+    }
+    let listed = api.get("/v1/connections", &key).await;
+    assert_eq!(listed.json["connections"].as_array().unwrap().len(), 6);
+    // Each connection's tokens are in the vault: a refresh through the connector works.
+    for answer in &answers {
+        let id = answer.json["id"].as_str().unwrap();
+        let refreshed = api
+            .post(&format!("/v1/connections/{id}/refresh"), &key, json!({}))
+            .await;
+        assert_eq!(refreshed.status, StatusCode::OK, "{refreshed:?}");
+    }
+    drop(h);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_state_raced_by_two_callbacks_connects_once() {
+    let (h, api, key) = setup().await;
+    let state = start_oauth(&api, &key).await;
+    let query = format!("code=abc&state={state}");
+    let (first, second) = tokio::join!(callback(&api, &query), callback(&api, &query));
+    let mut statuses = [first.status, second.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::BAD_REQUEST],
+        "{first:?} / {second:?}"
+    );
+    let winner = if first.status == StatusCode::OK {
+        &first
+    } else {
+        &second
+    };
+    let id = winner.json["id"].as_str().unwrap();
+    // The loser erased nothing: the stored connection's tokens still refresh.
+    let refreshed = api
+        .post(&format!("/v1/connections/{id}/refresh"), &key, json!({}))
+        .await;
+    assert_eq!(refreshed.status, StatusCode::OK, "{refreshed:?}");
+    drop(h);
+}
+
 #[tokio::test]
 async fn a_tenant_sees_and_changes_only_its_own_resources() {
     let (h, api, key_a) = setup().await;
