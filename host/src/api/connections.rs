@@ -15,8 +15,10 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
+use super::return_to::{check_return_to, redirect};
 use super::{ApiError, ApiJson, ApiPath, ApiQuery, ApiState, Caller, OAUTH_STATE_TTL};
 use crate::capability::CallContext;
 use crate::jobs::{RefreshOutcome, RefreshTrigger};
@@ -73,6 +75,10 @@ pub struct StartQuery {
     /// Re-authorize this connection instead of creating one.
     #[serde(default)]
     pub connection_id: Option<String>,
+    /// Where to send the user's browser when the flow ends, under one of the tenant's return
+    /// origins; without it the callback answers JSON.
+    #[serde(default)]
+    pub return_to: Option<String>,
 }
 
 fn valid_id(id: &str) -> Result<(), ApiError> {
@@ -376,6 +382,13 @@ pub async fn oauth_start(
     auth_kind(&state, &plugin)?;
     let connection_id = query.connection_id.unwrap_or_else(|| new_id("conn"));
     valid_id(&connection_id)?;
+    let return_to = match &query.return_to {
+        Some(given) => {
+            let allowed = state.store().tenant(&caller.tenant).return_origins().await?;
+            Some(check_return_to(given, &allowed)?.to_string())
+        }
+        None => None,
+    };
     check_owner(&state, &caller.tenant, &plugin, &connection_id).await?;
     let redirect_uri = format!("{}/v1/oauth/{plugin}/callback", state.public_url);
     let oauth_state = random_token("st_");
@@ -406,6 +419,7 @@ pub async fn oauth_start(
         plugin,
         connection_id: connection_id.clone(),
         redirect_uri,
+        return_to,
     };
     state
         .store()
@@ -426,14 +440,14 @@ pub async fn oauth_callback(
     State(state): State<Arc<ApiState>>,
     ApiPath(plugin): ApiPath<String>,
     ApiQuery(params): ApiQuery<BTreeMap<String, String>>,
-) -> Result<Json<Connection>, ApiError> {
+) -> Result<Response, ApiError> {
     let given = params
         .get("state")
         .ok_or_else(|| ApiError::bad_request("the callback has no `state`"))?;
     let now = state.pipeline.now();
     if let Some(error) = params.get("error") {
         // Refused at the platform: the state is used up, the user starts again.
-        state
+        let pending = state
             .store()
             .take_oauth_state(given, &plugin, now)
             .await?
@@ -442,11 +456,12 @@ pub async fn oauth_callback(
             .get("error_description")
             .map(String::as_str)
             .unwrap_or("");
-        return Err(ApiError::new(
+        let denied = ApiError::new(
             StatusCode::BAD_REQUEST,
             "authorization-denied",
             format!("{error}: {detail}"),
-        ));
+        );
+        return Ok(finish(pending.return_to.as_deref(), Err(denied)));
     }
     let pending = state
         .store()
@@ -466,8 +481,25 @@ pub async fn oauth_callback(
         callback,
         Some(&given),
     )
-    .await?;
-    Ok(Json(connection))
+    .await;
+    Ok(finish(pending.return_to.as_deref(), connection))
+}
+
+/// How a callback ends: JSON, or a `303` to the tenant's `return_to` with the connection id
+/// or the error's code and message.
+fn finish(return_to: Option<&str>, outcome: Result<Connection, ApiError>) -> Response {
+    match (return_to, outcome) {
+        (None, Ok(connection)) => Json(connection).into_response(),
+        (None, Err(error)) => error.into_response(),
+        (Some(to), Ok(connection)) => redirect(
+            to,
+            &[("connection_id", &connection.id), ("status", "connected")],
+        ),
+        (Some(to), Err(error)) => redirect(
+            to,
+            &[("error", error.code), ("error_description", &error.message)],
+        ),
+    }
 }
 
 fn invalid_state() -> ApiError {

@@ -39,6 +39,10 @@ impl HttpMetrics {
     }
 }
 
+/// The id [`track`] gave a request, for handlers that record which call changed something.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
 /// Gives every request an id (`x-request-id`, kept when the caller sent a sane one), logs it
 /// with its route, status and latency, and counts it.
 pub async fn track(State(state): State<Arc<ApiState>>, request: Request, next: Next) -> Response {
@@ -57,6 +61,8 @@ pub async fn track(State(state): State<Arc<ApiState>>, request: Request, next: N
         .unwrap_or_else(|| "unmatched".into());
     let method = request.method().as_str().to_string();
     let started = Instant::now();
+    let mut request = request;
+    request.extensions_mut().insert(RequestId(id.clone()));
     let mut response = next.run(request).await;
     let status = response.status().as_u16();
     tracing::info!(request_id = %id, %method, %route, status, latency_ms = started.elapsed().as_millis() as u64, "request");

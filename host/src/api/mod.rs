@@ -14,6 +14,7 @@ mod metrics;
 mod openapi;
 mod ops;
 mod posts;
+mod return_to;
 mod webhooks;
 
 use std::net::SocketAddr;
@@ -26,7 +27,9 @@ use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
 use axum::routing::{get, post, put};
 
 pub use error::ApiError;
-pub use extract::{Admin, ApiJson, ApiPath, ApiQuery, Caller, constant_time_eq, source};
+pub use extract::{
+    Admin, ApiJson, ApiJsonOrEmpty, ApiPath, ApiQuery, Caller, constant_time_eq, source,
+};
 pub use failures::{DEFAULT_FAILURES_PER_MINUTE, FailureBudget, MAX_SOURCES};
 pub use metrics::HttpMetrics;
 pub use openapi::{Access, OPERATIONS, Operation, document as openapi_document};
@@ -117,6 +120,10 @@ pub fn router(state: Arc<ApiState>) -> Router {
         )
         .route("/connections/{id}/refresh", post(connections::refresh))
         .route("/connections/{id}/accounts", get(connections::accounts))
+        .route(
+            "/oauth/return-origins",
+            get(return_to::get_origins).put(return_to::put_origins),
+        )
         .route("/oauth/{plugin}/start", get(connections::oauth_start))
         .route("/oauth/{plugin}/callback", get(connections::oauth_callback))
         .route("/posts", post(posts::create))

@@ -105,6 +105,22 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     op(
         "get",
+        "/v1/oauth/return-origins",
+        Tenant,
+        200,
+        None,
+        "The origins an OAuth `return_to` may name",
+    ),
+    op(
+        "put",
+        "/v1/oauth/return-origins",
+        Tenant,
+        200,
+        Some("ReturnOrigins"),
+        "Replace the origins an OAuth `return_to` may name (https, or http on localhost)",
+    ),
+    op(
+        "get",
         "/v1/oauth/{plugin}/start",
         Tenant,
         200,
@@ -324,11 +340,78 @@ pub const OPERATIONS: &[Operation] = &[
     op("get", "/openapi.json", Public, 200, None, "This document"),
 ];
 
-fn parameters(path: &str) -> Vec<Value> {
-    path.split('/')
+/// A query parameter or header of one operation.
+struct Param {
+    method: &'static str,
+    path: &'static str,
+    /// `query` or `header`.
+    place: &'static str,
+    name: &'static str,
+    required: bool,
+    /// A JSON schema, as text.
+    schema: &'static str,
+    description: &'static str,
+}
+
+const fn param(
+    method: &'static str,
+    path: &'static str,
+    place: &'static str,
+    name: &'static str,
+    required: bool,
+    schema: &'static str,
+    description: &'static str,
+) -> Param {
+    Param {
+        method,
+        path,
+        place,
+        name,
+        required,
+        schema,
+        description,
+    }
+}
+
+const STRING: &str = r#"{"type":"string"}"#;
+const INTEGER: &str = r#"{"type":"integer","format":"int64"}"#;
+const LIMIT: &str = r#"{"type":"integer","minimum":0,"maximum":4294967295}"#;
+
+/// The query parameters and headers operations take, beside their path parameters; each is
+/// read by its handler's query type (`StartQuery`, `AnalyticsQuery`, `JobsQuery`,
+/// `DeliveriesQuery`) or headers.
+const PARAMETERS: &[Param] = &[
+    param("get", "/v1/oauth/{plugin}/start", "query", "connection_id", false, STRING, "Re-authorize this connection instead of creating one"),
+    param("get", "/v1/oauth/{plugin}/start", "query", "return_to", false, STRING, "Where the callback sends the user's browser (under one of the tenant's return origins)"),
+    param("get", "/v1/oauth/{plugin}/callback", "query", "state", true, STRING, "The state `start` answered with"),
+    param("get", "/v1/oauth/{plugin}/callback", "query", "code", false, STRING, "The platform's authorization code"),
+    param("get", "/v1/oauth/{plugin}/callback", "query", "error", false, STRING, "The platform's refusal"),
+    param("post", "/v1/posts", "header", "Idempotency-Key", true, r#"{"type":"string","minLength":1,"maxLength":255}"#, "A retry with the same key and payload answers the same post"),
+    param("get", "/v1/analytics", "query", "connection", true, STRING, "The connection"),
+    param("get", "/v1/analytics", "query", "account", true, STRING, "The account"),
+    param("get", "/v1/analytics", "query", "post", false, STRING, "One post (the platform's id), or the whole account"),
+    param("get", "/v1/analytics", "query", "since", false, INTEGER, "Start, Unix seconds (default 7 days ago)"),
+    param("get", "/v1/analytics", "query", "until", false, INTEGER, "End, Unix seconds (default now)"),
+    param("get", "/v1/analytics", "query", "metrics", false, STRING, "Metric names, comma-separated (default: the connector's choice)"),
+    param("get", "/v1/jobs", "query", "status", false, r#"{"enum":["queued","running","paused","published","dead","cancelled","deleted"]}"#, "Only jobs in this state"),
+    param("get", "/v1/jobs", "query", "limit", false, LIMIT, "At most this many (default 100, at most 1000)"),
+    param("get", "/v1/event-endpoints/{id}/deliveries", "query", "state", false, r#"{"enum":["pending","delivered","failed"]}"#, "Only deliveries in this state"),
+    param("get", "/v1/event-endpoints/{id}/deliveries", "query", "limit", false, LIMIT, "At most this many (default 50, at most 500)"),
+];
+
+fn parameters(method: &str, path: &str) -> Vec<Value> {
+    let in_path = path
+        .split('/')
         .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
-        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
-        .collect()
+        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }));
+    let others = PARAMETERS
+        .iter()
+        .filter(|p| p.method == method && p.path == path)
+        .map(|p| {
+            let schema: Value = serde_json::from_str(p.schema).expect("parameter schemas are JSON");
+            json!({ "name": p.name, "in": p.place, "required": p.required, "description": p.description, "schema": schema })
+        });
+    in_path.chain(others).collect()
 }
 
 fn schemas() -> Value {
@@ -336,6 +419,10 @@ fn schemas() -> Value {
         "Error": {
             "type": "object", "required": ["code", "message"],
             "properties": { "code": { "type": "string" }, "message": { "type": "string" } }
+        },
+        "ReturnOrigins": {
+            "type": "object", "required": ["origins"], "additionalProperties": false,
+            "properties": { "origins": { "type": "array", "maxItems": 20, "items": { "type": "string" } } }
         },
         "NewApiKeyConnection": {
             "type": "object", "required": ["plugin", "api_key"], "additionalProperties": false,
@@ -432,7 +519,7 @@ pub fn document() -> Value {
         let mut entry = json!({
             "operationId": format!("{}{}", operation.method, operation.path.replace(['/', '{', '}', '.', '-'], "_")),
             "summary": operation.summary,
-            "parameters": parameters(operation.path),
+            "parameters": parameters(operation.method, operation.path),
             "responses": {
                 operation.success.to_string(): { "description": "Success" },
                 "default": {
@@ -445,6 +532,13 @@ pub fn document() -> Value {
             Access::Tenant => entry["security"] = json!([{ "tenantKey": [] }]),
             Access::Admin => entry["security"] = json!([{ "adminKey": [] }]),
             Access::Public => entry["security"] = json!([]),
+        }
+        if (operation.method, operation.path) == ("put", "/admin/plugins/{id}") {
+            entry["requestBody"] = json!({
+                "required": true,
+                "description": "The component (wasm32-wasip2), at most 64 MiB",
+                "content": { "application/wasm": { "schema": { "type": "string", "format": "binary" } } }
+            });
         }
         if let Some(schema) = operation.body {
             entry["requestBody"] = json!({

@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::connections::context;
-use super::{ApiError, ApiJson, ApiPath, ApiQuery, ApiState, Caller};
+use super::metrics::RequestId;
+use super::{ApiError, ApiJson, ApiJsonOrEmpty, ApiPath, ApiQuery, ApiState, Caller};
 use crate::runtime::wit::connector::{AnalyticsRequest, Capabilities, DeleteRequest};
 use crate::runtime::{Answer, Invocation};
 use crate::store::{
@@ -68,6 +69,42 @@ pub struct AnalyticsQuery {
     /// End (Unix seconds); default now.
     #[serde(default)]
     pub until: Option<i64>,
+    /// Metric names, comma-separated; default the connector's own choice. The connector answers
+    /// a name it does not know with `422 invalid-input` naming the ones it knows.
+    #[serde(default)]
+    pub metrics: Option<String>,
+}
+
+/// The most metric names one analytics request may ask for.
+const MAX_METRICS: usize = 32;
+
+/// `metrics=a,b` as a list: names of lower-case letters, digits, `_`, `.`, `:` and `-`, at
+/// most [`MAX_METRICS`] of them and 100 characters each.
+fn metric_names(given: Option<&str>) -> Result<Vec<String>, ApiError> {
+    let Some(given) = given.filter(|g| !g.is_empty()) else {
+        return Ok(vec![]);
+    };
+    let names: Vec<String> = given.split(',').map(|n| n.trim().to_string()).collect();
+    if names.len() > MAX_METRICS {
+        return Err(ApiError::bad_request(format!(
+            "`metrics` names {} metrics; at most {MAX_METRICS} per request",
+            names.len()
+        )));
+    }
+    let valid = |n: &str| {
+        !n.is_empty()
+            && n.len() <= 100
+            && n.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.:-".contains(&b)
+            })
+    };
+    match names.iter().find(|n| !valid(n)) {
+        Some(bad) => Err(ApiError::bad_request(format!(
+            "`metrics`: `{}` is not a metric name (lower-case letters, digits, `_`, `.`, `:`, `-`; comma-separated)",
+            bad.chars().take(100).collect::<String>()
+        ))),
+        None => Ok(names),
+    }
 }
 
 /// One figure.
@@ -143,7 +180,12 @@ pub async fn delete(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
+    request: Option<Extension<RequestId>>,
 ) -> Result<Json<Deletion>, ApiError> {
+    let call = match request {
+        Some(Extension(RequestId(request))) => format!("DELETE /v1/posts/{id} (request {request})"),
+        None => format!("DELETE /v1/posts/{id}"),
+    };
     let tenant = state.store().tenant(&caller.tenant);
     let post = tenant.post(&id).await?;
     let mut deletion = Deletion::default();
@@ -164,7 +206,7 @@ pub async fn delete(
             JobState::Published => match delete_on_platform(&state, &caller.tenant, &job).await {
                 Ok(()) => {
                     tenant
-                        .record_post_deleted(&job, "api", state.pipeline.now())
+                        .record_post_deleted(&job, "api", &call, state.pipeline.now())
                         .await?;
                     deletion.deleted.push(job.id);
                 }
@@ -228,7 +270,7 @@ pub async fn analytics(
         post_id: query.post,
         since: query.since.unwrap_or(now - 7 * 86_400),
         until: query.until.unwrap_or(now),
-        metrics: vec![],
+        metrics: metric_names(query.metrics.as_deref())?,
     };
     if request.since > request.until {
         return Err(ApiError::bad_request("`since` is after `until`"));
@@ -267,7 +309,7 @@ pub async fn jobs(
         None => None,
         Some(word) => Some(JobState::parse(word).ok_or_else(|| {
             ApiError::bad_request(
-                "status is one of queued, running, paused, published, dead, cancelled",
+                "status is one of queued, running, paused, published, dead, cancelled, deleted",
             )
         })?),
     };
@@ -295,14 +337,57 @@ pub async fn dead_letters(
     ))
 }
 
-/// `POST /v1/dead-letters/{id}/replay`: the same job (and idempotency key) runs again.
+/// `POST /v1/dead-letters/{id}/replay` body (optional).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplayBody {
+    /// Options to change before the job runs again: a value sets it, `null` removes it.
+    #[serde(default)]
+    pub options: BTreeMap<String, Option<String>>,
+}
+
+/// `POST /v1/dead-letters/{id}/replay`: the same job (and idempotency key) runs again, with
+/// its options corrected when the body says so (audited).
 pub async fn replay(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
     ApiPath(id): ApiPath<String>,
+    ApiJsonOrEmpty(body): ApiJsonOrEmpty<ReplayBody>,
 ) -> Result<(StatusCode, Json<Job>), ApiError> {
+    check_option_changes(&body.options)?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(state.pipeline.replay(&caller.tenant, &id, "api").await?),
+        Json(
+            state
+                .pipeline
+                .replay(&caller.tenant, &id, "api", &body.options)
+                .await?,
+        ),
     ))
+}
+
+/// Option names of letters, digits, `-`, `_` and `.` (at most 64), values of at most 4,096
+/// characters, at most 32 changes.
+fn check_option_changes(changes: &BTreeMap<String, Option<String>>) -> Result<(), ApiError> {
+    if changes.len() > 32 {
+        return Err(ApiError::bad_request("at most 32 option changes per replay"));
+    }
+    for (name, value) in changes {
+        let valid = (1..=64).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+        if !valid {
+            return Err(ApiError::bad_request(format!(
+                "option name `{}` is not letters, digits, `-`, `_` or `.` (at most 64)",
+                name.chars().take(64).collect::<String>()
+            )));
+        }
+        if value.as_ref().is_some_and(|v| v.chars().count() > 4096) {
+            return Err(ApiError::bad_request(format!(
+                "option `{name}` is longer than 4096 characters"
+            )));
+        }
+    }
+    Ok(())
 }

@@ -7,7 +7,8 @@
 //! deadline_ms = 30000
 //!
 //! [plugins.example]
-//! path = "example.wasm"             # relative to plugin_dir
+//! path = "example.wasm"             # relative to plugin_dir; default `<component>.wasm`
+//! component = "example"             # the manifest id it runs; default the plugin id
 //! allowed_hosts = ["https://api.example.com", "https://*.cdn.example.com:8443"]
 //! tenants = ["*"]                   # tenants that may use it; "*" for all
 //! limits = { fuel = 500_000_000, memory_mb = 32 }
@@ -33,8 +34,13 @@ use crate::capability::http::{Budget, HttpLimits};
 /// One plugin as configured.
 #[derive(Debug, Clone)]
 pub struct PluginEntry {
-    /// The plugin id: its key under `[plugins]`, which the component's manifest id must equal.
+    /// The plugin id: its key under `[plugins]`. Tenants, connections, vault scopes, webhooks
+    /// and metrics are per plugin id.
     pub id: String,
+    /// The manifest id of the component it runs: `component = "meta"` under
+    /// `[plugins.meta-staging]` serves a second, separately configured copy of the Meta
+    /// connector (its own settings, grants, secrets and tenants). Defaults to `id`.
+    pub component: String,
     /// The component file, resolved against `plugin_dir`.
     pub path: PathBuf,
     /// Granted egress origins (`https://host[:port]`, `https://*.domain`). Empty: no egress.
@@ -63,8 +69,10 @@ pub struct PluginEntry {
 impl PluginEntry {
     /// A plugin with default limits, no grants and no settings.
     pub fn new(id: impl Into<String>, path: impl Into<PathBuf>) -> Self {
+        let id = id.into();
         PluginEntry {
-            id: id.into(),
+            component: id.clone(),
+            id,
             path: path.into(),
             allowed_hosts: Vec::new(),
             allowed_ranges: Vec::new(),
@@ -181,7 +189,8 @@ struct RawFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawEntry {
-    path: PathBuf,
+    path: Option<PathBuf>,
+    component: Option<String>,
     #[serde(default)]
     allowed_hosts: Vec<String>,
     #[serde(default)]
@@ -319,9 +328,17 @@ impl PluginsFile {
             crate::capability::http::Cidr::parse(range)
                 .map_err(|e| format!("allowed_ranges: {e}"))?;
         }
+        let component = raw.component.unwrap_or_else(|| id.to_string());
+        if !valid_id(&component) {
+            return Err("component: ids are 1-64 characters of a-z, 0-9 and '-'".into());
+        }
+        let path = raw
+            .path
+            .unwrap_or_else(|| PathBuf::from(format!("{component}.wasm")));
         Ok(PluginEntry {
             id: id.to_string(),
-            path: self.plugin_dir.join(raw.path),
+            component,
+            path: self.plugin_dir.join(path),
             allowed_hosts: raw.allowed_hosts,
             allowed_ranges: raw.allowed_ranges,
             tenants: raw.tenants,

@@ -320,6 +320,7 @@ mod tests {
             last_error: None,
             created_at: 0,
             updated_at: 0,
+            deleted_at: None,
         };
         let now = Event::published(
             &job,

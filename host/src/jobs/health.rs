@@ -7,10 +7,10 @@
 use std::time::Instant;
 
 use super::Pipeline;
-use super::refresh::describe;
+use super::refresh::{RefreshOutcome, RefreshTrigger, describe};
 use crate::capability::CallContext;
 use crate::runtime::wit::types::ConnectorError;
-use crate::runtime::{Answer, Invocation};
+use crate::runtime::{Answer, CallError, Invocation, Served};
 use crate::store::{Connection, ConnectionStatus, HealthRecord};
 use crate::time::{Span, UnixMs};
 
@@ -25,14 +25,37 @@ pub struct HealthOutcome {
 
 impl Pipeline {
     /// Checks one connection now.
+    ///
+    /// A check that meets an expired access token (`auth-expired`) refreshes the connection as a
+    /// job would and checks again before blaming the user: only a refresh that fails for good
+    /// (the refresh marks the connection itself) or a second `auth-expired` moves the status.
     pub async fn check_health(&self, connection: &Connection) -> Result<HealthOutcome, String> {
         let started = Instant::now();
-        let context = CallContext::tenant(&connection.tenant_id).with_connection(&connection.id);
-        let answer = self
-            .runtime
-            .invoke(&connection.plugin, context, Invocation::Health)
-            .await;
-        let latency_ms = Span::from(started.elapsed()).as_millis_i64();
+        let mut answer = self.call_health(connection).await;
+        if matches!(
+            &answer,
+            Ok(served) if matches!(served.answer, Answer::Health(Err(ConnectorError::AuthExpired(_))))
+        ) {
+            match self
+                .refresh(
+                    &connection.tenant_id,
+                    &connection.id,
+                    RefreshTrigger::AuthExpired,
+                )
+                .await
+            {
+                RefreshOutcome::Refreshed | RefreshOutcome::AlreadyFresh => {
+                    answer = self.call_health(connection).await;
+                }
+                // Marked `attention` by the refresh itself, or a passing failure: the check
+                // records what it met and the status is the refresh's business.
+                RefreshOutcome::Failed { error, .. } => {
+                    return self
+                        .record_check(connection, started, false, Some(error), None)
+                        .await;
+                }
+            }
+        }
         let now = self.now();
         // (passed, error, new status and reason when the answer says something about access)
         let (ok, error, verdict): (bool, Option<String>, Option<(ConnectionStatus, String)>) =
@@ -59,6 +82,35 @@ impl Pipeline {
                 },
                 Err(e) => (false, Some(e.to_string()), None),
             };
+        let next = match verdict {
+            Some(v) => Some(v),
+            None if ok => self.status_when_working(connection, now),
+            None => None,
+        };
+        self.record_check(connection, started, ok, error, next).await
+    }
+
+    async fn call_health(
+        &self,
+        connection: &Connection,
+    ) -> Result<Served<Answer>, CallError> {
+        let context = CallContext::tenant(&connection.tenant_id).with_connection(&connection.id);
+        self.runtime
+            .invoke(&connection.plugin, context, Invocation::Health)
+            .await
+    }
+
+    /// Records a check and moves the connection to `next` (status, reason) when that differs.
+    async fn record_check(
+        &self,
+        connection: &Connection,
+        started: Instant,
+        ok: bool,
+        error: Option<String>,
+        next: Option<(ConnectionStatus, String)>,
+    ) -> Result<HealthOutcome, String> {
+        let latency_ms = Span::from(started.elapsed()).as_millis_i64();
+        let now = self.now();
         let interval = self
             .runtime
             .plugin_config(&connection.plugin)
@@ -77,11 +129,11 @@ impl Pipeline {
             .record_health(&connection.id, &record, next_check)
             .await
             .map_err(|e| e.to_string())?;
-        let next = match verdict {
-            Some(v) => Some(v),
-            None if ok => self.status_when_working(connection, now),
-            None => None,
-        };
+        // A refresh during the check may have changed the status: start from what is stored.
+        let connection = &tenant
+            .connection(&connection.id)
+            .await
+            .map_err(|e| e.to_string())?;
         let mut status = connection.status;
         if let Some((new_status, reason)) = next
             && connection.status != ConnectionStatus::Revoked

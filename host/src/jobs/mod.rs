@@ -9,6 +9,7 @@
 //! connector that checkpoints before each irreversible step never posts twice.
 
 mod clock;
+mod content;
 mod dispatch;
 mod finisher;
 mod health;
@@ -19,6 +20,7 @@ mod run;
 mod sink;
 mod worker;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -170,12 +172,17 @@ impl Pipeline {
         let now = self.now();
         let tenant_store = self.store.tenant(tenant);
         let mut manifests = Vec::new();
-        for target in &post.targets {
+        for (index, target) in post.targets.iter().enumerate() {
             let connection = tenant_store.connection(&target.connection_id).await?;
             let manifest = self.runtime.manifest(&connection.plugin).ok_or_else(|| {
                 AcceptError::Invalid(format!("plugin `{}` is not serving", connection.plugin))
             })?;
-            check_content(&manifest, post)?;
+            content::check(&manifest, &post.content).map_err(|rule| {
+                AcceptError::Invalid(format!(
+                    "target {index} (connection `{}`, account `{}`, plugin `{}`): {rule}",
+                    target.connection_id, target.account_id, connection.plugin
+                ))
+            })?;
             manifests.push((connection.plugin, manifest));
         }
         let scheduled_for = post.scheduled_for;
@@ -203,18 +210,20 @@ impl Pipeline {
 }
 
 impl Pipeline {
-    /// Replays a dead letter of `tenant` and announces its job.
+    /// Replays a dead letter of `tenant` with `option_changes` applied to its job's options (a
+    /// value sets, `None` removes), and announces its job.
     pub async fn replay(
         &self,
         tenant: &str,
         dead_letter: &str,
         actor: &str,
+        option_changes: &BTreeMap<String, Option<String>>,
     ) -> Result<crate::store::Job, StoreError> {
         let now = self.now();
         let job = self
             .store
             .tenant(tenant)
-            .replay(dead_letter, actor, now)
+            .replay(dead_letter, actor, option_changes, now)
             .await?;
         if let Err(error) = self
             .dispatcher
@@ -267,44 +276,3 @@ fn natively_schedules(manifest: &PluginManifest, at: Option<Millis>, now: Millis
         && lead_secs <= i128::from(window.max_lead_secs)
 }
 
-fn check_content(manifest: &PluginManifest, post: &NewPost) -> Result<(), AcceptError> {
-    let limits = &manifest.limits;
-    let chars = post.content.text.chars().count();
-    if let Some(max) = limits.max_text_chars
-        && chars > max as usize
-    {
-        return Err(AcceptError::Invalid(format!(
-            "{}: text is {chars} characters, the limit is {max}",
-            manifest.id
-        )));
-    }
-    if let Some(max) = limits.max_media_count
-        && post.content.media.len() > max as usize
-    {
-        return Err(AcceptError::Invalid(format!(
-            "{}: {} media items, the limit is {max}",
-            manifest.id,
-            post.content.media.len()
-        )));
-    }
-    for media in &post.content.media {
-        let cap = match media.kind.as_str() {
-            "image" => limits.max_image_bytes,
-            "video" => limits.max_video_bytes,
-            other => {
-                return Err(AcceptError::Invalid(format!(
-                    "media kind `{other}`: use image or video"
-                )));
-            }
-        };
-        if let (Some(cap), Some(size)) = (cap, media.size_bytes)
-            && size > cap
-        {
-            return Err(AcceptError::Invalid(format!(
-                "{}: {} of {size} bytes, the limit is {cap}",
-                manifest.id, media.kind
-            )));
-        }
-    }
-    Ok(())
-}

@@ -159,10 +159,13 @@ pub enum LoadProblem {
     /// `manifest()` did not answer.
     #[error("its manifest() call failed: {0}")]
     ManifestFailed(String),
-    /// The manifest's id differs from the plugin's configured id.
-    #[error("its manifest id `{found}` does not match the configured plugin id `{expected}`")]
+    /// The manifest's id differs from the component the entry names (its `component`, or its
+    /// id).
+    #[error(
+        "its manifest id `{found}` does not match `{expected}` (the entry's `component`, which defaults to the plugin id)"
+    )]
     IdMismatch {
-        /// The configured id.
+        /// The configured component id.
         expected: String,
         /// The manifest's id.
         found: String,

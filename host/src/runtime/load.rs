@@ -47,11 +47,11 @@ impl Runtime {
         source: PathBuf,
     ) -> Result<Arc<LoadedPlugin>, LoadError> {
         let plugin = self.validate(config, bytes, source.clone()).await?;
-        if plugin.manifest.id != config.entry.id {
+        if plugin.manifest.id != config.entry.component {
             return Err(LoadError {
                 path: source,
                 problem: LoadProblem::IdMismatch {
-                    expected: config.entry.id.clone(),
+                    expected: config.entry.component.clone(),
                     found: plugin.manifest.id.clone(),
                 },
             });

@@ -328,14 +328,16 @@ impl Runtime {
             .collect()
     }
 
-    /// The plugin whose component lives at `path`, if any (paths compared after resolving
-    /// links and relative parts of their directories; the file itself may be mid-replace).
-    pub fn plugin_at(&self, path: &Path) -> Option<String> {
+    /// The plugins whose component lives at `path` (several when entries share a component;
+    /// paths compared after resolving links and relative parts of their directories; the file
+    /// itself may be mid-replace).
+    pub fn plugins_at(&self, path: &Path) -> Vec<String> {
         let wanted = comparable(path);
         self.plugin_paths()
             .into_iter()
-            .find(|(_, p)| comparable(p) == wanted)
+            .filter(|(_, p)| comparable(p) == wanted)
             .map(|(id, _)| id)
+            .collect()
     }
 }
 

@@ -43,7 +43,7 @@ impl PluginWatcher {
                     changed.insert(path);
                 }
                 for path in changed {
-                    if let Some(id) = runtime.plugin_at(&path) {
+                    for id in runtime.plugins_at(&path) {
                         // Failures are logged by `reload`; the serving version stays.
                         let _ = runtime.reload(&id).await;
                     }

@@ -23,6 +23,8 @@ pub struct OAuthState {
     pub connection_id: String,
     /// The redirect URI given to the platform.
     pub redirect_uri: String,
+    /// Where the user's browser goes when the flow ends (the tenant's app), if the tenant said.
+    pub return_to: Option<String>,
 }
 
 fn digest(key: &str) -> String {
@@ -47,6 +49,7 @@ fn bound_state(row: &sqlx::any::AnyRow, plugin: &str, now: Millis) -> Option<OAu
         plugin: row.get("plugin"),
         connection_id: row.get("connection_id"),
         redirect_uri: row.get("redirect_uri"),
+        return_to: row.get("return_to"),
     };
     (bound.plugin == plugin && expires_at > now).then_some(bound)
 }
@@ -104,6 +107,51 @@ impl TenantStore {
         Ok(key)
     }
 
+    /// The origins an OAuth `return_to` of this tenant may name.
+    pub async fn return_origins(&self) -> Result<Vec<String>, StoreError> {
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT return_origins FROM tenants WHERE id = $1")
+                .bind(&self.tenant)
+                .fetch_optional(&self.store.pool)
+                .await
+                .map_err(StoreError::db("reading return origins"))?;
+        Ok(stored
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect())
+    }
+
+    /// Replaces the origins an OAuth `return_to` may name (already checked). Audited.
+    pub async fn set_return_origins(
+        &self,
+        origins: &[String],
+        actor: &str,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        let joined = origins.join(" ");
+        let mut tx = self.store.begin().await?;
+        sqlx::query("UPDATE tenants SET return_origins = $2 WHERE id = $1")
+            .bind(&self.tenant)
+            .bind(&joined)
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("storing return origins"))?;
+        audit(
+            &mut tx,
+            &self.tenant,
+            now,
+            actor,
+            "oauth.return-origins.changed",
+            &self.tenant,
+            &joined,
+        )
+        .await?;
+        tx.commit()
+            .await
+            .map_err(StoreError::db("committing return origins"))
+    }
+
     /// Remembers an OAuth `state` (its digest) until `expires_at`.
     pub async fn put_oauth_state(
         &self,
@@ -112,8 +160,8 @@ impl TenantStore {
         expires_at: Millis,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO oauth_states (state, tenant_id, plugin, connection_id, redirect_uri, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO oauth_states (state, tenant_id, plugin, connection_id, redirect_uri, expires_at, return_to)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(digest(state))
         .bind(&self.tenant)
@@ -121,6 +169,7 @@ impl TenantStore {
         .bind(&pending.connection_id)
         .bind(&pending.redirect_uri)
         .bind(expires_at)
+        .bind(&pending.return_to)
         .execute(&self.store.pool)
         .await
         .map_err(StoreError::db("storing an OAuth state"))?;
@@ -153,7 +202,7 @@ impl Store {
         now: Millis,
     ) -> Result<Option<OAuthState>, StoreError> {
         let row = sqlx::query(
-            "SELECT tenant_id, plugin, connection_id, redirect_uri, expires_at FROM oauth_states WHERE state = $1",
+            "SELECT tenant_id, plugin, connection_id, redirect_uri, expires_at, return_to FROM oauth_states WHERE state = $1",
         )
         .bind(digest(state))
         .fetch_optional(&self.pool)
@@ -171,7 +220,7 @@ impl Store {
         now: Millis,
     ) -> Result<Option<OAuthState>, StoreError> {
         let row = sqlx::query(
-            "DELETE FROM oauth_states WHERE state = $1 RETURNING tenant_id, plugin, connection_id, redirect_uri, expires_at",
+            "DELETE FROM oauth_states WHERE state = $1 RETURNING tenant_id, plugin, connection_id, redirect_uri, expires_at, return_to",
         )
         .bind(digest(state))
         .fetch_optional(&self.pool)

@@ -1,6 +1,8 @@
 //! Posts and their jobs as a tenant sees them: accept with an idempotency key, read, cancel,
 //! dead letters and replay.
 
+use std::collections::BTreeMap;
+
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
@@ -9,13 +11,13 @@ use super::connections::PAUSED_FOR_CONNECTION;
 use super::outbox::emit;
 use super::tenants::audit;
 use super::{
-    Accepted, Attempt, ConnectionStatus, DeadLetter, Job, JobState, Millis, NewPost, PostRecord,
-    StoreError, TenantStore, new_id,
+    Accepted, Attempt, ConnectionStatus, DeadLetter, Job, JobState, Millis, NewPost, PostContent,
+    PostRecord, StoreError, TenantStore, new_id,
 };
 
 pub(crate) const JOB_COLUMNS: &str = "j.tenant_id, j.id, j.post_id, j.connection_id, j.plugin, j.account_id, \
     j.content, p.scheduled_for, j.state, j.state_reason, j.attempts, j.next_run_at, j.recovery_point, j.result, \
-    j.last_error, j.created_at, j.updated_at";
+    j.last_error, j.created_at, j.updated_at, j.deleted_at";
 
 /// Reads a job row selected with [`JOB_COLUMNS`].
 pub(crate) fn job_from_row(row: &AnyRow) -> Job {
@@ -41,6 +43,7 @@ pub(crate) fn job_from_row(row: &AnyRow) -> Job {
         last_error: row.get("last_error"),
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
+        deleted_at: row.get("deleted_at"),
     }
 }
 
@@ -274,15 +277,28 @@ impl TenantStore {
         Ok(done)
     }
 
-    /// Records that `job`'s platform post was deleted by `actor`: audited, and `post.deleted`
-    /// told to the tenant's endpoints, in one transaction.
+    /// Records that `job`'s platform post was deleted by `actor` through `call` (the API request
+    /// that did it): the job moves to `deleted` with when and that call, the change is audited
+    /// and `post.deleted` told to the tenant's endpoints, in one transaction.
     pub async fn record_post_deleted(
         &self,
         job: &Job,
         actor: &str,
+        call: &str,
         now: Millis,
     ) -> Result<(), StoreError> {
         let mut tx = self.store.begin().await?;
+        sqlx::query(
+            "UPDATE jobs SET state = 'deleted', state_reason = $3, deleted_at = $4, updated_at = $4
+             WHERE tenant_id = $1 AND id = $2 AND state = 'published'",
+        )
+        .bind(&self.tenant)
+        .bind(&job.id)
+        .bind(format!("deleted on the platform by {call}"))
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("marking a job deleted"))?;
         audit(
             &mut tx,
             &self.tenant,
@@ -303,6 +319,39 @@ impl TenantStore {
         tx.commit()
             .await
             .map_err(StoreError::db("committing a post's deletion"))
+    }
+
+    /// Applies `changes` to the options of job `id` (a value sets, `None` removes).
+    async fn change_options(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        id: &str,
+        changes: &BTreeMap<String, Option<String>>,
+    ) -> Result<(), StoreError> {
+        let stored: String =
+            sqlx::query_scalar("SELECT content FROM jobs WHERE tenant_id = $1 AND id = $2")
+                .bind(&self.tenant)
+                .bind(id)
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(StoreError::db("reading a job's content"))?;
+        let mut content: PostContent = serde_json::from_str(&stored)
+            .map_err(|e| StoreError::Invalid(format!("job `{id}` has unreadable content: {e}")))?;
+        for (name, value) in changes {
+            match value {
+                Some(value) => content.options.insert(name.clone(), value.clone()),
+                None => content.options.remove(name),
+            };
+        }
+        let written = serde_json::to_string(&content).expect("post content serializes");
+        sqlx::query("UPDATE jobs SET content = $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(&self.tenant)
+            .bind(id)
+            .bind(written)
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::db("changing a job's options"))?;
+        Ok(())
     }
 
     /// Dead letters not yet replayed, newest first.
@@ -336,6 +385,7 @@ impl TenantStore {
         &self,
         dead_letter: &str,
         actor: &str,
+        option_changes: &BTreeMap<String, Option<String>>,
         now: Millis,
     ) -> Result<Job, StoreError> {
         let mut tx = self.store.begin().await?;
@@ -360,6 +410,12 @@ impl TenantStore {
         .execute(&mut *tx)
         .await
         .map_err(StoreError::db("re-queuing a job"))?;
+        let mut detail = dead_letter.to_string();
+        if !option_changes.is_empty() {
+            self.change_options(&mut tx, &job_id, option_changes).await?;
+            let names: Vec<&str> = option_changes.keys().map(String::as_str).collect();
+            detail.push_str(&format!(" options_changed={}", names.join(",")));
+        }
         audit(
             &mut tx,
             &self.tenant,
@@ -367,7 +423,7 @@ impl TenantStore {
             actor,
             "job.replayed",
             &job_id,
-            dead_letter,
+            &detail,
         )
         .await?;
         tx.commit()

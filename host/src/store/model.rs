@@ -186,6 +186,9 @@ pub enum JobState {
     Dead,
     /// Cancelled before it ran.
     Cancelled,
+    /// Published, then deleted on the platform through the API (`deleted_at`, and the call in
+    /// `state_reason`).
+    Deleted,
 }
 
 impl JobState {
@@ -198,6 +201,7 @@ impl JobState {
             JobState::Published => "published",
             JobState::Dead => "dead",
             JobState::Cancelled => "cancelled",
+            JobState::Deleted => "deleted",
         }
     }
 
@@ -210,6 +214,7 @@ impl JobState {
             "published" => JobState::Published,
             "dead" => JobState::Dead,
             "cancelled" => JobState::Cancelled,
+            "deleted" => JobState::Deleted,
             _ => return None,
         })
     }
@@ -242,7 +247,7 @@ pub struct Job {
     pub scheduled_for: Option<Millis>,
     /// Lifecycle state.
     pub state: JobState,
-    /// Why it is paused, dead or cancelled.
+    /// Why it is paused, dead, cancelled or deleted.
     pub state_reason: Option<String>,
     /// Attempts spent on the current step.
     pub attempts: u32,
@@ -258,6 +263,8 @@ pub struct Job {
     pub created_at: Millis,
     /// Last changed.
     pub updated_at: Millis,
+    /// When its published post was deleted on the platform, for state `deleted`.
+    pub deleted_at: Option<Millis>,
 }
 
 /// An accepted post and its jobs.

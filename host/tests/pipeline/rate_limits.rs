@@ -69,7 +69,7 @@ async fn a_platform_asking_to_wait_for_ages_dead_letters_the_job_and_replay_publ
 
     // Once the platform accepts requests again, a replay publishes the post once.
     h.pipeline
-        .replay("acme", &letters[0].id, "operator")
+        .replay("acme", &letters[0].id, "operator", &Default::default())
         .await
         .unwrap();
     assert_eq!(h.pipeline.run_due().await, 1);

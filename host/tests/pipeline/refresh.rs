@@ -20,6 +20,7 @@ on_both_backends!(
     a_failed_refresh_marks_attention_and_pauses_jobs,
     health_checks_log_and_move_the_status,
     a_token_that_cannot_be_refreshed_warns_then_needs_attention,
+    a_health_check_meeting_an_expired_token_refreshes_before_blaming_the_user,
 );
 
 async fn fifty_concurrent_refreshes_cause_one_token_exchange(kind: Kind) {
@@ -295,4 +296,30 @@ async fn postgres_without_redis_refreshes_once_and_runs_jobs() {
         h.store.tenant("acme").job(&job).await.unwrap().state,
         JobState::Published
     );
+}
+
+/// Platforms invalidate access tokens before their announced expiry (Graph's 190/463): a
+/// health check that meets one refreshes as a job would, checks again, and stays healthy.
+async fn a_health_check_meeting_an_expired_token_refreshes_before_blaming_the_user(kind: Kind) {
+    let h = Harness::new(kind).await;
+    h.connect("acme", "conn-1").await;
+    let tenant = h.store.tenant("acme");
+    let before = tenant.connection("conn-1").await.unwrap();
+    h.platform.expire_access_tokens();
+    let outcome = h.pipeline.check_health(&before).await.unwrap();
+    assert!(outcome.ok, "{outcome:?}");
+    let after = tenant.connection("conn-1").await.unwrap();
+    assert_eq!(after.status, ConnectionStatus::Healthy, "{after:?}");
+    assert!(after.token_version > before.token_version, "refreshed");
+    assert_eq!(h.platform.with(|s| s.token_exchanges), 2, "the code, then one refresh");
+
+    // When the refresh is refused too (invalid_grant), the user must reconnect: the refresh
+    // marks the connection revoked, and the check is logged as failed with the refresh's error.
+    h.platform.expire_access_tokens();
+    h.platform.with(|s| s.refuse_refresh = true);
+    let outcome = h.pipeline.check_health(&after).await.unwrap();
+    assert!(!outcome.ok);
+    assert_eq!(outcome.status, ConnectionStatus::Revoked, "{outcome:?}");
+    let log = tenant.health_log("conn-1", 1).await.unwrap();
+    assert!(!log[0].ok && log[0].error.is_some(), "{log:?}");
 }

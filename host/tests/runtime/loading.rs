@@ -72,7 +72,7 @@ async fn truncated_and_foreign_components_are_refused_while_the_old_version_serv
         status
             .last_error
             .unwrap()
-            .contains("does not match the configured plugin id")
+            .contains("does not match `example`")
     );
     assert_eq!(
         manifest_versions(&runtime, "example").await.unwrap().1,
@@ -139,6 +139,53 @@ async fn the_host_starts_with_the_plugins_that_are_fine() {
     );
     let unknown = manifest_versions(&runtime, "malformed").await.unwrap_err();
     assert!(matches!(unknown, CallError::UnknownPlugin(_)));
+}
+
+/// Production and a staging app of one platform from one host: a second entry names the
+/// component it runs and carries its own settings and tenants.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_component_serves_two_configured_plugins() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(EXAMPLE, dir.path().join("example.wasm")).unwrap();
+    let config = dir.path().join("plugins.toml");
+    std::fs::write(
+        &config,
+        r#"
+        [plugins.example]
+        settings = { base-url = "https://api.example.com" }
+        [plugins.example-staging]
+        component = "example"
+        tenants = ["qa"]
+        settings = { base-url = "https://staging.example.com" }
+        [plugins.wrong]
+        component = "hostile"
+        path = "example.wasm"
+        [plugins.bad-name]
+        component = "Not An Id"
+        "#,
+    )
+    .unwrap();
+    let file = PluginsFile::load(&config);
+    assert_eq!(file.problems.len(), 1, "{:?}", file.problems);
+    assert!(file.problems[0].to_string().contains("component"), "{:?}", file.problems);
+    let runtime = support::runtime();
+    let failures = runtime.configure(&file).await;
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(
+        matches!(&failures[0].problem, LoadProblem::IdMismatch { expected, found } if expected == "hostile" && found == "example"),
+        "{}",
+        failures[0]
+    );
+    for id in ["example", "example-staging"] {
+        assert_eq!(manifest_versions(&runtime, id).await.unwrap().1, "0.1.0", "{id}");
+    }
+    let staging = runtime.plugin_config("example-staging").unwrap();
+    assert_eq!(staging.entry.settings["base-url"], "https://staging.example.com");
+    assert_eq!(staging.entry.tenants, ["qa"]);
+    assert_eq!(
+        runtime.plugin_config("example").unwrap().entry.settings["base-url"],
+        "https://api.example.com"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

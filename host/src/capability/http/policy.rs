@@ -127,6 +127,8 @@ pub fn screen_url(url: &str, allowed: &[Cidr]) -> Result<(Url, Option<IpAddr>), 
 #[derive(Debug, Clone, Default)]
 pub struct EgressPolicy {
     granted: Vec<HostPattern>,
+    /// The grants as the operator wrote them, for refusals to quote.
+    written: Vec<String>,
     allowed_ranges: Vec<Cidr>,
 }
 
@@ -144,6 +146,7 @@ impl EgressPolicy {
             .collect::<Result<_, _>>()?;
         Ok(EgressPolicy {
             granted,
+            written: allowed_hosts.to_vec(),
             allowed_ranges,
         })
     }
@@ -153,7 +156,9 @@ impl EgressPolicy {
         &self.allowed_ranges
     }
 
-    /// Parses `url` and checks it against the grants.
+    /// Parses `url` and checks it against the grants. A refusal names the full origin (port
+    /// included when it is not the scheme's default), what is granted, and the grant that would
+    /// allow it.
     pub fn check(&self, url: &str) -> Result<Url, Denied> {
         let (parsed, ip) =
             screen_url(url, &self.allowed_ranges).map_err(|refusal| match refusal {
@@ -166,13 +171,21 @@ impl EgressPolicy {
             None => parsed.host_str().unwrap_or_default().to_string(),
         };
         if self.granted.iter().any(|g| g.matches(&parsed)) {
-            Ok(parsed)
-        } else {
-            Err(Denied(format!(
-                "{}://{host} is not among the plugin's allowed hosts",
-                parsed.scheme()
-            )))
+            return Ok(parsed);
         }
+        let origin = match parsed.port() {
+            Some(port) => format!("{}://{host}:{port}", parsed.scheme()),
+            None => format!("{}://{host}", parsed.scheme()),
+        };
+        let granted = if self.written.is_empty() {
+            "none".to_string()
+        } else {
+            self.written.join(", ")
+        };
+        Err(Denied(format!(
+            "{origin} is not among the plugin's allowed hosts (granted: {granted}); \
+             to allow it, add \"{origin}\" to `allowed_hosts` in the plugin's plugins.toml entry"
+        )))
     }
 }
 
@@ -186,6 +199,29 @@ mod tests {
             &[],
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_refusal_names_the_full_origin_what_is_granted_and_the_grant_that_would_allow_it() {
+        let p = EgressPolicy::new(
+            &["http://127.0.0.1:18300".to_string()],
+            &["127.0.0.0/8".to_string()],
+        )
+        .unwrap();
+        let refused = p.check("http://127.0.0.1:18390/media/1.mp4").unwrap_err().0;
+        assert!(
+            refused.starts_with("http://127.0.0.1:18390 is not among"),
+            "{refused}"
+        );
+        assert!(refused.contains("granted: http://127.0.0.1:18300"), "{refused}");
+        assert!(refused.contains("add \"http://127.0.0.1:18390\""), "{refused}");
+        // The default port is not spelled; nothing granted says so.
+        let none = policy(&[]).check("https://upload.us.tiktokapis.com/v/1").unwrap_err().0;
+        assert!(
+            none.starts_with("https://upload.us.tiktokapis.com is not among")
+                && none.contains("granted: none"),
+            "{none}"
+        );
     }
 
     #[test]

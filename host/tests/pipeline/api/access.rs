@@ -116,11 +116,15 @@ async fn a_callback_that_fails_leaves_its_state_usable_and_no_secrets_behind() {
     let state = start_oauth(&api, &key).await;
     // The connector refuses a callback without a code: nothing is stored, the state still works.
     let failed = callback(&api, &format!("state={state}")).await;
-    assert_eq!(failed.status, StatusCode::BAD_REQUEST, "{failed:?}");
-    assert!(
-        api.get("/v1/connections", &key).await.json["connections"]
-            .as_array()
-            .is_none_or(|c| c.is_empty())
+    assert_eq!(
+        (failed.status, failed.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid-input"),
+        "{failed:?}"
+    );
+    assert_eq!(
+        api.get("/v1/connections", &key).await.json,
+        json!([]),
+        "nothing stored"
     );
     let done = callback(&api, &format!("code=abc&state={state}")).await;
     assert_eq!(done.status, StatusCode::OK, "{done:?}");
@@ -145,7 +149,7 @@ async fn concurrent_callbacks_on_sqlite_all_connect() {
         assert_eq!(answer.status, StatusCode::OK, "{answer:?}");
     }
     let listed = api.get("/v1/connections", &key).await;
-    assert_eq!(listed.json["connections"].as_array().unwrap().len(), 6);
+    assert_eq!(listed.json.as_array().unwrap().len(), 6, "{listed:?}");
     // Each connection's tokens are in the vault: a refresh through the connector works.
     for answer in &answers {
         let id = answer.json["id"].as_str().unwrap();
@@ -182,6 +186,81 @@ async fn one_state_raced_by_two_callbacks_connects_once() {
         .await;
     assert_eq!(refreshed.status, StatusCode::OK, "{refreshed:?}");
     drop(h);
+}
+
+/// The query of a `303`'s `Location`, as pairs.
+fn location_query(answer: &Answer) -> (String, BTreeMap<String, String>) {
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{answer:?}");
+    let location = answer.headers["location"].to_str().unwrap();
+    let url = url::Url::parse(location).unwrap();
+    let base = format!("{}{}", url.origin().ascii_serialization(), url.path());
+    (base, url.query_pairs().into_owned().collect())
+}
+
+#[tokio::test]
+async fn oauth_ends_in_the_tenants_app_when_it_names_an_allowed_return_to() {
+    let (_h, api, key) = setup().await;
+    let origins = |body: Value| {
+        let api = &api;
+        let key = &key;
+        async move {
+            api.send(with_json(
+                api.request(Method::PUT, "/v1/oauth/return-origins", Some(key)),
+                &body,
+            ))
+            .await
+        }
+    };
+    for bad in ["http://app.example.com", "https://app.example.com/path", "javascript:x"] {
+        let refused = origins(json!({ "origins": [bad] })).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}: {refused:?}");
+    }
+    let set = origins(json!({ "origins": ["https://App.Example.com:443", "http://localhost:3000"] })).await;
+    assert_eq!(
+        set.json["origins"],
+        json!(["http://localhost:3000", "https://app.example.com"]),
+        "{set:?}"
+    );
+    assert_eq!(api.get("/v1/oauth/return-origins", &key).await.json, set.json);
+
+    let start = |return_to: &str| {
+        let path = format!(
+            "/v1/oauth/pipeline/start?return_to={}",
+            url::form_urlencoded::byte_serialize(return_to.as_bytes()).collect::<String>()
+        );
+        let api = &api;
+        let key = &key;
+        async move { api.get(&path, key).await }
+    };
+    let foreign = start("https://evil.example/connected").await;
+    assert_eq!(foreign.status, StatusCode::BAD_REQUEST, "{foreign:?}");
+    assert!(foreign.json["message"].as_str().unwrap().contains("return origins"));
+
+    // Success: back to the app with the connection id, nothing secret in the URL.
+    let started = start("https://app.example.com/connected?from=postd").await;
+    assert_eq!(started.status, StatusCode::OK, "{started:?}");
+    let state = started.json["state"].as_str().unwrap();
+    let done = callback(&api, &format!("code=abc&state={state}")).await;
+    let (base, query) = location_query(&done);
+    assert_eq!(base, "https://app.example.com/connected");
+    assert_eq!(query["from"], "postd");
+    assert_eq!(query["status"], "connected");
+    assert_eq!(query["connection_id"], started.json["connection_id"].as_str().unwrap());
+    assert_eq!(query.len(), 3, "{query:?}");
+    assert_eq!(done.headers["cache-control"], "no-store");
+
+    // Refused by the user, or failed in the connector: back to the app with the error.
+    let denied = start("http://localhost:3000/oauth").await.json["state"].as_str().unwrap().to_string();
+    let (base, query) = location_query(&callback(&api, &format!("error=access_denied&state={denied}")).await);
+    assert_eq!(base, "http://localhost:3000/oauth");
+    assert_eq!(query["error"], "authorization-denied");
+    let failing = start("http://localhost:3000/oauth").await.json["state"].as_str().unwrap().to_string();
+    let (_, query) = location_query(&callback(&api, &format!("state={failing}")).await);
+    assert_eq!(query["error"], "invalid-input", "{query:?}");
+    assert!(query["error_description"].contains("code"), "{query:?}");
+    // An unknown state cannot say where to go: JSON, as before.
+    let unknown = callback(&api, "code=abc&state=st_unknown").await;
+    assert_eq!(unknown.code(), "invalid-state");
 }
 
 #[tokio::test]

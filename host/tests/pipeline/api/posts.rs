@@ -94,7 +94,7 @@ async fn posts_are_idempotent_validated_and_observable() {
         .await;
     assert_eq!(refreshed.status, StatusCode::OK, "{refreshed:?}");
 
-    // Deleting: a scheduled job is cancelled; the published one stays (no delete on this platform).
+    // Deleting: a scheduled job is cancelled; the published one is deleted on the platform.
     let mut later = post_body(&connection, "later");
     later["scheduled_for"] = json!(h.pipeline.now() / 1000 + 3600);
     let scheduled = publish(&api, &key, "k2", &later).await;
@@ -110,14 +110,34 @@ async fn posts_are_idempotent_validated_and_observable() {
         1,
         "{deletion:?}"
     );
-    let kept = api
-        .send(api.request(
-            Method::DELETE,
-            &format!("/v1/posts/{}", first.json["id"].as_str().unwrap()),
-            Some(&key),
-        ))
+    let first_id = first.json["id"].as_str().unwrap();
+    let deleted = api
+        .send(
+            api.request(Method::DELETE, &format!("/v1/posts/{first_id}"), Some(&key))
+                .header("x-request-id", "delete-call-1"),
+        )
         .await;
-    assert_eq!(kept.json["kept"].as_object().unwrap().len(), 1, "{kept:?}");
+    assert_eq!(deleted.json["deleted"].as_array().unwrap().len(), 1, "{deleted:?}");
+    assert_eq!(h.platform.with(|s| s.deleted.len()), 1);
+    // The job says so: state, when, and which call.
+    let job = &api.get(&format!("/v1/posts/{first_id}"), &key).await.json["jobs"][0];
+    assert_eq!(job["state"], "deleted", "{job}");
+    assert_eq!(job["deleted_at"], h.pipeline.now());
+    let reason = job["state_reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("DELETE /v1/posts/{first_id}")) && reason.contains("delete-call-1"),
+        "{reason}"
+    );
+    assert_eq!(
+        api.get("/v1/jobs?status=deleted", &key).await.json.as_array().unwrap().len(),
+        1
+    );
+    // A second delete finds nothing left to delete.
+    let again = api
+        .send(api.request(Method::DELETE, &format!("/v1/posts/{first_id}"), Some(&key)))
+        .await;
+    assert_eq!(again.json["kept"].as_object().unwrap().len(), 1, "{again:?}");
+    assert_eq!(h.platform.with(|s| s.deleted.len()), 1);
 }
 
 #[tokio::test]
@@ -156,4 +176,110 @@ async fn dead_letters_are_listed_and_replayed() {
             .len(),
         1
     );
+}
+
+#[tokio::test]
+async fn a_dead_letter_is_replayed_with_corrected_options_and_the_change_is_audited() {
+    let (h, api, key) = setup().await;
+    let connection = connect(&api, &key).await;
+    let mut body = post_body(&connection, "needs a fix");
+    body["options"] = json!({ "fail": "invalid", "keep": "yes" });
+    publish(&api, &key, "k1", &body).await;
+    h.pipeline.run_due().await;
+    let letters = api.get("/v1/dead-letters", &key).await;
+    let id = letters.json[0]["id"].as_str().unwrap().to_string();
+    let replay = |body: Value| {
+        let path = format!("/v1/dead-letters/{id}/replay");
+        let api = &api;
+        let key = &key;
+        async move { api.post(&path, key, body).await }
+    };
+    // Malformed changes are refused and change nothing.
+    for bad in [
+        json!({ "options": { "bad name": "x" } }),
+        json!({ "options": { "fail": 3 } }),
+        json!({ "colour": "red" }),
+    ] {
+        let refused = replay(bad.clone()).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}: {refused:?}");
+    }
+    assert_eq!(api.get("/v1/dead-letters", &key).await.json.as_array().unwrap().len(), 1);
+
+    let replayed = replay(json!({ "options": { "fail": null, "added": "1" } })).await;
+    assert_eq!(replayed.status, StatusCode::ACCEPTED, "{replayed:?}");
+    let options = &replayed.json["content"]["options"];
+    assert_eq!(options, &json!({ "keep": "yes", "added": "1" }), "{replayed:?}");
+    h.pipeline.run_due().await;
+    let job = replayed.json["id"].as_str().unwrap();
+    assert_eq!(h.platform.posts_for(job), 1);
+    let audit = h.store.tenant("acme").audit_log(10).await.unwrap();
+    let entry = audit.iter().find(|e| e.action == "job.replayed").unwrap();
+    assert!(entry.detail.contains("options_changed=added,fail"), "{entry:?}");
+}
+
+#[tokio::test]
+async fn analytics_takes_the_callers_metrics_and_the_connector_judges_them() {
+    let (_h, api, key) = setup().await;
+    let connection = connect(&api, &key).await;
+    let path = |query: &str| {
+        format!("/v1/analytics?connection={connection}&account=acct-1&since=1000&until=4600{query}")
+    };
+    let names = |answer: &Answer| -> Vec<String> {
+        answer.json.as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap().to_string()).collect()
+    };
+    let default = api.get(&path(""), &key).await;
+    assert_eq!(default.status, StatusCode::OK, "{default:?}");
+    assert_eq!(names(&default), ["impressions", "clicks"]);
+    assert_eq!(default.json[0]["value"], 3600.0);
+
+    let chosen = api.get(&path("&metrics=clicks"), &key).await;
+    assert_eq!(names(&chosen), ["clicks"], "{chosen:?}");
+
+    let unknown = api.get(&path("&metrics=clicks,page_fans"), &key).await;
+    assert_eq!(
+        (unknown.status, unknown.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid-input"),
+        "{unknown:?}"
+    );
+    let message = unknown.json["message"].as_str().unwrap();
+    assert!(message.contains("page_fans") && message.contains("impressions"), "{message}");
+
+    for malformed in ["&metrics=Clicks", "&metrics=a,,b", "&metrics=a%20b"] {
+        let refused = api.get(&path(malformed), &key).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{malformed}: {refused:?}");
+    }
+    let many = vec!["m"; 33].join(",");
+    let too_many = api.get(&path(&format!("&metrics={many}")), &key).await;
+    assert_eq!(too_many.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_post_the_connector_cannot_publish_is_refused_naming_the_target_and_the_rule() {
+    let (h, api, key) = setup().await;
+    let connection = connect(&api, &key).await;
+    // The pipeline fixture declares text posts only.
+    let mut image = post_body(&connection, "with a picture");
+    image["media"] = json!([{ "kind": "image", "url": "https://cdn.example/a.png" }]);
+    let refused = publish(&api, &key, "image-1", &image).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid-content"),
+        "{refused:?}"
+    );
+    let message = refused.json["message"].as_str().unwrap();
+    assert!(
+        message.contains("target 0")
+            && message.contains(&connection)
+            && message.contains("does not publish images"),
+        "{message}"
+    );
+    let mut link = post_body(&connection, "with a link");
+    link["link"] = json!("https://example.com/article");
+    let refused = publish(&api, &key, "link-1", &link).await;
+    assert!(
+        refused.json["message"].as_str().unwrap().contains("does not publish links"),
+        "{refused:?}"
+    );
+    // Nothing was queued.
+    assert!(h.store.tenant("acme").jobs(None, 10).await.unwrap().is_empty());
 }

@@ -21,6 +21,8 @@ pub struct Seen {
     pub drafts: HashMap<String, String>,
     /// draft id -> post id, for published drafts
     pub published: HashMap<String, String>,
+    /// post ids deleted.
+    pub deleted: Vec<String>,
     /// Token exchanges (code and refresh).
     pub token_exchanges: u64,
     /// Refresh tokens that work now.
@@ -31,6 +33,9 @@ pub struct Seen {
     pub refuse_refresh: bool,
     /// `/me` answers 401.
     pub revoked: bool,
+    /// Access tokens issued up to this number (`access-N`) were invalidated early: `/me`
+    /// answers 401 `token expired` for them, as platforms do before the announced expiry.
+    pub expired_access_upto: u64,
     /// Statuses the next draft creations answer with, in order (each carries `Retry-After`).
     pub draft_failures: std::collections::VecDeque<u16>,
     /// The `Retry-After` of those failures; `5` when unset.
@@ -56,11 +61,17 @@ impl Platform {
             .route("/drafts/{id}/publish", post(publish_draft))
             .route("/oauth/token", post(token))
             .route("/me", get(me))
+            .route("/posts/{id}", axum::routing::delete(delete_post))
             .with_state(seen.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Platform { url, seen }
+    }
+
+    /// Invalidates every access token issued so far (their refresh tokens still work).
+    pub fn expire_access_tokens(&self) {
+        self.with(|s| s.expired_access_upto = s.next_id);
     }
 
     pub fn with<T>(&self, f: impl FnOnce(&mut Seen) -> T) -> T {
@@ -134,6 +145,15 @@ async fn publish_draft(State(seen): Shared, Path(id): Path<String>) -> (StatusCo
     (StatusCode::OK, Json(json!({ "id": post })))
 }
 
+async fn delete_post(State(seen): Shared, Path(id): Path<String>) -> StatusCode {
+    let mut s = seen.lock().unwrap();
+    if !s.published.values().any(|post| *post == id) || s.deleted.contains(&id) {
+        return StatusCode::NOT_FOUND;
+    }
+    s.deleted.push(id);
+    StatusCode::NO_CONTENT
+}
+
 #[derive(Deserialize)]
 struct TokenForm {
     grant_type: String,
@@ -180,11 +200,23 @@ async fn token(State(seen): Shared, Form(form): Form<TokenForm>) -> (StatusCode,
     )
 }
 
-async fn me(State(seen): Shared) -> (StatusCode, Json<Value>) {
-    if seen.lock().unwrap().revoked {
+async fn me(State(seen): Shared, headers: HeaderMap) -> (StatusCode, Json<Value>) {
+    let s = seen.lock().unwrap();
+    if s.revoked {
         return (
             StatusCode::UNAUTHORIZED,
             Json(json!({ "error": "revoked" })),
+        );
+    }
+    let issued: Option<u64> = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer access-"))
+        .and_then(|n| n.parse().ok());
+    if issued.is_some_and(|n| n <= s.expired_access_upto) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "token expired" })),
         );
     }
     (

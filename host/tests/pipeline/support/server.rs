@@ -45,7 +45,11 @@ impl Harness {
         tokio::spawn(async move { axum::serve(listener, service(state)).await.unwrap() });
         Api {
             url,
-            client: reqwest::Client::new(),
+            // Redirects are answers to check, never followed (an OAuth `return_to` names the tenant's app).
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
         }
     }
 
