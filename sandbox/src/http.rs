@@ -19,6 +19,9 @@ pub(crate) struct Req {
     pub segments: Vec<String>,
     /// Decoded query pairs, in order.
     pub query: Vec<(String, String)>,
+    /// The query string as received, undecoded (platforms whose syntax lives in the encoding, such
+    /// as LinkedIn's Rest.li values, read it here).
+    pub raw_query: Option<String>,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
 }
@@ -48,6 +51,7 @@ impl Req {
             path: path.to_string(),
             segments,
             query,
+            raw_query: raw_query.map(str::to_string),
             headers,
             body,
         }
@@ -72,6 +76,19 @@ impl Req {
             .iter()
             .filter(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// Every value named `key` as received, undecoded (a key is compared decoded).
+    pub fn raw_q_all(&self, key: &str) -> Vec<&str> {
+        self.raw_query
+            .as_deref()
+            .unwrap_or("")
+            .split('&')
+            .filter_map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (percent_decode(&k.replace('+', " ")) == key).then_some(v)
+            })
             .collect()
     }
 
@@ -231,6 +248,22 @@ mod tests {
         assert_eq!(percent_decode("urn%3Ali%3Ashare%3A1"), "urn:li:share:1");
         assert_eq!(percent_decode("bad%zz"), "bad%zz");
         assert_eq!(percent_decode("end%"), "end%");
+    }
+
+    #[test]
+    fn raw_query_values_stay_undecoded() {
+        let req = Req::new(
+            Method::GET,
+            "/x",
+            Some("a=List(urn%3Ali%3A1)&b=List%28x%29&a=2&c"),
+            HeaderMap::new(),
+            Vec::new(),
+        );
+        assert_eq!(req.raw_q_all("a"), ["List(urn%3Ali%3A1)", "2"]);
+        assert_eq!(req.raw_q_all("b"), ["List%28x%29"]);
+        assert_eq!(req.q("b"), Some("List(x)"));
+        assert_eq!(req.raw_q_all("c"), [""]);
+        assert!(req.raw_q_all("d").is_empty());
     }
 
     #[test]

@@ -6,6 +6,8 @@ mod errors_and_webhooks;
 mod media;
 #[path = "linkedin/oauth.rs"]
 mod oauth;
+#[path = "linkedin/organizations.rs"]
+mod organizations;
 #[path = "linkedin/posts.rs"]
 mod posts;
 mod support;

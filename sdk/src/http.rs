@@ -40,6 +40,132 @@ pub fn query_string<K: AsRef<str>, V: AsRef<str>>(pairs: &[(K, V)]) -> String {
         .join("&")
 }
 
+/// A Rest.li 2.0 value for a URL query: its structure (`List(…)`, `(key:value,…)`) is written
+/// as it is, and each leaf and key is percent-encoded in full.
+///
+/// LinkedIn's "Protocol Versions" guide
+/// (<https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/protocol-version>)
+/// and the Rest.li protocol (<https://linkedin.github.io/rest.li/spec/protocol>): under
+/// `X-Restli-Protocol-Version: 2.0.0` the `(`, `)`, `,` and `:` that shape a query value stay
+/// unencoded, while the same characters inside a value are encoded, as in
+/// `authors=List(urn%3Ali%3Aorganization%3A12345)`. Passing such a value through
+/// [`Request::query`] would encode the structure too, and the server would read one literal
+/// string instead of a list. Ordinary values keep using [`Request::query`].
+///
+/// ```text
+/// let shares = http::Restli::list(["urn:li:share:1", "urn:li:share:2"]);
+/// http::Request::get(url).query_restli("shares", &shares);
+/// // ?shares=List(urn%3Ali%3Ashare%3A1,urn%3Ali%3Ashare%3A2)
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Restli {
+    /// A string, number or URN, encoded in full (the empty string is Rest.li's `''`).
+    Leaf(String),
+    /// `List(a,b,…)`.
+    List(Vec<Restli>),
+    /// `(key:value,…)`, keys encoded like leaves.
+    Object(Vec<(String, Restli)>),
+}
+
+impl Restli {
+    /// A leaf value.
+    pub fn leaf(value: impl Into<String>) -> Self {
+        Restli::Leaf(value.into())
+    }
+
+    /// `List(…)` of `items`.
+    pub fn list<T: Into<Restli>>(items: impl IntoIterator<Item = T>) -> Self {
+        Restli::List(items.into_iter().map(Into::into).collect())
+    }
+
+    /// `(key:value,…)` of `fields`, in the order given.
+    pub fn object<K: Into<String>, V: Into<Restli>>(
+        fields: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Restli::Object(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+
+    /// The value as it goes in a URL query: structure as is, leaves and keys encoded.
+    pub fn to_query_value(&self) -> String {
+        let mut out = String::new();
+        self.write(&mut out);
+        out
+    }
+
+    fn write(&self, out: &mut String) {
+        match self {
+            Restli::Leaf(value) => out.push_str(&leaf(value)),
+            Restli::List(items) => {
+                out.push_str("List(");
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    item.write(out);
+                }
+                out.push(')');
+            }
+            Restli::Object(fields) => {
+                out.push('(');
+                for (i, (key, value)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&leaf(key));
+                    out.push(':');
+                    value.write(out);
+                }
+                out.push(')');
+            }
+        }
+    }
+}
+
+/// One encoded leaf: every character but RFC 3986's unreserved ones is escaped, which covers
+/// Rest.li's own `(`, `)`, `,`, `:` and `'`; the empty string is `''`.
+fn leaf(value: &str) -> String {
+    if value.is_empty() {
+        "''".to_string()
+    } else {
+        encode(value)
+    }
+}
+
+impl From<&str> for Restli {
+    fn from(value: &str) -> Self {
+        Restli::Leaf(value.to_string())
+    }
+}
+
+impl From<String> for Restli {
+    fn from(value: String) -> Self {
+        Restli::Leaf(value)
+    }
+}
+
+impl From<&String> for Restli {
+    fn from(value: &String) -> Self {
+        Restli::Leaf(value.clone())
+    }
+}
+
+impl From<i64> for Restli {
+    fn from(value: i64) -> Self {
+        Restli::Leaf(value.to_string())
+    }
+}
+
+impl From<u64> for Restli {
+    fn from(value: u64) -> Self {
+        Restli::Leaf(value.to_string())
+    }
+}
+
 /// Current time in Unix seconds, from the host's wall clock.
 pub fn now_unix() -> i64 {
     std::time::SystemTime::now()
@@ -116,6 +242,23 @@ impl Request {
             self.inner.url,
             encode(name),
             encode(value)
+        );
+        self
+    }
+
+    /// Appends one query parameter holding a Rest.li 2.0 value: its name encoded, the value's
+    /// structure kept and its leaves encoded (see [`Restli`]).
+    pub fn query_restli(mut self, name: &str, value: &Restli) -> Self {
+        let separator = if self.inner.url.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        self.inner.url = format!(
+            "{}{separator}{}={}",
+            self.inner.url,
+            encode(name),
+            value.to_query_value()
         );
         self
     }
@@ -234,6 +377,35 @@ mod tests {
             request.url(),
             "https://api.example/v1/items?fields=id%2Cname&q=a%20b%26c%3Dd"
         );
+    }
+
+    #[test]
+    fn restli_values_keep_their_structure_and_encode_their_leaves() {
+        // The guide's own example.
+        let request = Request::get("https://api.linkedin.com/v2/ugcPosts")
+            .query("q", "authors")
+            .query_restli("authors", &Restli::list(["urn:li:organization:12345"]));
+        assert_eq!(
+            request.url(),
+            "https://api.linkedin.com/v2/ugcPosts?q=authors&authors=List(urn%3Ali%3Aorganization%3A12345)"
+        );
+        // Rest.li's reserved characters inside a leaf are data, so they are encoded.
+        let nested = Restli::object([
+            (
+                "timeRange",
+                Restli::object([("start", 1_i64), ("end", 2_i64)]),
+            ),
+            ("tag", Restli::leaf("a(b),c:d'e f")),
+            ("empty", Restli::leaf("")),
+            ("ids", Restli::list(Vec::<Restli>::new())),
+        ]);
+        assert_eq!(
+            nested.to_query_value(),
+            "(timeRange:(start:1,end:2),tag:a%28b%29%2Cc%3Ad%27e%20f,empty:'',ids:List())"
+        );
+        // The ordinary encoder still encodes everything, for ordinary values.
+        let plain = Request::get("https://x.example").query("p", "List(a)");
+        assert_eq!(plain.url(), "https://x.example?p=List%28a%29");
     }
 
     #[test]

@@ -4,6 +4,8 @@ mod support;
 
 #[path = "linkedin/connection.rs"]
 mod connection;
+#[path = "linkedin/lost_answers.rs"]
+mod lost_answers;
 #[path = "linkedin/pipeline.rs"]
 mod pipeline;
 #[path = "linkedin/posts.rs"]

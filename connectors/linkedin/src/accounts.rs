@@ -1,5 +1,17 @@
 //! Accounts: the member (`urn:li:person:<id>`) and the organizations they administer
 //! (`urn:li:organization:<id>`). Account ids are the author URNs posts are made as.
+//!
+//! Organizations come from the versioned role finder, `GET /rest/organizationAcls?q=roleAssignee`
+//! (Organization Access Control by Role,
+//! <https://learn.microsoft.com/en-us/linkedin/marketing/community-management/organizations/organization-access-control-by-role>),
+//! and their names from one batch lookup, `GET /rest/organizations?ids=List(1,2)` (Organization
+//! Lookup,
+//! <https://learn.microsoft.com/en-us/linkedin/marketing/community-management/organizations/organization-lookup-api>):
+//! the versioned APIs no longer decorate URNs through a projection
+//! (<https://learn.microsoft.com/en-us/linkedin/marketing/additional-info-field>). The `ids` list is
+//! a Rest.li 2.0 value, sent with its structure unencoded ([`http::Restli`]).
+
+use std::collections::HashMap;
 
 use postd_sdk::prelude::*;
 use serde::Deserialize;
@@ -20,15 +32,20 @@ struct Acls {
 struct Acl {
     #[serde(default)]
     role: String,
-    #[serde(rename = "organizationalTarget")]
-    target: String,
-    #[serde(rename = "organizationalTarget~", default)]
-    decorated: Option<OrgName>,
+    #[serde(default)]
+    state: Option<String>,
+    organization: String,
+}
+
+#[derive(Deserialize)]
+struct Organizations {
+    #[serde(default)]
+    results: HashMap<String, Organization>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct OrgName {
+struct Organization {
     #[serde(default)]
     localized_name: Option<String>,
 }
@@ -85,25 +102,40 @@ pub fn list() -> Result<Vec<Account>> {
         return Ok(accounts);
     }
     let acls: Acls = api::send_json(
-        http::Request::get(api::url("v2/organizationalEntityAcls"))
+        http::Request::get(api::url("rest/organizationAcls"))
             .query("q", "roleAssignee")
-            .query("state", "APPROVED")
-            .query(
-                "projection",
-                "(elements*(role,organizationalTarget~(localizedName,vanityName)))",
-            ),
+            .query("role", "ADMINISTRATOR")
+            .query("state", "APPROVED"),
         &token,
     )?;
+    let mut orgs: Vec<String> = Vec::new();
     for acl in acls.elements {
-        if acl.role != "ADMINISTRATOR" || accounts.iter().any(|a| a.id == acl.target) {
-            continue;
+        let approved = acl.state.as_deref().is_none_or(|s| s == "APPROVED");
+        if acl.role == "ADMINISTRATOR" && approved && !orgs.contains(&acl.organization) {
+            orgs.push(acl.organization);
         }
-        let name = acl
-            .decorated
-            .and_then(|d| d.localized_name)
-            .unwrap_or_else(|| acl.target.clone());
+    }
+    let ids: Vec<&str> = orgs
+        .iter()
+        .filter_map(|urn| urn.strip_prefix("urn:li:organization:"))
+        .collect();
+    if ids.is_empty() {
+        return Ok(accounts);
+    }
+    let names: Organizations = api::send_json(
+        http::Request::get(api::url("rest/organizations"))
+            .query_restli("ids", &http::Restli::list(ids)),
+        &token,
+    )?;
+    for urn in orgs {
+        let id = urn.strip_prefix("urn:li:organization:").unwrap_or(&urn);
+        let name = names
+            .results
+            .get(id)
+            .and_then(|o| o.localized_name.clone())
+            .unwrap_or_else(|| urn.clone());
         accounts.push(Account {
-            id: acl.target,
+            id: urn,
             name,
             kind: "organization".into(),
             parent_id: Some(member.clone()),

@@ -3,6 +3,15 @@
 //!
 //! Figures are lifetime totals (`totalShareStatistics`): impressions, unique_impressions,
 //! clicks, likes, comments, shares, engagement. The request's period is not applied.
+//!
+//! `GET /rest/organizationalEntityShareStatistics?q=organizationalEntity&organizationalEntity=<urn>`
+//! with `shares=List(<urn>)` (or `ugcPosts=List(<urn>)`) for one post (Organization Share
+//! Statistics,
+//! <https://learn.microsoft.com/en-us/linkedin/marketing/community-management/organizations/share-statistics>).
+//! The list is a Rest.li 2.0 value: its `List(`, `,` and `)` travel unencoded and the URNs inside
+//! are encoded (LinkedIn's "Protocol Versions" guide,
+//! <https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/protocol-version>), so it
+//! goes through [`http::Restli`]; an encoded `%28` would be read as a literal.
 
 use postd_sdk::prelude::*;
 use serde::Deserialize;
@@ -57,7 +66,7 @@ pub fn analytics(request: AnalyticsRequest) -> Result<Vec<Metric>> {
             )));
         }
     }
-    let mut call = http::Request::get(api::url("v2/organizationalEntityShareStatistics"))
+    let mut call = http::Request::get(api::url("rest/organizationalEntityShareStatistics"))
         .query("q", "organizationalEntity")
         .query("organizationalEntity", &org);
     if let Some(post) = &request.post_id {
@@ -66,7 +75,7 @@ pub fn analytics(request: AnalyticsRequest) -> Result<Vec<Metric>> {
         } else {
             "shares"
         };
-        call = call.query(list, &format!("List({post})"));
+        call = call.query_restli(list, &http::Restli::list([post.as_str()]));
     }
     let statistics: Statistics = api::send_json(call, &api::token()?)?;
     let totals = statistics

@@ -12,7 +12,9 @@
 //!
 //! Accounts (`list-accounts`): the member (`urn:li:person:<id>`, kind `member`) and each
 //! organization they administer (`urn:li:organization:<id>`, kind `organization`, parent the
-//! member), from `/v2/organizationalEntityAcls`. Account ids are the URNs posts are authored as.
+//! member), from `GET /rest/organizationAcls?q=roleAssignee&role=ADMINISTRATOR&state=APPROVED`,
+//! named through one `GET /rest/organizations?ids=List(...)` (see [`accounts`]). Account ids are
+//! the URNs posts are authored as.
 //!
 //! # Publishing
 //!
@@ -21,6 +23,18 @@
 //! so a retry reports that post instead of posting again. Commentary has LinkedIn's reserved
 //! "little text" characters escaped (hashtags kept).
 //!
+//! LinkedIn takes no idempotency key on create, and an answer can be lost after LinkedIn made
+//! the post (a 502 from a proxy, a reset connection). So just before each create the connector
+//! records a create attempt (`create-attempt:<unix time>:<video urn or nothing>`, the SDK's
+//! [`postd_sdk::reconcile::CreateAttempt`]) as the recovery point. A retry that finds one asks
+//! LinkedIn's author finder (`GET /rest/posts?author=<urn>&q=author&sortBy=LAST_MODIFIED`) for
+//! the author's recent posts and reports the earliest one with the same commentary created
+//! within ten minutes of the attempt (and carrying the same video); only when there is none does
+//! it create. A create LinkedIn refused outright (any 4xx) resets the point, so its retry creates
+//! without looking. Reading a member's posts needs `r_member_social`, which LinkedIn grants to
+//! approved partners only: without it such a retry fails `create-unverified` instead of risking
+//! a second public post (see [`recovery`]).
+//!
 //! - Text, and text with a link (an `article` with the `title` option or the link as title).
 //! - Images: each is fetched from its URL, registered with `initializeUpload` and `PUT` to the
 //!   upload URL; one image is `content.media`, 2 to 20 are `content.multiImage`.
@@ -28,21 +42,47 @@
 //!   instructions say (collecting the `etag`s), `finalizeUpload` with the etags in order; the
 //!   video URN becomes the recovery point (`li-video:<urn>`), then `li-video-status`
 //!   continuations poll `GET /rest/videos/{urn}` every 10 s until `AVAILABLE` (then the post is
-//!   created) or `PROCESSING_FAILED` (invalid input).
+//!   created) or `PROCESSING_FAILED` (invalid input). See [`video`].
 //!
 //! LinkedIn has no native scheduling: the host holds scheduled jobs until their time.
 //! `delete-post` is `DELETE /rest/posts/{urn}` (204; a post already gone counts as deleted).
 //!
 //! # Analytics
 //!
-//! Organizations only: `/v2/organizationalEntityShareStatistics` for the organization or one of
-//! its posts (see [`analytics`]). LinkedIn gives no engagement statistics for members' posts,
-//! so a member account answers `not-supported`.
+//! Organizations only: `GET /rest/organizationalEntityShareStatistics` for the organization or
+//! one of its posts (see [`analytics`]). LinkedIn gives no engagement statistics for members'
+//! posts, so a member account answers `not-supported`.
 //!
 //! # Calls
 //!
 //! Every API call sends `LinkedIn-Version: YYYYMM` (the `linkedin-version` setting, or last
-//! month by default) and `X-Restli-Protocol-Version: 2.0.0`. Errors: see [`errors`].
+//! month by default) and `X-Restli-Protocol-Version: 2.0.0`. Under protocol 2.0 a Rest.li value in
+//! a query keeps its structure unencoded and its leaves encoded
+//! (`shares=List(urn%3Ali%3Ashare%3A1)`); such values are built with [`postd_sdk::http::Restli`].
+//! Only `/v2/userinfo` (OpenID Connect) remains on the unversioned base. Errors: see [`errors`].
+//!
+//! # Sources
+//!
+//! - Posts API, including "Find Posts by Authors":
+//!   <https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/posts-api>
+//! - Images and Videos APIs:
+//!   <https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/images-api>,
+//!   <https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/videos-api>
+//! - Organization Access Control by Role:
+//!   <https://learn.microsoft.com/en-us/linkedin/marketing/community-management/organizations/organization-access-control-by-role>
+//! - Organization Lookup:
+//!   <https://learn.microsoft.com/en-us/linkedin/marketing/community-management/organizations/organization-lookup-api>
+//! - Organization Share Statistics:
+//!   <https://learn.microsoft.com/en-us/linkedin/marketing/community-management/organizations/share-statistics>
+//! - Protocol Versions (Rest.li 2.0 encoding):
+//!   <https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/protocol-version>
+//! - Decoration replaced by additional info fields in versioned APIs:
+//!   <https://learn.microsoft.com/en-us/linkedin/marketing/additional-info-field>
+//! - Versioning (`LinkedIn-Version`, `/rest/`):
+//!   <https://learn.microsoft.com/en-us/linkedin/marketing/versioning>
+//! - Tokens, rate limits, errors, webhooks: programmatic-refresh-tokens, rate-limits,
+//!   error-handling and webhook-validation under
+//!   <https://learn.microsoft.com/en-us/linkedin/shared/>
 //!
 //! # Configuration
 //!
@@ -73,6 +113,8 @@ pub mod api;
 pub mod errors;
 mod oauth;
 pub mod publish;
+pub mod recovery;
+pub mod video;
 pub mod webhooks;
 
 use postd_sdk::prelude::*;

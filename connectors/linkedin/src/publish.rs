@@ -1,32 +1,26 @@
 //! Posts: text (with an optional link as an article), images (`initializeUpload`, then `PUT`
-//! the bytes), one video (`initializeUpload`, the parts, `finalizeUpload` with their etags, then
-//! status polls as continuations), and delete.
+//! the bytes), one video (see [`crate::video`]), and delete.
 //!
-//! Recovery points: `li-video:<urn>` once a video is uploaded and finalized (a retry polls that
-//! video instead of uploading again), and `li-post:<urn>` once the post exists (a retry or a
-//! repeated continuation reports that post instead of posting twice).
+//! Recovery points (see [`crate::recovery`]): `li-video:<urn>` once a video is uploaded and
+//! finalized, a create attempt recorded just before each `POST /rest/posts`, and `li-post:<urn>`
+//! once the post exists. A retry or a repeated continuation reports an existing post, looks for
+//! the post an attempt whose answer was lost already made, and creates only when there is none.
 
 use postd_sdk::prelude::*;
-use serde::{Deserialize, Serialize};
+use postd_sdk::reconcile::CreateAttempt;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::accounts::{self, Author};
-use crate::api;
+use crate::recovery::{self, POST_POINT, Point};
+use crate::{api, errors, video};
 
-/// Continuation that follows a video's processing and then creates the post.
-pub const VIDEO_TASK: &str = "li-video-status";
+pub use crate::video::{VIDEO_TASK, handle_video_task};
 
 /// Longest commentary LinkedIn accepts.
 pub const MAX_TEXT_CHARS: u32 = 3_000;
 /// Most images in one (multi-image) post.
 pub const MAX_IMAGES: u32 = 20;
-
-const POST_POINT: &str = "li-post:";
-const VIDEO_POINT: &str = "li-video:";
-/// Wait between video status checks.
-const VIDEO_POLL_MS: u64 = 10_000;
-/// Status checks (about an hour) before a video still processing counts as a passing failure.
-const MAX_VIDEO_POLLS: u32 = 360;
 
 /// Characters LinkedIn's "little text" commentary format reserves; unescaped, they cut a post
 /// short or turn into markup. `#` stays as it is so hashtags keep working.
@@ -51,7 +45,8 @@ fn post_url(urn: &str) -> String {
     format!("https://www.linkedin.com/feed/update/{urn}")
 }
 
-fn published(urn: &str) -> PublishOutcome {
+/// The outcome reporting post `urn`.
+pub(crate) fn published(urn: &str) -> PublishOutcome {
     PublishOutcome::Published(Published {
         post_id: urn.to_string(),
         url: Some(post_url(urn)),
@@ -96,11 +91,8 @@ fn check(post: &Post) -> Result<()> {
 
 /// Publishes a post (LinkedIn cannot schedule: the host holds the job until its time).
 pub fn publish(post: Post, job: JobContext) -> Result<PublishOutcome> {
-    if let Some(urn) = job
-        .recovery_point
-        .as_deref()
-        .and_then(|p| p.strip_prefix(POST_POINT))
-    {
+    let point = Point::parse(job.recovery_point.as_deref());
+    if let Point::Post(urn) = &point {
         log::info(
             "post already created by an earlier attempt",
             &[("post", urn)],
@@ -110,33 +102,19 @@ pub fn publish(post: Post, job: JobContext) -> Result<PublishOutcome> {
     let author = accounts::author(&post.account_id)?;
     check(&post)?;
     let token = api::token()?;
-    if let Some(video) = post.media.iter().find(|m| m.kind == MediaKind::Video) {
-        let urn = match job
-            .recovery_point
-            .as_deref()
-            .and_then(|p| p.strip_prefix(VIDEO_POINT))
-        {
-            Some(urn) => urn.to_string(),
-            None => {
-                let urn = upload_video(&author, video, &token)?;
-                queue::checkpoint(&format!("{VIDEO_POINT}{urn}"))?;
-                urn
+    let uploaded_video = match point {
+        Point::Attempted(attempt) => {
+            let commentary = escape_commentary(&post.text);
+            if let Some(urn) = recovery::adopt(&author.urn(), &commentary, &attempt, &token)? {
+                return Ok(published(&urn));
             }
-        };
-        let task = VideoTask {
-            author: author.urn(),
-            video: urn.clone(),
-            text: post.text.clone(),
-            title: option(&post, "title"),
-            polls: 0,
-        };
-        queue::enqueue(
-            &Task::new(VIDEO_TASK, serde_json::to_string(&task)?),
-            VIDEO_POLL_MS,
-        )?;
-        return Ok(PublishOutcome::InProgress(format!(
-            "waiting for LinkedIn to process video {urn}"
-        )));
+            Some(attempt.marker).filter(|v| !v.is_empty())
+        }
+        Point::Video(urn) => Some(urn),
+        Point::Start | Point::Post(_) => None,
+    };
+    if let Some(media) = post.media.iter().find(|m| m.kind == MediaKind::Video) {
+        return video::publish(&post, &author, media, uploaded_video, &token);
     }
     let mut images = Vec::new();
     for image in &post.media {
@@ -149,11 +127,12 @@ pub fn publish(post: Post, job: JobContext) -> Result<PublishOutcome> {
         [one] => Some(json!({ "media": { "id": one } })),
         many => Some(json!({ "multiImage": { "images": many.iter().map(|id| json!({ "id": id })).collect::<Vec<_>>() } })),
     };
-    let urn = create(&author.urn(), &post.text, content, &token)?;
+    let urn = create(&author.urn(), &post.text, content, None, &token)?;
     Ok(published(&urn))
 }
 
-fn option(post: &Post, name: &str) -> Option<String> {
+/// A non-blank option of the post.
+pub(crate) fn option(post: &Post, name: &str) -> Option<String> {
     post.options
         .iter()
         .find(|(k, _)| k == name)
@@ -161,9 +140,21 @@ fn option(post: &Post, name: &str) -> Option<String> {
         .filter(|v| !v.trim().is_empty())
 }
 
-/// `POST /rest/posts`; the new post's URN comes back in `x-restli-id`. Records it as the job's
-/// recovery point at once.
-fn create(author: &str, text: &str, content: Option<Value>, token: &str) -> Result<String> {
+/// `POST /rest/posts`; the new post's URN comes back in `x-restli-id` and becomes the job's
+/// recovery point at once. `video` is the video the post carries, if any.
+///
+/// A create attempt is recorded as the recovery point just before the call, so that a retry
+/// after a lost answer looks for the post before creating again ([`crate::recovery`]). When
+/// LinkedIn answers with a refusal (any 4xx) or the host refuses to send the call, nothing was
+/// made: the point goes back to [`Point::settled`] and a retry creates without looking. A 5xx, a
+/// reset connection or a timeout may come after LinkedIn acted, so the attempt stays.
+pub fn create(
+    author: &str,
+    text: &str,
+    content: Option<Value>,
+    video: Option<&str>,
+    token: &str,
+) -> Result<String> {
     let mut body = json!({
         "author": author,
         "commentary": escape_commentary(text),
@@ -179,10 +170,25 @@ fn create(author: &str, text: &str, content: Option<Value>, token: &str) -> Resu
     if let Some(content) = content {
         body["content"] = content;
     }
-    let response = api::send(
-        http::Request::post(api::url("rest/posts")).json(&body)?,
-        token,
-    )?;
+    let request = http::Request::post(api::url("rest/posts")).json(&body)?;
+    let version = api::version();
+    CreateAttempt::record(video.unwrap_or(""))?;
+    let response = match api::versioned(request, &version).bearer(token).try_send() {
+        Ok(response) => response,
+        Err(lost @ (http::HttpError::Connection(_) | http::HttpError::Timeout)) => {
+            return Err(lost.into());
+        }
+        Err(refused) => {
+            queue::checkpoint(&Point::settled(video))?;
+            return Err(refused.into());
+        }
+    };
+    if !response.is_success() {
+        if response.status < 500 {
+            queue::checkpoint(&Point::settled(video))?;
+        }
+        return Err(errors::from_response(&response, &version));
+    }
     let urn = response
         .header("x-restli-id")
         .or_else(|| response.header("x-linkedin-id"))
@@ -199,7 +205,7 @@ fn create(author: &str, text: &str, content: Option<Value>, token: &str) -> Resu
 }
 
 /// Fetches a media item's bytes from its URL.
-fn fetch(media: &Media) -> Result<(Vec<u8>, String)> {
+pub(crate) fn fetch(media: &Media) -> Result<(Vec<u8>, String)> {
     let response = http::Request::get(media.url.clone()).send()?;
     if response.status >= 500 {
         return Err(Error::transient(format!(
@@ -224,9 +230,10 @@ fn fetch(media: &Media) -> Result<(Vec<u8>, String)> {
     Ok((response.body, content_type))
 }
 
+/// The `value` wrapper of an `initializeUpload` answer.
 #[derive(Deserialize)]
-struct Initialized<T> {
-    value: T,
+pub(crate) struct Initialized<T> {
+    pub(crate) value: T,
 }
 
 #[derive(Deserialize)]
@@ -249,145 +256,9 @@ fn upload_image(author: &Author, media: &Media, token: &str) -> Result<String> {
         .body(bytes, &content_type)
         .send()?;
     if !response.is_success() {
-        return Err(crate::errors::from_response(&response, &api::version()));
+        return Err(errors::from_response(&response, &api::version()));
     }
     Ok(init.value.image)
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct VideoUpload {
-    video: String,
-    #[serde(default)]
-    upload_instructions: Vec<Instruction>,
-    #[serde(default)]
-    upload_token: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Instruction {
-    upload_url: String,
-    first_byte: u64,
-    last_byte: u64,
-}
-
-/// `initializeUpload` with the size, `PUT` each part (collecting its `etag`), `finalizeUpload`
-/// with the etags in order; answers the video URN.
-fn upload_video(author: &Author, media: &Media, token: &str) -> Result<String> {
-    let (bytes, _) = fetch(media)?;
-    let init: Initialized<VideoUpload> = api::send_json(
-        http::Request::post(api::url("rest/videos?action=initializeUpload")).json(&json!({
-            "initializeUploadRequest": {
-                "owner": author.urn(),
-                "fileSizeBytes": bytes.len(),
-                "uploadCaptions": false,
-                "uploadThumbnail": false
-            }
-        }))?,
-        token,
-    )?;
-    let mut etags = Vec::new();
-    for part in &init.value.upload_instructions {
-        let (first, last) = (part.first_byte as usize, part.last_byte as usize);
-        let slice = bytes.get(first..=last).ok_or_else(|| {
-            Error::platform(
-                "upload-instructions",
-                format!(
-                    "LinkedIn asked for bytes {first}-{last} of a {} byte video",
-                    bytes.len()
-                ),
-            )
-        })?;
-        let response = http::Request::put(part.upload_url.clone())
-            .body(slice.to_vec(), "application/octet-stream")
-            .send()?;
-        if !response.is_success() {
-            return Err(crate::errors::from_response(&response, &api::version()));
-        }
-        let etag = response.header("etag").ok_or_else(|| {
-            Error::platform("missing-etag", "a video part's upload answered no etag")
-        })?;
-        etags.push(etag.to_string());
-    }
-    api::send(
-        http::Request::post(api::url("rest/videos?action=finalizeUpload")).json(&json!({
-            "finalizeUploadRequest": {
-                "video": init.value.video,
-                "uploadToken": init.value.upload_token,
-                "uploadedPartIds": etags
-            }
-        }))?,
-        token,
-    )?;
-    Ok(init.value.video)
-}
-
-/// A video's processing, carried between continuations (no secrets).
-#[derive(Serialize, Deserialize)]
-struct VideoTask {
-    author: String,
-    video: String,
-    text: String,
-    title: Option<String>,
-    polls: u32,
-}
-
-#[derive(Deserialize)]
-struct VideoStatus {
-    #[serde(default)]
-    status: String,
-}
-
-/// One status check: post when `AVAILABLE`, fail on `PROCESSING_FAILED`, check again otherwise.
-pub fn handle_video_task(context: TaskContext) -> Result<PublishOutcome> {
-    if let Some(urn) = context
-        .job
-        .recovery_point
-        .as_deref()
-        .and_then(|p| p.strip_prefix(POST_POINT))
-    {
-        return Ok(published(urn));
-    }
-    let mut task: VideoTask = serde_json::from_str(&context.task.payload)
-        .map_err(|e| Error::invalid_input(format!("malformed video task: {e}")))?;
-    let token = api::token()?;
-    let status: VideoStatus = api::send_json(
-        http::Request::get(api::url(&format!(
-            "rest/videos/{}",
-            http::encode(&task.video)
-        ))),
-        &token,
-    )?;
-    match status.status.as_str() {
-        "AVAILABLE" => {
-            let mut content = json!({ "media": { "id": task.video } });
-            if let Some(title) = &task.title {
-                content["media"]["title"] = json!(title);
-            }
-            let urn = create(&task.author, &task.text, Some(content), &token)?;
-            Ok(published(&urn))
-        }
-        "PROCESSING_FAILED" => Err(Error::invalid_input(format!(
-            "LinkedIn could not process video {}",
-            task.video
-        ))),
-        other if task.polls >= MAX_VIDEO_POLLS => Err(Error::transient(format!(
-            "video {} is still {other} after {MAX_VIDEO_POLLS} checks",
-            task.video
-        ))),
-        other => {
-            task.polls += 1;
-            queue::enqueue(
-                &Task::new(VIDEO_TASK, serde_json::to_string(&task)?),
-                VIDEO_POLL_MS,
-            )?;
-            Ok(PublishOutcome::InProgress(format!(
-                "video {} is {other}",
-                task.video
-            )))
-        }
-    }
 }
 
 /// `DELETE /rest/posts/{urn}` (204). A post that is already gone counts as deleted.

@@ -92,26 +92,3 @@ async fn unknown_scope_redirects_back_with_an_error() {
     assert_eq!(bad_client.status, 401);
     assert_eq!(bad_client.body["error"], "invalid_client");
 }
-
-#[tokio::test]
-async fn organizations_the_member_administers_are_listed_with_projection() {
-    let sb = start().await;
-    let token = sb.issue_token(Platform::Linkedin).access_token;
-    let url = format!(
-        "{}/v2/organizationalEntityAcls?q=roleAssignee&state=APPROVED&projection=(elements*(role,organizationalTarget~(localizedName,vanityName)))",
-        sb.url(Platform::Linkedin)
-    );
-    let a = get_bearer(&url, &token).await;
-    assert_eq!(a.status, 200, "{}", a.text);
-    let elements = a.body["elements"].as_array().expect("elements");
-    assert_eq!(elements.len(), 1);
-    assert_eq!(elements[0]["role"], "ADMINISTRATOR");
-    assert_eq!(
-        elements[0]["organizationalTarget"],
-        org(LINKEDIN_ORG_ID).as_str()
-    );
-    assert_eq!(
-        elements[0]["organizationalTarget~"]["localizedName"],
-        "Sandbox Corp"
-    );
-}

@@ -1,4 +1,5 @@
-//! LinkedIn posts: the version header, x-restli-id, validation, statistics.
+//! LinkedIn posts: the version header, x-restli-id, validation, the author finder, and a create
+//! whose answer is lost after the post was made.
 
 use super::*;
 
@@ -155,36 +156,137 @@ async fn posts_are_validated_and_authors_checked() {
     assert!(broken.body["message"].is_string());
 }
 
+fn commentary(text: &str, author: &str) -> Value {
+    let mut body = post_body(author);
+    body["commentary"] = json!(text);
+    body
+}
+
 #[tokio::test]
-async fn organization_share_statistics_only_for_administered_organizations() {
+async fn the_author_finder_lists_an_authors_posts_newest_first_with_its_permission() {
     let sb = start().await;
     let token = sb.issue_token(Platform::Linkedin).access_token;
-    let created = rest(
+    let corp = org(LINKEDIN_ORG_ID);
+    let mut made = Vec::new();
+    for (text, author) in [("first", &corp), ("mine", &person()), ("second", &corp)] {
+        let a = rest(
+            &sb,
+            reqwest::Method::POST,
+            "posts",
+            &token,
+            Some(&commentary(text, author)),
+        )
+        .await;
+        assert_eq!(a.status, 201, "{}", a.text);
+        made.push(a.header("x-restli-id").unwrap());
+        sb.advance_clock(Duration::from_secs(5));
+    }
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let find = |author: String, token: String, extra: &'static str| {
+        let sb = &sb;
+        async move {
+            rest(
+                sb,
+                reqwest::Method::GET,
+                &format!("posts?author={}&q=author{extra}", enc(&author)),
+                &token,
+                None,
+            )
+            .await
+        }
+    };
+    let found = find(corp.clone(), token.clone(), "&sortBy=LAST_MODIFIED").await;
+    assert_eq!(found.status, 200, "{}", found.text);
+    let elements = found.body["elements"].as_array().unwrap();
+    let texts: Vec<_> = elements.iter().map(|e| e["commentary"].clone()).collect();
+    assert_eq!(
+        texts,
+        [json!("second"), json!("first")],
+        "newest first, one author"
+    );
+    assert_eq!(elements[0]["id"], made[2].as_str());
+    assert!(
+        elements[0]["createdAt"].as_i64().unwrap() > elements[1]["createdAt"].as_i64().unwrap()
+    );
+    assert_eq!(found.body["paging"]["total"], 2);
+    let one = find(corp.clone(), token.clone(), "&count=1").await;
+    assert_eq!(one.body["elements"].as_array().unwrap().len(), 1);
+
+    // A member's posts need the restricted r_member_social; an organization's r_organization_social.
+    let mine = find(person(), token.clone(), "").await;
+    assert_eq!(mine.body["elements"][0]["commentary"], "mine");
+    let limited = sb
+        .issue_token_with_scopes(
+            Platform::Linkedin,
+            &[
+                "openid",
+                "w_member_social",
+                "rw_organization_admin",
+                "r_organization_social",
+            ],
+        )
+        .access_token;
+    assert_eq!(find(person(), limited.clone(), "").await.status, 403);
+    assert_eq!(find(corp.clone(), limited, "").await.status, 200);
+    let other = find(org(LINKEDIN_OTHER_ORG_ID), token.clone(), "").await;
+    assert_eq!(
+        other.status, 403,
+        "not an organization the member administers"
+    );
+    let unknown_q = rest(
+        &sb,
+        reqwest::Method::GET,
+        "posts?q=everything",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(unknown_q.status, 400);
+}
+
+#[tokio::test]
+async fn an_answer_lost_after_acting_leaves_the_post_made() {
+    let sb = start().await;
+    let token = sb.issue_token(Platform::Linkedin).access_token;
+    let rule = |error: &str| FaultRule {
+        error: error.into(),
+        count: 1,
+        path_contains: Some("/rest/posts".into()),
+    };
+    sb.inject(Platform::Linkedin, rule("answer-lost:502"))
+        .expect("LinkedIn knows answer-lost:502");
+    let lost = rest(
         &sb,
         reqwest::Method::POST,
         "posts",
         &token,
-        Some(&post_body(&org(LINKEDIN_ORG_ID))),
+        Some(&commentary("made anyway", &person())),
     )
     .await;
-    let share = created.header("x-restli-id").expect("urn");
-    let base = sb.url(Platform::Linkedin);
-    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-    let total = get_bearer(&format!("{base}/v2/organizationalEntityShareStatistics?q=organizationalEntity&organizationalEntity={}", enc(&org(LINKEDIN_ORG_ID))), &token).await;
-    assert_eq!(total.status, 200, "{}", total.text);
-    let s = &total.body["elements"][0]["totalShareStatistics"];
-    for k in [
-        "impressionCount",
-        "clickCount",
-        "likeCount",
-        "commentCount",
-        "shareCount",
-        "engagement",
-    ] {
-        assert!(s[k].is_number(), "{k}");
-    }
-    let per_share = get_bearer(&format!("{base}/v2/organizationalEntityShareStatistics?q=organizationalEntity&organizationalEntity={}&shares=List({})", enc(&org(LINKEDIN_ORG_ID)), enc(&share)), &token).await;
-    assert_eq!(per_share.body["elements"][0]["share"], share.as_str());
-    let other = get_bearer(&format!("{base}/v2/organizationalEntityShareStatistics?q=organizationalEntity&organizationalEntity={}", enc(&org(LINKEDIN_OTHER_ORG_ID))), &token).await;
-    assert_eq!(other.status, 403);
+    assert_eq!(lost.status, 502, "{}", lost.text);
+    assert!(lost.header("x-restli-id").is_none());
+    assert_eq!(lost.body["status"], 502);
+    let held = postd_sandbox::platforms::linkedin::posts(sb.state());
+    assert_eq!(
+        held.len(),
+        1,
+        "the post was made before the answer was lost"
+    );
+    assert_eq!(held[0]["commentary"], "made anyway");
+
+    // A plain 502 fails before acting: nothing is made.
+    sb.inject(Platform::Linkedin, rule("502")).expect("known");
+    let failed = rest(
+        &sb,
+        reqwest::Method::POST,
+        "posts",
+        &token,
+        Some(&commentary("never made", &person())),
+    )
+    .await;
+    assert_eq!(failed.status, 502);
+    assert_eq!(
+        postd_sandbox::platforms::linkedin::posts(sb.state()).len(),
+        1
+    );
 }

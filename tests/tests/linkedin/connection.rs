@@ -93,7 +93,8 @@ async fn oauth_connects_the_member_and_lists_the_organizations_they_administer()
             "POST /oauth/v2/accessToken",
             "GET /v2/userinfo",
             "GET /v2/userinfo",
-            "GET /v2/organizationalEntityAcls",
+            "GET /rest/organizationAcls",
+            "GET /rest/organizations",
             "GET /v2/userinfo",
         ]
     );
@@ -106,6 +107,12 @@ async fn oauth_connects_the_member_and_lists_the_organizations_they_administer()
     assert!(exchange.contains("grant_type=authorization_code") && exchange.contains("code="));
     let acls = log[4].query.as_deref().unwrap();
     assert!(acls.contains("q=roleAssignee") && acls.contains("state=APPROVED"));
+    assert!(acls.contains("role=ADMINISTRATOR"), "{acls}");
+    // The names: one batch lookup whose Rest.li list travels with its structure unencoded.
+    assert_eq!(
+        log[5].query.as_deref(),
+        Some(format!("ids=List({})", seed::LINKEDIN_ORG_ID).as_str())
+    );
     assert!(
         log[2]
             .header("authorization")

@@ -358,8 +358,8 @@ async fn organization_share_statistics_are_the_analytics_and_members_have_none()
     assert_eq!(
         lines(&log),
         [
-            "GET /v2/organizationalEntityShareStatistics",
-            "GET /v2/organizationalEntityShareStatistics"
+            "GET /rest/organizationalEntityShareStatistics",
+            "GET /rest/organizationalEntityShareStatistics"
         ]
     );
     assert!(
@@ -367,7 +367,22 @@ async fn organization_share_statistics_are_the_analytics_and_members_have_none()
             "q=organizationalEntity&organizationalEntity=urn%3Ali%3Aorganization%3A1000001"
         )
     );
-    assert!(log[1].query.as_deref().unwrap().contains("shares=List%28"));
+    // Rest.li 2.0: the list's structure unencoded, the URN inside encoded; the sandbox reads the
+    // raw query and would answer 400 to `List%28...%29`.
+    assert!(
+        log[1]
+            .query
+            .as_deref()
+            .unwrap()
+            .ends_with(&format!("&shares=List({})", share.replace(':', "%3A"))),
+        "{:?}",
+        log[1].query
+    );
+    assert_eq!(
+        log.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [Some(200), Some(200)]
+    );
+    assert_versioned(&log);
 
     let since = env.last_request_id();
     let served = env

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::http::{self, Req};
 
 /// Error names the control API accepts for LinkedIn.
-pub(crate) const NAMES: &str = "INVALID_ACCESS_TOKEN, EXPIRED_ACCESS_TOKEN, REVOKED_ACCESS_TOKEN, THROTTLED, NONEXISTENT_VERSION, ACCESS_DENIED, invalid_grant, invalid_request, invalid_client, or an HTTP status such as 503";
+pub(crate) const NAMES: &str = "INVALID_ACCESS_TOKEN, EXPIRED_ACCESS_TOKEN, REVOKED_ACCESS_TOKEN, THROTTLED, NONEXISTENT_VERSION, ACCESS_DENIED, invalid_grant, invalid_request, invalid_client, or an HTTP status such as 503 (any of them after `answer-lost:` to act first)";
 
 /// A LinkedIn API error.
 #[derive(Clone, Debug)]

@@ -1,6 +1,9 @@
-//! LinkedIn: OAuth (`www.linkedin.com/oauth/v2`), `/v2` (userinfo, organization ACLs, share statistics)
-//! and the versioned `/rest` API (posts, images, videos) under `/linkedin/...`. Upload URLs the sandbox
-//! hands out point at `/linkedin/_upload/...`.
+//! LinkedIn: OAuth (`www.linkedin.com/oauth/v2`), `/v2/userinfo`, and the versioned `/rest` API (posts
+//! and the author finder, images, videos, organization roles, organizations, share statistics) under
+//! `/linkedin/...`. Upload URLs the sandbox hands out point at `/linkedin/_upload/...`. The legacy
+//! `/v2/organizationalEntityAcls` and `/v2/organizationalEntityShareStatistics` answer 404: their
+//! versioned forms replace them. Rest.li 2.0 values in a query (`List(...)`) are read from the raw
+//! query string, so a value whose structure was percent-encoded is refused (see [`restli`]).
 //!
 //! Every `/rest` call needs `LinkedIn-Version: YYYYMM`: missing -> 400 `VERSION_MISSING`; a version
 //! older than `LinkedInConfig::version_window_months` before the sandbox clock's month, or later than
@@ -9,7 +12,9 @@
 pub(crate) mod errors;
 mod media;
 mod oauth;
+mod organizations;
 mod posts;
+pub(crate) mod restli;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -194,7 +199,7 @@ pub(crate) async fn handle(state: &Arc<SandboxState>, req: Req) -> Response {
         (&Method::POST, ["oauth", "v2", "accessToken"]) => Ok(oauth::access_token(state, &req)),
         (&Method::PUT, ["_upload", kind, rest @ ..]) => media::upload(state, &req, kind, rest),
         (_, ["v2", rest @ ..]) => match authenticate(state, &req) {
-            Ok(member) => route_v2(state, &req, &member, rest),
+            Ok(member) => route_v2(&req, &member, rest),
             Err(e) => Err(e),
         },
         (_, ["rest", rest @ ..]) => {
@@ -208,18 +213,9 @@ pub(crate) async fn handle(state: &Arc<SandboxState>, req: Req) -> Response {
     result.unwrap_or_else(LiError::into_response)
 }
 
-fn route_v2(
-    state: &SandboxState,
-    req: &Req,
-    member: &Member,
-    rest: &[&str],
-) -> Result<Response, LiError> {
+fn route_v2(req: &Req, member: &Member, rest: &[&str]) -> Result<Response, LiError> {
     match (&req.method, rest) {
         (&Method::GET, ["userinfo"]) => oauth::userinfo(member),
-        (&Method::GET, ["organizationalEntityAcls"]) => posts::org_acls(state, req, member),
-        (&Method::GET, ["organizationalEntityShareStatistics"]) => {
-            posts::share_statistics(state, req, member)
-        }
         _ => Err(LiError::not_found()),
     }
 }
@@ -232,6 +228,7 @@ fn route_rest(
 ) -> Result<Response, LiError> {
     match (&req.method, rest) {
         (&Method::POST, ["posts"]) => posts::create(state, req, member),
+        (&Method::GET, ["posts"]) => posts::by_author(state, req, member),
         (&Method::GET, ["posts", urn]) => posts::get(state, urn),
         (&Method::DELETE, ["posts", urn]) => posts::delete(state, member, urn),
         (&Method::POST, ["images"]) => media::images_action(state, req, member),
@@ -239,9 +236,10 @@ fn route_rest(
         (&Method::POST, ["videos"]) => media::videos_action(state, req, member),
         (&Method::GET, ["videos", urn]) => media::get_video(state, urn),
         (&Method::GET, ["organizationalEntityShareStatistics"]) => {
-            posts::share_statistics(state, req, member)
+            organizations::share_statistics(state, req, member)
         }
-        (&Method::GET, ["organizationAcls"]) => posts::org_acls(state, req, member),
+        (&Method::GET, ["organizationAcls"]) => organizations::acls(state, req, member),
+        (&Method::GET, ["organizations"]) => organizations::lookup(state, req, member),
         _ => Err(LiError::not_found()),
     }
 }
@@ -255,6 +253,15 @@ pub(crate) fn body_object(
         Ok(_) => Err(LiError::bad("The request body must be a JSON object")),
         Err(e) => Err(LiError::new(StatusCode::BAD_REQUEST, e)),
     }
+}
+
+/// The posts the sandbox holds (each as created, with `id`, `createdAt` and `lastModifiedAt`),
+/// oldest first: what a test counts to prove a post was made once.
+pub fn posts(state: &SandboxState) -> Vec<serde_json::Value> {
+    let li = lock(&state.linkedin);
+    let mut posts: Vec<serde_json::Value> = li.posts.values().map(|p| p.body.clone()).collect();
+    posts.sort_by_key(|p| p.get("createdAt").and_then(serde_json::Value::as_i64));
+    posts
 }
 
 /// Revokes a LinkedIn token and its grant.

@@ -22,6 +22,9 @@ pub(crate) const KNOWN_SCOPES: &[&str] = &[
     "profile",
     "email",
     "w_member_social",
+    // Restricted: LinkedIn grants it to approved partners only; the sandbox knows it so tests can
+    // grant it and prove what a member's post finder needs.
+    "r_member_social",
     "r_organization_admin",
     "rw_organization_admin",
     "w_organization_social",

@@ -1,5 +1,8 @@
-//! Posts (`/rest/posts`: 201 with the URN in `x-restli-id`, get, delete -> 204), the organizations a
-//! member administers, and organization share statistics.
+//! Posts (`/rest/posts`: 201 with the URN in `x-restli-id`, get, delete -> 204, and the posts of one
+//! author, most recently modified first).
+//!
+//! Source: Posts API
+//! (<https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/posts-api>).
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -194,6 +197,10 @@ pub(super) fn create(
     let mut stored = Value::Object(body);
     stored["id"] = json!(urn);
     stored["createdAt"] = json!(now * 1000);
+    stored["lastModifiedAt"] = json!(now * 1000);
+    if stored["lifecycleState"] == "PUBLISHED" {
+        stored["publishedAt"] = json!(now * 1000);
+    }
     li.posts.insert(urn.clone(), LiPost { body: stored });
     let mut resp = http::empty(StatusCode::CREATED);
     http::set_header(&mut resp, "x-restli-id", &urn);
@@ -232,135 +239,66 @@ pub(super) fn delete(
     Ok(http::empty(StatusCode::NO_CONTENT))
 }
 
-/// `GET /v2/organizationalEntityAcls?q=roleAssignee&state=APPROVED&projection=...`.
-pub(super) fn org_acls(
+/// Largest page of the author finder.
+const MAX_COUNT: usize = 100;
+
+/// `GET /rest/posts?author=<urn>&q=author[&count=10][&start=0][&sortBy=LAST_MODIFIED|CREATED]`: the
+/// author's posts, newest first by last modification (the default) or by creation. Reading a
+/// member's posts takes `r_member_social`, an organization's `r_organization_social` and an
+/// administrator.
+pub(super) fn by_author(
     state: &SandboxState,
     req: &Req,
     member: &Member,
 ) -> Result<Response, LiError> {
-    if req.q("q") != Some("roleAssignee") {
+    if req.q("q") != Some("author") {
         return Err(LiError::bad(
-            "Invalid query parameters passed to request: q must be roleAssignee",
+            "Invalid query parameters passed to request: q must be author",
         ));
     }
-    if !(member.has("rw_organization_admin") || member.has("r_organization_admin")) {
-        return Err(LiError::denied(
-            "organizationalEntityAcls.FINDER-roleAssignee",
-        ));
-    }
-    if req.q("state").is_some_and(|s| s != "APPROVED") {
-        return Ok(http::json(
-            StatusCode::OK,
-            &json!({"elements": [], "paging": {"count": 10, "start": 0, "total": 0, "links": []}}),
-        ));
-    }
-    let decorate = req
-        .q("projection")
-        .is_some_and(|p| p.contains("organizationalTarget~"));
-    let li = lock(&state.linkedin);
-    let elements: Vec<Value> = li
-        .orgs
-        .iter()
-        .filter(|o| o.admin)
-        .map(|o| {
-            let mut e = json!({
-                "role": "ADMINISTRATOR",
-                "state": "APPROVED",
-                "roleAssignee": format!("urn:li:person:{}", member.id()),
-                "organizationalTarget": format!("urn:li:organization:{}", o.id),
-            });
-            if decorate {
-                e["organizationalTarget~"] =
-                    json!({"localizedName": o.name, "vanityName": o.vanity});
-            }
-            e
-        })
-        .collect();
-    let total = elements.len();
-    Ok(http::json(
-        StatusCode::OK,
-        &json!({"elements": elements, "paging": {"count": 10, "start": 0, "total": total, "links": []}}),
-    ))
-}
-
-fn stats(seed_text: &str) -> Value {
-    let n = |m: &str| crate::platforms::fake_count(seed_text, m, 0);
-    let impressions = n("impressions") + 100;
-    let clicks = n("clicks") % 50;
-    let likes = n("likes") % 40;
-    let comments = n("comments") % 10;
-    let shares = n("shares") % 5;
-    json!({
-        "uniqueImpressionsCount": impressions * 3 / 4,
-        "shareCount": shares,
-        "engagement": (clicks + likes + comments + shares) as f64 / impressions as f64,
-        "clickCount": clicks,
-        "likeCount": likes,
-        "impressionCount": impressions,
-        "commentCount": comments,
-    })
-}
-
-/// `GET /v2/organizationalEntityShareStatistics?q=organizationalEntity&organizationalEntity=<urn>[&shares=List(<urn>,...)]`.
-pub(super) fn share_statistics(
-    state: &SandboxState,
-    req: &Req,
-    member: &Member,
-) -> Result<Response, LiError> {
-    if req.q("q") != Some("organizationalEntity") {
-        return Err(LiError::bad(
-            "Invalid query parameters passed to request: q must be organizationalEntity",
-        ));
-    }
-    let org = req
-        .q("organizationalEntity")
-        .ok_or_else(|| LiError::bad("organizationalEntity is required"))?;
-    if !org.starts_with("urn:li:organization:") {
-        return Err(LiError::bad(
-            "organizationalEntity must be an organization URN (member analytics are not available)",
-        ));
-    }
-    if !lock(&state.linkedin).may_act_as(member.id(), org)
-        || !(member.has("r_organization_social") || member.has("rw_organization_admin"))
-    {
-        return Err(LiError::denied(
-            "organizationalEntityShareStatistics.FINDER-organizationalEntity",
-        ));
-    }
-    let mut shares: Vec<String> = Vec::new();
-    for value in req.q_all("shares") {
-        let inner = value
-            .strip_prefix("List(")
-            .and_then(|v| v.strip_suffix(')'))
-            .unwrap_or(value);
-        shares.extend(
-            inner
-                .split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty()),
-        );
-    }
-    let elements: Vec<Value> = if shares.is_empty() {
-        vec![json!({"organizationalEntity": org, "totalShareStatistics": stats(org)})]
+    let author = req
+        .q("author")
+        .ok_or_else(|| LiError::bad("author is required"))?;
+    let scope = if author.starts_with("urn:li:person:") {
+        "r_member_social"
+    } else if author.starts_with("urn:li:organization:") {
+        "r_organization_social"
     } else {
-        let li = lock(&state.linkedin);
-        let mut out = Vec::new();
-        for s in &shares {
-            if li
-                .posts
-                .get(s)
-                .is_none_or(|p| p.body.get("author").and_then(Value::as_str) != Some(org))
-            {
-                return Err(LiError::bad(format!("{s} is not a share of {org}")));
-            }
-            out.push(
-                json!({"organizationalEntity": org, "share": s, "totalShareStatistics": stats(s)}),
-            );
-        }
-        out
+        return Err(LiError::bad("author must be a person or organization URN"));
     };
+    if !member.has(scope) || !lock(&state.linkedin).may_act_as(member.id(), author) {
+        return Err(LiError::denied("partnerApiPostsExternal.FINDER-author"));
+    }
+    let number = |name: &str, default: usize| match req.q(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<usize>()
+            .map_err(|_| LiError::bad(format!("{name} must be a non-negative number"))),
+    };
+    let count = number("count", 10)?.clamp(1, MAX_COUNT);
+    let start = number("start", 0)?;
+    let sort_key = match req.q("sortBy").unwrap_or("LAST_MODIFIED") {
+        "LAST_MODIFIED" => "lastModifiedAt",
+        "CREATED" => "createdAt",
+        other => {
+            return Err(LiError::bad(format!(
+                "sortBy must be LAST_MODIFIED or CREATED, not {other}"
+            )));
+        }
+    };
+    let li = lock(&state.linkedin);
+    let mut posts: Vec<&Value> = li
+        .posts
+        .values()
+        .map(|p| &p.body)
+        .filter(|b| b.get("author").and_then(Value::as_str) == Some(author))
+        .collect();
+    posts.reverse();
+    posts.sort_by_key(|b| std::cmp::Reverse(b.get(sort_key).and_then(Value::as_i64)));
+    let total = posts.len();
+    let page: Vec<&Value> = posts.into_iter().skip(start).take(count).collect();
     Ok(http::json(
         StatusCode::OK,
-        &json!({"elements": elements, "paging": {"count": 10, "start": 0, "links": []}}),
+        &json!({"elements": page, "paging": {"start": start, "count": count, "total": total, "links": []}}),
     ))
 }
