@@ -50,7 +50,8 @@ impl Default for SandboxConfig {
 /// Meta Graph settings.
 #[derive(Clone, Debug)]
 pub struct MetaConfig {
-    /// Version segment used in URLs the sandbox builds (`paging.next`). Any `vNN.N` is accepted in requests.
+    /// Version segment used in URLs the sandbox builds (`paging.next`) and named as the latest when a
+    /// retired one is refused. Requests may name any `vNN.N` not past its end of life.
     pub graph_version: String,
     /// Lifetime of the user token the code exchange returns ("about an hour or two"). Default 3600 s.
     pub short_lived_token_secs: i64,
@@ -77,7 +78,7 @@ pub struct MetaConfig {
 impl Default for MetaConfig {
     fn default() -> Self {
         MetaConfig {
-            graph_version: "v20.0".into(),
+            graph_version: "v27.0".into(),
             short_lived_token_secs: 3600,
             long_lived_token_secs: 5_183_944,
             page_token_secs: None,

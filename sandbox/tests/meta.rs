@@ -2,11 +2,15 @@
 
 #[path = "meta/limits.rs"]
 mod limits;
+#[path = "meta/lost_answers.rs"]
+mod lost_answers;
 #[path = "meta/oauth.rs"]
 mod oauth;
 #[path = "meta/pages.rs"]
 mod pages;
 mod support;
+#[path = "meta/versions.rs"]
+mod versions;
 #[path = "meta/webhooks.rs"]
 mod webhooks;
 

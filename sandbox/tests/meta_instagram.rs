@@ -201,3 +201,39 @@ async fn instagram_limit_can_follow_the_older_twenty_five() {
     let user = sb.issue_token(Platform::Meta).access_token;
     assert_graph_error(&publish_n(&sb, &user, 25).await, 9, Some(2_207_042));
 }
+
+#[tokio::test]
+async fn instagram_account_insights_are_daily_series_or_totals_over_the_range() {
+    let sb = start().await;
+    let user = sb.issue_token(Platform::Meta).access_token;
+    let g = graph(&sb);
+    let until = sb.now_unix();
+    let since = until - 3 * 86_400;
+    let url = |rest: &str| {
+        format!(
+            "{g}/{META_IG_USER_ID}/insights?period=day&since={since}&until={until}&access_token={user}&{rest}"
+        )
+    };
+    let series = get(&url("metric=reach,follower_count")).await;
+    assert_eq!(series.status, 200, "{}", series.text);
+    assert_eq!(series.body["data"][0]["name"], "reach");
+    assert_eq!(
+        series.body["data"][1]["values"].as_array().map(Vec::len),
+        Some(3)
+    );
+
+    // views and the like are only totals: without metric_type=total_value Graph refuses them.
+    assert_graph_error(&get(&url("metric=views")).await, 100, None);
+    let totals = get(&url(
+        "metric=views,accounts_engaged&metric_type=total_value",
+    ))
+    .await;
+    assert_eq!(totals.status, 200, "{}", totals.text);
+    assert!(totals.body["data"][0]["total_value"]["value"].is_u64());
+    assert!(totals.body["data"][1]["values"].is_null());
+
+    // impressions was retired for every version in April 2025.
+    let retired = get(&url("metric=impressions&metric_type=total_value")).await;
+    assert_graph_error(&retired, 100, None);
+    assert!(retired.text.contains("must be one of the following values"));
+}

@@ -4,12 +4,18 @@ mod support;
 
 #[path = "meta/auth.rs"]
 mod auth;
+#[path = "meta/insights.rs"]
+mod insights;
 #[path = "meta/instagram.rs"]
 mod instagram;
+#[path = "meta/lost_answers.rs"]
+mod lost_answers;
 #[path = "meta/pages.rs"]
 mod pages;
 #[path = "meta/pipeline.rs"]
 mod pipeline;
+#[path = "meta/versions.rs"]
+mod versions;
 #[path = "meta/webhooks.rs"]
 mod webhooks;
 
@@ -31,7 +37,9 @@ const CONNECTION: &str = "conn-meta";
 const PAGE: &str = seed::META_PAGE_ID;
 const PAGE2: &str = seed::META_PAGE2_ID;
 const IG: &str = seed::META_IG_USER_ID;
-const PREFIX: &str = "/meta/v20.0";
+/// The Graph API version the connector uses by default, and the request paths' prefix with it.
+const VERSION: &str = postd_connector_meta::versions::DEFAULT_GRAPH_VERSION;
+const PREFIX: &str = "/meta/v27.0";
 const VERIFY_TOKEN: &str = "verify-me-please";
 
 async fn env() -> Env {
@@ -42,12 +50,29 @@ async fn env_with(config: SandboxConfig) -> Env {
     Env::start("meta", postd_test_artifacts::META, config, settings).await
 }
 
-/// The plugin's settings and secrets for the sandbox at `base`.
+/// The plugin's settings and secrets for the sandbox at `base`, on the default Graph version.
 fn settings(base: &str) -> support::Settings {
+    let mut s = settings_without_version(base);
+    s.0.push(("graph-version", VERSION.to_string()));
+    s
+}
+
+/// [`settings`] on Graph API `version`.
+fn settings_on(base: &str, version: &str) -> support::Settings {
+    let mut s = settings_without_version(base);
+    s.0.push(("graph-version", version.to_string()));
+    s
+}
+
+/// [`settings`] without `graph-version`: the connector's default applies.
+fn settings_without_version(base: &str) -> support::Settings {
     (
         vec![
-            ("graph-base-url", format!("{base}/meta/v20.0")),
-            ("dialog-url", format!("{base}/meta/v20.0/dialog/oauth")),
+            ("graph-base-url", format!("{base}/meta")),
+            (
+                "dialog-url",
+                format!("{base}/meta/{{version}}/dialog/oauth"),
+            ),
             ("client-id", seed::META_APP_ID.to_string()),
         ],
         vec![

@@ -10,7 +10,8 @@
 //! | 190 otherwise (458 app removed, 459 checkpoint, 460 password changed, 467 invalid) | auth-revoked |
 //! | 10, 200-299 | permission-missing |
 //! | 100 (bad parameter) | invalid-input |
-//! | 506 (duplicate post) | platform `506` (publishing handles it first, see `publish`) |
+//! | 506 (duplicate post) | platform `506` |
+//! | 2635 (a retired Graph API version) | platform `2635`, naming the version in use |
 //! | anything else | platform, with the code (and subcode) |
 //!
 //! Rate-limit waits come from `X-Business-Use-Case-Usage` (`estimated_time_to_regain_access`, in
@@ -20,6 +21,9 @@
 use postd_sdk::prelude::*;
 use serde::Deserialize;
 use serde_json::Value;
+
+/// Graph's code for a call to a retired (deprecated) API version.
+pub const RETIRED_VERSION: &str = "2635";
 
 /// Wait after a throttle when Meta gives no estimate.
 pub const DEFAULT_THROTTLE_WAIT_MS: u64 = 60_000;
@@ -155,6 +159,9 @@ mod tests {
             Error::InvalidInput(_)
         ));
         assert!(matches!(map(&graph(506, None), None), Error::Platform(p) if p.code == "506"));
+        assert!(
+            matches!(map(&graph(2635, None), None), Error::Platform(p) if p.code == RETIRED_VERSION)
+        );
     }
 
     #[test]

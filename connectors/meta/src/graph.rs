@@ -1,12 +1,14 @@
-//! Graph API calls: the base URL, the tokens in the vault, and answers mapped to errors.
+//! Graph API calls: the base URL and version, the tokens in the vault, and answers mapped to
+//! errors.
 
 use postd_sdk::prelude::*;
 use serde::de::DeserializeOwned;
 
 use crate::errors;
+use crate::versions::{self, DEFAULT_GRAPH_VERSION};
 
-/// Default Graph base, version included.
-pub const DEFAULT_GRAPH_BASE: &str = "https://graph.facebook.com/v20.0";
+/// Default Graph root, without a version.
+pub const DEFAULT_GRAPH_ROOT: &str = "https://graph.facebook.com";
 
 /// Vault names of the connection's entries.
 pub mod names {
@@ -28,11 +30,39 @@ pub mod names {
     }
 }
 
-/// The Graph base URL.
+/// `graph-base-url` split into its root and the version segment it may end with (the way the
+/// setting was written before `graph-version` existed).
+fn root_and_legacy_version() -> (String, Option<String>) {
+    let base = vault::app_setting_or("graph-base-url", DEFAULT_GRAPH_ROOT);
+    let base = base.trim_end_matches('/');
+    match base.rsplit_once('/') {
+        Some((root, last)) if versions::parse(last).is_some() => {
+            (root.to_string(), Some(last.to_string()))
+        }
+        _ => (base.to_string(), None),
+    }
+}
+
+/// The Graph API version calls use: the `graph-version` setting (a missing leading `v` is
+/// added), else a version that ends `graph-base-url`, else [`DEFAULT_GRAPH_VERSION`].
+pub fn version() -> String {
+    match vault::app_setting("graph-version").map(|v| v.trim().to_string()) {
+        Some(v) if !v.is_empty() => {
+            if v.starts_with('v') {
+                v
+            } else {
+                format!("v{v}")
+            }
+        }
+        _ => root_and_legacy_version()
+            .1
+            .unwrap_or_else(|| DEFAULT_GRAPH_VERSION.to_string()),
+    }
+}
+
+/// The Graph base URL: `{graph-base-url}/{version}`.
 pub fn base() -> String {
-    vault::app_setting_or("graph-base-url", DEFAULT_GRAPH_BASE)
-        .trim_end_matches('/')
-        .to_string()
+    format!("{}/{}", root_and_legacy_version().0, version())
 }
 
 /// `{base}/{path}` where `path` is given without its leading slash; each segment is a Graph id
@@ -72,7 +102,22 @@ pub fn send(request: http::Request, token: &str) -> Result<http::Response> {
     if response.is_success() {
         Ok(response)
     } else {
-        Err(errors::from_response(&response))
+        Err(failure(&response))
+    }
+}
+
+/// The mapped error of a failed answer; a retired version (2635) names the version in use.
+fn failure(response: &http::Response) -> Error {
+    match errors::from_response(response) {
+        Error::Platform(p) if p.code == errors::RETIRED_VERSION => Error::platform(
+            errors::RETIRED_VERSION,
+            format!(
+                "Meta refuses Graph API {}, a retired version ({}): set the plugin's `graph-version` setting to a supported version such as {DEFAULT_GRAPH_VERSION}",
+                version(),
+                p.message
+            ),
+        ),
+        other => other,
     }
 }
 
@@ -87,6 +132,6 @@ pub fn send_json_unauthenticated<T: DeserializeOwned>(request: http::Request) ->
     if response.is_success() {
         response.json()
     } else {
-        Err(errors::from_response(&response))
+        Err(failure(&response))
     }
 }

@@ -33,11 +33,24 @@
 //!
 //! | Kind | Name | Default | Meaning |
 //! | --- | --- | --- | --- |
-//! | setting | `graph-base-url` | `https://graph.facebook.com/v20.0` | Graph API base, version included |
-//! | setting | `dialog-url` | `https://www.facebook.com/v20.0/dialog/oauth` | the login dialog |
+//! | setting | `graph-version` | `v27.0` ([`versions::DEFAULT_GRAPH_VERSION`]) | the Graph API version every call names |
+//! | setting | `graph-base-url` | `https://graph.facebook.com` | Graph API root; a version ending it is used when `graph-version` is unset |
+//! | setting | `dialog-url` | `https://www.facebook.com/{version}/dialog/oauth` | the login dialog; `{version}` is replaced by the version |
 //! | setting | `client-id` | required for OAuth | the Meta app id |
 //! | secret | `client-secret` | required | the app secret: token exchange, webhook signatures, `signed_request` |
 //! | secret | `webhook-verify-token` | none | the `hub.verify_token` of webhook subscriptions |
+//!
+//! Meta retires each Graph API version about two years after its successor appears
+//! ([`versions::GRAPH_VERSIONS`]). `health` warns in its message from 90 days before the
+//! configured version's end and fails (invalid input naming the version) once it has passed;
+//! a call Meta refuses for the version (code 2635) is a platform error naming it.
+//!
+//! # Analytics
+//!
+//! Pages (daily, over the range), Page posts, Instagram media and Instagram accounts; the metrics
+//! each supports are [`insights::supported_metrics`] (and the defaults
+//! [`insights::default_metrics`]). Any other metric, including the Page metrics Meta retired in
+//! 2025, is refused as invalid input naming the supported ones.
 //!
 //! Connection vault entries: `access-token` (long-lived user token), `access-token-expires-at`,
 //! `page-token:<page id>` (one per Page), `ig-page:<instagram id>` (the Page an Instagram
@@ -48,7 +61,8 @@
 //! Graph error codes, not HTTP statuses, decide (see [`errors`]): 1 and 2 pass; 4, 17, 32, 613,
 //! 80001 and 368/1390008 are rate limits, waiting `estimated_time_to_regain_access` from
 //! `X-Business-Use-Case-Usage` when Meta says; 190 is `auth-expired` for subcode 463 and
-//! `auth-revoked` otherwise; 10 and 200-299 are missing permissions.
+//! `auth-revoked` otherwise; 10 and 200-299 are missing permissions; 2635 (a retired version)
+//! names the version.
 //!
 //! # Webhooks
 //!
@@ -64,12 +78,16 @@
 mod accounts;
 pub mod errors;
 mod graph;
-mod insights;
+pub mod insights;
 mod instagram;
 mod oauth;
 mod publish;
+mod recovery;
 mod time;
+pub mod versions;
 mod webhooks;
+
+pub use insights::{InsightsTarget, supported_metrics};
 
 use postd_sdk::prelude::*;
 

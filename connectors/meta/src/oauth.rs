@@ -5,10 +5,11 @@ use postd_sdk::prelude::*;
 use serde::Deserialize;
 
 use crate::graph::{self, names};
+use crate::versions::{self, DEFAULT_GRAPH_VERSION, Lifecycle};
 use crate::{SCOPES, accounts};
 
-/// Default login dialog.
-pub const DEFAULT_DIALOG_URL: &str = "https://www.facebook.com/v20.0/dialog/oauth";
+/// Default login dialog; `{version}` stands for the Graph API version in use.
+pub const DEFAULT_DIALOG_URL: &str = "https://www.facebook.com/{version}/dialog/oauth";
 
 /// Scopes every connection needs to work at all.
 const PAGE_SCOPES: &[&str] = &["pages_show_list", "pages_manage_posts"];
@@ -28,8 +29,10 @@ pub fn authorize_url(request: AuthorizeRequest) -> Result<String> {
     } else {
         request.scopes
     };
+    let dialog = vault::app_setting_or("dialog-url", DEFAULT_DIALOG_URL)
+        .replace("{version}", &graph::version());
     Ok(oauth::authorize_url(
-        &vault::app_setting_or("dialog-url", DEFAULT_DIALOG_URL),
+        &dialog,
         &client_id()?,
         &request.redirect_uri,
         &scopes,
@@ -163,8 +166,36 @@ pub fn refresh() -> Result<TokenExpiry> {
     })
 }
 
-/// `/me` answers for the token, and every needed permission is still granted.
+/// The configured Graph API version is usable at `now`: an error for a malformed or retired
+/// one, and a warning to add to the report when its end is near.
+pub fn version_check(version: &str, now: i64) -> Result<Option<String>> {
+    let upgrade = format!(
+        "set the plugin's `graph-version` setting to a supported version such as {DEFAULT_GRAPH_VERSION}"
+    );
+    match versions::lifecycle(version, now) {
+        Lifecycle::Supported | Lifecycle::Unlisted => Ok(None),
+        Lifecycle::EndingSoon { ends_on, days_left } => Ok(Some(format!(
+            "Graph API {version} reaches its end of life on {ends_on} (in {days_left} days): {upgrade}"
+        ))),
+        Lifecycle::Retired {
+            ended_on: Some(date),
+        } => Err(Error::invalid_input(format!(
+            "Graph API {version} reached its end of life on {date} and Meta refuses calls to it: {upgrade}"
+        ))),
+        Lifecycle::Retired { ended_on: None } => Err(Error::invalid_input(format!(
+            "Graph API {version} is older than every supported version and Meta refuses calls to it: {upgrade}"
+        ))),
+        Lifecycle::Malformed => Err(Error::invalid_input(format!(
+            "`{version}` is not a Graph API version (vMAJOR.MINOR): {upgrade}"
+        ))),
+    }
+}
+
+/// The Graph API version is usable (warning when its end is near), `/me` answers for the token,
+/// and every needed permission is still granted.
 pub fn health() -> Result<HealthReport> {
+    let version = graph::version();
+    let warning = version_check(&version, http::now_unix())?;
     let token = graph::user_token()?;
     let me: Me = graph::send_json(
         http::Request::get(graph::url(&["me"])).query("fields", "id,name"),
@@ -181,13 +212,58 @@ pub fn health() -> Result<HealthReport> {
     if !needed.is_empty() {
         return Err(Error::PermissionMissing(needed));
     }
+    let mut message = format!(
+        "connected as {} with {} permissions on Graph API {version}",
+        me.name.as_deref().unwrap_or(&me.id),
+        scopes.len()
+    );
+    if let Some(warning) = warning {
+        log::warn(
+            "graph api version near its end of life",
+            &[("version", &version)],
+        );
+        message = format!("{message}; warning: {warning}");
+    }
     Ok(HealthReport {
-        message: format!(
-            "connected as {} with {} permissions",
-            me.name.as_deref().unwrap_or(&me.id),
-            scopes.len()
-        ),
+        message,
         external_id: me.id,
         scopes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version_check;
+    use crate::time::parse_date;
+    use postd_sdk::prelude::*;
+
+    #[test]
+    fn health_warns_within_ninety_days_and_refuses_a_retired_version() {
+        let now = parse_date("2026-12-03").unwrap();
+        assert_eq!(version_check("v27.0", now).ok(), Some(None));
+        let warning = version_check("v21.0", now).unwrap().unwrap();
+        assert!(
+            warning.contains("v21.0")
+                && warning.contains("2027-01-21")
+                && warning.contains("49 days"),
+            "{warning}"
+        );
+        for (version, said) in [
+            ("v20.0", "2026-09-24"),
+            ("v12.0", "older"),
+            ("twenty", "not a Graph API version"),
+        ] {
+            match version_check(version, now) {
+                Err(Error::InvalidInput(why)) => {
+                    assert!(
+                        why.contains(version)
+                            && why.contains(said)
+                            && why.contains("graph-version"),
+                        "{why}"
+                    )
+                }
+                other => panic!("{version}: {other:?}"),
+            }
+        }
+    }
 }

@@ -1,10 +1,12 @@
-//! Facebook Page posts: text, link, images, video; native scheduling; the 506 duplicate; delete.
+//! Facebook Page posts: text, link, images, video; native scheduling; a retry after a lost
+//! answer (see [`crate::recovery`]); delete.
 
 use postd_sdk::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::graph;
+use crate::recovery::{self, Wanted};
 use crate::{MAX_SCHEDULE_LEAD_SECS, MIN_SCHEDULE_LEAD_SECS};
 
 /// Continuation that follows a Page video's processing.
@@ -15,8 +17,6 @@ const VIDEO_POLL_MS: u64 = 15_000;
 /// Status checks before a video that is still processing counts as a passing failure.
 const MAX_VIDEO_POLLS: u32 = 240;
 
-/// Recovery point recorded just before a feed post is sent: `fb-feed:<page>`.
-const FEED_PENDING: &str = "fb-feed:";
 /// Recovery point of an uploaded video: `fb-video:<video id>`.
 const VIDEO_POINT: &str = "fb-video:";
 
@@ -49,7 +49,7 @@ pub fn schedule_time(scheduled_for: Option<i64>, now: i64) -> Result<Option<i64>
 pub fn publish(post: Post, job: JobContext) -> Result<PublishOutcome> {
     let page = post.account_id.clone();
     let token = graph::page_token(&page)?;
-    let at = schedule_time(post.scheduled_for, http::now_unix())?;
+    let now = http::now_unix();
     let videos: Vec<&Media> = post
         .media
         .iter()
@@ -61,15 +61,31 @@ pub fn publish(post: Post, job: JobContext) -> Result<PublishOutcome> {
                 "a Facebook video post carries exactly one video and no images",
             ));
         }
-        return video(&page, &token, &post, videos[0], at, &job);
+        return video(&page, &token, &post, videos[0], now, &job);
     }
     if post.text.trim().is_empty() && post.link.is_none() && post.media.is_empty() {
         return Err(Error::invalid_input(
             "a Facebook post needs text, a link or an image",
         ));
     }
+    let message = Some(post.text.as_str()).filter(|t| !t.trim().is_empty());
+    if let Some(attempted_at) = recovery::attempted(job.recovery_point.as_deref(), &page) {
+        let wanted = Wanted {
+            message,
+            scheduled_for: post.scheduled_for,
+        };
+        if let Some(post_id) = recovery::find_earlier(&page, &token, &wanted, attempted_at, now)? {
+            log::info(
+                "the earlier attempt made the post; not posting again",
+                &[("post", &post_id)],
+            );
+            return Ok(published(post_id, post.scheduled_for));
+        }
+    }
+    // Checked for what is about to be made: a retry that found its post may be past the window.
+    let at = schedule_time(post.scheduled_for, now)?;
     let mut body = json!({});
-    if !post.text.trim().is_empty() {
+    if message.is_some() {
         body["message"] = json!(post.text);
     }
     if let Some(link) = &post.link {
@@ -91,23 +107,20 @@ pub fn publish(post: Post, job: JobContext) -> Result<PublishOutcome> {
         body["published"] = json!(false);
         body["scheduled_publish_time"] = json!(at);
     }
-    let resumed = job
-        .recovery_point
-        .as_deref()
-        .is_some_and(|p| p == format!("{FEED_PENDING}{page}"));
-    queue::checkpoint(&format!("{FEED_PENDING}{page}"))?;
+    // Recorded before the post is sent: should the answer be lost, the retry looks first.
+    queue::checkpoint(&recovery::point(&page, http::now_unix()))?;
     let request = http::Request::post(graph::url(&[&page, "feed"])).json(&body)?;
-    let post_id = match graph::send_json::<Created>(request, &token) {
-        Ok(created) => created.id,
-        Err(Error::Platform(p)) if p.code == "506" => duplicate(&page, &token, &post, resumed)?,
-        Err(other) => return Err(other),
-    };
-    log::info("page post created", &[("post", &post_id)]);
-    Ok(PublishOutcome::Published(Published {
+    let created: Created = graph::send_json(request, &token)?;
+    log::info("page post created", &[("post", &created.id)]);
+    Ok(published(created.id, at))
+}
+
+fn published(post_id: String, scheduled_for: Option<i64>) -> PublishOutcome {
+    PublishOutcome::Published(Published {
         url: Some(permalink(&post_id)),
         post_id,
-        scheduled_for: at,
-    }))
+        scheduled_for,
+    })
 }
 
 /// `https://www.facebook.com/{page}/posts/{post}` for a `{page}_{post}` id.
@@ -115,54 +128,6 @@ fn permalink(post_id: &str) -> String {
     match post_id.split_once('_') {
         Some((page, post)) => format!("https://www.facebook.com/{page}/posts/{post}"),
         None => format!("https://www.facebook.com/{post_id}"),
-    }
-}
-
-#[derive(Deserialize)]
-struct Feed {
-    #[serde(default)]
-    data: Vec<FeedPost>,
-}
-
-#[derive(Deserialize)]
-struct FeedPost {
-    id: String,
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
-    link: Option<String>,
-}
-
-/// Meta refused the post as a duplicate (506). When an earlier attempt of this job got as far as
-/// sending it (its recovery point says so) and the Page's latest post is that text and link, the
-/// earlier attempt's post is this job's: report it. Otherwise the duplicate is someone else's
-/// post, and the job fails without posting.
-fn duplicate(page: &str, token: &str, post: &Post, resumed: bool) -> Result<String> {
-    let refused = || {
-        Error::platform(
-            "506",
-            "Meta refused the post as a duplicate of the Page's latest post",
-        )
-    };
-    if !resumed {
-        return Err(refused());
-    }
-    let feed: Feed = graph::send_json(
-        http::Request::get(graph::url(&[page, "feed"]))
-            .query("fields", "id,message,link,created_time")
-            .query("limit", "5"),
-        token,
-    )?;
-    let text = Some(post.text.as_str()).filter(|t| !t.trim().is_empty());
-    let latest = feed.data.into_iter().next().ok_or_else(refused)?;
-    if latest.message.as_deref() == text && latest.link.as_deref() == post.link.as_deref() {
-        log::info(
-            "506 duplicate is this job's earlier post",
-            &[("post", &latest.id)],
-        );
-        Ok(latest.id)
-    } else {
-        Err(refused())
     }
 }
 
@@ -179,9 +144,10 @@ fn video(
     token: &str,
     post: &Post,
     media: &Media,
-    at: Option<i64>,
+    now: i64,
     job: &JobContext,
 ) -> Result<PublishOutcome> {
+    let mut at = post.scheduled_for;
     let resumed = job
         .recovery_point
         .as_deref()
@@ -190,6 +156,7 @@ fn video(
     let video = match resumed {
         Some(id) => id,
         None => {
+            at = schedule_time(at, now)?;
             let mut body = json!({ "file_url": media.url, "description": post.text });
             if let Some(at) = at {
                 body["published"] = json!(false);

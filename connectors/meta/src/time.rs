@@ -39,6 +39,31 @@ pub fn parse_graph_time(value: &str) -> Option<i64> {
     Some(days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset)
 }
 
+/// Unix seconds at midnight UTC of a `YYYY-MM-DD` date; `None` for anything else.
+pub fn parse_date(value: &str) -> Option<i64> {
+    parse_graph_time(&format!("{value}T00:00:00Z")).filter(|_| value.len() == 10)
+}
+
+/// The `YYYY-MM-DD` (UTC) of Unix seconds `secs`.
+pub fn format_date(secs: i64) -> String {
+    let (y, m, d) = civil_from_days(secs.div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
@@ -52,7 +77,7 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_graph_time;
+    use super::{format_date, parse_date, parse_graph_time};
 
     #[test]
     fn graph_times_parse_with_their_offsets() {
@@ -64,5 +89,15 @@ mod tests {
         assert_eq!(parse_graph_time("2020-13-01T00:00:00+0000"), None);
         assert_eq!(parse_graph_time("2020-01-01T00:00:00+00"), None);
         assert_eq!(parse_graph_time("2020-01-01T00:00:00+1\u{e9}1"), None);
+    }
+
+    #[test]
+    fn dates_round_trip() {
+        assert_eq!(parse_date("1970-01-01"), Some(0));
+        assert_eq!(parse_date("2026-09-24"), Some(1_790_208_000));
+        assert_eq!(format_date(1_790_208_000 + 86_399), "2026-09-24");
+        assert_eq!(format_date(951_782_400), "2000-02-29");
+        assert_eq!(parse_date("2026-9-24"), None);
+        assert_eq!(parse_date("2026-09-24T00:00:00Z"), None);
     }
 }

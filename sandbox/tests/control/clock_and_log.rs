@@ -24,7 +24,7 @@ async fn clock_advances_over_http() {
 async fn request_log_is_listed_per_platform_and_cleared() {
     let sb = start().await;
     ping(&sb).await;
-    get(&format!("{}/v20.0/me", sb.url(Platform::Meta))).await;
+    get(&format!("{}/v27.0/me", sb.url(Platform::Meta))).await;
     let all = get(&control(&sb, "requests")).await;
     assert_eq!(all.body["requests"].as_array().map(Vec::len), Some(2));
     let mc = get(&control(&sb, "mailchimp/requests")).await;

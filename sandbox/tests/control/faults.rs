@@ -78,13 +78,13 @@ async fn malformed_requests_get_platform_errors_not_crashes() {
     let cases: Vec<(reqwest::Method, String, Option<String>)> = vec![
         (
             reqwest::Method::POST,
-            format!("{}/v20.0/{META_PAGE_ID}/feed", sb.url(Platform::Meta)),
+            format!("{}/v27.0/{META_PAGE_ID}/feed", sb.url(Platform::Meta)),
             Some(meta.clone()),
         ),
         (
             reqwest::Method::POST,
             format!(
-                "{}/v20.0/{META_IG_USER_ID}/media_publish",
+                "{}/v27.0/{META_IG_USER_ID}/media_publish",
                 sb.url(Platform::Meta)
             ),
             Some(meta.clone()),
@@ -92,7 +92,7 @@ async fn malformed_requests_get_platform_errors_not_crashes() {
         (
             reqwest::Method::GET,
             format!(
-                "{}/v20.0/%E0%A4%A/insights?metric=%ZZ",
+                "{}/v27.0/%E0%A4%A/insights?metric=%ZZ",
                 sb.url(Platform::Meta)
             ),
             Some(meta),
@@ -100,7 +100,7 @@ async fn malformed_requests_get_platform_errors_not_crashes() {
         (
             reqwest::Method::GET,
             format!(
-                "{}/v20.0/oauth/access_token?code=%FF",
+                "{}/v27.0/oauth/access_token?code=%FF",
                 sb.url(Platform::Meta)
             ),
             None,
@@ -222,7 +222,7 @@ async fn extreme_numbers_are_refused_not_overflowed() {
     let sb = start().await;
     let meta = sb.issue_token(Platform::Meta).access_token;
     let a = get(&format!(
-        "{}/v20.0/{META_PAGE_ID}/insights?metric=page_impressions&since=-9223372036854775808&until=9223372036854775807&access_token={meta}",
+        "{}/v27.0/{META_PAGE_ID}/insights?metric=page_media_view&since=-9223372036854775808&until=9223372036854775807&access_token={meta}",
         sb.url(Platform::Meta)
     ))
     .await;

@@ -13,7 +13,7 @@ async fn tokens_can_be_issued_with_fewer_scopes() {
     .await;
     let user = t.body["access_token"].as_str().expect("token").to_string();
     let perms = get(&format!(
-        "{}/v20.0/me/permissions?access_token={user}",
+        "{}/v27.0/me/permissions?access_token={user}",
         sb.url(Platform::Meta)
     ))
     .await;

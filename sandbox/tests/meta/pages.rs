@@ -205,14 +205,14 @@ async fn page_insights_return_daily_values() {
     let until = sb.now_unix();
     let since = until - 3 * 86_400;
     let a = get(&format!(
-        "{}/{META_PAGE_ID}/insights?metric=page_impressions,page_post_engagements&period=day&since={since}&until={until}&access_token={page}",
+        "{}/{META_PAGE_ID}/insights?metric=page_media_view,page_post_engagements&period=day&since={since}&until={until}&access_token={page}",
         graph(&sb)
     ))
     .await;
     assert_eq!(a.status, 200, "{}", a.text);
     let data = a.body["data"].as_array().expect("data");
     assert_eq!(data.len(), 2);
-    assert_eq!(data[0]["name"], "page_impressions");
+    assert_eq!(data[0]["name"], "page_media_view");
     let values = data[0]["values"].as_array().expect("values");
     assert_eq!(values.len(), 3);
     assert!(values[0]["value"].is_u64() && values[0]["end_time"].is_string());
@@ -225,4 +225,48 @@ async fn page_insights_return_daily_values() {
         100,
         None,
     );
+}
+
+#[tokio::test]
+async fn metrics_retired_in_2025_are_refused_as_graph_does() {
+    // meta.md: page_impressions, page_fan_adds, post_impressions and post_impressions_unique were
+    // retired for all versions; Graph answers (#100) "The value must be a valid insights metric".
+    let sb = start().await;
+    let user = sb.issue_token(Platform::Meta).access_token;
+    let page = page_token(&sb, &user, META_PAGE_ID).await;
+    let g = graph(&sb);
+    let post = post_form(
+        &format!("{g}/{META_PAGE_ID}/feed"),
+        &[("message", "measured"), ("access_token", &page)],
+    )
+    .await;
+    let post_id = post.body["id"].as_str().expect("id").to_string();
+    let cases = [
+        (META_PAGE_ID, "page_impressions", "page_media_view"),
+        (META_PAGE_ID, "page_fan_adds", "page_follows"),
+        (post_id.as_str(), "post_impressions", "post_media_view"),
+        (
+            post_id.as_str(),
+            "post_impressions_unique",
+            "post_total_media_view_unique",
+        ),
+    ];
+    for (node, retired, replacement) in cases {
+        let refused = get(&format!(
+            "{g}/{node}/insights?metric={retired}&access_token={page}"
+        ))
+        .await;
+        assert_eq!(refused.status, 400, "{retired}: {}", refused.text);
+        assert_graph_error(&refused, 100, None);
+        assert_eq!(
+            refused.body["error"]["message"],
+            "(#100) The value must be a valid insights metric"
+        );
+        let served = get(&format!(
+            "{g}/{node}/insights?metric={replacement}&access_token={page}"
+        ))
+        .await;
+        assert_eq!(served.status, 200, "{replacement}: {}", served.text);
+        assert_eq!(served.body["data"][0]["name"], replacement);
+    }
 }

@@ -75,7 +75,7 @@ async fn every_request_is_logged_with_headers_and_body() {
     let log = sb.requests(Some(Platform::Meta));
     let last = log.last().expect("logged");
     assert_eq!(last.method, "POST");
-    assert_eq!(last.path, format!("/meta/v20.0/{META_PAGE_ID}/feed"));
+    assert_eq!(last.path, format!("/meta/{VERSION}/{META_PAGE_ID}/feed"));
     assert_eq!(
         last.header("authorization"),
         Some(format!("Bearer {page}").as_str())

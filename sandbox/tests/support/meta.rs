@@ -5,8 +5,11 @@ use postd_sandbox::seed::*;
 
 use super::*;
 
+/// The Graph version the tests call: the sandbox's latest.
+pub const VERSION: &str = "v27.0";
+
 pub fn graph(sb: &postd_sandbox::RunningSandbox) -> String {
-    format!("{}/v20.0", sb.url(Platform::Meta))
+    format!("{}/{VERSION}", sb.url(Platform::Meta))
 }
 
 /// Logs in through the dialog and the code exchange; returns the short-lived user token.

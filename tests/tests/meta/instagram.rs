@@ -1,4 +1,5 @@
-//! Instagram containers across continuations, carousels and reels, the publishing quota; insights.
+//! Instagram containers across continuations, carousels and reels, the publishing quota. Insights
+//! and Instagram deletes: `insights.rs`.
 
 use super::*;
 
@@ -139,121 +140,6 @@ async fn a_spent_instagram_quota_is_rate_limited_before_any_container() {
         lines(&env.requests_since(since, PREFIX)),
         [format!("GET /{IG}/content_publishing_limit")]
     );
-}
-
-#[tokio::test]
-async fn page_post_and_instagram_media_insights() {
-    let env = env().await;
-    connect(&env, &[]).await.unwrap();
-    let until = now();
-    let served = env
-        .call(
-            Some(CONNECTION),
-            None,
-            Invocation::Analytics(AnalyticsRequest {
-                account_id: PAGE.into(),
-                post_id: None,
-                since: until - 3 * 86_400,
-                until,
-                metrics: vec![],
-            }),
-        )
-        .await;
-    let page = reply!(served, Analytics).unwrap();
-    assert!(
-        page.iter()
-            .any(|m| m.name == "page_impressions" && m.period_end.is_some())
-    );
-
-    let served = publish(&env, post(PAGE, "Measure me", &[]), job("job-ins", 1, None)).await;
-    let fb = published(reply!(served, Publish).unwrap());
-    let served = env
-        .call(
-            Some(CONNECTION),
-            None,
-            Invocation::Analytics(AnalyticsRequest {
-                account_id: PAGE.into(),
-                post_id: Some(fb.post_id.clone()),
-                since: 0,
-                until,
-                metrics: vec!["post_impressions".into()],
-            }),
-        )
-        .await;
-    let post_metrics = reply!(served, Analytics).unwrap();
-    assert_eq!(post_metrics.len(), 1);
-    assert_eq!(post_metrics[0].name, "post_impressions");
-
-    let mut image = post(IG, "Insightful", &[]);
-    image.media = vec![media(MediaKind::Image, "https://cdn.example/i.jpg")];
-    let served = publish(&env, image, job("job-igi", 1, None)).await;
-    let task = served.continuations[0].clone();
-    env.sandbox.advance_clock(Duration::from_secs(31));
-    let served = handle(&env, &task, job("job-igi", 1, None)).await;
-    let ig = published(reply!(served, HandleTask).unwrap());
-    let served = env
-        .call(
-            Some(CONNECTION),
-            None,
-            Invocation::Analytics(AnalyticsRequest {
-                account_id: IG.into(),
-                post_id: Some(ig.post_id.clone()),
-                since: 0,
-                until,
-                metrics: vec![],
-            }),
-        )
-        .await;
-    let names: Vec<_> = reply!(served, Analytics)
-        .unwrap()
-        .into_iter()
-        .map(|m| m.name)
-        .collect();
-    assert_eq!(
-        names,
-        ["views", "reach", "saved", "likes", "comments", "shares"]
-    );
-
-    let log = env.requests_since(0, PREFIX);
-    let page_call = log
-        .iter()
-        .find(|r| r.path == format!("/{PAGE}/insights"))
-        .unwrap();
-    let query = page_call.query.as_deref().unwrap();
-    assert!(query.contains("period=day") && query.contains("since=") && query.contains("until="));
-
-    // What the Graph API does not offer: Instagram deletes and account-level Instagram insights.
-    let served = env
-        .call(
-            Some(CONNECTION),
-            None,
-            Invocation::DeletePost(DeleteRequest {
-                account_id: IG.into(),
-                post_id: ig.post_id.clone(),
-            }),
-        )
-        .await;
-    assert!(matches!(
-        expect_err(reply!(served, DeletePost), "ig delete"),
-        ConnectorError::NotSupported(_)
-    ));
-    let served = env
-        .call(
-            Some(CONNECTION),
-            None,
-            Invocation::Analytics(AnalyticsRequest {
-                account_id: IG.into(),
-                post_id: None,
-                since: 0,
-                until,
-                metrics: vec![],
-            }),
-        )
-        .await;
-    assert!(matches!(
-        expect_err(reply!(served, Analytics), "ig account insights"),
-        ConnectorError::NotSupported(_)
-    ));
 }
 
 #[tokio::test]

@@ -8,7 +8,8 @@ fn the_repository_plugins_file_configures_meta_for_the_sandbox() {
     let file = postd_host::config::PluginsFile::load(&path);
     assert!(file.problems.is_empty(), "{:?}", file.problems);
     let entry = file.plugin("meta").expect("a meta entry");
-    assert!(entry.settings["graph-base-url"].ends_with("/meta/v20.0"));
+    assert!(entry.settings["graph-base-url"].ends_with("/meta"));
+    assert_eq!(entry.settings["graph-version"], VERSION);
     assert!(entry.secrets.contains_key("client-secret"));
 }
 

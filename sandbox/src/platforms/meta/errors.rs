@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::http::{self, Req};
 
 /// Error names the control API accepts for Meta.
-pub(crate) const NAMES: &str = "any Graph code, optionally with a subcode as `code/subcode` (e.g. 190, 190/463, 4, 17, 32, 613, 80001, 368/1390008, 506, 10, 200, 100, 1, 2), or an HTTP status such as 503";
+pub(crate) const NAMES: &str = "any Graph code, optionally with a subcode as `code/subcode` (e.g. 190, 190/463, 4, 17, 32, 613, 80001, 368/1390008, 506, 2635, 10, 200, 100, 1, 2), or an HTTP status such as 503";
 
 /// One Graph error.
 #[derive(Clone, Debug)]
@@ -149,6 +149,9 @@ fn message_for(code: i64, subcode: Option<i64>) -> &'static str {
         }
         (506, _) => "(#506) Duplicate status message",
         (341, _) => "(#341) Application limit reached",
+        (2635, _) => {
+            "(#2635) You are calling a deprecated version of the Graph API. Please update to the latest version."
+        }
         (9, Some(2207042)) => "Application request limit reached",
         (100, _) => "(#100) Invalid parameter",
         _ => "An error occurred",

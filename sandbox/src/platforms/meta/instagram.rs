@@ -15,6 +15,8 @@ use crate::state::SandboxState;
 
 const CONTAINER_LIFETIME_SECS: i64 = 86_400;
 const MAX_CAPTION: usize = 2200;
+/// Media metrics served; `impressions` and `plays` were retired for every version in 2025 (for
+/// `views`).
 const MEDIA_METRICS: &[&str] = &[
     "views",
     "reach",
@@ -23,7 +25,13 @@ const MEDIA_METRICS: &[&str] = &[
     "comments",
     "shares",
     "total_interactions",
-    "impressions",
+    "profile_visits",
+    "profile_activity",
+    "follows",
+    "replies",
+    "navigation",
+    "ig_reels_avg_watch_time",
+    "ig_reels_video_view_total_time",
 ];
 
 fn require_ig(

@@ -1,6 +1,7 @@
 //! Meta Graph API: Facebook Login, Pages (feed, photos, videos, scheduling, insights) and Instagram
 //! content publishing, under `/meta/{version}/...` (real hosts `graph.facebook.com` and, for the login
-//! dialog, `www.facebook.com`). Any `vNN.N` version segment is accepted; it may also be left out.
+//! dialog, `www.facebook.com`). A `vNN.N` version segment past its end date (see `versions`) is
+//! refused with code 2635; others are accepted, and the segment may be left out.
 //!
 //! Parameters are read from the query string, a form body or a JSON body, as Graph does. The token
 //! comes from `access_token` or `Authorization: Bearer`.
@@ -12,6 +13,7 @@ mod instagram;
 mod oauth;
 mod pages;
 mod params;
+mod versions;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -206,7 +208,8 @@ fn is_version(seg: &str) -> bool {
 /// Routes one Graph request.
 pub(crate) async fn handle(state: &Arc<SandboxState>, req: Req) -> Response {
     let mut segs: Vec<String> = req.segments.clone();
-    let version = if segs.first().is_some_and(|s| is_version(s)) {
+    let named = segs.first().is_some_and(|s| is_version(s));
+    let version = if named {
         segs.remove(0)
     } else {
         state.config.meta.graph_version.clone()
@@ -216,13 +219,23 @@ pub(crate) async fn handle(state: &Arc<SandboxState>, req: Req) -> Response {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    // Login endpoints need no token.
-    match (&req.method, segs.as_slice()) {
-        (&Method::GET, ["dialog", "oauth"]) => return oauth::dialog(state, &params),
-        (&Method::GET | &Method::POST, ["oauth", "access_token"]) => {
-            return oauth::access_token(state, &params).unwrap_or_else(GraphError::into_response);
-        }
-        _ => {}
+    // Login endpoints need no token; the dialog is www.facebook.com's, not a Graph call.
+    if let (&Method::GET, ["dialog", "oauth"]) = (&req.method, segs.as_slice()) {
+        return oauth::dialog(state, &params);
+    }
+    if named
+        && let Err(e) = versions::check(
+            &version,
+            state.clock.now_unix(),
+            &state.config.meta.graph_version,
+        )
+    {
+        return e.into_response();
+    }
+    if let (&Method::GET | &Method::POST, ["oauth", "access_token"]) =
+        (&req.method, segs.as_slice())
+    {
+        return oauth::access_token(state, &params).unwrap_or_else(GraphError::into_response);
     }
     let mut usage = Vec::new();
     let result = match authenticate(state, &req, &params, &mut usage) {
