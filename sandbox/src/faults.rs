@@ -4,6 +4,10 @@
 //! Errors are named per platform (`190` or `190/463` for Meta, `spam_risk_too_many_posts` for TikTok,
 //! `RESOURCE_EXHAUSTED` for Google, an HTTP status such as `503` for any platform) and rendered in that
 //! platform's own error shape by `platforms::render_named_error`.
+//!
+//! A name prefixed with [`ANSWER_LOST`] (`answer-lost:502`) lets the call act first (the post is
+//! made, the draft saved) and then answers the error instead of the platform's answer: a proxy's
+//! 502 or a reset after the work was done, which a client cannot tell from a failure before it.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -28,6 +32,17 @@ pub struct FaultRule {
 
 fn one() -> u32 {
     1
+}
+
+/// Prefix of an error name whose call acts before its answer is lost (`answer-lost:502`).
+pub const ANSWER_LOST: &str = "answer-lost:";
+
+/// Splits a fault's error name into whether the call acts first and the error answered.
+pub fn answer_lost(name: &str) -> (bool, &str) {
+    match name.strip_prefix(ANSWER_LOST) {
+        Some(error) => (true, error),
+        None => (false, name),
+    }
 }
 
 /// Fault settings of one platform.
@@ -182,6 +197,13 @@ mod tests {
             Some("190")
         );
         assert_eq!(faults.decide(Platform::Meta, "/v20.0/1/feed").error, None);
+    }
+
+    #[test]
+    fn answer_lost_names_keep_their_error() {
+        assert_eq!(answer_lost("answer-lost:502"), (true, "502"));
+        assert_eq!(answer_lost("503"), (false, "503"));
+        assert_eq!(answer_lost("answer-lost"), (false, "answer-lost"));
     }
 
     #[test]

@@ -22,7 +22,7 @@
 //! # async fn demo() -> Result<(), postd_sandbox::SandboxError> {
 //! use postd_sandbox::{Platform, Sandbox, SandboxConfig};
 //! let sandbox = Sandbox::start(SandboxConfig::default()).await?;
-//! let graph = format!("{}/v20.0", sandbox.url(Platform::Meta));
+//! let graph = format!("{}/v27.0", sandbox.url(Platform::Meta));
 //! sandbox.advance_clock(std::time::Duration::from_secs(3600));
 //! # let _ = graph;
 //! sandbox.shutdown().await;

@@ -313,10 +313,15 @@ async fn platform_call(state: &Arc<SandboxState>, platform: Platform, req: Req) 
     if decision.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
     }
-    if let Some(name) = decision.error
-        && let Some(resp) = platforms::render_named_error(platform, &name, &req)
-    {
-        return resp;
+    if let Some(name) = decision.error {
+        let (acts_first, name) = crate::faults::answer_lost(&name);
+        if let Some(resp) = platforms::render_named_error(platform, name, &req) {
+            if acts_first {
+                // The platform does the work; its answer is lost and the error goes out instead.
+                drop(platforms::handle(platform, state, req).await);
+            }
+            return resp;
+        }
     }
     platforms::handle(platform, state, req).await
 }

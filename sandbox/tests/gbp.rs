@@ -1,5 +1,7 @@
 //! Google Business Profile imitation, tested against ../shared/platforms/gbp.md.
 
+#[path = "gbp/answers_lost.rs"]
+mod answers_lost;
 mod support;
 
 use std::time::Duration;

@@ -4,6 +4,8 @@
 mod audiences;
 #[path = "mailchimp/auth.rs"]
 mod auth;
+#[path = "mailchimp/campaign_list.rs"]
+mod campaign_list;
 #[path = "mailchimp/campaigns.rs"]
 mod campaigns;
 #[path = "mailchimp/limits_and_webhooks.rs"]

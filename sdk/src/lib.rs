@@ -38,6 +38,7 @@ pub mod log;
 mod manifest;
 pub mod oauth;
 pub mod queue;
+pub mod reconcile;
 pub mod vault;
 pub mod webhook;
 

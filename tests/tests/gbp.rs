@@ -9,6 +9,8 @@ mod connection;
 mod pipeline;
 #[path = "gbp/posts.rs"]
 mod posts;
+#[path = "gbp/retries.rs"]
+mod retries;
 
 use std::time::Duration;
 

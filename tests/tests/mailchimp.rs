@@ -10,6 +10,8 @@ mod connection;
 mod limits;
 #[path = "mailchimp/pipeline.rs"]
 mod pipeline;
+#[path = "mailchimp/retries.rs"]
+mod retries;
 #[path = "mailchimp/webhooks.rs"]
 mod webhooks;
 

@@ -23,7 +23,13 @@
 //! OFFER or ALERT, built from the post and its options (see [`posts`]), with Google's rules
 //! checked before sending: `event` for EVENT and OFFER, no call-to-action url for CALL, no call
 //! to action on offers, at most 1,500 characters and one photo or video (by URL: Google fetches
-//! it). The new post's name is the job's recovery point. `LIVE` is published; `PROCESSING` is
+//! it). Google takes no idempotency key on create, so the connector follows
+//! [`postd_sdk::reconcile`]: a create attempt (with its time) is the job's recovery point just
+//! before the create, the new post's name right after it. A retry after an attempt whose answer
+//! was lost (a 502 or a reset after Google made the post) lists the location's posts
+//! (<https://developers.google.com/my-business/reference/rest/v4/accounts.locations.localPosts/list>)
+//! and adopts the one with the same summary and topic created around the attempt instead of
+//! posting twice (see [`recover`]); with none, it creates. `LIVE` is published; `PROCESSING` is
 //! followed by `gbp-post-state` continuations until `LIVE`; `REJECTED` fails with the reason.
 //! No native scheduling: the host holds scheduled jobs. Edits go through `publish` with the
 //! `edit-post` option (`PATCH ?updateMask=summary`; Google allows 10 edits a minute per
@@ -62,6 +68,7 @@ mod auth;
 pub mod insights;
 pub mod locations;
 pub mod posts;
+pub mod recover;
 
 use postd_sdk::prelude::*;
 

@@ -9,15 +9,18 @@
 //! `terms` for offers, and `edit-post` (a local post's name) to edit that post's text instead
 //! of creating one.
 //!
-//! Recovery point: `gbp-post:<name>` once the post exists, so a retry or a repeated
-//! continuation follows that post instead of creating another.
+//! Recovery points, following [`postd_sdk::reconcile`]: a create attempt (with its time) just
+//! before `POST .../localPosts`, then `gbp-post:<name>` once the post exists, so a retry or a
+//! repeated continuation follows that post instead of creating another. A retry whose point is
+//! still the attempt looks for the post a create whose answer was lost made (see [`recover`]).
 
 use postd_sdk::prelude::*;
+use postd_sdk::reconcile::{self, CreateAttempt};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::api::{self, defaults};
-use crate::locations;
+use crate::{locations, recover};
 
 /// Continuation that follows a post from `PROCESSING` to `LIVE`.
 pub const STATE_TASK: &str = "gbp-post-state";
@@ -244,14 +247,24 @@ pub fn publish(post: Post, job: JobContext) -> Result<PublishOutcome> {
         return edit(&post, name, &post.account_id, &token);
     }
     let body = body(&post)?;
-    let created: LocalPost = api::send_json(
-        http::Request::post(format!(
-            "{}/v4/accounts/{account}/locations/{location}/localPosts",
-            posts_base()
-        ))
-        .json(&body)?,
-        &token,
-    )?;
+    let parent = format!(
+        "{}/v4/accounts/{account}/locations/{location}/localPosts",
+        posts_base()
+    );
+    let attempt = job.recovery_point.as_deref().and_then(CreateAttempt::parse);
+    if let Some(attempt) = attempt
+        && let Some(found) = recover::earlier_post(&parent, &body, &attempt, &token)?
+    {
+        let found: LocalPost = serde_json::from_value(found)?;
+        queue::checkpoint(&format!("{POST_POINT}{}", found.name))?;
+        log::info(
+            "local post made by an earlier attempt adopted",
+            &[("post", &found.name)],
+        );
+        return outcome(found, 0);
+    }
+    CreateAttempt::record(reconcile::job_marker(&job))?;
+    let created: LocalPost = api::send_json(http::Request::post(parent).json(&body)?, &token)?;
     queue::checkpoint(&format!("{POST_POINT}{}", created.name))?;
     log::info("local post created", &[("post", &created.name)]);
     outcome(created, 0)

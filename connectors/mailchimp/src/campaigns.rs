@@ -1,11 +1,12 @@
 //! Audiences, and campaigns as posts: create, set content, send or schedule, unschedule, delete.
 
 use postd_sdk::prelude::*;
+use postd_sdk::reconcile::{self, CreateAttempt};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::client::{self, Credential};
-use crate::{MAX_SUBJECT_CHARS, time};
+use crate::{MAX_SUBJECT_CHARS, recover, time};
 
 /// Most images one campaign embeds.
 pub const MAX_IMAGES: u32 = 10;
@@ -85,7 +86,8 @@ struct Draft {
     schedule_at: Option<i64>,
 }
 
-fn draft(post: &Post) -> Result<Draft> {
+/// The campaign for `post`; its title ends with `marker`, so a retry can find it.
+fn draft(post: &Post, marker: &str) -> Result<Draft> {
     if post.text.trim().is_empty() {
         return Err(Error::invalid_input("a campaign needs text"));
     }
@@ -131,7 +133,7 @@ fn draft(post: &Post) -> Result<Draft> {
         "subject_line": subject,
         "from_name": from_name,
         "reply_to": reply_to,
-        "title": option(post, "title").unwrap_or(&subject),
+        "title": format!("{} {marker}", option(post, "title").unwrap_or(&subject)),
     });
     if let Some(preview) = option(post, "preview-text") {
         settings["preview_text"] = json!(preview);
@@ -211,14 +213,26 @@ fn campaign_path(id: &str) -> String {
     format!("/campaigns/{}", http::encode(id))
 }
 
-/// Creates, fills and sends (or schedules) a campaign. The campaign id is checkpointed as soon
-/// as it exists, so a retry resumes that campaign and never sends a second one.
+/// Creates, fills and sends (or schedules) a campaign, following
+/// [`postd_sdk::reconcile`]: a create attempt is checkpointed before `POST /campaigns` and the
+/// campaign id as soon as it exists, so a retry resumes that campaign, or finds the one a create
+/// whose answer was lost made (see [`recover`]), and never sends a second one.
 pub fn publish(post: Post, job: JobContext) -> Result<PublishOutcome> {
-    let draft = draft(&post)?;
+    let marker = reconcile::job_marker(&job);
+    let draft = draft(&post, &marker)?;
     let credential = Credential::load()?;
     let existing = match job.recovery_point.as_deref() {
-        Some(id) => resume(&credential, id)?,
         None => None,
+        Some(point) => match CreateAttempt::parse(point) {
+            Some(attempt) => {
+                let found = recover::earlier_campaign(&credential, &post.account_id, &attempt)?;
+                if let Some(campaign) = &found {
+                    queue::checkpoint(&campaign.id)?;
+                }
+                found
+            }
+            None => resume(&credential, point)?,
+        },
     };
     let campaign = match existing {
         Some(campaign) if !matches!(campaign.status.as_str(), "save" | "paused") => {
@@ -236,6 +250,7 @@ pub fn publish(post: Post, job: JobContext) -> Result<PublishOutcome> {
                 "recipients": { "list_id": post.account_id },
                 "settings": draft.settings,
             });
+            CreateAttempt::record(marker)?;
             let created: Campaign = client::send_json(credential.post("/campaigns").json(&body)?)?;
             queue::checkpoint(&created.id)?;
             created

@@ -38,7 +38,21 @@
 //! # Post options
 //!
 //! `subject` (default: the post's first line), `title`, `from-name`, `reply-to`,
-//! `campaign-type` (`regular`, the default, or `plaintext`), `preview-text`.
+//! `campaign-type` (`regular`, the default, or `plaintext`), `preview-text`. The campaign's title
+//! (default: the subject) ends with the job's marker, `[postd <job id>]`.
+//!
+//! # Retries
+//!
+//! Mailchimp takes no idempotency key on `POST /campaigns`
+//! (<https://mailchimp.com/developer/marketing/api/campaigns/add-campaign/>), so the connector
+//! follows [`postd_sdk::reconcile`]: it checkpoints a create attempt before the create and the
+//! campaign id right after it. A retry with an id resumes that campaign (an already sent or
+//! scheduled one is reported, never sent again). A retry after an attempt whose answer was lost
+//! lists the audience's campaigns made since the attempt
+//! (<https://mailchimp.com/developer/marketing/api/campaigns/list-campaigns/>), adopts the one
+//! whose title carries the job's marker, deletes any second draft carrying it
+//! (<https://mailchimp.com/developer/marketing/api/campaigns/delete-campaign/>), and creates only
+//! when none exists. The title is the campaign's internal name: recipients never see it.
 //!
 //! # Concurrency
 //!
@@ -70,6 +84,7 @@ mod auth;
 mod campaigns;
 mod client;
 mod errors;
+mod recover;
 mod reports;
 mod time;
 mod webhooks;

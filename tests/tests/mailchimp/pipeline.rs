@@ -15,7 +15,7 @@ fn the_repository_plugins_file_configures_mailchimp_for_the_sandbox() {
 }
 
 /// The Mailchimp connector behind the host's pipeline, on the sandbox.
-async fn piped_mailchimp() -> support::pipeline::Piped {
+pub(super) async fn piped_mailchimp() -> support::pipeline::Piped {
     support::pipeline::Piped::start(
         "mailchimp",
         postd_test_artifacts::MAILCHIMP,
@@ -35,7 +35,7 @@ async fn piped_mailchimp() -> support::pipeline::Piped {
 }
 
 /// Connects the sandbox's us6 account with its API key as [`CONNECTION`].
-async fn connect_us6(piped: &support::pipeline::Piped) {
+pub(super) async fn connect_us6(piped: &support::pipeline::Piped) {
     piped
         .connect(
             CONNECTION,

@@ -16,7 +16,7 @@ use crate::state::SandboxState;
 const TYPES: &[&str] = &["regular", "plaintext", "absplit", "rss", "variate"];
 const QUARTER_HOUR: i64 = 15 * 60;
 
-fn campaign_json(mc: &MailchimpState, c: &Campaign, now: i64, send_secs: i64) -> Value {
+pub(super) fn campaign_json(mc: &MailchimpState, c: &Campaign, now: i64, send_secs: i64) -> Value {
     let (status, send_time) = c.effective_status(now, send_secs);
     let list = mc.lists.get(&c.list_id);
     let recipients = if c.recipients_at_send > 0 {
@@ -64,22 +64,6 @@ fn with_campaign<T>(
         return Err(Problem::not_found());
     }
     f(&mut mc, id, now, send_secs)
-}
-
-pub(super) fn list(state: &SandboxState, account: &str) -> Result<Response, Problem> {
-    let now = state.clock.now_unix();
-    let send_secs = state.config.mailchimp.send_duration_secs;
-    let mc = lock(&state.mailchimp);
-    let all: Vec<Value> = mc
-        .campaigns
-        .values()
-        .filter(|c| c.account == account)
-        .map(|c| campaign_json(&mc, c, now, send_secs))
-        .collect();
-    Ok(http::json(
-        StatusCode::OK,
-        &json!({"campaigns": all, "total_items": all.len()}),
-    ))
 }
 
 fn check_settings(settings: &Value) -> Result<(), Problem> {

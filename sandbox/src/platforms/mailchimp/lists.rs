@@ -39,7 +39,7 @@ fn list_json(l: &List) -> Value {
     })
 }
 
-fn paging(req: &Req) -> Result<(usize, usize), Problem> {
+pub(super) fn paging(req: &Req) -> Result<(usize, usize), Problem> {
     let parse = |k: &str, d: usize| -> Result<usize, Problem> {
         match req.q(k) {
             Some(v) => v

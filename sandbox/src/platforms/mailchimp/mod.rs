@@ -5,6 +5,7 @@
 //! is `<32 hex>-<dc>`; a malformed key or one used on another data centre gets 401 "API Key Invalid".
 //! Every answer carries `X-Request-Id`.
 
+mod campaign_list;
 mod campaigns;
 pub(crate) mod errors;
 mod lists;
@@ -374,7 +375,7 @@ async fn route(
         (Method::DELETE, ["lists", id, "webhooks", wid]) => {
             lists::delete_webhook(state, account, id, wid)
         }
-        (Method::GET, ["campaigns"]) => campaigns::list(state, account),
+        (Method::GET, ["campaigns"]) => campaign_list::list(state, req, account),
         (Method::POST, ["campaigns"]) => campaigns::create(state, req, account),
         (Method::GET, ["campaigns", id]) => campaigns::get(state, account, id),
         (Method::PATCH, ["campaigns", id]) => campaigns::update(state, req, account, id),
