@@ -177,8 +177,16 @@ async fn one_component_serves_two_configured_plugins() {
         failures[0]
     );
     for id in ["example", "example-staging"] {
-        assert_eq!(manifest_versions(&runtime, id).await.unwrap().1, "0.1.0", "{id}");
+        let status = runtime.status(id).unwrap();
+        assert_eq!(status.version.as_deref(), Some("0.1.0"), "{id}: {status:?}");
     }
+    assert_eq!(manifest_versions(&runtime, "example").await.unwrap().1, "0.1.0");
+    // The staging entry's own tenant list applies: the test tenant is not among them.
+    let refused = manifest_versions(&runtime, "example-staging").await.unwrap_err();
+    assert!(
+        matches!(&refused, CallError::NotEnabled { plugin, .. } if plugin == "example-staging"),
+        "{refused}"
+    );
     let staging = runtime.plugin_config("example-staging").unwrap();
     assert_eq!(staging.entry.settings["base-url"], "https://staging.example.com");
     assert_eq!(staging.entry.tenants, ["qa"]);

@@ -206,3 +206,40 @@ async fn the_pipeline_waits_on_rate_limits_refreshes_on_invalid_tokens_and_dead_
         .unwrap();
     assert_eq!(dead[0].reason_code, "platform-error");
 }
+
+/// TikTok invalidates access tokens before their announced expiry (`access_token_invalid`): a
+/// health check that meets one refreshes, checks again and leaves the connection healthy,
+/// instead of asking the user to reconnect while a valid refresh token exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_health_check_meeting_an_invalidated_token_refreshes_and_stays_healthy() {
+    let tt = start(sandbox_config(), &[]).await;
+    let tenant = tt.piped.store.tenant(support::TENANT);
+    let before = tenant.connection(CONNECTION).await.unwrap();
+    let since = tt.piped.env.last_request_id();
+    tt.piped
+        .env
+        .sandbox
+        .inject(Platform::Tiktok, rule("access_token_invalid", "/v2/user/info/", 1))
+        .unwrap();
+    let outcome = tt.piped.pipeline.check_health(&before).await.unwrap();
+    assert!(outcome.ok, "{outcome:?}");
+    let after = tenant.connection(CONNECTION).await.unwrap();
+    assert_eq!(
+        after.status,
+        postd_host::store::ConnectionStatus::Healthy,
+        "{after:?}"
+    );
+    assert!(after.token_version > before.token_version, "refreshed");
+    let paths: Vec<String> = tt
+        .piped
+        .env
+        .requests_since(since, "/tiktok")
+        .iter()
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        paths,
+        ["/v2/user/info/", "/v2/oauth/token/", "/v2/user/info/"],
+        "check, refresh, check again"
+    );
+}
