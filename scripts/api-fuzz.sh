@@ -2,7 +2,8 @@
 # Property-based checks of the HTTP API against its own OpenAPI document (schemathesis, from
 # PyPI): a host on a fresh SQLite database and a free loopback port, every documented operation
 # called with generated input, as a tenant and as the admin. Fails on any 5xx or a response the
-# document does not allow. Used by `make api-fuzz`.
+# document does not allow (status, content type, or a body that breaks its schema). Used by
+# `make api-fuzz`.
 set -euo pipefail
 bin=${1:-target/debug/postd-host}
 examples=${POSTD_FUZZ_EXAMPLES:-25}
@@ -33,7 +34,7 @@ done
 key=$(grep -m1 -o 'pdk_[0-9a-f]*' "$dir/stdout")
 for auth in "$key" "$admin"; do
   python3 -m schemathesis.cli run "http://127.0.0.1:$port/openapi.json" \
-    --checks not_a_server_error,status_code_conformance,content_type_conformance \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
     --hypothesis-max-examples "$examples" --hypothesis-derandomize \
     -H "Authorization: Bearer $auth" --show-trace
 done

@@ -13,7 +13,7 @@ use super::{Admin, ApiError, ApiJson, ApiPath, ApiState};
 use crate::runtime::PluginStatus;
 
 /// A plugin as the admin API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PluginView {
     /// The id.
     pub id: String,
@@ -71,7 +71,7 @@ pub struct NewTenant {
 }
 
 /// A new tenant's first API key, shown once.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TenantCreated {
     /// The tenant.
     pub id: String,

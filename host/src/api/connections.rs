@@ -43,7 +43,7 @@ pub struct NewApiKeyConnection {
 }
 
 /// An account a connection can post to.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct AccountView {
     /// The platform's id.
     pub id: String,
@@ -56,7 +56,7 @@ pub struct AccountView {
 }
 
 /// The answer to `GET /v1/oauth/{plugin}/start`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct OAuthStart {
     /// Where to send the user.
     pub authorize_url: String,
@@ -384,7 +384,11 @@ pub async fn oauth_start(
     valid_id(&connection_id)?;
     let return_to = match &query.return_to {
         Some(given) => {
-            let allowed = state.store().tenant(&caller.tenant).return_origins().await?;
+            let allowed = state
+                .store()
+                .tenant(&caller.tenant)
+                .return_origins()
+                .await?;
             Some(check_return_to(given, &allowed)?.to_string())
         }
         None => None,

@@ -61,7 +61,7 @@ pub struct EndpointPatch {
 
 /// An endpoint with its signing secret: the answer to a create or a rotation, the only time
 /// the secret is shown.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct EndpointWithSecret {
     /// The endpoint.
     #[serde(flatten)]
@@ -98,14 +98,14 @@ pub struct RedeliverBody {
 }
 
 /// The answer to a redelivery.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Redelivered {
     /// Deliveries due again now.
     pub redelivered: u64,
 }
 
 /// One event type.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct EventTypeView {
     /// Its name.
     #[serde(rename = "type")]

@@ -13,6 +13,7 @@ mod failures;
 mod metrics;
 mod openapi;
 mod ops;
+mod paging;
 mod posts;
 mod return_to;
 mod webhooks;

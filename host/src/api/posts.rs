@@ -12,12 +12,11 @@ use serde::{Deserialize, Serialize};
 
 use super::connections::context;
 use super::metrics::RequestId;
+use super::paging;
 use super::{ApiError, ApiJson, ApiJsonOrEmpty, ApiPath, ApiQuery, ApiState, Caller};
 use crate::runtime::wit::connector::{AnalyticsRequest, Capabilities, DeleteRequest};
 use crate::runtime::{Answer, Invocation};
-use crate::store::{
-    Accepted, DeadLetter, Job, JobState, MediaItem, NewPost, PostContent, PostRecord, Target,
-};
+use crate::store::{Accepted, Job, JobState, MediaItem, NewPost, PostContent, PostRecord, Target};
 
 /// `POST /v1/posts` (with an `Idempotency-Key` header).
 #[derive(Debug, Deserialize)]
@@ -42,7 +41,7 @@ pub struct CreatePost {
 }
 
 /// What happened to each job of a deleted post.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, schemars::JsonSchema)]
 pub struct Deletion {
     /// Jobs cancelled before they ran.
     pub cancelled: Vec<String>,
@@ -94,9 +93,8 @@ fn metric_names(given: Option<&str>) -> Result<Vec<String>, ApiError> {
     let valid = |n: &str| {
         !n.is_empty()
             && n.len() <= 100
-            && n.bytes().all(|b| {
-                b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.:-".contains(&b)
-            })
+            && n.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_.:-".contains(&b))
     };
     match names.iter().find(|n| !valid(n)) {
         Some(bad) => Err(ApiError::bad_request(format!(
@@ -108,7 +106,7 @@ fn metric_names(given: Option<&str>) -> Result<Vec<String>, ApiError> {
 }
 
 /// One figure.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct MetricView {
     /// Name.
     pub name: String,
@@ -128,6 +126,21 @@ pub struct JobsQuery {
     /// At most this many (default 100, at most 1000).
     #[serde(default)]
     pub limit: Option<u32>,
+    /// The previous page's `next-cursor` header.
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+/// `GET /v1/dead-letters` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLettersQuery {
+    /// At most this many (default 100, at most 1000).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// The previous page's `next-cursor` header.
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 /// `POST /v1/posts`
@@ -142,6 +155,11 @@ pub async fn create(
         .and_then(|v| v.to_str().ok())
         .filter(|k| !k.is_empty())
         .ok_or_else(|| ApiError::bad_request("an `Idempotency-Key` header is required"))?;
+    if key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::bad_request(
+            "`Idempotency-Key` is 1-255 visible ASCII characters",
+        ));
+    }
     let post = NewPost {
         idempotency_key: key.to_string(),
         content: PostContent {
@@ -304,7 +322,7 @@ pub async fn jobs(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
     ApiQuery(query): ApiQuery<JobsQuery>,
-) -> Result<Json<Vec<Job>>, ApiError> {
+) -> Result<Response, ApiError> {
     let status = match query.status.as_deref() {
         None => None,
         Some(word) => Some(JobState::parse(word).ok_or_else(|| {
@@ -314,27 +332,29 @@ pub async fn jobs(
         })?),
     };
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(Json(
-        state
-            .store()
-            .tenant(&caller.tenant)
-            .jobs(status, limit)
-            .await?,
-    ))
+    let before = paging::cursor(query.cursor.as_deref())?;
+    let jobs = state
+        .store()
+        .tenant(&caller.tenant)
+        .jobs_before(status, limit, before)
+        .await?;
+    Ok(paging::page(jobs, limit, |j| &j.id))
 }
 
 /// `GET /v1/dead-letters`
 pub async fn dead_letters(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-) -> Result<Json<Vec<DeadLetter>>, ApiError> {
-    Ok(Json(
-        state
-            .store()
-            .tenant(&caller.tenant)
-            .dead_letters(1000)
-            .await?,
-    ))
+    ApiQuery(query): ApiQuery<DeadLettersQuery>,
+) -> Result<Response, ApiError> {
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let before = paging::cursor(query.cursor.as_deref())?;
+    let letters = state
+        .store()
+        .tenant(&caller.tenant)
+        .dead_letters_before(limit, before)
+        .await?;
+    Ok(paging::page(letters, limit, |d| &d.id))
 }
 
 /// `POST /v1/dead-letters/{id}/replay` body (optional).
@@ -370,7 +390,9 @@ pub async fn replay(
 /// characters, at most 32 changes.
 fn check_option_changes(changes: &BTreeMap<String, Option<String>>) -> Result<(), ApiError> {
     if changes.len() > 32 {
-        return Err(ApiError::bad_request("at most 32 option changes per replay"));
+        return Err(ApiError::bad_request(
+            "at most 32 option changes per replay",
+        ));
     }
     for (name, value) in changes {
         let valid = (1..=64).contains(&name.len())

@@ -19,7 +19,7 @@ use super::{ApiError, ApiJson, ApiState, Caller};
 pub const MAX_RETURN_ORIGINS: usize = 20;
 
 /// `GET`/`PUT /v1/oauth/return-origins` body.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReturnOrigins {
     /// Origins (`https://app.example.com`, `http://localhost:3000`) an OAuth `return_to` may
@@ -32,7 +32,9 @@ pub struct ReturnOrigins {
 pub fn canonical_origin(origin: &str) -> Result<String, String> {
     let url = Url::parse(origin).map_err(|e| format!("`{origin}` is not an origin: {e}"))?;
     if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("`{origin}`: an origin has no path, query or fragment"));
+        return Err(format!(
+            "`{origin}`: an origin has no path, query or fragment"
+        ));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(format!("`{origin}`: an origin carries no credentials"));

@@ -43,7 +43,7 @@ const DEFAULT_CHALLENGE_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
 pub const WEBHOOK_TENANT: &str = "_webhooks";
 
 /// What a delivery did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Received {
     /// Events stored now.
     pub stored: usize,

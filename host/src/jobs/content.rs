@@ -139,26 +139,42 @@ mod tests {
     fn each_rule_is_named() {
         let video_only = manifest(Capabilities::VIDEO | Capabilities::IMAGE);
         let refused = check(&video_only, &content("hi", None, vec![])).unwrap_err();
-        assert!(refused.contains("without media") && refused.contains("image, video"), "{refused}");
+        assert!(
+            refused.contains("without media") && refused.contains("image, video"),
+            "{refused}"
+        );
 
         let text_only = manifest(Capabilities::TEXT);
         let link = check(&text_only, &content("hi", Some("https://x"), vec![])).unwrap_err();
         assert!(link.contains("does not publish links"), "{link}");
         let image = check(&text_only, &content("hi", None, vec![item("image", None)])).unwrap_err();
-        assert!(image.contains("media 0") && image.contains("images"), "{image}");
+        assert!(
+            image.contains("media 0") && image.contains("images"),
+            "{image}"
+        );
 
         let single = manifest(Capabilities::TEXT | Capabilities::IMAGE);
         let two = vec![item("image", None), item("image", None)];
         let many = check(&single, &content("hi", None, two)).unwrap_err();
         assert!(many.contains("one per post"), "{many}");
-        let big = check(&single, &content("hi", None, vec![item("image", Some(101))])).unwrap_err();
+        let big = check(
+            &single,
+            &content("hi", None, vec![item("image", Some(101))]),
+        )
+        .unwrap_err();
         assert!(big.contains("101 bytes, the limit is 100"), "{big}");
         let long = check(&single, &content("eleven char", None, vec![])).unwrap_err();
         assert!(long.contains("11 characters"), "{long}");
         let odd = check(&single, &content("hi", None, vec![item("gif", None)])).unwrap_err();
         assert!(odd.contains("`gif`"), "{odd}");
 
-        assert_eq!(check(&single, &content("hi", None, vec![item("image", Some(100))])), Ok(()));
+        assert_eq!(
+            check(
+                &single,
+                &content("hi", None, vec![item("image", Some(100))])
+            ),
+            Ok(())
+        );
         assert_eq!(check(&text_only, &content("hi", None, vec![])), Ok(()));
     }
 }

@@ -87,13 +87,11 @@ impl Pipeline {
             None if ok => self.status_when_working(connection, now),
             None => None,
         };
-        self.record_check(connection, started, ok, error, next).await
+        self.record_check(connection, started, ok, error, next)
+            .await
     }
 
-    async fn call_health(
-        &self,
-        connection: &Connection,
-    ) -> Result<Served<Answer>, CallError> {
+    async fn call_health(&self, connection: &Connection) -> Result<Served<Answer>, CallError> {
         let context = CallContext::tenant(&connection.tenant_id).with_connection(&connection.id);
         self.runtime
             .invoke(&connection.plugin, context, Invocation::Health)

@@ -275,4 +275,3 @@ fn natively_schedules(manifest: &PluginManifest, at: Option<Millis>, now: Millis
         && lead_secs >= i128::from(window.min_lead_secs)
         && lead_secs <= i128::from(window.max_lead_secs)
 }
-

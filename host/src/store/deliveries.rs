@@ -63,7 +63,7 @@ pub enum DeliveryNext {
 }
 
 /// A delivery as the tenant sees it, with its attempts.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct EventDeliveryRecord {
     /// The event id.
     pub event_id: String,
@@ -90,7 +90,7 @@ pub struct EventDeliveryRecord {
 }
 
 /// One recorded attempt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct AttemptRecord {
     /// Its number.
     pub attempt: u32,

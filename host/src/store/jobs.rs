@@ -209,13 +209,26 @@ impl TenantStore {
 
     /// This tenant's jobs, optionally in one state, newest first.
     pub async fn jobs(&self, state: Option<JobState>, limit: u32) -> Result<Vec<Job>, StoreError> {
+        self.jobs_before(state, limit, None).await
+    }
+
+    /// One page of jobs, newest first: those whose id sorts before `before` (the last id of the
+    /// previous page; ids are time-ordered), at most `limit`.
+    pub async fn jobs_before(
+        &self,
+        state: Option<JobState>,
+        limit: u32,
+        before: Option<&str>,
+    ) -> Result<Vec<Job>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {JOB_COLUMNS} FROM jobs j JOIN posts p ON p.tenant_id = j.tenant_id AND p.id = j.post_id
-             WHERE j.tenant_id = $1 AND ($2 IS NULL OR j.state = $2) ORDER BY j.id DESC LIMIT $3"
+             WHERE j.tenant_id = $1 AND ($2 IS NULL OR j.state = $2) AND ($4 IS NULL OR j.id < $4)
+             ORDER BY j.id DESC LIMIT $3"
         )))
         .bind(&self.tenant)
         .bind(state.map(JobState::as_str))
         .bind(limit as i64)
+        .bind(before)
         .fetch_all(&self.store.pool)
         .await
         .map_err(StoreError::db("listing jobs"))?;
@@ -356,12 +369,24 @@ impl TenantStore {
 
     /// Dead letters not yet replayed, newest first.
     pub async fn dead_letters(&self, limit: u32) -> Result<Vec<DeadLetter>, StoreError> {
+        self.dead_letters_before(limit, None).await
+    }
+
+    /// One page of dead letters not yet replayed, newest first: those whose id sorts before
+    /// `before` (ids are time-ordered), at most `limit`.
+    pub async fn dead_letters_before(
+        &self,
+        limit: u32,
+        before: Option<&str>,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, job_id, reason_code, last_error, attempts, created_at, replayed_at FROM dead_letters
-             WHERE tenant_id = $1 AND replayed_at IS NULL ORDER BY created_at DESC, id DESC LIMIT $2",
+             WHERE tenant_id = $1 AND replayed_at IS NULL AND ($3 IS NULL OR id < $3)
+             ORDER BY id DESC LIMIT $2",
         )
         .bind(&self.tenant)
         .bind(limit as i64)
+        .bind(before)
         .fetch_all(&self.store.pool)
         .await
         .map_err(StoreError::db("listing dead letters"))?;
@@ -412,7 +437,8 @@ impl TenantStore {
         .map_err(StoreError::db("re-queuing a job"))?;
         let mut detail = dead_letter.to_string();
         if !option_changes.is_empty() {
-            self.change_options(&mut tx, &job_id, option_changes).await?;
+            self.change_options(&mut tx, &job_id, option_changes)
+                .await?;
             let names: Vec<&str> = option_changes.keys().map(String::as_str).collect();
             detail.push_str(&format!(" options_changed={}", names.join(",")));
         }

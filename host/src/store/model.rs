@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 pub type Millis = i64;
 
 /// A connection's standing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConnectionStatus {
     /// Works.
@@ -61,7 +61,7 @@ impl fmt::Display for ConnectionStatus {
 }
 
 /// A tenant's authorized account on a platform.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Connection {
     /// The tenant.
     pub tenant_id: String,
@@ -115,7 +115,7 @@ pub struct NewConnection {
 }
 
 /// One media item of a post.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MediaItem {
     /// `image` or `video`.
     pub kind: String,
@@ -133,7 +133,7 @@ pub struct MediaItem {
 }
 
 /// What a post says, the same for every target.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PostContent {
     /// The text.
     pub text: String,
@@ -171,7 +171,7 @@ pub struct NewPost {
 }
 
 /// A job's lifecycle state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
     /// Waiting for `next_run_at` (first run, retry or continuation).
@@ -227,7 +227,7 @@ impl fmt::Display for JobState {
 }
 
 /// One target of a post, as the pipeline runs it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Job {
     /// The tenant.
     pub tenant_id: String,
@@ -268,7 +268,7 @@ pub struct Job {
 }
 
 /// An accepted post and its jobs.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct PostRecord {
     /// The post id.
     pub id: String,
@@ -339,7 +339,7 @@ pub struct Attempt {
 }
 
 /// A job that failed for good.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct DeadLetter {
     /// The dead letter id.
     pub id: String,

@@ -14,7 +14,7 @@ use crate::events::Event;
 const ALL_TYPES: &str = "*";
 
 /// An endpoint of a tenant's app that receives events.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct EventEndpoint {
     /// Its id.
     pub id: String,

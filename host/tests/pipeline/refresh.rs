@@ -311,7 +311,11 @@ async fn a_health_check_meeting_an_expired_token_refreshes_before_blaming_the_us
     let after = tenant.connection("conn-1").await.unwrap();
     assert_eq!(after.status, ConnectionStatus::Healthy, "{after:?}");
     assert!(after.token_version > before.token_version, "refreshed");
-    assert_eq!(h.platform.with(|s| s.token_exchanges), 2, "the code, then one refresh");
+    assert_eq!(
+        h.platform.with(|s| s.token_exchanges),
+        2,
+        "the code, then one refresh"
+    );
 
     // When the refresh is refused too (invalid_grant), the user must reconnect: the refresh
     // marks the connection revoked, and the check is logged as failed with the refresh's error.

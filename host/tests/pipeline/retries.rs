@@ -158,7 +158,12 @@ async fn a_permanent_error_dead_letters_at_once_and_replay_keeps_the_key(kind: K
     );
 
     let replayed = tenant
-        .replay(&letters[0].id, "operator", &Default::default(), h.pipeline.now())
+        .replay(
+            &letters[0].id,
+            "operator",
+            &Default::default(),
+            h.pipeline.now(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -171,7 +176,12 @@ async fn a_permanent_error_dead_letters_at_once_and_replay_keeps_the_key(kind: K
     );
     assert!(
         tenant
-            .replay(&letters[0].id, "operator", &Default::default(), h.pipeline.now())
+            .replay(
+                &letters[0].id,
+                "operator",
+                &Default::default(),
+                h.pipeline.now()
+            )
             .await
             .is_err(),
         "replayed once"

@@ -167,7 +167,11 @@ async fn one_component_serves_two_configured_plugins() {
     .unwrap();
     let file = PluginsFile::load(&config);
     assert_eq!(file.problems.len(), 1, "{:?}", file.problems);
-    assert!(file.problems[0].to_string().contains("component"), "{:?}", file.problems);
+    assert!(
+        file.problems[0].to_string().contains("component"),
+        "{:?}",
+        file.problems
+    );
     let runtime = support::runtime();
     let failures = runtime.configure(&file).await;
     assert_eq!(failures.len(), 1, "{failures:?}");
@@ -180,15 +184,23 @@ async fn one_component_serves_two_configured_plugins() {
         let status = runtime.status(id).unwrap();
         assert_eq!(status.version.as_deref(), Some("0.1.0"), "{id}: {status:?}");
     }
-    assert_eq!(manifest_versions(&runtime, "example").await.unwrap().1, "0.1.0");
+    assert_eq!(
+        manifest_versions(&runtime, "example").await.unwrap().1,
+        "0.1.0"
+    );
     // The staging entry's own tenant list applies: the test tenant is not among them.
-    let refused = manifest_versions(&runtime, "example-staging").await.unwrap_err();
+    let refused = manifest_versions(&runtime, "example-staging")
+        .await
+        .unwrap_err();
     assert!(
         matches!(&refused, CallError::NotEnabled { plugin, .. } if plugin == "example-staging"),
         "{refused}"
     );
     let staging = runtime.plugin_config("example-staging").unwrap();
-    assert_eq!(staging.entry.settings["base-url"], "https://staging.example.com");
+    assert_eq!(
+        staging.entry.settings["base-url"],
+        "https://staging.example.com"
+    );
     assert_eq!(staging.entry.tenants, ["qa"]);
     assert_eq!(
         runtime.plugin_config("example").unwrap().entry.settings["base-url"],

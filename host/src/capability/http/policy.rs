@@ -213,10 +213,19 @@ mod tests {
             refused.starts_with("http://127.0.0.1:18390 is not among"),
             "{refused}"
         );
-        assert!(refused.contains("granted: http://127.0.0.1:18300"), "{refused}");
-        assert!(refused.contains("add \"http://127.0.0.1:18390\""), "{refused}");
+        assert!(
+            refused.contains("granted: http://127.0.0.1:18300"),
+            "{refused}"
+        );
+        assert!(
+            refused.contains("add \"http://127.0.0.1:18390\""),
+            "{refused}"
+        );
         // The default port is not spelled; nothing granted says so.
-        let none = policy(&[]).check("https://upload.us.tiktokapis.com/v/1").unwrap_err().0;
+        let none = policy(&[])
+            .check("https://upload.us.tiktokapis.com/v/1")
+            .unwrap_err()
+            .0;
         assert!(
             none.starts_with("https://upload.us.tiktokapis.com is not among")
                 && none.contains("granted: none"),

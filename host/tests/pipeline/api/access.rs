@@ -211,17 +211,30 @@ async fn oauth_ends_in_the_tenants_app_when_it_names_an_allowed_return_to() {
             .await
         }
     };
-    for bad in ["http://app.example.com", "https://app.example.com/path", "javascript:x"] {
+    for bad in [
+        "http://app.example.com",
+        "https://app.example.com/path",
+        "javascript:x",
+    ] {
         let refused = origins(json!({ "origins": [bad] })).await;
-        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}: {refused:?}");
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{bad}: {refused:?}"
+        );
     }
-    let set = origins(json!({ "origins": ["https://App.Example.com:443", "http://localhost:3000"] })).await;
+    let set =
+        origins(json!({ "origins": ["https://App.Example.com:443", "http://localhost:3000"] }))
+            .await;
     assert_eq!(
         set.json["origins"],
         json!(["http://localhost:3000", "https://app.example.com"]),
         "{set:?}"
     );
-    assert_eq!(api.get("/v1/oauth/return-origins", &key).await.json, set.json);
+    assert_eq!(
+        api.get("/v1/oauth/return-origins", &key).await.json,
+        set.json
+    );
 
     let start = |return_to: &str| {
         let path = format!(
@@ -234,7 +247,12 @@ async fn oauth_ends_in_the_tenants_app_when_it_names_an_allowed_return_to() {
     };
     let foreign = start("https://evil.example/connected").await;
     assert_eq!(foreign.status, StatusCode::BAD_REQUEST, "{foreign:?}");
-    assert!(foreign.json["message"].as_str().unwrap().contains("return origins"));
+    assert!(
+        foreign.json["message"]
+            .as_str()
+            .unwrap()
+            .contains("return origins")
+    );
 
     // Success: back to the app with the connection id, nothing secret in the URL.
     let started = start("https://app.example.com/connected?from=postd").await;
@@ -245,16 +263,26 @@ async fn oauth_ends_in_the_tenants_app_when_it_names_an_allowed_return_to() {
     assert_eq!(base, "https://app.example.com/connected");
     assert_eq!(query["from"], "postd");
     assert_eq!(query["status"], "connected");
-    assert_eq!(query["connection_id"], started.json["connection_id"].as_str().unwrap());
+    assert_eq!(
+        query["connection_id"],
+        started.json["connection_id"].as_str().unwrap()
+    );
     assert_eq!(query.len(), 3, "{query:?}");
     assert_eq!(done.headers["cache-control"], "no-store");
 
     // Refused by the user, or failed in the connector: back to the app with the error.
-    let denied = start("http://localhost:3000/oauth").await.json["state"].as_str().unwrap().to_string();
-    let (base, query) = location_query(&callback(&api, &format!("error=access_denied&state={denied}")).await);
+    let denied = start("http://localhost:3000/oauth").await.json["state"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (base, query) =
+        location_query(&callback(&api, &format!("error=access_denied&state={denied}")).await);
     assert_eq!(base, "http://localhost:3000/oauth");
     assert_eq!(query["error"], "authorization-denied");
-    let failing = start("http://localhost:3000/oauth").await.json["state"].as_str().unwrap().to_string();
+    let failing = start("http://localhost:3000/oauth").await.json["state"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (_, query) = location_query(&callback(&api, &format!("state={failing}")).await);
     assert_eq!(query["error"], "invalid-input", "{query:?}");
     assert!(query["error_description"].contains("code"), "{query:?}");

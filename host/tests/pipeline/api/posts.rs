@@ -117,7 +117,11 @@ async fn posts_are_idempotent_validated_and_observable() {
                 .header("x-request-id", "delete-call-1"),
         )
         .await;
-    assert_eq!(deleted.json["deleted"].as_array().unwrap().len(), 1, "{deleted:?}");
+    assert_eq!(
+        deleted.json["deleted"].as_array().unwrap().len(),
+        1,
+        "{deleted:?}"
+    );
     assert_eq!(h.platform.with(|s| s.deleted.len()), 1);
     // The job says so: state, when, and which call.
     let job = &api.get(&format!("/v1/posts/{first_id}"), &key).await.json["jobs"][0];
@@ -125,18 +129,28 @@ async fn posts_are_idempotent_validated_and_observable() {
     assert_eq!(job["deleted_at"], h.pipeline.now());
     let reason = job["state_reason"].as_str().unwrap();
     assert!(
-        reason.contains(&format!("DELETE /v1/posts/{first_id}")) && reason.contains("delete-call-1"),
+        reason.contains(&format!("DELETE /v1/posts/{first_id}"))
+            && reason.contains("delete-call-1"),
         "{reason}"
     );
     assert_eq!(
-        api.get("/v1/jobs?status=deleted", &key).await.json.as_array().unwrap().len(),
+        api.get("/v1/jobs?status=deleted", &key)
+            .await
+            .json
+            .as_array()
+            .unwrap()
+            .len(),
         1
     );
     // A second delete finds nothing left to delete.
     let again = api
         .send(api.request(Method::DELETE, &format!("/v1/posts/{first_id}"), Some(&key)))
         .await;
-    assert_eq!(again.json["kept"].as_object().unwrap().len(), 1, "{again:?}");
+    assert_eq!(
+        again.json["kept"].as_object().unwrap().len(),
+        1,
+        "{again:?}"
+    );
     assert_eq!(h.platform.with(|s| s.deleted.len()), 1);
 }
 
@@ -201,20 +215,39 @@ async fn a_dead_letter_is_replayed_with_corrected_options_and_the_change_is_audi
         json!({ "colour": "red" }),
     ] {
         let refused = replay(bad.clone()).await;
-        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{bad}: {refused:?}");
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{bad}: {refused:?}"
+        );
     }
-    assert_eq!(api.get("/v1/dead-letters", &key).await.json.as_array().unwrap().len(), 1);
+    assert_eq!(
+        api.get("/v1/dead-letters", &key)
+            .await
+            .json
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 
     let replayed = replay(json!({ "options": { "fail": null, "added": "1" } })).await;
     assert_eq!(replayed.status, StatusCode::ACCEPTED, "{replayed:?}");
     let options = &replayed.json["content"]["options"];
-    assert_eq!(options, &json!({ "keep": "yes", "added": "1" }), "{replayed:?}");
+    assert_eq!(
+        options,
+        &json!({ "keep": "yes", "added": "1" }),
+        "{replayed:?}"
+    );
     h.pipeline.run_due().await;
     let job = replayed.json["id"].as_str().unwrap();
     assert_eq!(h.platform.posts_for(job), 1);
     let audit = h.store.tenant("acme").audit_log(10).await.unwrap();
     let entry = audit.iter().find(|e| e.action == "job.replayed").unwrap();
-    assert!(entry.detail.contains("options_changed=added,fail"), "{entry:?}");
+    assert!(
+        entry.detail.contains("options_changed=added,fail"),
+        "{entry:?}"
+    );
 }
 
 #[tokio::test]
@@ -225,7 +258,13 @@ async fn analytics_takes_the_callers_metrics_and_the_connector_judges_them() {
         format!("/v1/analytics?connection={connection}&account=acct-1&since=1000&until=4600{query}")
     };
     let names = |answer: &Answer| -> Vec<String> {
-        answer.json.as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap().to_string()).collect()
+        answer
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["name"].as_str().unwrap().to_string())
+            .collect()
     };
     let default = api.get(&path(""), &key).await;
     assert_eq!(default.status, StatusCode::OK, "{default:?}");
@@ -242,11 +281,18 @@ async fn analytics_takes_the_callers_metrics_and_the_connector_judges_them() {
         "{unknown:?}"
     );
     let message = unknown.json["message"].as_str().unwrap();
-    assert!(message.contains("page_fans") && message.contains("impressions"), "{message}");
+    assert!(
+        message.contains("page_fans") && message.contains("impressions"),
+        "{message}"
+    );
 
     for malformed in ["&metrics=Clicks", "&metrics=a,,b", "&metrics=a%20b"] {
         let refused = api.get(&path(malformed), &key).await;
-        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{malformed}: {refused:?}");
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{malformed}: {refused:?}"
+        );
     }
     let many = vec!["m"; 33].join(",");
     let too_many = api.get(&path(&format!("&metrics={many}")), &key).await;
@@ -277,9 +323,89 @@ async fn a_post_the_connector_cannot_publish_is_refused_naming_the_target_and_th
     link["link"] = json!("https://example.com/article");
     let refused = publish(&api, &key, "link-1", &link).await;
     assert!(
-        refused.json["message"].as_str().unwrap().contains("does not publish links"),
+        refused.json["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not publish links"),
         "{refused:?}"
     );
     // Nothing was queued.
-    assert!(h.store.tenant("acme").jobs(None, 10).await.unwrap().is_empty());
+    assert!(
+        h.store
+            .tenant("acme")
+            .jobs(None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn jobs_and_dead_letters_are_paged_with_a_cursor() {
+    let (h, api, key) = setup().await;
+    let connection = connect(&api, &key).await;
+    for i in 0..5 {
+        let mut body = post_body(&connection, &format!("post {i}"));
+        body["options"] = json!({ "fail": "invalid" });
+        publish(&api, &key, &format!("k{i}"), &body).await;
+    }
+    h.pipeline.run_due().await;
+    for route in ["/v1/jobs", "/v1/dead-letters"] {
+        let mut seen = Vec::new();
+        let mut cursor = String::new();
+        let mut pages = 0;
+        loop {
+            let page = api
+                .get(&format!("{route}?limit=2&cursor={cursor}"), &key)
+                .await;
+            assert_eq!(page.status, StatusCode::OK, "{page:?}");
+            pages += 1;
+            seen.extend(
+                page.json
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|item| item["id"].as_str().unwrap().to_string()),
+            );
+            match page.headers.get("next-cursor") {
+                Some(next) => cursor = next.to_str().unwrap().to_string(),
+                None => break,
+            }
+        }
+        // 2 + 2 + 1: the last page is short and names no next one.
+        assert_eq!(pages, 3, "{route}");
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 5, "{route}: every item once: {seen:?}");
+        let mut newest_first = seen.clone();
+        newest_first.sort_by(|a, b| b.cmp(a));
+        assert_eq!(seen, newest_first, "{route}");
+        let bad = api.get(&format!("{route}?cursor=%0A"), &key).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{route}: {bad:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_idempotency_key_is_one_to_255_visible_characters() {
+    let (_h, api, key) = setup().await;
+    let connection = connect(&api, &key).await;
+    let body = post_body(&connection, "hello");
+    let long = "k".repeat(256);
+    for bad in [long.as_str(), "two words"] {
+        let refused = publish(&api, &key, bad, &body).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{bad}: {refused:?}"
+        );
+        assert!(
+            refused.json["message"]
+                .as_str()
+                .unwrap()
+                .contains("Idempotency-Key")
+        );
+    }
+    let fine = publish(&api, &key, &"k".repeat(255), &body).await;
+    assert_eq!(fine.status, StatusCode::ACCEPTED, "{fine:?}");
 }

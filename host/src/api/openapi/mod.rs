@@ -1,9 +1,15 @@
 //! The OpenAPI 3.0 document, built from one table of the routes (which the tests check against
 //! the router: every documented operation is routed, and answers as documented when unauthorized).
 
+mod answers;
+mod params;
+mod requests;
+
 use serde_json::{Value, json};
 
-use crate::events::EventType;
+use answers::{answer_schema, answer_schemas, take_definitions};
+use params::parameters;
+use requests::schemas;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -340,181 +346,13 @@ pub const OPERATIONS: &[Operation] = &[
     op("get", "/openapi.json", Public, 200, None, "This document"),
 ];
 
-/// A query parameter or header of one operation.
-struct Param {
-    method: &'static str,
-    path: &'static str,
-    /// `query` or `header`.
-    place: &'static str,
-    name: &'static str,
-    required: bool,
-    /// A JSON schema, as text.
-    schema: &'static str,
-    description: &'static str,
-}
-
-const fn param(
-    method: &'static str,
-    path: &'static str,
-    place: &'static str,
-    name: &'static str,
-    required: bool,
-    schema: &'static str,
-    description: &'static str,
-) -> Param {
-    Param {
-        method,
-        path,
-        place,
-        name,
-        required,
-        schema,
-        description,
-    }
-}
-
-const STRING: &str = r#"{"type":"string"}"#;
-const INTEGER: &str = r#"{"type":"integer","format":"int64"}"#;
-const LIMIT: &str = r#"{"type":"integer","minimum":0,"maximum":4294967295}"#;
-
-/// The query parameters and headers operations take, beside their path parameters; each is
-/// read by its handler's query type (`StartQuery`, `AnalyticsQuery`, `JobsQuery`,
-/// `DeliveriesQuery`) or headers.
-const PARAMETERS: &[Param] = &[
-    param("get", "/v1/oauth/{plugin}/start", "query", "connection_id", false, STRING, "Re-authorize this connection instead of creating one"),
-    param("get", "/v1/oauth/{plugin}/start", "query", "return_to", false, STRING, "Where the callback sends the user's browser (under one of the tenant's return origins)"),
-    param("get", "/v1/oauth/{plugin}/callback", "query", "state", true, STRING, "The state `start` answered with"),
-    param("get", "/v1/oauth/{plugin}/callback", "query", "code", false, STRING, "The platform's authorization code"),
-    param("get", "/v1/oauth/{plugin}/callback", "query", "error", false, STRING, "The platform's refusal"),
-    param("post", "/v1/posts", "header", "Idempotency-Key", true, r#"{"type":"string","minLength":1,"maxLength":255}"#, "A retry with the same key and payload answers the same post"),
-    param("get", "/v1/analytics", "query", "connection", true, STRING, "The connection"),
-    param("get", "/v1/analytics", "query", "account", true, STRING, "The account"),
-    param("get", "/v1/analytics", "query", "post", false, STRING, "One post (the platform's id), or the whole account"),
-    param("get", "/v1/analytics", "query", "since", false, INTEGER, "Start, Unix seconds (default 7 days ago)"),
-    param("get", "/v1/analytics", "query", "until", false, INTEGER, "End, Unix seconds (default now)"),
-    param("get", "/v1/analytics", "query", "metrics", false, STRING, "Metric names, comma-separated (default: the connector's choice)"),
-    param("get", "/v1/jobs", "query", "status", false, r#"{"enum":["queued","running","paused","published","dead","cancelled","deleted"]}"#, "Only jobs in this state"),
-    param("get", "/v1/jobs", "query", "limit", false, LIMIT, "At most this many (default 100, at most 1000)"),
-    param("get", "/v1/event-endpoints/{id}/deliveries", "query", "state", false, r#"{"enum":["pending","delivered","failed"]}"#, "Only deliveries in this state"),
-    param("get", "/v1/event-endpoints/{id}/deliveries", "query", "limit", false, LIMIT, "At most this many (default 50, at most 500)"),
-];
-
-fn parameters(method: &str, path: &str) -> Vec<Value> {
-    let in_path = path
-        .split('/')
-        .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
-        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }));
-    let others = PARAMETERS
-        .iter()
-        .filter(|p| p.method == method && p.path == path)
-        .map(|p| {
-            let schema: Value = serde_json::from_str(p.schema).expect("parameter schemas are JSON");
-            json!({ "name": p.name, "in": p.place, "required": p.required, "description": p.description, "schema": schema })
-        });
-    in_path.chain(others).collect()
-}
-
-fn schemas() -> Value {
-    let mut schemas = json!({
-        "Error": {
-            "type": "object", "required": ["code", "message"],
-            "properties": { "code": { "type": "string" }, "message": { "type": "string" } }
-        },
-        "ReturnOrigins": {
-            "type": "object", "required": ["origins"], "additionalProperties": false,
-            "properties": { "origins": { "type": "array", "maxItems": 20, "items": { "type": "string" } } }
-        },
-        "NewApiKeyConnection": {
-            "type": "object", "required": ["plugin", "api_key"], "additionalProperties": false,
-            "properties": { "plugin": { "type": "string" }, "api_key": { "type": "string" }, "id": { "type": "string" } }
-        },
-        "Target": {
-            "type": "object", "required": ["connection_id", "account_id"],
-            "properties": { "connection_id": { "type": "string" }, "account_id": { "type": "string" } }
-        },
-        "Media": {
-            "type": "object", "required": ["kind", "url"],
-            "properties": {
-                "kind": { "enum": ["image", "video"] }, "url": { "type": "string" },
-                "mime_type": { "type": "string" }, "size_bytes": { "type": "integer" }, "alt_text": { "type": "string" }
-            }
-        },
-        "CreatePost": {
-            "type": "object", "required": ["text", "targets"], "additionalProperties": false,
-            "properties": {
-                "text": { "type": "string" }, "link": { "type": "string" },
-                "media": { "type": "array", "items": { "$ref": "#/components/schemas/Media" } },
-                "options": { "type": "object", "additionalProperties": { "type": "string" } },
-                "targets": { "type": "array", "minItems": 1, "items": { "$ref": "#/components/schemas/Target" } },
-                "scheduled_for": { "type": "integer", "description": "Unix seconds" }
-            }
-        },
-        "NewTenant": {
-            "type": "object", "required": ["id", "name"], "additionalProperties": false,
-            "properties": { "id": { "type": "string" }, "name": { "type": "string" } }
-        },
-        "Enablement": {
-            "type": "object", "required": ["enabled"], "additionalProperties": false,
-            "properties": { "enabled": { "type": "boolean" } }
-        },
-        "NewEventEndpoint": {
-            "type": "object", "required": ["url"], "additionalProperties": false,
-            "properties": {
-                "url": { "type": "string", "description": "https, or http to an address in event_allowed_ranges" },
-                "event_types": { "type": "array", "items": { "type": "string" }, "description": "Empty or [\"*\"] for all" },
-                "description": { "type": "string" },
-                "enabled": { "type": "boolean" }
-            }
-        },
-        "EventEndpointPatch": {
-            "type": "object", "additionalProperties": false,
-            "properties": {
-                "url": { "type": "string" },
-                "event_types": { "type": "array", "items": { "type": "string" } },
-                "description": { "type": "string" },
-                "enabled": { "type": "boolean" }
-            }
-        },
-        "Redeliver": {
-            "type": "object", "additionalProperties": false,
-            "properties": {
-                "event_id": { "type": "string" },
-                "since_ms": { "type": "integer", "description": "Unix ms, inclusive" },
-                "until_ms": { "type": "integer", "description": "Unix ms, exclusive (default now)" }
-            }
-        }
-    });
-    let schemas = schemas.as_object_mut().expect("the schemas are an object");
-    for kind in EventType::ALL {
-        schemas.insert(event_schema_name(kind), event_schema(kind));
-    }
-    serde_json::Value::Object(std::mem::take(schemas))
-}
-
-/// The component name of an event type's delivery body: `Event_post_published`.
-fn event_schema_name(kind: EventType) -> String {
-    format!("Event_{}", kind.as_str().replace('.', "_"))
-}
-
-/// The schema of a delivery body of `kind`: the envelope, with that type's data.
-fn event_schema(kind: EventType) -> Value {
-    json!({
-        "type": "object",
-        "description": format!("`{}`: {}. POSTed to event endpoints, signed as Standard Webhooks says (webhook-id, webhook-timestamp, webhook-signature).", kind.as_str(), kind.summary()),
-        "required": ["id", "type", "timestamp", "tenant_id", "data"],
-        "properties": {
-            "id": { "type": "string", "description": "The event id; also the webhook-id header, the same on every attempt" },
-            "type": { "enum": [kind.as_str()] },
-            "timestamp": { "type": "string", "format": "date-time", "description": "When it occurred (RFC 3339, UTC)" },
-            "tenant_id": { "type": "string" },
-            "data": kind.data_schema()
-        }
-    })
-}
+/// Lists paged with `cursor` and `limit` (see `paging`).
+const PAGED: &[&str] = &["/v1/jobs", "/v1/dead-letters"];
 
 /// The document.
 pub fn document() -> Value {
     let mut paths = serde_json::Map::new();
+    let mut answers = answer_schemas();
     for operation in OPERATIONS {
         let mut entry = json!({
             "operationId": format!("{}{}", operation.method, operation.path.replace(['/', '{', '}', '.', '-'], "_")),
@@ -528,6 +366,25 @@ pub fn document() -> Value {
                 }
             }
         });
+        if let Some(schema) = answer_schema(&mut answers, operation.method, operation.path) {
+            let success = operation.success.to_string();
+            entry["responses"][&success]["content"] =
+                json!({ "application/json": { "schema": schema } });
+            if operation.method == "get" && PAGED.contains(&operation.path) {
+                entry["responses"][&success]["headers"] = json!({
+                    "next-cursor": {
+                        "description": "When the page is full: the `cursor` of the next page",
+                        "schema": { "type": "string" }
+                    }
+                });
+            }
+            if (operation.method, operation.path) == ("post", "/v1/posts") {
+                // A repeat with the same key and payload answers the post accepted earlier.
+                entry["responses"]["200"] = entry["responses"][&success].clone();
+                entry["responses"]["200"]["description"] =
+                    json!("A repeat: the post accepted earlier under this key");
+            }
+        }
         match operation.access {
             Access::Tenant => entry["security"] = json!([{ "tenantKey": [] }]),
             Access::Admin => entry["security"] = json!([{ "adminKey": [] }]),
@@ -537,7 +394,7 @@ pub fn document() -> Value {
             entry["requestBody"] = json!({
                 "required": true,
                 "description": "The component (wasm32-wasip2), at most 64 MiB",
-                "content": { "application/wasm": { "schema": { "type": "string", "format": "binary" } } }
+                "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } }
             });
         }
         if let Some(schema) = operation.body {
@@ -553,12 +410,22 @@ pub fn document() -> Value {
             .expect("a path item is an object")
             .insert(operation.method.to_string(), entry);
     }
+    let mut components = schemas();
+    let named = components
+        .as_object_mut()
+        .expect("the request schemas are an object");
+    for (name, schema) in take_definitions(&mut answers) {
+        assert!(
+            named.insert(name.clone(), schema).is_none(),
+            "two schemas are named `{name}`"
+        );
+    }
     json!({
         "openapi": "3.0.3",
         "info": { "title": "Postd Connector Host", "version": env!("CARGO_PKG_VERSION") },
         "paths": paths,
         "components": {
-            "schemas": schemas(),
+            "schemas": components,
             "securitySchemes": {
                 "tenantKey": { "type": "http", "scheme": "bearer", "description": "A tenant's API key" },
                 "adminKey": { "type": "http", "scheme": "bearer", "description": "The admin key (POSTD_ADMIN_KEY)" }

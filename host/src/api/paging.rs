@@ -1,0 +1,37 @@
+//! Cursor paging for lists that grow without bound (jobs, dead letters): newest first, at most
+//! `limit` items a page; when a page is full, the `next-cursor` response header carries the
+//! value to pass as `cursor` for the next page. Cursors are the last item's id (ids are
+//! time-ordered), so a page stays stable while new items arrive.
+
+use axum::Json;
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use super::ApiError;
+
+/// The response header that names the next page's cursor.
+pub const NEXT_CURSOR: &str = "next-cursor";
+
+/// `cursor` as given: an id of at most 128 visible ASCII characters.
+pub fn cursor(given: Option<&str>) -> Result<Option<&str>, ApiError> {
+    match given {
+        None | Some("") => Ok(None),
+        Some(c) if c.len() <= 128 && c.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(c)),
+        Some(_) => Err(ApiError::bad_request(
+            "`cursor` is the `next-cursor` header of the previous page",
+        )),
+    }
+}
+
+/// `items` as a JSON array, with `next-cursor` when the page is full.
+pub fn page<T: Serialize>(items: Vec<T>, limit: u32, id: impl Fn(&T) -> &str) -> Response {
+    let next = (items.len() == limit as usize)
+        .then(|| items.last().map(|last| id(last).to_string()))
+        .flatten();
+    let mut response = Json(items).into_response();
+    if let Some(value) = next.and_then(|n| HeaderValue::from_str(&n).ok()) {
+        response.headers_mut().insert(NEXT_CURSOR, value);
+    }
+    response
+}
