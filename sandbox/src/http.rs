@@ -137,7 +137,8 @@ impl Req {
     }
 }
 
-fn percent_decode(s: &str) -> String {
+/// Percent-decodes `s`; a `+` stays a plus.
+pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -231,35 +231,24 @@ impl Request {
     }
 
     /// Appends one encoded query parameter to the URL.
-    pub fn query(mut self, name: &str, value: &str) -> Self {
-        let separator = if self.inner.url.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        self.inner.url = format!(
-            "{}{separator}{}={}",
-            self.inner.url,
-            encode(name),
-            encode(value)
-        );
-        self
+    pub fn query(self, name: &str, value: &str) -> Self {
+        self.append_query(name, &encode(value))
     }
 
     /// Appends one query parameter holding a Rest.li 2.0 value: its name encoded, the value's
     /// structure kept and its leaves encoded (see [`Restli`]).
-    pub fn query_restli(mut self, name: &str, value: &Restli) -> Self {
+    pub fn query_restli(self, name: &str, value: &Restli) -> Self {
+        self.append_query(name, &value.to_query_value())
+    }
+
+    /// Appends `name` (encoded here) `=` `value` (already in its wire form) to the URL.
+    fn append_query(mut self, name: &str, value: &str) -> Self {
         let separator = if self.inner.url.contains('?') {
             '&'
         } else {
             '?'
         };
-        self.inner.url = format!(
-            "{}{separator}{}={}",
-            self.inner.url,
-            encode(name),
-            value.to_query_value()
-        );
+        self.inner.url = format!("{}{separator}{}={value}", self.inner.url, encode(name));
         self
     }
 

@@ -39,6 +39,7 @@ mod manifest;
 pub mod oauth;
 pub mod queue;
 pub mod reconcile;
+pub mod time;
 pub mod vault;
 pub mod webhook;
 

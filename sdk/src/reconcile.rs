@@ -15,7 +15,7 @@
 //! 2. **On that retry, look for what it made.** List what the platform holds near
 //!    [`CreateAttempt::at`]: by the marker when the platform keeps a field the connector writes and
 //!    no audience reads (a Mailchimp campaign's title, see [`job_marker`]); else by author, text
-//!    and a time window ([`CreateAttempt::covers`], times read with [`parse_rfc3339`]), as for a
+//!    and a time window ([`CreateAttempt::covers`], times read with [`parse_rfc3339`](crate::time::parse_rfc3339)), as for a
 //!    local post's summary and `createTime`.
 //! 3. **Adopt it, or clean up a stray.** Found: checkpoint its id and carry on from it (follow its
 //!    state, fill it, send it) instead of creating. Found twice by an exact marker (two lost answers
@@ -108,73 +108,6 @@ pub fn job_marker(job: &JobContext) -> String {
     format!("[postd {}]", job.job_id)
 }
 
-/// Parses an RFC 3339 date-time (`2026-01-24T15:30:00Z`, `...:00.123456Z`,
-/// `...:00+01:00`) into Unix seconds; anything else is `None`.
-pub fn parse_rfc3339(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let bytes = text.as_bytes();
-    if bytes.len() < 19 || bytes[4] != b'-' || bytes[7] != b'-' || bytes[13] != b':' {
-        return None;
-    }
-    if !matches!(bytes[10], b'T' | b't' | b' ') || bytes[16] != b':' {
-        return None;
-    }
-    let number = |from: usize, to: usize| -> Option<i64> {
-        let part = text.get(from..to)?;
-        part.bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| part.parse().ok())?
-    };
-    let (year, month, day) = (number(0, 4)?, number(5, 7)?, number(8, 10)?);
-    let (hour, minute, second) = (number(11, 13)?, number(14, 16)?, number(17, 19)?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-        return None;
-    }
-    if hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let mut rest = &text[19..];
-    if let Some(fraction) = rest.strip_prefix('.') {
-        let digits = fraction.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        rest = &fraction[digits..];
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first() {
-                Some(b'+') => 1,
-                Some(b'-') => -1,
-                _ => return None,
-            };
-            let (h, m) = rest[1..].split_once(':')?;
-            if h.len() != 2 || m.len() != 2 {
-                return None;
-            }
-            let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
-            if h > 23 || m > 59 {
-                return None;
-            }
-            sign * (h * 3600 + m * 60)
-        }
-    };
-    let days = days_from_civil(year, month, day);
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,31 +160,5 @@ mod tests {
         let title = format!("News {}", job_marker(&job("job-10")));
         assert!(title.contains(&job_marker(&job("job-10"))));
         assert!(!title.contains(&job_marker(&job("job-1"))));
-    }
-
-    #[test]
-    fn rfc3339_times_in_the_shapes_platforms_answer() {
-        // 2026-11-23T05:30:00Z
-        let t = 1_795_411_800;
-        assert_eq!(parse_rfc3339("2026-11-23T05:30:00Z"), Some(t));
-        assert_eq!(parse_rfc3339("2026-11-23T05:30:00.123456789Z"), Some(t));
-        assert_eq!(parse_rfc3339("2026-11-23T05:30:00+00:00"), Some(t));
-        assert_eq!(parse_rfc3339("2026-11-23T06:30:00+01:00"), Some(t));
-        assert_eq!(parse_rfc3339("2026-11-23T04:00:00-01:30"), Some(t));
-        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_rfc3339("2000-02-29T00:00:00Z"), Some(951_782_400));
-        for bad in [
-            "",
-            "2026-11-23",
-            "2026-11-23T05:30:00",
-            "2026-13-23T05:30:00Z",
-            "2026-11-23T24:30:00Z",
-            "2026-11-23T05:30:00.Z",
-            "2026-11-23T05:30:00+0100",
-            "2026-11-23T05:30:00 UTC",
-            "20x6-11-23T05:30:00Z",
-        ] {
-            assert_eq!(parse_rfc3339(bad), None, "{bad}");
-        }
     }
 }

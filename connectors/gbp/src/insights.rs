@@ -11,6 +11,7 @@ use serde::Deserialize;
 
 use crate::api::{self, defaults};
 use crate::locations;
+use postd_sdk::time::{civil_from_days, days_from_civil};
 
 const DEFAULTS: &[&str] = &[
     "WEBSITE_CLICKS",
@@ -67,26 +68,7 @@ struct Date {
 
 /// (year, month, day) of a Unix time.
 fn civil(unix: i64) -> (i64, i64, i64) {
-    let z = unix.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
-
-/// Unix seconds of 00:00 UTC on a date.
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    (era * 146_097 + doe - 719_468) * 86_400
+    civil_from_days(unix.div_euclid(86_400))
 }
 
 /// Daily figures of a location over `since..=until`.
@@ -135,7 +117,7 @@ pub fn analytics(request: AnalyticsRequest) -> Result<Vec<Metric>> {
                         name: name.clone(),
                         value: d.value?.parse().ok()?,
                         period_end: Some(
-                            days_from_civil(d.date.year, d.date.month, d.date.day) + 86_400,
+                            (days_from_civil(d.date.year, d.date.month, d.date.day) + 1) * 86_400,
                         ),
                     })
                 })
@@ -151,6 +133,6 @@ mod tests {
     fn dates_round_trip() {
         assert_eq!(civil(0), (1970, 1, 1));
         assert_eq!(civil(951_782_400), (2000, 2, 29));
-        assert_eq!(days_from_civil(2000, 2, 29), 951_782_400);
+        assert_eq!(days_from_civil(2000, 2, 29) * 86_400, 951_782_400);
     }
 }

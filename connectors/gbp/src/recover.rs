@@ -10,7 +10,7 @@
 //! adopted but never deleted: text alone cannot prove the post is this job's.
 
 use postd_sdk::prelude::*;
-use postd_sdk::reconcile::{self, CreateAttempt};
+use postd_sdk::reconcile::CreateAttempt;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -40,7 +40,7 @@ fn made_by(found: &Value, body: &Value, attempt: &CreateAttempt) -> Option<i64> 
     let created = found
         .get("createTime")
         .and_then(Value::as_str)
-        .and_then(reconcile::parse_rfc3339)?;
+        .and_then(postd_sdk::time::parse_rfc3339)?;
     attempt.covers(created).then_some(created)
 }
 

@@ -1,5 +1,7 @@
 //! The quarter-hour rule and ISO 8601 times.
 
+use postd_sdk::time::civil_from_days;
+
 /// Mailchimp schedules only on :00, :15, :30 and :45.
 pub const QUARTER_HOUR_SECS: i64 = 15 * 60;
 
@@ -24,20 +26,6 @@ pub fn iso8601_utc(unix: i64) -> String {
         (secs % 3600) / 60,
         secs % 60
     )
-}
-
-/// Year, month, day of a day count since 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]

@@ -201,14 +201,14 @@ impl Store {
         plugin: &str,
         now: Millis,
     ) -> Result<Option<OAuthState>, StoreError> {
-        let row = sqlx::query(
+        self.oauth_state(
             "SELECT tenant_id, plugin, connection_id, redirect_uri, expires_at, return_to FROM oauth_states WHERE state = $1",
+            "reading an OAuth state",
+            state,
+            plugin,
+            now,
         )
-        .bind(digest(state))
-        .fetch_optional(&self.pool)
         .await
-        .map_err(StoreError::db("reading an OAuth state"))?;
-        Ok(row.and_then(|row| bound_state(&row, plugin, now)))
     }
 
     /// Takes an OAuth `state` for `plugin`: returns what it binds if it exists, is for that
@@ -219,13 +219,30 @@ impl Store {
         plugin: &str,
         now: Millis,
     ) -> Result<Option<OAuthState>, StoreError> {
-        let row = sqlx::query(
+        self.oauth_state(
             "DELETE FROM oauth_states WHERE state = $1 RETURNING tenant_id, plugin, connection_id, redirect_uri, expires_at, return_to",
+            "taking an OAuth state",
+            state,
+            plugin,
+            now,
         )
-        .bind(digest(state))
-        .fetch_optional(&self.pool)
         .await
-        .map_err(StoreError::db("taking an OAuth state"))?;
+    }
+
+    /// Runs `sql` (one state row by digest) and reads what the row binds for `plugin`.
+    async fn oauth_state(
+        &self,
+        sql: &'static str,
+        operation: &'static str,
+        state: &str,
+        plugin: &str,
+        now: Millis,
+    ) -> Result<Option<OAuthState>, StoreError> {
+        let row = sqlx::query(sql)
+            .bind(digest(state))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::db(operation))?;
         Ok(row.and_then(|row| bound_state(&row, plugin, now)))
     }
 

@@ -219,7 +219,10 @@ async fn a_health_check_meeting_an_invalidated_token_refreshes_and_stays_healthy
     tt.piped
         .env
         .sandbox
-        .inject(Platform::Tiktok, rule("access_token_invalid", "/v2/user/info/", 1))
+        .inject(
+            Platform::Tiktok,
+            rule("access_token_invalid", "/v2/user/info/", 1),
+        )
         .unwrap();
     let outcome = tt.piped.pipeline.check_health(&before).await.unwrap();
     assert!(outcome.ok, "{outcome:?}");

@@ -110,22 +110,7 @@ impl<'a> Parser<'a> {
 
 /// Percent-decodes a leaf (a `+` stays a plus: Rest.li leaves encode spaces as `%20`).
 fn decode(raw: &str) -> String {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    crate::http::percent_decode(raw)
 }
 
 /// The leaves of every `name=List(...)` in the raw query, or a 400 naming the parameter when a
