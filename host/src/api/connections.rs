@@ -19,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::return_to::{check_return_to, redirect};
-use super::{ApiError, ApiJson, ApiPath, ApiQuery, ApiState, Caller, OAUTH_STATE_TTL};
+use super::{ApiError, ApiJson, ApiPath, ApiQuery, ApiState, Caller, OAUTH_STATE_TTL, paging};
 use crate::capability::CallContext;
 use crate::jobs::{RefreshOutcome, RefreshTrigger};
 use crate::runtime::wit::connector::{AuthCallback, AuthKind, AuthorizeRequest, ConnectionInfo};
@@ -270,10 +270,42 @@ async fn list_and_record_accounts(
 pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
-) -> Result<Json<Vec<Connection>>, ApiError> {
-    Ok(Json(
-        state.store().tenant(&caller.tenant).connections().await?,
-    ))
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Response, ApiError> {
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let after = match paging::cursor(query.cursor.as_deref())? {
+        None => None,
+        Some(cursor) => Some(
+            cursor
+                .split_once('.')
+                .and_then(|(at, id)| Some((at.parse::<i64>().ok()?, id)))
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "`cursor` is the `next-cursor` header of the previous page",
+                    )
+                })?,
+        ),
+    };
+    let connections = state
+        .store()
+        .tenant(&caller.tenant)
+        .connections_after(after, i64::from(limit))
+        .await?;
+    Ok(paging::page(connections, limit, |c| {
+        format!("{}.{}", c.created_at, c.id)
+    }))
+}
+
+/// `GET /v1/connections` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// At most this many (default 100, at most 1000).
+    #[serde(default)]
+    pub limit: Option<u32>,
+    /// The previous page's `next-cursor` header.
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 /// `GET /v1/connections/{id}`

@@ -6,14 +6,14 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, ApiJson, ApiPath, ApiQuery, ApiState, Caller};
+use super::{ApiError, ApiJson, ApiPath, ApiQuery, ApiState, Caller, paging};
 use crate::capability::vault::VaultFault;
 use crate::events::EventType;
 use crate::store::{
-    EventDeliveryRecord, EventEndpoint, EventEndpointChange, NewEventEndpoint, Redelivery,
-    new_event_endpoint_id,
+    EventEndpoint, EventEndpointChange, NewEventEndpoint, Redelivery, new_event_endpoint_id,
 };
 use crate::time::{Span, UnixMs};
 
@@ -80,6 +80,9 @@ pub struct DeliveriesQuery {
     /// At most this many (default 50, at most 500).
     #[serde(default)]
     pub limit: Option<u32>,
+    /// The previous page's `next-cursor` header.
+    #[serde(default)]
+    pub cursor: Option<String>,
 }
 
 /// `POST /v1/event-endpoints/{id}/redeliver`: one event, or every event in a time range.
@@ -338,7 +341,7 @@ pub async fn deliveries(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<DeliveriesQuery>,
-) -> Result<Json<Vec<EventDeliveryRecord>>, ApiError> {
+) -> Result<Response, ApiError> {
     if let Some(s) = query.state.as_deref()
         && !["pending", "delivered", "failed"].contains(&s)
     {
@@ -347,13 +350,13 @@ pub async fn deliveries(
         )));
     }
     let limit = query.limit.unwrap_or(50).clamp(1, 500);
-    Ok(Json(
-        state
-            .store()
-            .tenant(&caller.tenant)
-            .event_deliveries(&id, query.state.as_deref(), limit)
-            .await?,
-    ))
+    let before = paging::cursor(query.cursor.as_deref())?;
+    let deliveries = state
+        .store()
+        .tenant(&caller.tenant)
+        .event_deliveries(&id, query.state.as_deref(), limit, before)
+        .await?;
+    Ok(paging::page(deliveries, limit, |d| d.event_id.clone()))
 }
 
 /// `POST /v1/event-endpoints/{id}/redeliver`

@@ -1,7 +1,8 @@
-//! Cursor paging for lists that grow without bound (jobs, dead letters): newest first, at most
-//! `limit` items a page; when a page is full, the `next-cursor` response header carries the
-//! value to pass as `cursor` for the next page. Cursors are the last item's id (ids are
-//! time-ordered), so a page stays stable while new items arrive.
+//! Cursor paging for lists (jobs, dead letters and deliveries newest first; connections oldest
+//! first): at most `limit` items a page; when a page is full, the `next-cursor` response header
+//! carries the value to pass as `cursor` for the next page. A cursor names the last item of its
+//! page (its time-ordered id, or for connections its creation time and id), so pages stay
+//! stable while new items arrive.
 
 use axum::Json;
 use axum::http::HeaderValue;
@@ -13,7 +14,7 @@ use super::ApiError;
 /// The response header that names the next page's cursor.
 pub const NEXT_CURSOR: &str = "next-cursor";
 
-/// `cursor` as given: an id of at most 128 visible ASCII characters.
+/// `cursor` as given: at most 128 visible ASCII characters.
 pub fn cursor(given: Option<&str>) -> Result<Option<&str>, ApiError> {
     match given {
         None | Some("") => Ok(None),
@@ -25,9 +26,9 @@ pub fn cursor(given: Option<&str>) -> Result<Option<&str>, ApiError> {
 }
 
 /// `items` as a JSON array, with `next-cursor` when the page is full.
-pub fn page<T: Serialize>(items: Vec<T>, limit: u32, id: impl Fn(&T) -> &str) -> Response {
+pub fn page<T: Serialize>(items: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Response {
     let next = (items.len() == limit as usize)
-        .then(|| items.last().map(|last| id(last).to_string()))
+        .then(|| items.last().map(&cursor_of))
         .flatten();
     let mut response = Json(items).into_response();
     if let Some(value) = next.and_then(|n| HeaderValue::from_str(&n).ok()) {

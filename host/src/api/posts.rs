@@ -338,7 +338,7 @@ pub async fn jobs(
         .tenant(&caller.tenant)
         .jobs_before(status, limit, before)
         .await?;
-    Ok(paging::page(jobs, limit, |j| &j.id))
+    Ok(paging::page(jobs, limit, |j| j.id.clone()))
 }
 
 /// `GET /v1/dead-letters`
@@ -354,7 +354,7 @@ pub async fn dead_letters(
         .tenant(&caller.tenant)
         .dead_letters_before(limit, before)
         .await?;
-    Ok(paging::page(letters, limit, |d| &d.id))
+    Ok(paging::page(letters, limit, |d| d.id.clone()))
 }
 
 /// `POST /v1/dead-letters/{id}/replay` body (optional).

@@ -225,10 +225,26 @@ impl TenantStore {
 
     /// Every connection of this tenant.
     pub async fn connections(&self) -> Result<Vec<Connection>, StoreError> {
+        self.connections_after(None, i64::from(u32::MAX)).await
+    }
+
+    /// One page of this tenant's connections, oldest first: at most `limit`, those after
+    /// `after` (the previous page's last `(created_at, id)`).
+    pub async fn connections_after(
+        &self,
+        after: Option<(Millis, &str)>,
+        limit: i64,
+    ) -> Result<Vec<Connection>, StoreError> {
+        let (at, id) = after.unzip();
         let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND deleted_at IS NULL ORDER BY created_at, id"
+            "SELECT {COLUMNS} FROM connections WHERE tenant_id = $1 AND deleted_at IS NULL
+                 AND ($2 IS NULL OR created_at > $2 OR (created_at = $2 AND id > $3))
+             ORDER BY created_at, id LIMIT $4"
         )))
         .bind(&self.tenant)
+        .bind(at)
+        .bind(id)
+        .bind(limit)
         .fetch_all(&self.store.pool)
         .await
         .map_err(StoreError::db("listing connections"))?;

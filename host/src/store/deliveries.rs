@@ -301,25 +301,29 @@ fn status_of(row: &AnyRow, column: &str) -> Option<u16> {
 }
 
 impl TenantStore {
-    /// The newest `limit` deliveries to endpoint `endpoint` (optionally in one `state`), newest
-    /// first, each with its attempts.
+    /// Deliveries to endpoint `endpoint` (optionally in one `state`), newest first, each with its
+    /// attempts: at most `limit`, those whose event id sorts before `before` (event ids are
+    /// time-ordered; the previous page's last).
     pub async fn event_deliveries(
         &self,
         endpoint: &str,
         state: Option<&str>,
         limit: u32,
+        before: Option<&str>,
     ) -> Result<Vec<EventDeliveryRecord>, StoreError> {
         self.event_endpoint(endpoint).await?;
         let rows = sqlx::query(
             "SELECT event_id, event_type, state, attempts, next_attempt_at, last_status, last_error,
                  created_at, delivered_at, payload
              FROM event_deliveries WHERE tenant_id = $1 AND endpoint_id = $2 AND ($3 IS NULL OR state = $3)
-             ORDER BY created_at DESC, event_id DESC LIMIT $4",
+                 AND ($5 IS NULL OR event_id < $5)
+             ORDER BY event_id DESC LIMIT $4",
         )
         .bind(&self.tenant)
         .bind(endpoint)
         .bind(state)
         .bind(limit as i64)
+        .bind(before)
         .fetch_all(&self.store.pool)
         .await
         .map_err(StoreError::db("listing deliveries"))?;

@@ -347,7 +347,12 @@ pub const OPERATIONS: &[Operation] = &[
 ];
 
 /// Lists paged with `cursor` and `limit` (see `paging`).
-const PAGED: &[&str] = &["/v1/jobs", "/v1/dead-letters"];
+const PAGED: &[&str] = &[
+    "/v1/connections",
+    "/v1/jobs",
+    "/v1/dead-letters",
+    "/v1/event-endpoints/{id}/deliveries",
+];
 
 /// The document.
 pub fn document() -> Value {

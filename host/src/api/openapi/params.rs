@@ -214,6 +214,33 @@ const PARAMETERS: &[Param] = &[
         LIMIT,
         "At most this many (default 50, at most 500)",
     ),
+    param(
+        "get",
+        "/v1/event-endpoints/{id}/deliveries",
+        "query",
+        "cursor",
+        false,
+        STRING,
+        "The previous page's `next-cursor` header",
+    ),
+    param(
+        "get",
+        "/v1/connections",
+        "query",
+        "limit",
+        false,
+        LIMIT,
+        "At most this many (default 100, at most 1000)",
+    ),
+    param(
+        "get",
+        "/v1/connections",
+        "query",
+        "cursor",
+        false,
+        STRING,
+        "The previous page's `next-cursor` header",
+    ),
 ];
 
 pub(super) fn parameters(method: &str, path: &str) -> Vec<Value> {

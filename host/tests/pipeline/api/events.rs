@@ -163,7 +163,7 @@ async fn a_dead_letter_a_status_change_and_a_disabled_plugin_are_told_in_order()
         json!(["connection.healthy", "connection.attention"]),
     )
     .await;
-    add_endpoint(&api, &key, &all_receiver.url, json!([])).await;
+    let (all_endpoint, _) = add_endpoint(&api, &key, &all_receiver.url, json!([])).await;
     // A new connection is healthy.
     let connection = connect(&api, &key).await;
     // A post the platform refuses for good is dead-lettered.
@@ -259,6 +259,17 @@ async fn a_dead_letter_a_status_change_and_a_disabled_plugin_are_told_in_order()
         .json();
     assert_eq!(failed["data"]["reason_code"], "invalid-input", "{failed}");
     assert_eq!(failed["data"]["plugin"], "pipeline");
+    // An endpoint's deliveries page with a cursor and add up to the whole list.
+    let whole = deliveries(&api, &key, &all_endpoint).await;
+    assert!(whole.len() >= 4, "{whole:?}");
+    let path = format!("/v1/event-endpoints/{all_endpoint}/deliveries?");
+    let (paged, pages) = all_pages(&api, &key, &path, 1).await;
+    assert_eq!(paged, whole);
+    assert_eq!(
+        pages,
+        whole.len() + 1,
+        "a full last page is followed by an empty one"
+    );
 }
 
 #[tokio::test]

@@ -82,3 +82,23 @@ pub(super) async fn publish(api: &Api, key: &str, idempotency_key: &str, body: &
     )
     .await
 }
+
+/// Every item of a paged list, following `next-cursor` with `limit` items a page; and how many
+/// pages it took. `path` has a query already (`?` present).
+pub(super) async fn all_pages(api: &Api, key: &str, path: &str, limit: u32) -> (Vec<Value>, usize) {
+    let mut items = Vec::new();
+    let mut cursor = String::new();
+    let mut pages = 0;
+    loop {
+        let page = api
+            .get(&format!("{path}&limit={limit}&cursor={cursor}"), key)
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {page:?}");
+        pages += 1;
+        items.extend(page.json.as_array().unwrap().iter().cloned());
+        match page.headers.get("next-cursor") {
+            Some(next) => cursor = url::form_urlencoded::byte_serialize(next.as_bytes()).collect(),
+            None => return (items, pages),
+        }
+    }
+}

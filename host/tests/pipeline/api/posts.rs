@@ -341,7 +341,7 @@ async fn a_post_the_connector_cannot_publish_is_refused_naming_the_target_and_th
 }
 
 #[tokio::test]
-async fn jobs_and_dead_letters_are_paged_with_a_cursor() {
+async fn lists_are_paged_with_a_cursor() {
     let (h, api, key) = setup().await;
     let connection = connect(&api, &key).await;
     for i in 0..5 {
@@ -350,40 +350,34 @@ async fn jobs_and_dead_letters_are_paged_with_a_cursor() {
         publish(&api, &key, &format!("k{i}"), &body).await;
     }
     h.pipeline.run_due().await;
-    for route in ["/v1/jobs", "/v1/dead-letters"] {
-        let mut seen = Vec::new();
-        let mut cursor = String::new();
-        let mut pages = 0;
-        loop {
-            let page = api
-                .get(&format!("{route}?limit=2&cursor={cursor}"), &key)
-                .await;
-            assert_eq!(page.status, StatusCode::OK, "{page:?}");
-            pages += 1;
-            seen.extend(
-                page.json
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|item| item["id"].as_str().unwrap().to_string()),
-            );
-            match page.headers.get("next-cursor") {
-                Some(next) => cursor = next.to_str().unwrap().to_string(),
-                None => break,
-            }
-        }
+    for route in ["/v1/jobs?", "/v1/dead-letters?"] {
+        let (items, pages) = all_pages(&api, &key, route, 2).await;
         // 2 + 2 + 1: the last page is short and names no next one.
         assert_eq!(pages, 3, "{route}");
-        let mut unique = seen.clone();
-        unique.sort();
-        unique.dedup();
-        assert_eq!(unique.len(), 5, "{route}: every item once: {seen:?}");
+        let seen: Vec<&str> = items.iter().map(|i| i["id"].as_str().unwrap()).collect();
         let mut newest_first = seen.clone();
         newest_first.sort_by(|a, b| b.cmp(a));
-        assert_eq!(seen, newest_first, "{route}");
-        let bad = api.get(&format!("{route}?cursor=%0A"), &key).await;
+        newest_first.dedup();
+        assert_eq!(seen, newest_first, "{route}: every item once, newest first");
+        assert_eq!(seen.len(), 5, "{route}");
+        let bad = api.get(&format!("{route}cursor=%0A"), &key).await;
         assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{route}: {bad:?}");
     }
+    // Connections, oldest first (their ids are the caller's, so the cursor carries the time).
+    for _ in 0..3 {
+        connect(&api, &key).await;
+    }
+    let (items, pages) = all_pages(&api, &key, "/v1/connections?", 3).await;
+    let everything = api.get("/v1/connections", &key).await;
+    assert_eq!(pages, 2);
+    assert_eq!(
+        &json!(items),
+        &everything.json,
+        "the pages add up to the whole list"
+    );
+    assert_eq!(items.len(), 4);
+    let bad = api.get("/v1/connections?cursor=no-dot", &key).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{bad:?}");
 }
 
 #[tokio::test]
