@@ -246,3 +246,39 @@ async fn a_health_check_meeting_an_invalidated_token_refreshes_and_stays_healthy
         "check, refresh, check again"
     );
 }
+
+/// TikTok posts carry a video or photos: a text-only post is refused when it is accepted, naming
+/// the target and the rule, instead of being queued and dead-lettered later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_only_post_is_refused_at_accept() {
+    let tt = start(sandbox_config(), &[]).await;
+    let refused = tt
+        .piped
+        .pipeline
+        .accept(
+            support::TENANT,
+            &new_post(
+                "tt-text",
+                "words only",
+                vec![],
+                &[("privacy-level", "SELF_ONLY")],
+            ),
+        )
+        .await
+        .unwrap_err();
+    let message = refused.to_string();
+    assert!(
+        message.contains("target 0")
+            && message.contains(CONNECTION)
+            && message.contains("without media"),
+        "{message}"
+    );
+    let jobs = tt
+        .piped
+        .store
+        .tenant(support::TENANT)
+        .jobs(None, 10)
+        .await
+        .unwrap();
+    assert!(jobs.is_empty(), "nothing queued: {jobs:?}");
+}
