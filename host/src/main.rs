@@ -5,11 +5,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use postd_host::capability::vault::{EncryptedSecretStore, KeyRing, KeySpec};
-use postd_host::config::{LogFormat, ServiceSettings};
+use postd_host::config::{LogFormat, SETTINGS, ServiceSettings};
 use postd_host::jobs::{Clock, SystemClock};
 use postd_host::store::Store;
 
-const USAGE: &str = "usage:
+const COMMANDS: &str = "usage:
   postd-host [run] [--plugins <plugins.toml>]   start the host: API, job workers, plugin watcher
   postd-host migrate                           apply pending database migrations and exit
   postd-host tenant create <id> [--name <name>] create a tenant and print its API key (shown once)
@@ -19,41 +19,33 @@ const USAGE: &str = "usage:
                                                (and re-encrypt every secret with --reencrypt);
                                                <key> is local:<key file> or aws-kms:<key id>;
                                                run it again to resume an interrupted rotation
+";
 
-Settings come from postd.toml (or the file POSTD_CONFIG names), overridden by the environment:
-  POSTD_DATA_DIR        local key, compile cache and (by default) the database; default ./data
-  POSTD_DATABASE_URL    postgres://... or sqlite://path; default sqlite://$POSTD_DATA_DIR/postd.db
-  POSTD_CACHE_DIR       compiled components; default $POSTD_DATA_DIR/cache
-  POSTD_REDIS_URL       redis://host:port: job dispatch, rate buckets and refresh locks shared
-                        with the other replicas (without it: database polling, in-process state)
-  POSTD_REDIS_NAMESPACE key prefix in Redis; default postd:
-  POSTD_LISTEN          where the API listens; default 127.0.0.1:8080
-  POSTD_PUBLIC_URL      how browsers reach it (OAuth redirects); default http://$POSTD_LISTEN
-  POSTD_ADMIN_KEY       the admin API's key (16+ characters; environment only); off without it
-  POSTD_PLUGINS         the plugin file; default plugins.toml
-  POSTD_WORKERS         jobs this process runs at once; default 32
-  POSTD_LEASE_SECS      how long a claimed job is held before another worker may take it over;
-                        default 120 (must exceed the longest plugin deadline)
-  POSTD_MAX_RATE_LIMIT_WAIT_SECS
-                        the longest rate-limit wait (Retry-After) a job is queued for; a job
-                        asked to wait longer is dead-lettered as rate-limit-too-long;
-                        default 86400 (24 h), at most a year
-  POSTD_WORKER_ID       this process's name in leases and attempts; default <hostname>-<pid>
-  POSTD_AUTH_FAILURES_PER_MINUTE
-                        wrong API or admin keys one address may send per minute before it is
-                        answered 429 until its budget refills; default 20, 0 turns it off
-  POSTD_EVENT_DELIVERY  true or false: whether this process sends outbound events; default true
-  POSTD_EVENT_ALLOWED_RANGES
-                        comma-separated CIDRs event endpoints may reach although the egress
-                        guard refuses them (loopback, private ranges); default none
-  POSTD_EVENT_TIMEOUT_SECS, POSTD_EVENT_RETRY_FIRST_MS, POSTD_EVENT_RETRY_MAX_SECS,
-  POSTD_EVENT_RETRY_WINDOW_SECS, POSTD_EVENT_SECRET_GRACE_SECS, POSTD_EVENT_CONCURRENCY,
-  POSTD_EVENT_RETENTION_DAYS
-                        one attempt's timeout (10); first retry delay, doubling (5000 ms) up to
-                        (3600 s) for (86400 s); a rotated-out secret still signs (86400 s);
-                        deliveries in flight (16); finished deliveries kept (30 days)
-  POSTD_LOG             log filter; default info
-  POSTD_LOG_FORMAT      text or json; default text on a terminal, json otherwise";
+/// The commands, then every setting with its variable and default (from the settings
+/// reference, so it lists what the host reads).
+fn usage() -> String {
+    let mut out = format!(
+        "{}\n\nSettings come from postd.toml (or the file POSTD_CONFIG names), \
+         overridden by the environment; postd.example.toml has each key:\n",
+        COMMANDS.trim_end()
+    );
+    for setting in SETTINGS {
+        let default = setting
+            .default
+            .map(|d| format!(" (default {d})"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "  {:<32} {}{default}\n",
+            setting.env, setting.meaning
+        ));
+    }
+    out.push_str(&format!(
+        "  {:<32} the admin API's key, 16+ characters, environment only; off without it\n\
+         \x20 {:<32} log filter; default info",
+        "POSTD_ADMIN_KEY", "POSTD_LOG"
+    ));
+    out
+}
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -85,7 +77,7 @@ async fn main() -> ExitCode {
         ["tenant", "create", id, "--name", name] => tenant_create(id, name, &database).await,
         ["vault", "rotate", rest @ ..] => rotate(rest, &database).await,
         ["-h" | "--help" | "help"] => {
-            println!("{USAGE}");
+            println!("{}", usage());
             ExitCode::SUCCESS
         }
         ["run", rest @ ..] => run(rest, settings).await,
@@ -94,7 +86,7 @@ async fn main() -> ExitCode {
 }
 
 fn usage_error(why: &str) -> ExitCode {
-    eprintln!("postd-host: {why}\n\n{USAGE}");
+    eprintln!("postd-host: {why}\n\n{}", usage());
     ExitCode::from(2)
 }
 

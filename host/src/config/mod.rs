@@ -3,6 +3,7 @@
 mod jobs;
 mod limits;
 mod plugins;
+mod reference;
 mod service;
 
 pub use jobs::JobSettings;
@@ -10,4 +11,5 @@ pub use limits::{Limits, LimitsOverride};
 pub use plugins::{
     ConfigProblem, DEFAULT_WEBHOOK_RATE, PluginEntry, PluginsFile, SecretSource, valid_id,
 };
+pub use reference::{SETTINGS, SettingDoc, example_toml};
 pub use service::{DEFAULT_CONFIG_FILE, LogFormat, ServiceSettings};

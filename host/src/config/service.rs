@@ -1,35 +1,7 @@
 //! Service settings: an optional TOML file (`POSTD_CONFIG`, default `./postd.toml` when it
 //! exists) with `POSTD_*` environment variables overriding it. The embedded default needs
-//! neither.
-//!
-//! ```toml
-//! data_dir = "data"                      # POSTD_DATA_DIR
-//! database_url = "postgres://…"          # POSTD_DATABASE_URL (default sqlite://<data_dir>/postd.db)
-//! cache_dir = "data/cache"               # POSTD_CACHE_DIR
-//! redis_url = "redis://127.0.0.1:6379"   # POSTD_REDIS_URL (unset: no Redis)
-//! redis_namespace = "postd:"             # POSTD_REDIS_NAMESPACE
-//! listen = "127.0.0.1:8080"              # POSTD_LISTEN
-//! public_url = "https://postd.example"   # POSTD_PUBLIC_URL (default http://<listen>)
-//! plugins = "plugins.toml"               # POSTD_PLUGINS
-//! workers = 32                           # POSTD_WORKERS
-//! lease_secs = 120                       # POSTD_LEASE_SECS
-//! max_rate_limit_wait_secs = 86400       # POSTD_MAX_RATE_LIMIT_WAIT_SECS (1 s to a year)
-//! worker_id = "host-a"                   # POSTD_WORKER_ID (default <hostname>-<pid>)
-//! log_format = "text"                    # POSTD_LOG_FORMAT: text | json (default: text on a terminal, else json)
-//! host_memory_mb = 1024                  # POSTD_HOST_MEMORY_MB: held for all running calls
-//! auth_failures_per_minute = 20          # POSTD_AUTH_FAILURES_PER_MINUTE: wrong keys per source address; 0 is off
-//! shutdown_delay_secs = 0                # POSTD_SHUTDOWN_DELAY_SECS: /readyz fails this long before the listener closes
-//! shutdown_grace_secs = 30               # POSTD_SHUTDOWN_GRACE_SECS: running jobs get this long to finish
-//! event_delivery = true                  # POSTD_EVENT_DELIVERY: this process sends outbound events
-//! event_allowed_ranges = []              # POSTD_EVENT_ALLOWED_RANGES (comma-separated CIDRs endpoints may reach)
-//! event_timeout_secs = 10                # POSTD_EVENT_TIMEOUT_SECS: one delivery attempt
-//! event_retry_first_ms = 5000            # POSTD_EVENT_RETRY_FIRST_MS: first retry delay, doubling
-//! event_retry_max_secs = 3600            # POSTD_EVENT_RETRY_MAX_SECS: longest retry delay
-//! event_retry_window_secs = 86400        # POSTD_EVENT_RETRY_WINDOW_SECS: then a delivery is failed
-//! event_secret_grace_secs = 86400        # POSTD_EVENT_SECRET_GRACE_SECS: a rotated-out secret still signs
-//! event_concurrency = 16                 # POSTD_EVENT_CONCURRENCY: deliveries in flight per process
-//! event_retention_days = 30              # POSTD_EVENT_RETENTION_DAYS: finished deliveries kept
-//! ```
+//! neither. Every key, its variable, type, default and meaning: [`super::SETTINGS`], and
+//! `postd.example.toml` generated from it.
 //!
 //! The admin key is a secret and comes only from the environment (`POSTD_ADMIN_KEY`).
 
@@ -349,6 +321,24 @@ impl ServiceSettings {
             data_dir,
         })
     }
+}
+
+/// The keys a settings file accepts (the fields of the file's type; anything else is refused).
+#[cfg(test)]
+pub(super) fn accepted_keys() -> Vec<String> {
+    // A file naming an unknown key is refused with the list of the expected ones.
+    let error = toml::from_str::<RawSettings>("not_a_setting = 1")
+        .unwrap_err()
+        .to_string();
+    let listed = error
+        .split("expected one of ")
+        .nth(1)
+        .expect("serde names the expected fields");
+    listed
+        .split(',')
+        .map(|k| k.trim().trim_matches('`').to_string())
+        .filter(|k| !k.is_empty())
+        .collect()
 }
 
 fn read_file(path: &Path, required: bool) -> Result<RawSettings, String> {

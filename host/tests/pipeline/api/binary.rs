@@ -363,3 +363,24 @@ async fn an_event_committed_before_a_sigkill_is_delivered_after_the_restart() {
     host.signal("-TERM");
     assert!(host.exited_cleanly().await);
 }
+
+/// `--help` names every setting the host reads, from the same reference the example file is
+/// generated from.
+#[test]
+fn help_lists_every_setting() {
+    let output = Command::new(env!("CARGO_BIN_EXE_postd-host"))
+        .arg("--help")
+        .env("POSTD_CONFIG", "")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for setting in postd_host::config::SETTINGS {
+        assert!(
+            help.contains(setting.env),
+            "{} missing from --help",
+            setting.env
+        );
+    }
+    assert!(help.contains("POSTD_ADMIN_KEY") && help.contains("postd.example.toml"));
+}

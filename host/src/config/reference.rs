@@ -1,0 +1,345 @@
+//! The reference of every service setting: its `postd.toml` key, environment variable, type,
+//! default and meaning. `postd.example.toml` at the top of the repository is generated from it
+//! ([`example_toml`]), and the tests hold the three together: the keys are exactly the fields
+//! the settings file accepts, a file setting every key to its documented default resolves to
+//! the same settings as no file at all, and every variable, when set, changes what it names.
+
+/// One setting.
+#[derive(Debug, Clone, Copy)]
+pub struct SettingDoc {
+    /// The key in `postd.toml`.
+    pub key: &'static str,
+    /// The environment variable that overrides it.
+    pub env: &'static str,
+    /// Its type, as written.
+    pub kind: &'static str,
+    /// Its default as a TOML value, or `None` when it is derived (see `meaning`) or unset.
+    pub default: Option<&'static str>,
+    /// What it does.
+    pub meaning: &'static str,
+    /// A value other than the default, as the environment variable would carry it (tests).
+    pub sample: &'static str,
+}
+
+const fn doc(
+    key: &'static str,
+    env: &'static str,
+    kind: &'static str,
+    default: Option<&'static str>,
+    meaning: &'static str,
+    sample: &'static str,
+) -> SettingDoc {
+    SettingDoc {
+        key,
+        env,
+        kind,
+        default,
+        meaning,
+        sample,
+    }
+}
+
+/// Every setting, in the order of the example file.
+pub const SETTINGS: &[SettingDoc] = &[
+    doc(
+        "data_dir",
+        "POSTD_DATA_DIR",
+        "path",
+        Some("\"data\""),
+        "Local key, compile cache and (by default) the SQLite database; created 0700.",
+        "/var/lib/postd",
+    ),
+    doc(
+        "database_url",
+        "POSTD_DATABASE_URL",
+        "string",
+        None,
+        "`postgres://…` or `sqlite://path`. Default: `sqlite://<data_dir>/postd.db`.",
+        "sqlite:///tmp/other.db",
+    ),
+    doc(
+        "cache_dir",
+        "POSTD_CACHE_DIR",
+        "path",
+        None,
+        "Compiled components, keyed by digest and engine. Default: `<data_dir>/cache`.",
+        "/var/cache/postd",
+    ),
+    doc(
+        "redis_url",
+        "POSTD_REDIS_URL",
+        "string",
+        None,
+        "Redis shared by the replicas (rate budgets, refresh locks, dispatch). Unset: none.",
+        "redis://127.0.0.1:6379",
+    ),
+    doc(
+        "redis_namespace",
+        "POSTD_REDIS_NAMESPACE",
+        "string",
+        Some("\"postd:\""),
+        "Prefix of every Redis key this host writes.",
+        "other:",
+    ),
+    doc(
+        "listen",
+        "POSTD_LISTEN",
+        "address",
+        Some("\"127.0.0.1:8080\""),
+        "Where the HTTP API listens.",
+        "0.0.0.0:9000",
+    ),
+    doc(
+        "public_url",
+        "POSTD_PUBLIC_URL",
+        "URL",
+        None,
+        "How browsers reach the API (OAuth redirects). Default: `http://<listen>`.",
+        "https://postd.example.com",
+    ),
+    doc(
+        "plugins",
+        "POSTD_PLUGINS",
+        "path",
+        Some("\"plugins.toml\""),
+        "The plugin configuration file.",
+        "/etc/postd/plugins.toml",
+    ),
+    doc(
+        "workers",
+        "POSTD_WORKERS",
+        "integer > 0",
+        Some("32"),
+        "Jobs this process runs at once.",
+        "8",
+    ),
+    doc(
+        "lease_secs",
+        "POSTD_LEASE_SECS",
+        "integer > 0",
+        Some("120"),
+        "How long a claimed job is held before another worker may take it over.",
+        "60",
+    ),
+    doc(
+        "max_rate_limit_wait_secs",
+        "POSTD_MAX_RATE_LIMIT_WAIT_SECS",
+        "integer, 1 s to a year",
+        Some("86400"),
+        "The longest rate-limit wait a job is queued for; longer is dead-lettered (`rate-limit-too-long`).",
+        "3600",
+    ),
+    doc(
+        "worker_id",
+        "POSTD_WORKER_ID",
+        "string",
+        None,
+        "This process's name in leases and attempts. Default: `<hostname>-<pid>`.",
+        "host-a",
+    ),
+    doc(
+        "log_format",
+        "POSTD_LOG_FORMAT",
+        "\"text\" | \"json\"",
+        None,
+        "Log lines. Default: text on a terminal, JSON lines otherwise.",
+        "json",
+    ),
+    doc(
+        "host_memory_mb",
+        "POSTD_HOST_MEMORY_MB",
+        "integer > 0",
+        Some("1024"),
+        "MiB the host may hold for all running plugin calls together; past it calls answer `busy`.",
+        "512",
+    ),
+    doc(
+        "auth_failures_per_minute",
+        "POSTD_AUTH_FAILURES_PER_MINUTE",
+        "integer",
+        Some("20"),
+        "Wrong API or admin keys one source address may present per minute (429 after); 0 is off.",
+        "0",
+    ),
+    doc(
+        "shutdown_delay_secs",
+        "POSTD_SHUTDOWN_DELAY_SECS",
+        "integer",
+        Some("0"),
+        "On SIGTERM, how long /readyz answers 503 while requests are still served.",
+        "5",
+    ),
+    doc(
+        "shutdown_grace_secs",
+        "POSTD_SHUTDOWN_GRACE_SECS",
+        "integer",
+        Some("30"),
+        "Then how long running jobs may take to finish.",
+        "10",
+    ),
+    doc(
+        "event_delivery",
+        "POSTD_EVENT_DELIVERY",
+        "bool",
+        Some("true"),
+        "Whether this process sends outbound events.",
+        "false",
+    ),
+    doc(
+        "event_allowed_ranges",
+        "POSTD_EVENT_ALLOWED_RANGES",
+        "list of CIDRs (comma-separated in the variable)",
+        Some("[]"),
+        "Private ranges event endpoints may reach despite the address guard.",
+        "10.0.0.0/8",
+    ),
+    doc(
+        "event_timeout_secs",
+        "POSTD_EVENT_TIMEOUT_SECS",
+        "integer > 0",
+        Some("10"),
+        "One delivery attempt.",
+        "3",
+    ),
+    doc(
+        "event_retry_first_ms",
+        "POSTD_EVENT_RETRY_FIRST_MS",
+        "integer > 0",
+        Some("5000"),
+        "First retry delay of a delivery, doubling each time.",
+        "1000",
+    ),
+    doc(
+        "event_retry_max_secs",
+        "POSTD_EVENT_RETRY_MAX_SECS",
+        "integer > 0",
+        Some("3600"),
+        "Longest retry delay.",
+        "600",
+    ),
+    doc(
+        "event_retry_window_secs",
+        "POSTD_EVENT_RETRY_WINDOW_SECS",
+        "integer > 0",
+        Some("86400"),
+        "After this long a delivery is marked failed.",
+        "3600",
+    ),
+    doc(
+        "event_secret_grace_secs",
+        "POSTD_EVENT_SECRET_GRACE_SECS",
+        "integer",
+        Some("86400"),
+        "How long a rotated-out signing secret still signs beside the new one.",
+        "60",
+    ),
+    doc(
+        "event_concurrency",
+        "POSTD_EVENT_CONCURRENCY",
+        "integer > 0 (at most 1024)",
+        Some("16"),
+        "Deliveries in flight per process.",
+        "4",
+    ),
+    doc(
+        "event_retention_days",
+        "POSTD_EVENT_RETENTION_DAYS",
+        "integer > 0 (at most 3650)",
+        Some("30"),
+        "How long finished deliveries are kept.",
+        "7",
+    ),
+];
+
+/// `postd.example.toml`: every key with its variable, type, default and meaning; keys without a
+/// fixed default are commented out.
+pub fn example_toml() -> String {
+    let mut out = String::from(
+        "# postd.toml: the host's settings. Every key is optional; each POSTD_* variable overrides\n\
+         # its key. Generated from host/src/config/reference.rs (a test keeps them equal).\n\
+         # The admin key is a secret and comes only from the environment: POSTD_ADMIN_KEY\n\
+         # (16 characters or more; unset turns the admin API off). POSTD_CONFIG names this file\n\
+         # (default ./postd.toml when it exists).\n",
+    );
+    for setting in SETTINGS {
+        out.push_str(&format!(
+            "\n# {}\n# {} · {}\n",
+            setting.meaning, setting.env, setting.kind
+        ));
+        match setting.default {
+            Some(value) => out.push_str(&format!("{} = {value}\n", setting.key)),
+            None => out.push_str(&format!("# {} = {}\n", setting.key, toml_sample(setting))),
+        }
+    }
+    out
+}
+
+/// The sample as a TOML value, for commented-out keys.
+fn toml_sample(setting: &SettingDoc) -> String {
+    format!("\"{}\"", setting.sample)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::ServiceSettings;
+
+    #[test]
+    fn the_keys_are_exactly_the_fields_the_file_accepts() {
+        let documented: BTreeSet<&str> = SETTINGS.iter().map(|s| s.key).collect();
+        assert_eq!(documented.len(), SETTINGS.len(), "a key documented twice");
+        let accepted = super::super::service::accepted_keys();
+        assert_eq!(documented, accepted.iter().map(String::as_str).collect());
+    }
+
+    #[test]
+    fn every_documented_default_is_the_default() {
+        let example = example_toml();
+        let from_example = ServiceSettings::from_parts(Some(&example), |_| None).unwrap();
+        assert_eq!(
+            from_example,
+            ServiceSettings::from_parts(None, |_| None).unwrap()
+        );
+        // The commented-out samples are valid values too.
+        let uncommented: String = example
+            .lines()
+            .map(|l| {
+                l.strip_prefix("# ")
+                    .filter(|l| l.contains(" = "))
+                    .unwrap_or(l)
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        ServiceSettings::from_parts(Some(&uncommented), |_| None).unwrap();
+    }
+
+    #[test]
+    fn every_variable_changes_what_it_names() {
+        let defaults = ServiceSettings::from_parts(None, |_| None).unwrap();
+        for setting in SETTINGS {
+            let set = ServiceSettings::from_parts(None, |name| {
+                (name == setting.env).then(|| setting.sample.to_string())
+            })
+            .unwrap_or_else(|e| panic!("{}={}: {e}", setting.env, setting.sample));
+            assert_ne!(set, defaults, "{} is not read", setting.env);
+        }
+    }
+
+    #[test]
+    fn the_committed_example_is_generated() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../postd.example.toml");
+        let generated = example_toml();
+        if std::env::var_os("POSTD_WRITE_EXAMPLE").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == generated,
+            "postd.example.toml is out of date: run \
+             `POSTD_WRITE_EXAMPLE=1 cargo test -p postd-host --lib config::reference`"
+        );
+    }
+}
