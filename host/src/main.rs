@@ -4,30 +4,103 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use clap::{Args, Parser, Subcommand};
 use postd_host::capability::vault::{EncryptedSecretStore, KeyRing, KeySpec};
-use postd_host::config::{LogFormat, SETTINGS, ServiceSettings};
+use postd_host::config::{LogFormat, PluginsFile, SETTINGS, ServiceSettings};
 use postd_host::jobs::{Clock, SystemClock};
 use postd_host::store::Store;
 
-const COMMANDS: &str = "usage:
-  postd-host [run] [--plugins <plugins.toml>]   start the host: API, job workers, plugin watcher
-  postd-host migrate                           apply pending database migrations and exit
-  postd-host tenant create <id> [--name <name>] create a tenant and print its API key (shown once)
-  postd-host check <file.wasm>                 print a component's manifest and whether this host loads it
-  postd-host vault rotate --from <key> --to <key> [--reencrypt] [--batch <n>]
-                                               re-wrap every data key under a new key-encryption key
-                                               (and re-encrypt every secret with --reencrypt);
-                                               <key> is local:<key file> or aws-kms:<key id>;
-                                               run it again to resume an interrupted rotation
-";
+/// Runs third-party API connectors as sandboxed WebAssembly components.
+#[derive(Debug, Parser)]
+#[command(name = "postd-host", version, about, after_help = settings_help())]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
 
-/// The commands, then every setting with its variable and default (from the settings
-/// reference, so it lists what the host reads).
-fn usage() -> String {
-    let mut out = format!(
-        "{}\n\nSettings come from postd.toml (or the file POSTD_CONFIG names), \
-         overridden by the environment; postd.example.toml has each key:\n",
-        COMMANDS.trim_end()
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the host: API, job workers, plugin watcher (the default).
+    Run {
+        /// The plugin file (overrides `plugins` / POSTD_PLUGINS).
+        #[arg(long)]
+        plugins: Option<PathBuf>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Print a component's manifest and whether this host loads it.
+    Check {
+        /// The component (`.wasm`).
+        file: PathBuf,
+    },
+    /// The vault's keys.
+    #[command(subcommand)]
+    Vault(VaultCommand),
+    /// The settings and the plugin file.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantCommand {
+    /// Create a tenant and print its first API key (shown once).
+    Create {
+        /// The tenant id.
+        id: String,
+        /// A name for people (default: the id).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum VaultCommand {
+    /// Re-wrap every data key under a new key-encryption key (and re-encrypt every secret with
+    /// --reencrypt); run it again to resume an interrupted rotation.
+    Rotate(RotateArgs),
+}
+
+#[derive(Debug, Args)]
+struct RotateArgs {
+    /// The current key: local:<key file> or aws-kms:<key id>.
+    #[arg(long)]
+    from: String,
+    /// The new key, in the same form.
+    #[arg(long)]
+    to: String,
+    /// Also re-encrypt every secret under fresh data keys.
+    #[arg(long)]
+    reencrypt: bool,
+    /// Data keys re-wrapped per transaction.
+    #[arg(long, value_parser = positive)]
+    batch: Option<usize>,
+}
+
+fn positive(text: &str) -> Result<usize, String> {
+    text.parse::<usize>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("`{text}` is not a positive number"))
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Validate postd.toml, the environment and the plugin file; print the effective settings.
+    Check {
+        /// The plugin file (overrides `plugins` / POSTD_PLUGINS).
+        #[arg(long)]
+        plugins: Option<PathBuf>,
+    },
+}
+
+/// Every setting with its variable and default, from the settings reference.
+fn settings_help() -> String {
+    let mut out = String::from(
+        "Settings come from postd.toml (or the file POSTD_CONFIG names), overridden by the \
+         environment; postd.example.toml has each key:\n",
     );
     for setting in SETTINGS {
         let default = setting
@@ -49,6 +122,8 @@ fn usage() -> String {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Arguments first: `--help`, `--version` and a mistyped command need no settings.
+    let cli = Cli::parse();
     let settings = match ServiceSettings::load() {
         Ok(settings) => settings,
         Err(why) => {
@@ -67,26 +142,23 @@ async fn main() -> ExitCode {
         LogFormat::Json => logs.json().init(),
         LogFormat::Text => logs.init(),
     }
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let database = settings.database_url.clone();
-    match args.as_slice() {
-        ["check", file] => check(PathBuf::from(file)).await,
-        ["migrate"] => migrate(&database).await,
-        ["tenant", "create", id] => tenant_create(id, id, &database).await,
-        ["tenant", "create", id, "--name", name] => tenant_create(id, name, &database).await,
-        ["vault", "rotate", rest @ ..] => rotate(rest, &database).await,
-        ["-h" | "--help" | "help"] => {
-            println!("{}", usage());
-            ExitCode::SUCCESS
+    match cli.command {
+        Some(Command::Check { file }) => check(file).await,
+        Some(Command::Migrate) => migrate(&database).await,
+        Some(Command::Tenant(TenantCommand::Create { id, name })) => {
+            let name = name.unwrap_or_else(|| id.clone());
+            tenant_create(&id, &name, &database).await
         }
-        ["run", rest @ ..] => run(rest, settings).await,
-        rest => run(rest, settings).await,
+        Some(Command::Vault(VaultCommand::Rotate(args))) => rotate(args, &database).await,
+        Some(Command::Config(ConfigCommand::Check { plugins })) => config_check(plugins, settings),
+        Some(Command::Run { plugins }) => run(plugins, settings).await,
+        None => run(None, settings).await,
     }
 }
 
 fn usage_error(why: &str) -> ExitCode {
-    eprintln!("postd-host: {why}\n\n{}", usage());
+    eprintln!("postd-host: {why} (see postd-host --help)");
     ExitCode::from(2)
 }
 
@@ -119,38 +191,12 @@ async fn check(path: PathBuf) -> ExitCode {
     }
 }
 
-async fn rotate(args: &[&str], database_url: &str) -> ExitCode {
-    let (mut from, mut to, mut reencrypt, mut batch) = (None, None, false, None);
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match (*arg, args.clone().next()) {
-            ("--from", Some(v)) => from = Some(KeySpec::parse(v)),
-            ("--to", Some(v)) => to = Some(KeySpec::parse(v)),
-            ("--batch", Some(v)) => {
-                batch = v
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .map(Some)
-                    .ok_or(())
-                    .ok()
-            }
-            ("--reencrypt", _) => {
-                reencrypt = true;
-                continue;
-            }
-            (other, _) => return usage_error(&format!("unexpected argument `{other}`")),
-        }
-        args.next();
-    }
-    let (from, to) = match (from, to) {
-        (Some(Ok(from)), Some(Ok(to))) => (from, to),
-        (Some(Err(why)), _) | (_, Some(Err(why))) => return usage_error(&why),
-        _ => return usage_error("vault rotate needs --from <key> and --to <key>"),
+async fn rotate(args: RotateArgs, database_url: &str) -> ExitCode {
+    let (from, to) = match (KeySpec::parse(&args.from), KeySpec::parse(&args.to)) {
+        (Ok(from), Ok(to)) => (from, to),
+        (Err(why), _) | (_, Err(why)) => return usage_error(&why),
     };
-    let Some(batch) = batch.unwrap_or(Some(usize::MAX)) else {
-        return usage_error("--batch takes a positive number");
-    };
+    let (batch, reencrypt) = (args.batch.unwrap_or(usize::MAX), args.reencrypt);
     let outcome = async {
         let store = Store::open(database_url).await.map_err(|e| e.to_string())?;
         let old = from.provider(false).await.map_err(|e| e.to_string())?;
@@ -198,11 +244,9 @@ async fn rotate(args: &[&str], database_url: &str) -> ExitCode {
     }
 }
 
-async fn run(args: &[&str], mut settings: ServiceSettings) -> ExitCode {
-    match args {
-        [] => {}
-        ["--plugins", path] => settings.plugins = PathBuf::from(path),
-        _ => return usage_error("run takes only --plugins <file>"),
+async fn run(plugins: Option<PathBuf>, mut settings: ServiceSettings) -> ExitCode {
+    if let Some(path) = plugins {
+        settings.plugins = path;
     }
     match postd_host::service::serve(settings).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -210,6 +254,40 @@ async fn run(args: &[&str], mut settings: ServiceSettings) -> ExitCode {
             eprintln!("postd-host: {why}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `config check`: the settings as resolved (secrets shown only as set or unset) and the plugin
+/// file's verdict; fails when either has a problem.
+fn config_check(plugins: Option<PathBuf>, mut settings: ServiceSettings) -> ExitCode {
+    if let Some(path) = plugins {
+        settings.plugins = path;
+    }
+    println!("settings (file, then environment):");
+    for (key, value) in settings.effective() {
+        println!("  {key} = {value}");
+    }
+    let file = PluginsFile::load(&settings.plugins);
+    println!(
+        "{}: {} plugins",
+        settings.plugins.display(),
+        file.plugins.len()
+    );
+    for entry in &file.plugins {
+        println!(
+            "  {} (component {}, {})",
+            entry.id,
+            entry.component,
+            entry.path.display()
+        );
+    }
+    for problem in &file.problems {
+        println!("  problem: {problem}");
+    }
+    if file.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

@@ -296,6 +296,27 @@ mod tests {
     }
 
     #[test]
+    fn config_check_shows_every_key_and_no_password() {
+        let shown: Vec<&str> = ServiceSettings::from_parts(None, |_| None)
+            .unwrap()
+            .effective()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        let documented: Vec<&str> = SETTINGS.iter().map(|s| s.key).collect();
+        assert_eq!(shown, documented);
+        let with_password = ServiceSettings::from_parts(None, |name| {
+            (name == "POSTD_DATABASE_URL").then(|| "postgres://postd:hunter2@db/postd".into())
+        })
+        .unwrap();
+        let shown = with_password.effective();
+        assert!(
+            shown.iter().all(|(_, v)| !v.contains("hunter2")),
+            "{shown:?}"
+        );
+    }
+
+    #[test]
     fn every_documented_default_is_the_default() {
         let example = example_toml();
         let from_example = ServiceSettings::from_parts(Some(&example), |_| None).unwrap();

@@ -26,6 +26,12 @@ pub struct Cidr {
     prefix: u8,
 }
 
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.network, self.prefix)
+    }
+}
+
 impl Cidr {
     /// Parses `address/prefix`; a bare address means that one address.
     pub fn parse(text: &str) -> Result<Self, String> {

@@ -384,3 +384,61 @@ fn help_lists_every_setting() {
     }
     assert!(help.contains("POSTD_ADMIN_KEY") && help.contains("postd.example.toml"));
 }
+
+fn postd(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_postd-host"))
+        .args(args)
+        .env("POSTD_CONFIG", "")
+        .output()
+        .unwrap()
+}
+
+/// The command line behaves like one: a version, help per command, and mistakes named with a
+/// usage exit status, before any setting is read.
+#[test]
+fn the_command_line_names_its_version_and_mistakes() {
+    let version = postd(&["--version"]);
+    assert!(version.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!("postd-host {}", env!("CARGO_PKG_VERSION"))
+    );
+    let unknown = postd(&["frobnicate"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&unknown.stderr).contains("unrecognized subcommand 'frobnicate'")
+    );
+    let missing = postd(&["vault", "rotate", "--from", "local:a.key"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("--to"));
+    let help = postd(&["tenant", "create", "--help"]);
+    assert!(help.status.success());
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--name"));
+}
+
+/// `config check` prints the effective settings and the plugin file's verdict, and fails on a
+/// broken entry.
+#[test]
+fn config_check_validates_the_settings_and_the_plugin_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.toml");
+    std::fs::write(
+        &good,
+        "[plugins.example]\nallowed_hosts = [\"https://api.example.com\"]\n",
+    )
+    .unwrap();
+    let checked = postd(&["config", "check", "--plugins", good.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&checked.stdout);
+    assert!(checked.status.success(), "{out}");
+    assert!(
+        out.contains("workers = 32")
+            && out.contains("1 plugins")
+            && out.contains("example (component example"),
+        "{out}"
+    );
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[plugins.example]\nallowed_hosts = [\"ftp://x\"]\n").unwrap();
+    let refused = postd(&["config", "check", "--plugins", bad.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stdout).contains("problem:"));
+}
