@@ -42,6 +42,32 @@ enum Command {
     /// The settings and the plugin file.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Plugins of a running host, through its admin API (the key from POSTD_ADMIN_KEY).
+    Plugin {
+        /// The host's API (default: the `public_url` setting).
+        #[arg(long, global = true)]
+        url: Option<String>,
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// Every plugin with its status, serving version, digest and previous version.
+    List,
+    /// Upload a component: validated, then hot-swapped in (that host process only).
+    Upload {
+        /// The plugin id.
+        id: String,
+        /// The component (`.wasm`).
+        file: PathBuf,
+    },
+    /// Serve the previous version again.
+    Rollback {
+        /// The plugin id.
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,6 +178,7 @@ async fn main() -> ExitCode {
         }
         Some(Command::Vault(VaultCommand::Rotate(args))) => rotate(args, &database).await,
         Some(Command::Config(ConfigCommand::Check { plugins })) => config_check(plugins, settings),
+        Some(Command::Plugin { url, command }) => plugin(url, command, &settings).await,
         Some(Command::Run { plugins }) => run(plugins, settings).await,
         None => run(None, settings).await,
     }
@@ -255,6 +282,78 @@ async fn run(plugins: Option<PathBuf>, mut settings: ServiceSettings) -> ExitCod
             ExitCode::FAILURE
         }
     }
+}
+
+/// `plugin list|upload|rollback` against a running host's admin API.
+async fn plugin(
+    url: Option<String>,
+    command: PluginCommand,
+    settings: &ServiceSettings,
+) -> ExitCode {
+    let Some(key) = settings.admin_key.as_deref() else {
+        return usage_error("set POSTD_ADMIN_KEY to the host's admin key");
+    };
+    let base = url.unwrap_or_else(|| settings.public_url.clone());
+    let base = base.trim_end_matches('/');
+    let client = reqwest::Client::new();
+    let request = match &command {
+        PluginCommand::List => client.get(format!("{base}/admin/plugins")),
+        PluginCommand::Upload { id, file } => match std::fs::read(file) {
+            Ok(bytes) => client
+                .put(format!("{base}/admin/plugins/{id}"))
+                .header("content-type", "application/wasm")
+                .body(bytes),
+            Err(e) => {
+                eprintln!("postd-host: {}: {e}", file.display());
+                return ExitCode::FAILURE;
+            }
+        },
+        PluginCommand::Rollback { id } => {
+            client.post(format!("{base}/admin/plugins/{id}/rollback"))
+        }
+    };
+    let answer = match request.bearer_auth(key).send().await {
+        Ok(answer) => answer,
+        Err(e) => {
+            eprintln!("postd-host: {base}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let status = answer.status();
+    let body: serde_json::Value = answer
+        .bytes()
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(serde_json::Value::Null);
+    if !status.is_success() {
+        eprintln!(
+            "postd-host: {status}: {} {}",
+            body["code"].as_str().unwrap_or(""),
+            body["message"].as_str().unwrap_or("")
+        );
+        return ExitCode::FAILURE;
+    }
+    let plugins = match body {
+        serde_json::Value::Array(list) => list,
+        one => vec![one],
+    };
+    for p in plugins {
+        let text = |field: &str| p[field].as_str().unwrap_or("-").to_string();
+        println!(
+            "{}\t{}\tversion {}\tsha256 {}\tprevious {}{}",
+            text("id"),
+            text("status"),
+            text("version"),
+            text("sha256"),
+            text("previous_version"),
+            p["last_error"]
+                .as_str()
+                .map(|e| format!("\tlast error: {e}"))
+                .unwrap_or_default()
+        );
+    }
+    ExitCode::SUCCESS
 }
 
 /// `config check`: the settings as resolved (secrets shown only as set or unset) and the plugin

@@ -442,3 +442,61 @@ fn config_check_validates_the_settings_and_the_plugin_file() {
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stdout).contains("problem:"));
 }
+
+/// `plugin list/upload/rollback` drive a running host through its admin API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plugin_commands_drive_a_running_host() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = "cli-admin-key-0123456789";
+    let plugins = format!(
+        "[plugins.example]\npath = {:?}\n",
+        postd_test_artifacts::EXAMPLE
+    );
+    let host = HostProcess::start(
+        dir.path(),
+        dir.path(),
+        &plugins,
+        &[("POSTD_ADMIN_KEY", admin)],
+        Stdio::null(),
+    )
+    .await;
+    let cli = |args: &[&str], key: &str| {
+        let mut all = vec!["plugin", "--url", host.api.url.as_str()];
+        all.extend_from_slice(args);
+        let output = Command::new(env!("CARGO_BIN_EXE_postd-host"))
+            .args(&all)
+            .env("POSTD_CONFIG", "")
+            .env("POSTD_ADMIN_KEY", key)
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    crate::support::eventually(Duration::from_secs(60), "the plugin to serve", || async {
+        cli(&["list"], admin).1.contains("version 0.1.0")
+    })
+    .await;
+    let (code, out, _) = cli(
+        &["upload", "example", postd_test_artifacts::EXAMPLE_NEXT],
+        admin,
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("version 0.2.0") && out.contains("previous 0.1.0"),
+        "{out}"
+    );
+    let (code, out, _) = cli(&["rollback", "example"], admin);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("version 0.1.0"), "{out}");
+    let (code, _, err) = cli(&["upload", "example", "/nonexistent.wasm"], admin);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("/nonexistent.wasm"), "{err}");
+    let (code, _, err) = cli(&["list"], "wrong-admin-key-0123456789");
+    assert_eq!(code, Some(1));
+    assert!(err.contains("401"), "{err}");
+    host.signal("-TERM");
+    assert!(host.exited_cleanly().await);
+}
