@@ -273,26 +273,14 @@ pub async fn list(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
-    let after = match paging::cursor(query.cursor.as_deref())? {
-        None => None,
-        Some(cursor) => Some(
-            cursor
-                .split_once('.')
-                .and_then(|(at, id)| Some((at.parse::<i64>().ok()?, id)))
-                .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "`cursor` is the `next-cursor` header of the previous page",
-                    )
-                })?,
-        ),
-    };
+    let after = paging::parse_time_and_id(query.cursor.as_deref())?;
     let connections = state
         .store()
         .tenant(&caller.tenant)
         .connections_after(after, i64::from(limit))
         .await?;
     Ok(paging::page(connections, limit, |c| {
-        format!("{}.{}", c.created_at, c.id)
+        paging::time_and_id(c.created_at, &c.id)
     }))
 }
 

@@ -14,15 +14,34 @@ use super::ApiError;
 /// The response header that names the next page's cursor.
 pub const NEXT_CURSOR: &str = "next-cursor";
 
+fn bad_cursor() -> ApiError {
+    ApiError::bad_request("`cursor` is the `next-cursor` header of the previous page")
+}
+
 /// `cursor` as given: at most 128 visible ASCII characters.
 pub fn cursor(given: Option<&str>) -> Result<Option<&str>, ApiError> {
     match given {
         None | Some("") => Ok(None),
         Some(c) if c.len() <= 128 && c.bytes().all(|b| b.is_ascii_graphic()) => Ok(Some(c)),
-        Some(_) => Err(ApiError::bad_request(
-            "`cursor` is the `next-cursor` header of the previous page",
-        )),
+        Some(_) => Err(bad_cursor()),
     }
+}
+
+/// The cursor of an item listed by creation time, then id: `<created_at>.<id>`.
+pub fn time_and_id(created_at: i64, id: &str) -> String {
+    format!("{created_at}.{id}")
+}
+
+/// A [`time_and_id`] cursor read back.
+pub fn parse_time_and_id(given: Option<&str>) -> Result<Option<(i64, &str)>, ApiError> {
+    let Some(cursor) = cursor(given)? else {
+        return Ok(None);
+    };
+    cursor
+        .split_once('.')
+        .and_then(|(at, id)| Some((at.parse::<i64>().ok()?, id)))
+        .map(Some)
+        .ok_or_else(bad_cursor)
 }
 
 /// `items` as a JSON array, with `next-cursor` when the page is full.

@@ -32,18 +32,28 @@ impl Pipeline {
     pub async fn check_health(&self, connection: &Connection) -> Result<HealthOutcome, String> {
         let started = Instant::now();
         let mut answer = self.call_health(connection).await;
+        // After a refresh the stored connection (status, token version) is what counts.
+        let refreshed: Connection;
+        let mut connection = connection;
         if matches!(
             &answer,
             Ok(served) if matches!(served.answer, Answer::Health(Err(ConnectorError::AuthExpired(_))))
         ) {
-            match self
+            let outcome = self
                 .refresh(
                     &connection.tenant_id,
                     &connection.id,
                     RefreshTrigger::AuthExpired,
                 )
+                .await;
+            refreshed = self
+                .store
+                .tenant(&connection.tenant_id)
+                .connection(&connection.id)
                 .await
-            {
+                .map_err(|e| e.to_string())?;
+            connection = &refreshed;
+            match outcome {
                 RefreshOutcome::Refreshed | RefreshOutcome::AlreadyFresh => {
                     answer = self.call_health(connection).await;
                 }
@@ -125,11 +135,6 @@ impl Pipeline {
         let next_check = UnixMs::new(now).saturating_add(Span::from(interval)).get();
         tenant
             .record_health(&connection.id, &record, next_check)
-            .await
-            .map_err(|e| e.to_string())?;
-        // A refresh during the check may have changed the status: start from what is stored.
-        let connection = &tenant
-            .connection(&connection.id)
             .await
             .map_err(|e| e.to_string())?;
         let mut status = connection.status;
