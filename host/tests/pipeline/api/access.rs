@@ -223,6 +223,16 @@ async fn oauth_ends_in_the_tenants_app_when_it_names_an_allowed_return_to() {
             "{bad}: {refused:?}"
         );
     }
+    let too_many: Vec<String> = (0..21)
+        .map(|i| format!("https://app{i}.example.com"))
+        .collect();
+    let refused = origins(json!({ "origins": too_many })).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{refused:?}");
+    assert_eq!(
+        api.get("/v1/oauth/return-origins", &key).await.json,
+        json!({ "origins": [] }),
+        "a refused change changes nothing"
+    );
     let set =
         origins(json!({ "origins": ["https://App.Example.com:443", "http://localhost:3000"] }))
             .await;

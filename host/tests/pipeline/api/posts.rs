@@ -209,10 +209,14 @@ async fn a_dead_letter_is_replayed_with_corrected_options_and_the_change_is_audi
         async move { api.post(&path, key, body).await }
     };
     // Malformed changes are refused and change nothing.
+    let many: serde_json::Map<String, Value> =
+        (0..33).map(|i| (format!("o{i}"), json!("x"))).collect();
     for bad in [
         json!({ "options": { "bad name": "x" } }),
         json!({ "options": { "fail": 3 } }),
         json!({ "colour": "red" }),
+        json!({ "options": many }),
+        json!({ "options": { "long": "x".repeat(4097) } }),
     ] {
         let refused = replay(bad.clone()).await;
         assert_eq!(
