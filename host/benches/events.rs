@@ -79,6 +79,7 @@ async fn finish_all(store: &Store, jobs: &[postd_host::store::Claimed]) -> Summa
                 result: json!({ "post_id": format!("p{i}"), "url": null, "scheduled_for": null })
                     .to_string(),
             },
+            trace_id: None,
         };
         let started = Instant::now();
         assert!(store.finish(job, &finish, SystemClock.now()).await.unwrap());

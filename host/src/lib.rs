@@ -7,6 +7,7 @@
 //! - [`check`]: `postd-host check <file.wasm>`.
 //! - [`time`]: points in time and spans whose arithmetic saturates instead of overflowing.
 //! - [`files`]: the host's own files and directories, private to its user.
+//! - [`telemetry`]: logs, and OpenTelemetry traces exported over OTLP when configured.
 #![deny(missing_docs)]
 
 pub mod api;
@@ -15,8 +16,10 @@ pub mod check;
 pub mod config;
 pub mod events;
 pub mod files;
+pub mod fleet;
 pub mod jobs;
 pub mod runtime;
 pub mod service;
 pub mod store;
+pub mod telemetry;
 pub mod time;

@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use postd_host::capability::vault::{EncryptedSecretStore, KeyRing, KeySpec};
 use postd_host::config::{LogFormat, PluginsFile, SETTINGS, ServiceSettings};
 use postd_host::jobs::{Clock, SystemClock};
-use postd_host::store::Store;
+use postd_host::store::{Store, TenantStatus};
 
 /// Runs third-party API connectors as sandboxed WebAssembly components.
 #[derive(Debug, Parser)]
@@ -79,6 +79,33 @@ enum TenantCommand {
         /// A name for people (default: the id).
         #[arg(long)]
         name: Option<String>,
+    },
+    /// List tenants with their status (oldest first).
+    List {
+        /// Only `active`, `disabled` or `deleted` tenants.
+        #[arg(long, value_parser = ["active", "disabled", "deleted"])]
+        status: Option<String>,
+    },
+    /// Disable a tenant: its API keys are refused on every replica, its jobs held.
+    Disable {
+        /// The tenant id.
+        id: String,
+        /// Why, for the audit log.
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Re-enable a disabled tenant; its held jobs are queued again.
+    Enable {
+        /// The tenant id.
+        id: String,
+    },
+    /// Delete a tenant: secrets erased, jobs cancelled, keys revoked. Cannot be undone.
+    Delete {
+        /// The tenant id.
+        id: String,
+        /// Confirms the deletion.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
@@ -157,17 +184,16 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("POSTD_LOG").unwrap_or_else(|_| "info".into());
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        // Colour codes only on a terminal: a log file or collector gets plain text.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    match settings.log_format.unwrap_or_else(LogFormat::for_stderr) {
-        LogFormat::Json => logs.json().init(),
-        LogFormat::Text => logs.init(),
-    }
+    // Logs (POSTD_LOG), and trace export when `otlp_endpoint` is set. Dropped when main returns,
+    // after a SIGTERM's drain too, which flushes the last spans.
+    let format = settings.log_format.unwrap_or_else(LogFormat::for_stderr);
+    let _telemetry = match postd_host::telemetry::init(&settings, format) {
+        Ok(telemetry) => telemetry,
+        Err(why) => {
+            eprintln!("postd-host: {why}");
+            return ExitCode::from(2);
+        }
+    };
     let database = settings.database_url.clone();
     match cli.command {
         Some(Command::Check { file }) => check(file).await,
@@ -176,6 +202,7 @@ async fn main() -> ExitCode {
             let name = name.unwrap_or_else(|| id.clone());
             tenant_create(&id, &name, &database).await
         }
+        Some(Command::Tenant(command)) => tenant(command, &database).await,
         Some(Command::Vault(VaultCommand::Rotate(args))) => rotate(args, &database).await,
         Some(Command::Config(ConfigCommand::Check { plugins })) => config_check(plugins, settings),
         Some(Command::Plugin { url, command }) => plugin(url, command, &settings).await,
@@ -412,6 +439,67 @@ async fn tenant_create(id: &str, name: &str, database_url: &str) -> ExitCode {
             println!("{key}");
             ExitCode::SUCCESS
         }
+        Err(why) => {
+            eprintln!("postd-host: {why}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `tenant list|disable|enable|delete`, on the database directly (every replica reads a
+/// tenant's state on each request, so the change holds fleet-wide at once).
+async fn tenant(command: TenantCommand, database_url: &str) -> ExitCode {
+    if let TenantCommand::Delete { yes: false, id } = &command {
+        return usage_error(&format!(
+            "deleting `{id}` erases its secrets and cannot be undone: add --yes"
+        ));
+    }
+    let outcome = async {
+        let store = Store::open(database_url).await.map_err(|e| e.to_string())?;
+        let now = SystemClock.now();
+        let changed = match command {
+            TenantCommand::Create { .. } => unreachable!("handled by tenant_create"),
+            TenantCommand::List { status } => {
+                let status = status.as_deref().and_then(TenantStatus::parse);
+                let mut after: Option<(i64, String)> = None;
+                println!("{:<24} {:<9} {:<14} NAME", "ID", "STATUS", "CREATED (ms)");
+                loop {
+                    let page = store
+                        .tenants_after(status, 500, after.as_ref().map(|(t, i)| (*t, i.as_str())))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    for t in &page {
+                        let word = serde_json::to_value(t.status).unwrap_or_default();
+                        let word = word.as_str().unwrap_or("");
+                        println!("{:<24} {word:<9} {:<14} {}", t.id, t.created_at, t.name);
+                    }
+                    match page.last() {
+                        Some(last) if page.len() == 500 => {
+                            after = Some((last.created_at, last.id.clone()));
+                        }
+                        _ => return Ok(()),
+                    }
+                }
+            }
+            TenantCommand::Disable { id, reason } => {
+                store.disable_tenant(&id, &reason, "cli", now).await
+            }
+            TenantCommand::Enable { id } => store.enable_tenant(&id, "cli", now).await,
+            TenantCommand::Delete { id, .. } => {
+                let done = store
+                    .delete_tenant(&id, "cli", now)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!("{}", serde_json::to_string(&done).unwrap_or_default());
+                return Ok(());
+            }
+        };
+        let record = changed.map_err(|e| e.to_string())?;
+        println!("{}", serde_json::to_string(&record).unwrap_or_default());
+        Ok::<(), String>(())
+    };
+    match outcome.await {
+        Ok(()) => ExitCode::SUCCESS,
         Err(why) => {
             eprintln!("postd-host: {why}");
             ExitCode::FAILURE

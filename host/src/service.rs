@@ -8,6 +8,7 @@ use crate::api::{ApiState, FailureBudget};
 use crate::capability::http::RedisRateLimiter;
 use crate::capability::vault::{EncryptedSecretStore, KeyProvider, KeyRing, LocalKeyProvider};
 use crate::config::{PluginsFile, ServiceSettings};
+use crate::fleet::FleetPlugins;
 use crate::jobs::{
     Clock, DispatchSettings, Dispatcher, Pipeline, PipelineSettings, RedisDispatch, RefreshLocks,
     StoreJobSink, SystemClock,
@@ -153,7 +154,8 @@ pub async fn serve(settings: ServiceSettings) -> Result<(), String> {
     );
     // The API answers at once (`/readyz` lists the plugins still loading); jobs start once
     // every plugin's first load ended, so none is retried for a plugin that was still loading.
-    let loading = tokio::spawn(load_plugins(runtime.clone(), file, pipeline.clone()));
+    let fleet = (api.fleet.clone(), settings.database_url.clone());
+    let loading = tokio::spawn(load_plugins(runtime.clone(), file, pipeline.clone(), fleet));
     tracing::info!(listen = %settings.listen, plugins = %settings.plugins.display(), "postd-host running; SIGTERM or Ctrl-C stops it");
     let (delay, grace) = (
         Duration::from_secs(settings.shutdown_delay_secs),
@@ -210,10 +212,16 @@ async fn load_plugins(
     runtime: Arc<Runtime>,
     file: PluginsFile,
     pipeline: Arc<Pipeline>,
+    (fleet, database_url): (Arc<FleetPlugins>, String),
 ) -> (crate::jobs::Workers, Option<PluginWatcher>) {
     for failure in runtime.configure(&file).await {
         tracing::error!(%failure, "plugin not loaded; continuing without it");
     }
+    // Uploaded versions the fleet serves replace the files' components before jobs start.
+    if let Err(error) = fleet.sync().await {
+        tracing::error!(%error, "reading the plugin registry failed; following it from now on");
+    }
+    fleet.follow(Some(database_url));
     let watcher = match PluginWatcher::start(runtime.clone(), &file.plugin_dir) {
         Ok(watcher) => Some(watcher),
         Err(error) => {

@@ -1,5 +1,5 @@
-//! The admin API (platform team): plugins (status, upload → validate → hot swap, rollback),
-//! tenants and their API keys, per-tenant plugin enablement.
+//! The admin API for plugins (platform team): status, upload → validate → hot swap, rollback.
+//! Tenants are administered in [`super::tenants`].
 
 use std::sync::Arc;
 
@@ -7,9 +7,10 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::{Admin, ApiError, ApiJson, ApiPath, ApiState};
+use super::{Admin, ApiError, ApiPath, ApiState};
+use crate::fleet::FleetError;
 use crate::runtime::PluginStatus;
 
 /// A plugin as the admin API shows it.
@@ -60,33 +61,6 @@ impl From<PluginStatus> for PluginView {
     }
 }
 
-/// `POST /admin/tenants`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NewTenant {
-    /// The tenant id (1-64 characters of letters, digits, '-', '_').
-    pub id: String,
-    /// Its name.
-    pub name: String,
-}
-
-/// A new tenant's first API key, shown once.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct TenantCreated {
-    /// The tenant.
-    pub id: String,
-    /// The key; only its digest is stored.
-    pub api_key: String,
-}
-
-/// `PUT /admin/tenants/{tenant}/plugins/{id}`
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Enablement {
-    /// Whether the tenant may use the plugin.
-    pub enabled: bool,
-}
-
 /// `GET /admin/plugins`
 pub async fn plugins(State(state): State<Arc<ApiState>>, _admin: Admin) -> Json<Vec<PluginView>> {
     Json(
@@ -100,30 +74,33 @@ pub async fn plugins(State(state): State<Arc<ApiState>>, _admin: Admin) -> Json<
     )
 }
 
-/// `PUT /admin/plugins/{id}`: the body is the component; validated, then swapped in.
+/// `PUT /admin/plugins/{id}`: the body is the component; validated, stored for the fleet, then
+/// swapped in here and, within seconds, on every replica.
 pub async fn upload(
     State(state): State<Arc<ApiState>>,
     _admin: Admin,
     ApiPath(id): ApiPath<String>,
     body: Bytes,
 ) -> Result<Json<PluginView>, ApiError> {
-    let runtime = state.pipeline.runtime();
-    if runtime.status(&id).is_none() {
+    if state.pipeline.runtime().status(&id).is_none() {
         return Err(ApiError::not_found(format!(
             "plugin `{id}` is not configured in plugins.toml"
         )));
     }
-    match runtime.install(&id, body.to_vec()).await {
+    let now = state.pipeline.now();
+    match state.fleet.upload(&id, body.to_vec(), "admin", now).await {
         Ok(status) => Ok(Json(status.into())),
-        Err(error) => Err(ApiError::new(
+        Err(FleetError::Invalid(error)) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid-component",
             error.problem.to_string(),
         )),
+        Err(FleetError::Store(error)) => Err(error.into()),
     }
 }
 
-/// `POST /admin/plugins/{id}/rollback`
+/// `POST /admin/plugins/{id}/rollback`: the previous version serves again, fleet-wide when the
+/// plugin has an uploaded version; otherwise (file versions only) on this replica.
 pub async fn rollback(
     State(state): State<Arc<ApiState>>,
     _admin: Admin,
@@ -135,6 +112,15 @@ pub async fn rollback(
             "plugin `{id}` is not configured"
         )));
     }
+    let now = state.pipeline.now();
+    match state.fleet.rollback(&id, "admin", now).await {
+        Ok(Some(status)) => return Ok(Json(status.into())),
+        Ok(None) => {}
+        Err(FleetError::Invalid(error)) => {
+            return Err(ApiError::not_found(error.problem.to_string()));
+        }
+        Err(FleetError::Store(error)) => return Err(error.into()),
+    }
     runtime
         .rollback(&id)
         .map(|s| Json(s.into()))
@@ -145,89 +131,4 @@ pub async fn rollback(
                 format!("plugin `{id}` has no previous version"),
             )
         })
-}
-
-/// `POST /admin/tenants`: creates a tenant and its first API key.
-pub async fn create_tenant(
-    State(state): State<Arc<ApiState>>,
-    _admin: Admin,
-    ApiJson(body): ApiJson<NewTenant>,
-) -> Result<(StatusCode, Json<TenantCreated>), ApiError> {
-    let valid = (1..=64).contains(&body.id.len())
-        && body
-            .id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if !valid {
-        return Err(ApiError::bad_request(
-            "tenant ids are 1-64 characters of letters, digits, '-' and '_'",
-        ));
-    }
-    let now = state.pipeline.now();
-    if state.store().tenant_exists(&body.id).await? {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "conflict",
-            format!("tenant `{}` exists", body.id),
-        ));
-    }
-    state
-        .store()
-        .create_tenant(&body.id, &body.name, now)
-        .await?;
-    let api_key = state
-        .store()
-        .tenant(&body.id)
-        .create_api_key("admin", now)
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(TenantCreated {
-            id: body.id,
-            api_key,
-        }),
-    ))
-}
-
-/// `PUT /admin/tenants/{tenant}/plugins/{id}`: overrides `plugins.toml` for one tenant.
-pub async fn enable(
-    State(state): State<Arc<ApiState>>,
-    _admin: Admin,
-    ApiPath((tenant, id)): ApiPath<(String, String)>,
-    ApiJson(body): ApiJson<Enablement>,
-) -> Result<StatusCode, ApiError> {
-    known(&state, &tenant, &id).await?;
-    state
-        .store()
-        .tenant(&tenant)
-        .set_plugin_enabled(&id, body.enabled, "admin", state.pipeline.now())
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// `DELETE /admin/tenants/{tenant}/plugins/{id}`: back to `plugins.toml`.
-pub async fn clear(
-    State(state): State<Arc<ApiState>>,
-    _admin: Admin,
-    ApiPath((tenant, id)): ApiPath<(String, String)>,
-) -> Result<StatusCode, ApiError> {
-    known(&state, &tenant, &id).await?;
-    state
-        .store()
-        .tenant(&tenant)
-        .clear_plugin_enabled(&id, "admin", state.pipeline.now())
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn known(state: &ApiState, tenant: &str, plugin: &str) -> Result<(), ApiError> {
-    if !state.store().tenant_exists(tenant).await? {
-        return Err(ApiError::not_found(format!("tenant `{tenant}` not found")));
-    }
-    if state.pipeline.runtime().status(plugin).is_none() {
-        return Err(ApiError::not_found(format!(
-            "plugin `{plugin}` is not configured"
-        )));
-    }
-    Ok(())
 }

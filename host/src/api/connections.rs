@@ -272,11 +272,20 @@ pub async fn list(
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
+    page(&state, &caller.tenant, query).await
+}
+
+/// One page of `tenant`'s connections, oldest first (also the admin API's view of them).
+pub(super) async fn page(
+    state: &ApiState,
+    tenant: &str,
+    query: ListQuery,
+) -> Result<Response, ApiError> {
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let after = paging::parse_time_and_id(query.cursor.as_deref())?;
     let connections = state
         .store()
-        .tenant(&caller.tenant)
+        .tenant(tenant)
         .connections_after(after, i64::from(limit))
         .await?;
     Ok(paging::page(connections, limit, |c| {

@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::{ApiError, ApiState};
+use crate::store::KeyOwner;
 
 /// A JSON body (unknown fields refused where the type says so).
 pub struct ApiJson<T>(pub T);
@@ -129,9 +130,14 @@ impl FromRequestParts<Arc<ApiState>> for Caller {
         })?;
         let source = source(parts);
         within_budget(state, source)?;
-        match state.store().tenant_for_key(key).await? {
-            Some(tenant) => Ok(Caller { tenant }),
-            None => {
+        match state.store().key_owner(key, state.pipeline.now()).await? {
+            KeyOwner::Tenant(tenant) => Ok(Caller { tenant }),
+            KeyOwner::Disabled(tenant) => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "tenant-disabled",
+                format!("tenant `{tenant}` is disabled; the platform team can re-enable it"),
+            )),
+            KeyOwner::Unknown => {
                 state.auth_failures.record_failure(source);
                 Err(ApiError::unauthorized("unknown or revoked API key"))
             }

@@ -1,4 +1,4 @@
-//! Request ids, request logs and HTTP request counts.
+//! Request ids, request logs, request spans ([`crate::telemetry`]) and HTTP request counts.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -8,6 +8,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
+use tracing::Instrument;
 
 use super::ApiState;
 
@@ -61,11 +62,16 @@ pub async fn track(State(state): State<Arc<ApiState>>, request: Request, next: N
         .unwrap_or_else(|| "unmatched".into());
     let method = request.method().as_str().to_string();
     let started = Instant::now();
+    // The request's trace span (when traces are exported), continuing a caller's `traceparent`.
+    let span = crate::telemetry::server_span(&method, &route, &id, request.headers());
     let mut request = request;
     request.extensions_mut().insert(RequestId(id.clone()));
-    let mut response = next.run(request).await;
+    let mut response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
-    tracing::info!(request_id = %id, %method, %route, status, latency_ms = started.elapsed().as_millis() as u64, "request");
+    crate::telemetry::record_status(&span, status);
+    span.in_scope(|| {
+        tracing::info!(request_id = %id, %method, %route, status, latency_ms = started.elapsed().as_millis() as u64, "request");
+    });
     state.metrics.record(&method, &route, status);
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert("x-request-id", value);

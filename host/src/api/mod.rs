@@ -16,6 +16,8 @@ mod ops;
 mod paging;
 mod posts;
 mod return_to;
+mod tenants;
+mod unread;
 mod webhooks;
 
 use std::net::SocketAddr;
@@ -68,6 +70,8 @@ pub struct ApiState {
     pub webhook_rate: LocalRateLimiter,
     /// Set when the process began to stop: `/readyz` answers 503 from then on.
     pub draining: std::sync::atomic::AtomicBool,
+    /// The fleet's plugin registry (uploads and rollbacks as database state).
+    pub fleet: Arc<crate::fleet::FleetPlugins>,
 }
 
 impl ApiState {
@@ -79,6 +83,10 @@ impl ApiState {
         redis_url: Option<String>,
     ) -> Self {
         ApiState {
+            fleet: crate::fleet::FleetPlugins::new(
+                pipeline.store().clone(),
+                pipeline.runtime().clone(),
+            ),
             pipeline,
             admin_key,
             public_url,
@@ -131,6 +139,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/posts/{id}", get(posts::get).delete(posts::delete))
         .route("/analytics", get(posts::analytics))
         .route("/jobs", get(posts::jobs))
+        .route("/jobs/{id}/attempts", get(posts::attempts))
         .route("/dead-letters", get(posts::dead_letters))
         .route("/dead-letters/{id}/replay", post(posts::replay))
         .route("/event-types", get(events::types))
@@ -155,11 +164,32 @@ pub fn router(state: Arc<ApiState>) -> Router {
             put(admin::upload).layer(DefaultBodyLimit::max(MAX_COMPONENT_UPLOAD)),
         )
         .route("/plugins/{id}/rollback", post(admin::rollback))
-        .route("/tenants", post(admin::create_tenant))
+        .route("/tenants", get(tenants::list).post(tenants::create))
+        .route(
+            "/tenants/{tenant}",
+            get(tenants::get).delete(tenants::delete),
+        )
+        .route("/tenants/{tenant}/disable", post(tenants::disable))
+        .route("/tenants/{tenant}/enable", post(tenants::enable_tenant))
+        .route(
+            "/tenants/{tenant}/keys",
+            get(tenants::keys).post(tenants::add_key),
+        )
+        .route(
+            "/tenants/{tenant}/keys/{id}",
+            axum::routing::delete(tenants::revoke_key),
+        )
+        .route(
+            "/tenants/{tenant}/keys/{id}/rotate",
+            post(tenants::rotate_key),
+        )
+        .route("/tenants/{tenant}/plugins", get(tenants::plugins))
         .route(
             "/tenants/{tenant}/plugins/{id}",
-            put(admin::enable).delete(admin::clear),
+            put(tenants::enable_plugin).delete(tenants::clear_plugin),
         )
+        .route("/tenants/{tenant}/connections", get(tenants::connections))
+        .route("/audit", get(tenants::audit))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
     Router::new()
         .nest("/v1", v1)
@@ -179,5 +209,6 @@ pub fn router(state: Arc<ApiState>) -> Router {
             state.clone(),
             metrics::track,
         ))
+        .layer(axum::middleware::from_fn(unread::close_when_unread))
         .with_state(state)
 }

@@ -16,7 +16,9 @@ use super::paging;
 use super::{ApiError, ApiJson, ApiJsonOrEmpty, ApiPath, ApiQuery, ApiState, Caller};
 use crate::runtime::wit::connector::{AnalyticsRequest, Capabilities, DeleteRequest};
 use crate::runtime::{Answer, Invocation};
-use crate::store::{Accepted, Job, JobState, MediaItem, NewPost, PostContent, PostRecord, Target};
+use crate::store::{
+    Accepted, Attempt, Job, JobState, MediaItem, NewPost, PostContent, PostRecord, Target,
+};
 
 /// `POST /v1/posts` (with an `Idempotency-Key` header).
 #[derive(Debug, Deserialize)]
@@ -339,6 +341,18 @@ pub async fn jobs(
         .jobs_before(status, limit, before)
         .await?;
     Ok(paging::page(jobs, limit, |j| j.id.clone()))
+}
+
+/// `GET /v1/jobs/{id}/attempts`: a job's recorded runs, oldest first, each with its trace id
+/// when traces were exported.
+pub async fn attempts(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Vec<Attempt>>, ApiError> {
+    let tenant = state.store().tenant(&caller.tenant);
+    tenant.job(&id).await?;
+    Ok(Json(tenant.attempts(&id).await?))
 }
 
 /// `GET /v1/dead-letters`

@@ -249,6 +249,22 @@ pub const SETTINGS: &[SettingDoc] = &[
         "How long finished deliveries are kept.",
         "7",
     ),
+    doc(
+        "otlp_endpoint",
+        "POSTD_OTLP_ENDPOINT",
+        "URL",
+        None,
+        "OpenTelemetry collector (OTLP over HTTP, protobuf) traces are exported to; `/v1/traces` is appended. Unset: no export.",
+        "http://127.0.0.1:4318",
+    ),
+    doc(
+        "otlp_service_name",
+        "POSTD_OTLP_SERVICE_NAME",
+        "string",
+        Some("\"postd-host\""),
+        "The `service.name` of exported traces.",
+        "postd-eu",
+    ),
 ];
 
 /// `postd.example.toml`: every key with its variable, type, default and meaning; keys without a

@@ -71,6 +71,11 @@ pub struct ServiceSettings {
     pub shutdown_grace_secs: u64,
     /// How outbound events are delivered.
     pub events: EventSettings,
+    /// Where traces are exported with OpenTelemetry (OTLP over HTTP, protobuf): the collector's
+    /// base URL (`http://collector:4318`; `/v1/traces` is appended). `None`: no export.
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` of the exported traces.
+    pub otlp_service_name: String,
 }
 
 /// Log output.
@@ -124,6 +129,8 @@ struct RawSettings {
     event_secret_grace_secs: Option<u64>,
     event_concurrency: Option<u64>,
     event_retention_days: Option<u64>,
+    otlp_endpoint: Option<String>,
+    otlp_service_name: Option<String>,
 }
 
 impl ServiceSettings {
@@ -281,6 +288,13 @@ impl ServiceSettings {
             ),
             ..defaults
         };
+        let otlp_endpoint = env("POSTD_OTLP_ENDPOINT")
+            .or(raw.otlp_endpoint)
+            .map(|url| otlp_endpoint(&url))
+            .transpose()?;
+        let otlp_service_name = env("POSTD_OTLP_SERVICE_NAME")
+            .or(raw.otlp_service_name)
+            .unwrap_or_else(|| "postd-host".into());
         let admin_key = env("POSTD_ADMIN_KEY");
         if admin_key.as_ref().is_some_and(|k| k.len() < 16) {
             return Err("POSTD_ADMIN_KEY must be at least 16 characters".into());
@@ -317,6 +331,8 @@ impl ServiceSettings {
             shutdown_delay_secs,
             shutdown_grace_secs,
             events,
+            otlp_endpoint,
+            otlp_service_name,
             listen,
             data_dir,
         })
@@ -386,7 +402,25 @@ impl ServiceSettings {
                 "event_retention_days",
                 (e.retention.as_secs() / 86_400).to_string(),
             ),
+            (
+                "otlp_endpoint",
+                opt(&self.otlp_endpoint.as_deref().map(redact_password)),
+            ),
+            ("otlp_service_name", self.otlp_service_name.clone()),
         ]
+    }
+}
+
+/// An OTLP endpoint as given (without a trailing slash): an `http` or `https` URL with a host.
+fn otlp_endpoint(url: &str) -> Result<String, String> {
+    match url::Url::parse(url) {
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.has_host() => {
+            Ok(url.trim_end_matches('/').to_string())
+        }
+        _ => Err(format!(
+            "POSTD_OTLP_ENDPOINT (otlp_endpoint) is an http or https URL such as \
+             `http://collector:4318`, not `{url}`"
+        )),
     }
 }
 
@@ -512,6 +546,29 @@ mod tests {
             bad.contains("POSTD_EVENT_ALLOWED_RANGES") && bad.contains("nonsense"),
             "{bad}"
         );
+    }
+
+    #[test]
+    fn trace_export_is_off_until_an_endpoint_is_set() {
+        let off = ServiceSettings::from_parts(None, |_| None).unwrap();
+        assert_eq!(
+            (off.otlp_endpoint, off.otlp_service_name.as_str()),
+            (None, "postd-host")
+        );
+        let on =
+            ServiceSettings::from_parts(Some("otlp_endpoint = \"http://collector:4318/\""), |n| {
+                (n == "POSTD_OTLP_SERVICE_NAME").then(|| "postd-eu".into())
+            })
+            .unwrap();
+        assert_eq!(on.otlp_endpoint.as_deref(), Some("http://collector:4318"));
+        assert_eq!(on.otlp_service_name, "postd-eu");
+        for bad in ["collector:4318", "ftp://collector", "http://"] {
+            let error = ServiceSettings::from_parts(None, |n| {
+                (n == "POSTD_OTLP_ENDPOINT").then(|| bad.to_string())
+            })
+            .unwrap_err();
+            assert!(error.contains("POSTD_OTLP_ENDPOINT"), "{bad}: {error}");
+        }
     }
 
     #[test]

@@ -321,6 +321,7 @@ mod tests {
             created_at: 0,
             updated_at: 0,
             deleted_at: None,
+            traceparent: None,
         };
         let now = Event::published(
             &job,

@@ -192,7 +192,11 @@ impl Pipeline {
                 .find(|(p, _)| p == plugin)
                 .is_none_or(|(_, m)| !natively_schedules(m, scheduled_for, now))
         };
-        let accepted = tenant_store.accept(post, &host_schedules, now).await?;
+        // The request accepting the post, when traces are exported: its jobs' runs link to it.
+        let traceparent = crate::telemetry::traceparent(&tracing::Span::current());
+        let accepted = tenant_store
+            .accept_traced(post, &host_schedules, now, traceparent.as_deref())
+            .await?;
         if let Accepted::Created(record) = &accepted {
             let due: Vec<(String, Millis)> = record
                 .jobs

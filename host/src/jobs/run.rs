@@ -2,6 +2,8 @@
 
 use std::time::Instant;
 
+use tracing::Instrument;
+
 use super::policy::{RATE_LIMIT_TOO_LONG, Verdict, classify_call, classify_connector, too_long};
 use super::refresh::{RefreshOutcome, RefreshTrigger};
 use super::{Pipeline, natively_schedules};
@@ -13,6 +15,7 @@ use crate::runtime::wit::queue::Task;
 use crate::runtime::{Answer, Invocation};
 use crate::store::{
     Claimed, Finish, FinishOutcome, Job, Millis, PAUSED_FOR_CONNECTION, PAUSED_FOR_PLUGIN,
+    PAUSED_FOR_TENANT,
 };
 use crate::time::{Span, UnixMs};
 
@@ -20,9 +23,31 @@ impl Pipeline {
     /// Runs `claimed` and records its outcome. Returns the job's next due time when it stays
     /// queued (for the dispatcher), `None` when it finished, paused or lost its lease.
     pub async fn run_claimed(&self, claimed: &Claimed) -> Option<Millis> {
+        let span = crate::telemetry::job_span(
+            &claimed.job,
+            export_of(claimed),
+            claimed.job.traceparent.as_deref(),
+        );
+        self.run_traced(claimed, span.clone())
+            .instrument(span)
+            .await
+    }
+
+    /// [`Self::run_claimed`] inside `span`, the attempt's span.
+    async fn run_traced(&self, claimed: &Claimed, span: tracing::Span) -> Option<Millis> {
         let started_at = self.now();
         let clock = Instant::now();
         let (export, fuel, outcome, error) = self.execute(claimed, started_at).await;
+        let trace_id = crate::telemetry::trace_id(&span);
+        crate::telemetry::record_outcome(
+            &span,
+            outcome.word(),
+            error.as_ref().map(|(code, _)| code.as_str()),
+        );
+        if trace_id.is_some() {
+            // A line carrying the trace id, to go from the logs to the trace.
+            tracing::info!(job = %claimed.job.id, outcome = outcome.word(), "job attempt finished");
+        }
         let finish = Finish {
             export,
             worker: self.settings.worker_id.clone(),
@@ -32,6 +57,7 @@ impl Pipeline {
             error_code: error.as_ref().map(|(code, _)| code.clone()),
             error: error.map(|(_, message)| message),
             outcome,
+            trace_id,
         };
         let now = self.now();
         match self.finisher.finish(claimed, &finish, now).await {
@@ -60,11 +86,7 @@ impl Pipeline {
         now: Millis,
     ) -> (&'static str, u64, FinishOutcome, Option<(String, String)>) {
         let job = &claimed.job;
-        let export = if claimed.task.is_some() {
-            "handle-task"
-        } else {
-            "publish"
-        };
+        let export = export_of(claimed);
         let config = self.runtime.plugin_config(&job.plugin);
         let max_attempts = config.as_ref().map_or(4, |c| c.entry.jobs.max_attempts);
         if job.attempts > max_attempts {
@@ -78,9 +100,14 @@ impl Pipeline {
             );
         }
         let tenant = self.store.tenant(&job.tenant_id);
-        let enabled = match tenant.plugin_enabled(&job.plugin).await {
-            Ok(Some(false)) => return (export, 0, pause(PAUSED_FOR_PLUGIN), None),
-            Ok(enabled) => enabled,
+        let enabled = match tenant.run_gate(&job.plugin).await {
+            Ok(gate) if gate.tenant_disabled => {
+                return (export, 0, pause(PAUSED_FOR_TENANT), None);
+            }
+            Ok(gate) if gate.plugin_enabled == Some(false) => {
+                return (export, 0, pause(PAUSED_FOR_PLUGIN), None);
+            }
+            Ok(gate) => gate.plugin_enabled,
             Err(e) => {
                 return (
                     export,
@@ -316,6 +343,15 @@ impl Pipeline {
                 .get(),
             spend_attempt: true,
         }
+    }
+}
+
+/// The export a claimed job runs: a continuation's `handle-task`, or `publish`.
+fn export_of(claimed: &Claimed) -> &'static str {
+    if claimed.task.is_some() {
+        "handle-task"
+    } else {
+        "publish"
     }
 }
 

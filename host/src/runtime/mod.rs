@@ -212,12 +212,24 @@ impl Runtime {
         self.reload(&id).await
     }
 
-    /// Reads the plugin's component file again and installs it if it validates.
+    /// Reads the plugin's component file again and installs it if it validates — unless the
+    /// plugin serves a version uploaded through the admin API, which the fleet registry
+    /// ([`crate::fleet`]) pins until a rollback returns it to the file.
     pub async fn reload(&self, id: &str) -> Result<PluginStatus, LoadError> {
-        let slot = self.registry.get(id).ok_or_else(|| LoadError {
-            path: PathBuf::from(id),
-            problem: LoadProblem::Unreadable(format!("plugin `{id}` is not configured")),
-        })?;
+        let slot = self.slot(id)?;
+        if slot.uploaded.load(std::sync::atomic::Ordering::Acquire) {
+            tracing::info!(
+                plugin = id,
+                "the component file changed; the uploaded version keeps serving"
+            );
+            return Ok(slot.status());
+        }
+        self.reload_file(id).await
+    }
+
+    /// Reads the plugin's component file and installs it, ending an upload's pin.
+    pub async fn reload_file(&self, id: &str) -> Result<PluginStatus, LoadError> {
+        let slot = self.slot(id)?;
         let path = slot.config.load().entry.path.clone();
         let bytes = match tokio::fs::read(&path).await {
             Ok(bytes) => bytes,
@@ -231,7 +243,59 @@ impl Runtime {
                 return Err(error);
             }
         };
-        self.install_bytes(&slot, bytes, path).await
+        let installed = self.install_bytes(&slot, bytes, path).await;
+        if installed.is_ok() {
+            slot.uploaded
+                .store(false, std::sync::atomic::Ordering::Release);
+        }
+        installed
+    }
+
+    fn slot(&self, id: &str) -> Result<Arc<PluginSlot>, LoadError> {
+        self.registry.get(id).ok_or_else(|| LoadError {
+            path: PathBuf::from(id),
+            problem: LoadProblem::Unreadable(format!("plugin `{id}` is not configured")),
+        })
+    }
+
+    /// Validates `bytes` as a version of plugin `id` without installing it (an upload is
+    /// checked before it is stored for the fleet).
+    pub async fn validate_upload(
+        &self,
+        id: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Arc<LoadedPlugin>, LoadError> {
+        let slot = self.slot(id)?;
+        let config = slot.config.load_full();
+        self.prepare(&config, bytes, PathBuf::from("<upload>"))
+            .await
+    }
+
+    /// Marks the version of `id` serving now as the uploaded one (it was uploaded with the same
+    /// bytes), so file changes no longer replace it.
+    pub fn pin_uploaded(&self, id: &str) {
+        if let Ok(slot) = self.slot(id) {
+            slot.uploaded
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
+    }
+
+    /// Installs an uploaded version of `id` (from the fleet registry); the component file no
+    /// longer replaces it until [`Runtime::reload_file`].
+    pub async fn install_uploaded(
+        &self,
+        id: &str,
+        bytes: Vec<u8>,
+    ) -> Result<PluginStatus, LoadError> {
+        let slot = self.slot(id)?;
+        let installed = self
+            .install_bytes(&slot, bytes, PathBuf::from("<upload>"))
+            .await;
+        if installed.is_ok() {
+            slot.uploaded
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
+        installed
     }
 
     /// Installs `bytes` as plugin `id`'s new version, as the admin API's upload does: compiled

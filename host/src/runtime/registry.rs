@@ -100,6 +100,8 @@ pub struct PluginSlot {
     loading: AtomicBool,
     /// Serializes installs of this plugin, so validation of two uploads cannot interleave.
     pub(crate) install_lock: tokio::sync::Mutex<()>,
+    /// Serving a version uploaded through the admin API: file changes do not replace it.
+    pub(crate) uploaded: AtomicBool,
 }
 
 impl PluginSlot {
@@ -116,6 +118,7 @@ impl PluginSlot {
             swaps: AtomicU64::new(0),
             loading: AtomicBool::new(true),
             install_lock: tokio::sync::Mutex::new(()),
+            uploaded: AtomicBool::new(false),
         }
     }
 

@@ -10,7 +10,44 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::tenants::audit;
-use super::{Millis, Store, StoreError, TenantStore};
+use super::{Millis, Store, StoreError, TenantStore, new_id};
+
+/// Working API keys a tenant may hold at once.
+pub const MAX_ACTIVE_KEYS: i64 = 50;
+
+/// An API key as the admin API shows it: never the key, only its first characters.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+pub struct ApiKeyRecord {
+    /// Its id (`key_…`), for revoking or rotating it.
+    pub id: String,
+    /// Its name, as the admin gave it (`default` for a tenant's first key).
+    pub name: String,
+    /// The key's first 12 characters, to recognise it.
+    pub prefix: String,
+    /// When it was made (Unix ms).
+    pub created_at: Millis,
+    /// When it stopped or stops working (Unix ms; later than now during a rotation's grace).
+    pub revoked_at: Option<Millis>,
+}
+
+/// A key just made: its record, and the key itself, shown once.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    /// What is kept of it.
+    pub record: ApiKeyRecord,
+    /// The key.
+    pub key: String,
+}
+
+fn key_from_row(row: &sqlx::any::AnyRow) -> ApiKeyRecord {
+    ApiKeyRecord {
+        id: row.get("id"),
+        name: row.get("name"),
+        prefix: row.get("prefix"),
+        created_at: row.get("created_at"),
+        revoked_at: row.get("revoked_at"),
+    }
+}
 
 /// A pending OAuth authorization, as `state` binds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +64,7 @@ pub struct OAuthState {
     pub return_to: Option<String>,
 }
 
-fn digest(key: &str) -> String {
+pub(super) fn digest(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
@@ -79,32 +116,187 @@ pub(super) async fn use_oauth_state(
 }
 
 impl TenantStore {
-    /// Creates an API key for this tenant; the key is returned once and only its digest kept.
+    /// Creates an API key named `default` for this tenant; the key is returned once and only
+    /// its digest kept.
     pub async fn create_api_key(&self, actor: &str, now: Millis) -> Result<String, StoreError> {
-        let key = random_token("pdk_");
+        Ok(self.add_api_key("default", actor, now).await?.key)
+    }
+
+    /// Creates a named API key (at most [`MAX_ACTIVE_KEYS`] work at once). Audited.
+    pub async fn add_api_key(
+        &self,
+        name: &str,
+        actor: &str,
+        now: Millis,
+    ) -> Result<NewApiKey, StoreError> {
         let mut tx = self.store.begin().await?;
-        sqlx::query("INSERT INTO api_keys (key_sha256, tenant_id, prefix, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(digest(&key))
-            .bind(&self.tenant)
-            .bind(&key[..12])
-            .bind(now)
-            .execute(&mut *tx)
+        let made = self.insert_key(&mut tx, name, actor, now).await?;
+        tx.commit()
             .await
-            .map_err(StoreError::db("storing an API key"))?;
+            .map_err(StoreError::db("committing an API key"))?;
+        Ok(made)
+    }
+
+    /// This tenant's keys, revoked ones included, oldest first.
+    pub async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, name, prefix, created_at, revoked_at FROM api_keys WHERE tenant_id = $1
+             ORDER BY created_at, id",
+        )
+        .bind(&self.tenant)
+        .fetch_all(&self.store.pool)
+        .await
+        .map_err(StoreError::db("listing API keys"))?;
+        Ok(rows.iter().map(key_from_row).collect())
+    }
+
+    /// Revokes a key now (a key already revoked stays revoked at its time; a key in its
+    /// rotation grace period is revoked now). Audited.
+    pub async fn revoke_api_key(
+        &self,
+        id: &str,
+        actor: &str,
+        now: Millis,
+    ) -> Result<ApiKeyRecord, StoreError> {
+        let mut tx = self.store.begin().await?;
+        self.end_key(&mut tx, id, now).await?;
+        audit(&mut tx, &self.tenant, now, actor, "api-key.revoked", id, "").await?;
+        tx.commit()
+            .await
+            .map_err(StoreError::db("committing a revocation"))?;
+        self.api_key(id).await
+    }
+
+    /// Replaces a working key by a new one with the same name; the old key keeps working for
+    /// `grace_ms` (0: revoked at once), so clients can switch without an outage. Audited.
+    pub async fn rotate_api_key(
+        &self,
+        id: &str,
+        grace_ms: Millis,
+        actor: &str,
+        now: Millis,
+    ) -> Result<NewApiKey, StoreError> {
+        let old = self.api_key(id).await?;
+        if old.revoked_at.is_some_and(|at| at <= now) {
+            return Err(StoreError::Conflict(format!(
+                "API key `{id}` is revoked; create a new one"
+            )));
+        }
+        let mut tx = self.store.begin().await?;
+        self.end_key(&mut tx, id, now.saturating_add(grace_ms.max(0)))
+            .await?;
+        let made = self.insert_key(&mut tx, &old.name, actor, now).await?;
+        let detail = format!("replaced={id} grace_ms={grace_ms}");
         audit(
             &mut tx,
             &self.tenant,
             now,
             actor,
-            "api-key.created",
-            &key[..12],
-            "",
+            "api-key.rotated",
+            &made.record.id,
+            &detail,
         )
         .await?;
         tx.commit()
             .await
-            .map_err(StoreError::db("committing an API key"))?;
-        Ok(key)
+            .map_err(StoreError::db("committing a rotation"))?;
+        Ok(made)
+    }
+
+    /// One key of this tenant.
+    pub async fn api_key(&self, id: &str) -> Result<ApiKeyRecord, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, name, prefix, created_at, revoked_at FROM api_keys WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(&self.tenant)
+        .bind(id)
+        .fetch_optional(&self.store.pool)
+        .await
+        .map_err(StoreError::db("reading an API key"))?;
+        row.as_ref()
+            .map(key_from_row)
+            .ok_or_else(|| StoreError::not_found("API key", id))
+    }
+
+    /// Makes a key inside `tx`, refusing past [`MAX_ACTIVE_KEYS`] working keys.
+    async fn insert_key(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        name: &str,
+        actor: &str,
+        now: Millis,
+    ) -> Result<NewApiKey, StoreError> {
+        let active: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM api_keys WHERE tenant_id = $1 AND (revoked_at IS NULL OR revoked_at > $2)",
+        )
+        .bind(&self.tenant)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(StoreError::db("counting API keys"))?;
+        if active >= MAX_ACTIVE_KEYS {
+            return Err(StoreError::Conflict(format!(
+                "tenant `{}` has {MAX_ACTIVE_KEYS} working API keys; revoke one first",
+                self.tenant
+            )));
+        }
+        let key = random_token("pdk_");
+        let record = ApiKeyRecord {
+            id: new_id("key"),
+            name: name.to_string(),
+            prefix: key[..12].to_string(),
+            created_at: now,
+            revoked_at: None,
+        };
+        sqlx::query(
+            "INSERT INTO api_keys (key_sha256, tenant_id, prefix, created_at, id, name) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(digest(&key))
+        .bind(&self.tenant)
+        .bind(&record.prefix)
+        .bind(now)
+        .bind(&record.id)
+        .bind(name)
+        .execute(&mut **tx)
+        .await
+        .map_err(StoreError::db("storing an API key"))?;
+        let detail = format!("name={name} prefix={}", record.prefix);
+        audit(
+            tx,
+            &self.tenant,
+            now,
+            actor,
+            "api-key.created",
+            &record.id,
+            &detail,
+        )
+        .await?;
+        Ok(NewApiKey { record, key })
+    }
+
+    /// Sets a key's end to `at` unless it already ended earlier; not found when the tenant has
+    /// no such key.
+    async fn end_key(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        id: &str,
+        at: Millis,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE api_keys SET revoked_at = CASE WHEN revoked_at IS NULL OR revoked_at > $3 THEN $3 ELSE revoked_at END
+             WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(&self.tenant)
+        .bind(id)
+        .bind(at)
+        .execute(&mut **tx)
+        .await
+        .map_err(StoreError::db("revoking an API key"))?;
+        if done.rows_affected() == 1 {
+            Ok(())
+        } else {
+            Err(StoreError::not_found("API key", id))
+        }
     }
 
     /// The origins an OAuth `return_to` of this tenant may name.
@@ -178,18 +370,6 @@ impl TenantStore {
 }
 
 impl Store {
-    /// The tenant an API key belongs to, if the key is valid.
-    pub async fn tenant_for_key(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query(
-            "SELECT tenant_id FROM api_keys WHERE key_sha256 = $1 AND revoked_at IS NULL",
-        )
-        .bind(digest(key))
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(StoreError::db("checking an API key"))?;
-        Ok(row.map(|r| r.get("tenant_id")))
-    }
-
     /// Reads an OAuth `state` for `plugin` without using it up: what it binds if it exists, is
     /// for that plugin and has not expired. It is used up by the transaction that stores the
     /// connection ([`TenantStore::complete_oauth`]) or by [`Store::take_oauth_state`], so a

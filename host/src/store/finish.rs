@@ -106,8 +106,8 @@ async fn finish_in(
     }
     sqlx::query(
             "INSERT INTO job_attempts (tenant_id, id, job_id, attempt, export, worker, started_at, latency_ms, fuel,
-                 outcome, error_code, error)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                 outcome, error_code, error, trace_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&job.tenant_id)
         .bind(new_id("att"))
@@ -121,6 +121,7 @@ async fn finish_in(
         .bind(finish.outcome.word())
         .bind(finish.error_code.as_deref())
         .bind(finish.error.as_deref())
+        .bind(finish.trace_id.as_deref())
         .execute(&mut **tx)
         .await
         .map_err(StoreError::db("recording an attempt"))?;
@@ -243,6 +244,7 @@ mod tests {
             outcome: FinishOutcome::Published {
                 result: "{}".into(),
             },
+            trace_id: None,
         }
     }
 

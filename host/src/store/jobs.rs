@@ -17,7 +17,7 @@ use super::{
 
 pub(crate) const JOB_COLUMNS: &str = "j.tenant_id, j.id, j.post_id, j.connection_id, j.plugin, j.account_id, \
     j.content, p.scheduled_for, j.state, j.state_reason, j.attempts, j.next_run_at, j.recovery_point, j.result, \
-    j.last_error, j.created_at, j.updated_at, j.deleted_at";
+    j.last_error, j.created_at, j.updated_at, j.deleted_at, p.traceparent";
 
 /// Reads a job row selected with [`JOB_COLUMNS`].
 pub(crate) fn job_from_row(row: &AnyRow) -> Job {
@@ -44,6 +44,7 @@ pub(crate) fn job_from_row(row: &AnyRow) -> Job {
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
         deleted_at: row.get("deleted_at"),
+        traceparent: row.get("traceparent"),
     }
 }
 
@@ -67,6 +68,18 @@ impl TenantStore {
         host_schedules: &(dyn Fn(&str) -> bool + Sync),
         now: Millis,
     ) -> Result<Accepted, StoreError> {
+        self.accept_traced(post, host_schedules, now, None).await
+    }
+
+    /// [`Self::accept`], storing with a new post the W3C `traceparent` of the request that
+    /// accepted it (its jobs' runs link to that trace).
+    pub async fn accept_traced(
+        &self,
+        post: &NewPost,
+        host_schedules: &(dyn Fn(&str) -> bool + Sync),
+        now: Millis,
+        traceparent: Option<&str>,
+    ) -> Result<Accepted, StoreError> {
         if post.idempotency_key.is_empty() || post.idempotency_key.len() > 255 {
             return Err(StoreError::Invalid(
                 "idempotency keys are 1-255 characters".into(),
@@ -81,8 +94,8 @@ impl TenantStore {
         let post_id = new_id("post");
         let mut tx = self.store.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO posts (tenant_id, id, idempotency_key, payload_sha256, scheduled_for, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
+            "INSERT INTO posts (tenant_id, id, idempotency_key, payload_sha256, scheduled_for, created_at, traceparent)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
         )
         .bind(&self.tenant)
         .bind(&post_id)
@@ -90,6 +103,7 @@ impl TenantStore {
         .bind(&hash)
         .bind(post.scheduled_for)
         .bind(now)
+        .bind(traceparent)
         .execute(&mut *tx)
         .await
         .map_err(StoreError::db("storing a post"))?
@@ -238,7 +252,7 @@ impl TenantStore {
     /// The attempts of a job, in order.
     pub async fn attempts(&self, job: &str) -> Result<Vec<Attempt>, StoreError> {
         let rows = sqlx::query(
-            "SELECT attempt, export, worker, started_at, latency_ms, fuel, outcome, error_code, error
+            "SELECT attempt, export, worker, started_at, latency_ms, fuel, outcome, error_code, error, trace_id
              FROM job_attempts WHERE tenant_id = $1 AND job_id = $2 ORDER BY started_at, id",
         )
         .bind(&self.tenant)
@@ -258,6 +272,7 @@ impl TenantStore {
                 outcome: r.get("outcome"),
                 error_code: r.get("error_code"),
                 error: r.get("error"),
+                trace_id: r.get("trace_id"),
             })
             .collect())
     }

@@ -13,6 +13,7 @@
 //! the tenant API. The choice over PostgreSQL row-level security is recorded in the README.
 
 mod access;
+mod admin;
 mod connections;
 mod deliveries;
 mod events;
@@ -21,6 +22,7 @@ mod jobs;
 mod model;
 mod outbox;
 mod pipeline;
+mod plugins;
 mod tenants;
 mod vault;
 
@@ -30,7 +32,11 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use access::{OAUTH_STATE, OAuthState, random_token};
+pub use access::{ApiKeyRecord, MAX_ACTIVE_KEYS, NewApiKey, OAUTH_STATE, OAuthState, random_token};
+pub use admin::{
+    AuditFilter, AuditRecord, KeyOwner, PAUSED_FOR_TENANT, TenantDeletion, TenantRecord,
+    TenantStatus,
+};
 pub use connections::PAUSED_FOR_CONNECTION;
 pub use deliveries::{
     AttemptRecord, ClaimedDelivery, DeliveryAttempt, DeliveryNext, EventDeliveryRecord, Redelivery,
@@ -39,7 +45,8 @@ pub use events::NewWebhookEvent;
 pub use model::*;
 pub use outbox::{EventEndpoint, EventEndpointChange, NewEventEndpoint, new_event_endpoint_id};
 pub use pipeline::{Claimed, Finish, FinishOutcome};
-pub use tenants::{PAUSED_FOR_PLUGIN, TenantStore};
+pub use plugins::{PLUGINS_CHANNEL, PluginVersionRow, UploadedComponent};
+pub use tenants::{PAUSED_FOR_PLUGIN, RunGate, TenantStore};
 
 /// Set on every SQLite connection: write-ahead log (readers never block the writer), fsync at
 /// checkpoints rather than every commit (a crash loses at most the last transactions, never

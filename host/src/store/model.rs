@@ -265,6 +265,10 @@ pub struct Job {
     pub updated_at: Millis,
     /// When its published post was deleted on the platform, for state `deleted`.
     pub deleted_at: Option<Millis>,
+    /// The W3C `traceparent` of the API request that accepted its post, when traces were
+    /// exported then: each run's span links to it. Not part of the API's answers.
+    #[serde(skip)]
+    pub traceparent: Option<String>,
 }
 
 /// An accepted post and its jobs.
@@ -316,7 +320,7 @@ pub struct JobTask {
 }
 
 /// One recorded run of a job.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Attempt {
     /// The attempt number it ran as.
     pub attempt: u32,
@@ -336,6 +340,9 @@ pub struct Attempt {
     pub error_code: Option<String>,
     /// The error, when it failed.
     pub error: Option<String>,
+    /// The OpenTelemetry trace of the run (32 hex digits), when traces were exported and the
+    /// run sampled: where its `job run` span is in the trace backend.
+    pub trace_id: Option<String>,
 }
 
 /// A job that failed for good.

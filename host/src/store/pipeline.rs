@@ -54,7 +54,9 @@ pub enum FinishOutcome {
 }
 
 impl FinishOutcome {
-    pub(super) fn word(&self) -> &'static str {
+    /// The outcome as an attempt records it: `published`, `in-progress`, `retry`,
+    /// `rate-limited`, `paused` or `dead`.
+    pub fn word(&self) -> &'static str {
         match self {
             FinishOutcome::Published { .. } => "published",
             FinishOutcome::Continue { .. } => "in-progress",
@@ -91,6 +93,8 @@ pub struct Finish {
     pub error: Option<String>,
     /// What happens to the job.
     pub outcome: FinishOutcome,
+    /// The run's OpenTelemetry trace id, when traces are exported.
+    pub trace_id: Option<String>,
 }
 
 /// When a lease taken at `now` for `lease_ms` ends; saturating, so a huge lease (a setting in

@@ -11,6 +11,15 @@ use crate::events::Event;
 /// Why jobs of a plugin disabled for their tenant are paused (the `state_reason`).
 pub const PAUSED_FOR_PLUGIN: &str = "plugin-disabled";
 
+/// Whether a job may run, as [`TenantStore::run_gate`] reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunGate {
+    /// The tenant is disabled or deleted: its jobs are held.
+    pub tenant_disabled: bool,
+    /// The admin's override for the plugin (`None`: `plugins.toml` decides).
+    pub plugin_enabled: Option<bool>,
+}
+
 /// The store as one tenant sees it: every statement binds this tenant.
 #[derive(Debug, Clone)]
 pub struct TenantStore {
@@ -163,6 +172,31 @@ impl TenantStore {
                 .await
                 .map_err(StoreError::db("reading plugin enablement"))?;
         Ok(row.map(|r| r.get::<i64, _>("enabled") != 0))
+    }
+
+    /// What decides whether this tenant's job on `plugin` may run, in one read: whether the
+    /// tenant is disabled (or deleted), and its override for the plugin.
+    pub async fn run_gate(&self, plugin: &str) -> Result<RunGate, StoreError> {
+        let row = sqlx::query(
+            "SELECT t.disabled_at, tp.enabled FROM tenants t
+             LEFT JOIN tenant_plugins tp ON tp.tenant_id = t.id AND tp.plugin = $2
+             WHERE t.id = $1",
+        )
+        .bind(&self.tenant)
+        .bind(plugin)
+        .fetch_optional(&self.store.pool)
+        .await
+        .map_err(StoreError::db("reading whether a job may run"))?;
+        Ok(match row {
+            None => RunGate {
+                tenant_disabled: true,
+                plugin_enabled: None,
+            },
+            Some(row) => RunGate {
+                tenant_disabled: row.get::<Option<Millis>, _>("disabled_at").is_some(),
+                plugin_enabled: row.get::<Option<i64>, _>("enabled").map(|e| e != 0),
+            },
+        })
     }
 
     /// Records an audit entry.

@@ -10,4 +10,5 @@ mod rate_limits;
 mod refresh;
 mod retries;
 mod support;
+mod traces;
 mod vault;

@@ -501,6 +501,7 @@ async fn a_worker_that_lost_its_lease_records_nothing(kind: Kind) {
         outcome: FinishOutcome::Published {
             result: "{}".into(),
         },
+        trace_id: None,
     };
     assert!(
         !h.store

@@ -6,13 +6,17 @@ use schemars::JsonSchema;
 use schemars::generate::{Contract, SchemaGenerator, SchemaSettings};
 use serde_json::{Map, Value};
 
-use crate::api::admin::{PluginView, TenantCreated};
+use crate::api::admin::PluginView;
 use crate::api::connections::{AccountView, OAuthStart};
 use crate::api::events::{EndpointWithSecret, EventTypeView, Redelivered};
 use crate::api::posts::{Deletion, MetricView};
 use crate::api::return_to::ReturnOrigins;
+use crate::api::tenants::{KeyCreated, PluginEnablement, TenantCreated, TenantView};
 use crate::api::webhooks::Received;
-use crate::store::{Connection, DeadLetter, EventDeliveryRecord, EventEndpoint, Job, PostRecord};
+use crate::store::{
+    ApiKeyRecord, Attempt, AuditRecord, Connection, DeadLetter, EventDeliveryRecord, EventEndpoint,
+    Job, PostRecord, TenantDeletion, TenantRecord,
+};
 
 type Make = fn(&mut SchemaGenerator) -> Value;
 
@@ -40,6 +44,7 @@ const ANSWERS: &[(&str, &str, Make)] = &[
     ("delete", "/v1/posts/{id}", one::<Deletion>),
     ("get", "/v1/analytics", list::<MetricView>),
     ("get", "/v1/jobs", list::<Job>),
+    ("get", "/v1/jobs/{id}/attempts", list::<Attempt>),
     ("get", "/v1/dead-letters", list::<DeadLetter>),
     ("post", "/v1/dead-letters/{id}/replay", one::<Job>),
     ("get", "/v1/event-types", list::<EventTypeView>),
@@ -66,7 +71,43 @@ const ANSWERS: &[(&str, &str, Make)] = &[
     ("get", "/admin/plugins", list::<PluginView>),
     ("put", "/admin/plugins/{id}", one::<PluginView>),
     ("post", "/admin/plugins/{id}/rollback", one::<PluginView>),
+    ("get", "/admin/tenants", list::<TenantRecord>),
     ("post", "/admin/tenants", one::<TenantCreated>),
+    ("get", "/admin/tenants/{tenant}", one::<TenantView>),
+    ("delete", "/admin/tenants/{tenant}", one::<TenantDeletion>),
+    (
+        "post",
+        "/admin/tenants/{tenant}/disable",
+        one::<TenantRecord>,
+    ),
+    (
+        "post",
+        "/admin/tenants/{tenant}/enable",
+        one::<TenantRecord>,
+    ),
+    ("get", "/admin/tenants/{tenant}/keys", list::<ApiKeyRecord>),
+    ("post", "/admin/tenants/{tenant}/keys", one::<KeyCreated>),
+    (
+        "delete",
+        "/admin/tenants/{tenant}/keys/{id}",
+        one::<ApiKeyRecord>,
+    ),
+    (
+        "post",
+        "/admin/tenants/{tenant}/keys/{id}/rotate",
+        one::<KeyCreated>,
+    ),
+    (
+        "get",
+        "/admin/tenants/{tenant}/plugins",
+        list::<PluginEnablement>,
+    ),
+    (
+        "get",
+        "/admin/tenants/{tenant}/connections",
+        list::<Connection>,
+    ),
+    ("get", "/admin/audit", list::<AuditRecord>),
 ];
 
 /// A generator of schemas for what the host serializes (OpenAPI 3.0 dialect; a field left out

@@ -162,42 +162,6 @@ const PARAMETERS: &[Param] = &[
     ),
     param(
         "get",
-        "/v1/jobs",
-        "query",
-        "limit",
-        false,
-        LIMIT,
-        "At most this many (default 100, at most 1000)",
-    ),
-    param(
-        "get",
-        "/v1/jobs",
-        "query",
-        "cursor",
-        false,
-        STRING,
-        "The previous page's `next-cursor` header",
-    ),
-    param(
-        "get",
-        "/v1/dead-letters",
-        "query",
-        "limit",
-        false,
-        LIMIT,
-        "At most this many (default 100, at most 1000)",
-    ),
-    param(
-        "get",
-        "/v1/dead-letters",
-        "query",
-        "cursor",
-        false,
-        STRING,
-        "The previous page's `next-cursor` header",
-    ),
-    param(
-        "get",
         "/v1/event-endpoints/{id}/deliveries",
         "query",
         "state",
@@ -225,23 +189,81 @@ const PARAMETERS: &[Param] = &[
     ),
     param(
         "get",
-        "/v1/connections",
+        "/admin/tenants",
         "query",
-        "limit",
+        "status",
         false,
-        LIMIT,
-        "At most this many (default 100, at most 1000)",
+        r#"{"enum":["active","disabled","deleted"]}"#,
+        "Only tenants with this status",
     ),
     param(
         "get",
-        "/v1/connections",
+        "/admin/audit",
         "query",
-        "cursor",
+        "tenant",
         false,
         STRING,
-        "The previous page's `next-cursor` header",
+        "One tenant's entries",
+    ),
+    param(
+        "get",
+        "/admin/audit",
+        "query",
+        "action",
+        false,
+        STRING,
+        "One action (`tenant.disabled`, `api-key.revoked`, …)",
+    ),
+    param(
+        "get",
+        "/admin/audit",
+        "query",
+        "actor",
+        false,
+        STRING,
+        "One actor (`admin`, `cli`, `api`, …)",
+    ),
+    param(
+        "get",
+        "/admin/audit",
+        "query",
+        "since_ms",
+        false,
+        INTEGER,
+        "At or after, Unix ms",
+    ),
+    param(
+        "get",
+        "/admin/audit",
+        "query",
+        "until_ms",
+        false,
+        INTEGER,
+        "Before, Unix ms",
     ),
 ];
+
+/// Lists paged with `limit` (default 100, at most 1000) and `cursor`.
+const PAGED_BY_100: &[&str] = &[
+    "/v1/connections",
+    "/v1/jobs",
+    "/v1/dead-letters",
+    "/admin/tenants",
+    "/admin/tenants/{tenant}/connections",
+    "/admin/audit",
+];
+
+/// The `limit` and `cursor` parameters of a list in [`PAGED_BY_100`].
+fn paging_parameters() -> [Value; 2] {
+    [
+        json!({ "name": "limit", "in": "query", "required": false,
+                "description": "At most this many (default 100, at most 1000)",
+                "schema": serde_json::from_str::<Value>(LIMIT).expect("JSON") }),
+        json!({ "name": "cursor", "in": "query", "required": false,
+                "description": "The previous page's `next-cursor` header",
+                "schema": { "type": "string" } }),
+    ]
+}
 
 pub(super) fn parameters(method: &str, path: &str) -> Vec<Value> {
     let in_path = path
@@ -255,5 +277,9 @@ pub(super) fn parameters(method: &str, path: &str) -> Vec<Value> {
             let schema: Value = serde_json::from_str(p.schema).expect("parameter schemas are JSON");
             json!({ "name": p.name, "in": p.place, "required": p.required, "description": p.description, "schema": schema })
         });
-    in_path.chain(others).collect()
+    let paged = (method == "get" && PAGED_BY_100.contains(&path))
+        .then(paging_parameters)
+        .into_iter()
+        .flatten();
+    in_path.chain(others).chain(paged).collect()
 }

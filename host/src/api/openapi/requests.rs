@@ -40,6 +40,18 @@ pub(super) fn schemas() -> Value {
             "type": "object", "required": ["id", "name"], "additionalProperties": false,
             "properties": { "id": { "type": "string" }, "name": { "type": "string" } }
         },
+        "DisableTenant": {
+            "type": "object", "additionalProperties": false,
+            "properties": { "reason": { "type": "string", "maxLength": 500 } }
+        },
+        "NewApiKey": {
+            "type": "object", "required": ["name"], "additionalProperties": false,
+            "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 64 } }
+        },
+        "RotateApiKey": {
+            "type": "object", "additionalProperties": false,
+            "properties": { "grace_secs": { "type": "integer", "minimum": 0, "maximum": 2592000, "description": "How long the old key keeps working (default 0)" } }
+        },
         "Enablement": {
             "type": "object", "required": ["enabled"], "additionalProperties": false,
             "properties": { "enabled": { "type": "boolean" } }

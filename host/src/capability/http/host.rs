@@ -2,12 +2,37 @@
 
 use std::time::{Duration, Instant};
 
+use tracing::Instrument;
+
 use super::HttpState;
 use crate::capability::memory::MemoryExceeded;
 use crate::runtime::wit::http::{self, HttpError, Method, Request, Response};
 
 impl http::Host for HttpState {
     async fn send(&mut self, request: Request) -> wasmtime::Result<Result<Response, HttpError>> {
+        // The request's trace span (when traces are exported): method, origin, status. No
+        // `traceparent` goes to the platform.
+        let span = crate::telemetry::client_span(&self.plugin, method_word(request.method));
+        let sent = self.send_traced(request).instrument(span.clone()).await;
+        let answer = match &sent {
+            Ok(result) => result
+                .as_ref()
+                .map(|answer| answer.status)
+                .map_err(error_word),
+            // The call ends: its host memory ran out while the answer was read.
+            Err(_) => Err("host-memory"),
+        };
+        crate::telemetry::record_answer(&span, answer);
+        sent
+    }
+}
+
+impl HttpState {
+    /// [`http::Host::send`] inside the request's span.
+    async fn send_traced(
+        &mut self,
+        request: Request,
+    ) -> wasmtime::Result<Result<Response, HttpError>> {
         // The previous answer's body is in guest memory by now: the host no longer holds it.
         self.memory.hold_transient(0)?;
         // An oversized body is refused before anything is sent, like a policy denial.
@@ -57,6 +82,7 @@ impl HttpState {
             tracing::warn!(plugin = %self.plugin, reason = %denied, "egress refused");
             HttpError::Denied(denied.0)
         })?;
+        crate::telemetry::record_origin(&tracing::Span::current(), &url);
         // Buckets are taken in order; a request refused by a later bucket has already used its
         // place in the earlier ones (the connection's), which errs on the side of sending less.
         if let Some(gate) = &self.rate {
@@ -146,6 +172,29 @@ impl HttpState {
             headers,
             body,
         })
+    }
+}
+
+fn method_word(method: Method) -> &'static str {
+    match method {
+        Method::Get => "GET",
+        Method::Head => "HEAD",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Patch => "PATCH",
+        Method::Delete => "DELETE",
+    }
+}
+
+/// An error's kind, for the request's span (never its text, which may quote the URL).
+fn error_word(error: &HttpError) -> &'static str {
+    match error {
+        HttpError::Denied(_) => "denied",
+        HttpError::RateLimited(_) => "rate-limited",
+        HttpError::Timeout => "timeout",
+        HttpError::TooLarge(_) => "too-large",
+        HttpError::InvalidRequest(_) => "invalid-request",
+        HttpError::Connection(_) => "connection",
     }
 }
 

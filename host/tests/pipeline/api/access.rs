@@ -409,3 +409,44 @@ async fn an_address_guessing_keys_must_wait_and_no_one_else_does() {
         StatusCode::OK
     );
 }
+
+/// A request refused before its body is read (wrong key, then over the failure budget) is
+/// answered with `Connection: close`, so a keep-alive client never sends its next request on a
+/// connection the server is closing: every request of a reusing client gets an answer.
+#[tokio::test]
+async fn refused_requests_with_unread_bodies_close_their_connection() {
+    let (_h, api, key) = setup().await;
+    // A body that was read keeps the connection open.
+    let read = api
+        .client
+        .put(format!("{}/v1/oauth/return-origins", api.url))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body(json!({ "origins": ["https://app.example"] }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::OK);
+    assert!(read.headers().get("connection").is_none());
+    let body = vec![b'x'; 200_000];
+    for i in 0..60 {
+        let answer = api
+            .client
+            .put(format!("{}/v1/oauth/return-origins", api.url))
+            .bearer_auth("pdk_wrong")
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request {i} got no answer: {e}"));
+        assert!(
+            matches!(
+                answer.status(),
+                StatusCode::UNAUTHORIZED | StatusCode::TOO_MANY_REQUESTS
+            ),
+            "{i}: {}",
+            answer.status()
+        );
+        assert_eq!(answer.headers()["connection"], "close", "{i}");
+    }
+}

@@ -23,7 +23,7 @@ async fn admin_uploads_swap_roll_back_and_enable_per_tenant() {
         (garbage.status, garbage.code()),
         (StatusCode::UNPROCESSABLE_ENTITY, "invalid-component")
     );
-    let bytes = std::fs::read(postd_test_artifacts::PIPELINE).unwrap();
+    let bytes = std::fs::read(postd_test_artifacts::PIPELINE_NEXT).unwrap();
     let swapped = api
         .send(admin(Method::PUT, "/admin/plugins/pipeline").body(bytes))
         .await;

@@ -10,17 +10,17 @@ use std::time::Duration;
 use super::*;
 
 /// A `postd-host run` process on a fresh SQLite data directory.
-struct HostProcess {
+pub(super) struct HostProcess {
     child: Child,
     /// The first tenant's key, read from stdout.
-    key: String,
-    api: Api,
+    pub(super) key: String,
+    pub(super) api: Api,
 }
 
 impl HostProcess {
     /// Starts the binary with `plugins_toml` in `dir`, its data in `data`, extra environment
     /// `env` and its log written to `stderr`; returns once the API answers.
-    async fn start(
+    pub(super) async fn start(
         dir: &Path,
         data: &Path,
         plugins_toml: &str,
@@ -30,8 +30,9 @@ impl HostProcess {
         Self::launch(dir, data, plugins_toml, env, stderr, None).await
     }
 
-    /// Starts the binary again on the data of an earlier start, which printed `key`.
-    async fn restart(
+    /// Starts the binary again on the data of an earlier start (or another replica on the same
+    /// database), which printed `key`.
+    pub(super) async fn restart(
         dir: &Path,
         data: &Path,
         plugins_toml: &str,
@@ -56,17 +57,23 @@ impl HostProcess {
             .port();
         let plugins = dir.join("plugins.toml");
         std::fs::write(&plugins, plugins_toml).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_postd-host"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_postd-host"));
+        // Settings of the environment running the tests are not the test's, unless it says.
+        for inherited in [
+            "POSTD_DATABASE_URL",
+            "POSTD_CACHE_DIR",
+            "POSTD_REDIS_URL",
+            "POSTD_CONFIG",
+        ] {
+            command.env_remove(inherited);
+        }
+        let mut child = command
             .args(["run", "--plugins"])
             .arg(&plugins)
             .env("POSTD_DATA_DIR", data)
             .env("POSTD_LISTEN", format!("127.0.0.1:{port}"))
             .env("POSTD_LOG", "warn")
             .envs(env.iter().copied())
-            .env_remove("POSTD_DATABASE_URL")
-            .env_remove("POSTD_CACHE_DIR")
-            .env_remove("POSTD_REDIS_URL")
-            .env_remove("POSTD_CONFIG")
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
@@ -104,14 +111,14 @@ impl HostProcess {
         HostProcess { child, key, api }
     }
 
-    async fn readyz(&self) -> Answer {
+    pub(super) async fn readyz(&self) -> Answer {
         self.api
             .send(self.api.request(Method::GET, "/readyz", None))
             .await
     }
 
     /// Sends `signal` (`-TERM`, `-INT`).
-    fn signal(&self, signal: &str) {
+    pub(super) fn signal(&self, signal: &str) {
         let sent = Command::new("kill")
             .args([signal, &self.child.id().to_string()])
             .status()
@@ -126,7 +133,7 @@ impl HostProcess {
     }
 
     /// Waits for the process to end; true when it exited 0.
-    async fn exited_cleanly(mut self) -> bool {
+    pub(super) async fn exited_cleanly(mut self) -> bool {
         tokio::task::spawn_blocking(move || self.child.wait().unwrap())
             .await
             .unwrap()

@@ -5,10 +5,13 @@ mod access;
 mod admin;
 mod binary;
 mod events;
+mod fleet;
 mod hostile;
 mod ops;
 mod posts;
 mod secrets;
+mod telemetry;
+mod tenants;
 mod webhooks;
 
 use std::collections::BTreeMap;

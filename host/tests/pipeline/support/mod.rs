@@ -2,6 +2,7 @@
 //! platform it talks to.
 
 pub mod backend;
+pub mod otlp;
 pub mod platform;
 pub mod process;
 pub mod receiver;
