@@ -10,16 +10,27 @@
 //! rollback makes the file's component serve again (the registry names it as "no digest").
 //! A plugin never uploaded serves its file's component, hot-swapped when the file changes.
 //! Compiled artifacts stay a local cache, keyed by digest.
+//!
+//! Configuration is live too. An entry set through the admin API ([`FleetPlugins::set_config`])
+//! replaces the file's entry of that id as a whole, on every replica, until it is removed; it
+//! can name a plugin the file does not, which then appears on every replica. Editing
+//! `plugins.toml` applies on the replica that reads it ([`FleetPlugins::watch_file`]): a file
+//! with any problem is refused whole, with the reason logged and kept for `GET /admin/config`,
+//! and the running configuration stays. A plugin removed from the file keeps serving until the
+//! process restarts (its jobs would otherwise fail mid-flight).
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use crate::config::{PluginEntry, PluginsFile, SecretSource};
 use crate::runtime::{LoadError, LoadProblem, PluginStatus, Runtime};
 use crate::store::{
-    Backend, Millis, PLUGINS_CHANNEL, PluginVersionRow, Store, StoreError, UploadedComponent,
+    Backend, Millis, PLUGINS_CHANNEL, PluginConfigRow, PluginVersionRow, Store, StoreError,
+    UploadedComponent,
 };
 
 /// How often a replica reads the registry even without a notification.
@@ -31,17 +42,46 @@ pub enum FleetError {
     /// The component does not validate; nothing was stored.
     #[error("{0}")]
     Invalid(LoadError),
+    /// The configuration does not parse or validate; nothing was stored.
+    #[error("{0}")]
+    InvalidConfig(String),
     /// The database failed; nothing changed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What this replica has applied of the registry.
+#[derive(Default)]
+struct Applied {
+    /// Generation of each plugin's version row.
+    versions: HashMap<String, i64>,
+    /// Generation of each plugin's configuration row.
+    configs: HashMap<String, i64>,
+    /// Plugins whose configuration the admin API sets now.
+    overridden: HashSet<String>,
+}
+
+/// The plugin file as this replica last read it, and why a later read was refused.
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+pub struct FileState {
+    /// The file.
+    pub path: PathBuf,
+    /// Why the last change to it was refused (the running configuration stayed), if it was.
+    pub last_error: Option<String>,
+    /// Plugins whose entry the admin API sets, replacing the file's.
+    pub overridden: Vec<String>,
 }
 
 /// The registry as this replica applies it.
 pub struct FleetPlugins {
     store: Store,
     runtime: Arc<Runtime>,
-    /// The generation applied per plugin; one sync at a time.
-    applied: tokio::sync::Mutex<HashMap<String, i64>>,
+    /// What is applied; one sync at a time.
+    applied: tokio::sync::Mutex<Applied>,
+    /// The last plugin file read without a problem (entries and plugin directory).
+    file: Mutex<PluginsFile>,
+    /// Why the last read of the file was refused.
+    file_error: Mutex<Option<String>>,
 }
 
 impl FleetPlugins {
@@ -50,8 +90,149 @@ impl FleetPlugins {
         Arc::new(FleetPlugins {
             store,
             runtime,
-            applied: tokio::sync::Mutex::new(HashMap::new()),
+            applied: tokio::sync::Mutex::new(Applied::default()),
+            file: Mutex::new(PluginsFile::parse(std::path::Path::new("plugins.toml"), "")),
+            file_error: Mutex::new(None),
         })
+    }
+
+    /// The plugin file the host started with (already applied to the runtime).
+    pub fn set_file(&self, file: PluginsFile) {
+        *self.file.lock().expect("plugin file") = file;
+    }
+
+    /// The plugin file's state, for the admin API.
+    pub async fn file_state(&self) -> FileState {
+        let mut overridden: Vec<String> = self
+            .applied
+            .lock()
+            .await
+            .overridden
+            .iter()
+            .cloned()
+            .collect();
+        overridden.sort();
+        FileState {
+            path: self.file.lock().expect("plugin file").source.clone(),
+            last_error: self.file_error.lock().expect("file error").clone(),
+            overridden,
+        }
+    }
+
+    /// Reads the plugin file again and applies it: every entry the admin API does not override
+    /// is reconfigured (new plugins load). A file with any problem is refused whole and the
+    /// running configuration stays; the reason is returned, logged and kept.
+    pub async fn reload_file(&self) -> Result<usize, String> {
+        let path = self.file.lock().expect("plugin file").source.clone();
+        let file = PluginsFile::load(&path);
+        if !file.problems.is_empty() {
+            let why = file
+                .problems
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ");
+            tracing::error!(file = %path.display(), problems = %why,
+                "the plugin file changed but is refused; the running configuration stays");
+            *self.file_error.lock().expect("file error") = Some(why.clone());
+            return Err(why);
+        }
+        *self.file_error.lock().expect("file error") = None;
+        self.set_file(file.clone());
+        let overridden = self.applied.lock().await.overridden.clone();
+        let mut applied = 0;
+        for entry in file.plugins.iter().filter(|e| !overridden.contains(&e.id)) {
+            self.apply_entry(entry.clone()).await;
+            applied += 1;
+        }
+        if let Err(error) = self.sync().await {
+            tracing::warn!(%error, "reading the plugin registry failed; trying again");
+        }
+        tracing::info!(file = %path.display(), plugins = applied, "plugin file applied");
+        Ok(applied)
+    }
+
+    /// Sets (`Some`, the keys of a `[plugins.<id>]` table as TOML) or removes (`None`) the
+    /// configuration of plugin `id` for the fleet, and applies it here. App secrets set this
+    /// way must come from the environment (`{ env = "…" }`): the database never holds them.
+    pub async fn set_config(
+        &self,
+        id: &str,
+        entry: Option<&str>,
+        actor: &str,
+        now: Millis,
+    ) -> Result<(), FleetError> {
+        if let Some(text) = entry {
+            let parsed = self
+                .parse_entry(id, text)
+                .map_err(FleetError::InvalidConfig)?;
+            if parsed
+                .secrets
+                .values()
+                .any(|s| matches!(s, SecretSource::Value(_)))
+            {
+                return Err(FleetError::InvalidConfig(
+                    "secrets set through the API name an environment variable ({ env = \"…\" }); values stay out of the database".into(),
+                ));
+            }
+        }
+        self.store.set_plugin_config(id, entry, actor, now).await?;
+        self.sync().await?;
+        Ok(())
+    }
+
+    /// The entry the admin API set for `id`, if it set one.
+    pub async fn config_text(&self, id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .store
+            .plugin_configs()
+            .await?
+            .into_iter()
+            .find(|r| r.plugin == id)
+            .and_then(|r| r.entry))
+    }
+
+    /// Plugin `id`'s entry from `text`, read like the file's entries.
+    fn parse_entry(&self, id: &str, text: &str) -> Result<PluginEntry, String> {
+        if !crate::config::valid_id(id) {
+            return Err("plugin ids are 1-64 characters of a-z, 0-9 and '-'".into());
+        }
+        self.file.lock().expect("plugin file").parse_entry(id, text)
+    }
+
+    /// Reconfigures one plugin, logging what fails (the serving version stays).
+    async fn apply_entry(&self, entry: PluginEntry) {
+        let id = entry.id.clone();
+        let new = self.runtime.status(&id).is_none();
+        match self.runtime.reconfigure(entry).await {
+            Ok(_) if new => tracing::info!(plugin = %id, "new plugin configured"),
+            Ok(_) => {}
+            Err(error) => tracing::error!(plugin = %id, %error, "plugin configured, not loaded"),
+        }
+    }
+
+    /// Applies one configuration row of the admin API.
+    async fn apply_config(&self, row: &PluginConfigRow, overridden: &mut HashSet<String>) {
+        let entry = match &row.entry {
+            Some(text) => match self.parse_entry(&row.plugin, text) {
+                Ok(entry) => {
+                    overridden.insert(row.plugin.clone());
+                    Some(entry)
+                }
+                Err(error) => {
+                    tracing::error!(plugin = %row.plugin, %error, "the fleet's configuration does not apply here");
+                    None
+                }
+            },
+            None => {
+                overridden.remove(&row.plugin);
+                let file = self.file.lock().expect("plugin file");
+                file.plugin(&row.plugin).cloned()
+            }
+        };
+        if let Some(entry) = entry {
+            self.apply_entry(entry).await;
+        }
     }
 
     /// Validates `bytes` as plugin `id`'s new version, stores it for the fleet and applies it
@@ -116,8 +297,18 @@ impl FleetPlugins {
     pub async fn sync(&self) -> Result<usize, StoreError> {
         let mut applied = self.applied.lock().await;
         let mut changed = 0;
+        for row in self.store.plugin_configs().await? {
+            if applied.configs.get(&row.plugin) == Some(&row.generation) {
+                continue;
+            }
+            let mut overridden = std::mem::take(&mut applied.overridden);
+            self.apply_config(&row, &mut overridden).await;
+            applied.overridden = overridden;
+            applied.configs.insert(row.plugin.clone(), row.generation);
+            changed += 1;
+        }
         for row in self.store.plugin_versions().await? {
-            if applied.get(&row.plugin) == Some(&row.generation) {
+            if applied.versions.get(&row.plugin) == Some(&row.generation) {
                 continue;
             }
             let Some(status) = self.runtime.status(&row.plugin) else {
@@ -142,7 +333,7 @@ impl FleetPlugins {
                 tracing::error!(plugin = %row.plugin, generation = row.generation, %error,
                     "the fleet's plugin version does not load here; the serving version stays");
             }
-            applied.insert(row.plugin.clone(), row.generation);
+            applied.versions.insert(row.plugin.clone(), row.generation);
             changed += 1;
         }
         Ok(changed)
@@ -173,6 +364,44 @@ impl FleetPlugins {
                 problem: LoadProblem::Unreadable(format!("plugin `{id}` is not configured")),
             })
         })
+    }
+}
+
+impl FleetPlugins {
+    /// Watches the plugin file and applies it when it changes (after the writes settle), until
+    /// the returned watcher is dropped.
+    pub fn watch_file(self: &Arc<Self>) -> notify::Result<notify::RecommendedWatcher> {
+        use notify::{EventKind, RecursiveMode, Watcher};
+
+        let path = self.file.lock().expect("plugin file").source.clone();
+        let name = path.file_name().map(ToOwned::to_owned);
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let mut watcher =
+            notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if let Ok(event) = event
+                    && matches!(event.kind, EventKind::Create(_) | EventKind::Modify(_))
+                    && event.paths.iter().any(|p| p.file_name() == name.as_deref())
+                {
+                    let _ = tx.send(());
+                }
+            })?;
+        watcher.watch(&dir, RecursiveMode::NonRecursive)?;
+        let fleet = self.clone();
+        tokio::spawn(async move {
+            while rx.recv().await.is_some() {
+                // Debounce: wait until the file is quiet.
+                while let Ok(Some(())) =
+                    tokio::time::timeout(crate::runtime::DEBOUNCE, rx.recv()).await
+                {
+                }
+                let _ = fleet.reload_file().await;
+            }
+        });
+        Ok(watcher)
     }
 }
 

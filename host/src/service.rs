@@ -206,6 +206,9 @@ async fn stop_signal() {
     let _ = interrupt.await;
 }
 
+/// What watches the plugin directory and the plugin file; dropping it stops both.
+type Watchers = (Option<PluginWatcher>, Option<notify::RecommendedWatcher>);
+
 /// Loads every plugin of `file` (concurrently), starts watching the plugin directory, then
 /// starts the job workers.
 async fn load_plugins(
@@ -213,11 +216,12 @@ async fn load_plugins(
     file: PluginsFile,
     pipeline: Arc<Pipeline>,
     (fleet, database_url): (Arc<FleetPlugins>, String),
-) -> (crate::jobs::Workers, Option<PluginWatcher>) {
+) -> (crate::jobs::Workers, Watchers) {
     for failure in runtime.configure(&file).await {
         tracing::error!(%failure, "plugin not loaded; continuing without it");
     }
-    // Uploaded versions the fleet serves replace the files' components before jobs start.
+    fleet.set_file(file.clone());
+    // Configuration and uploaded versions the fleet sets apply before jobs start.
     if let Err(error) = fleet.sync().await {
         tracing::error!(%error, "reading the plugin registry failed; following it from now on");
     }
@@ -237,7 +241,14 @@ async fn load_plugins(
             }
         }
     }
-    (pipeline.start(), watcher)
+    let file_watcher = match fleet.watch_file() {
+        Ok(watcher) => Some(watcher),
+        Err(error) => {
+            tracing::warn!(file = %file.source.display(), %error, "plugins.toml changes apply at restart only");
+            None
+        }
+    };
+    (pipeline.start(), (watcher, file_watcher))
 }
 
 /// On an empty database, creates tenant `default` and prints its API key (once: only its digest

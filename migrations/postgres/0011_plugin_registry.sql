@@ -21,3 +21,14 @@ CREATE TABLE plugin_versions (
     changed_by       TEXT    NOT NULL,
     changed_at       BIGINT  NOT NULL
 );
+
+-- Plugin configuration set through the admin API: a whole `[plugins.<id>]` entry as TOML,
+-- replacing the file's entry for that id on every replica. A NULL entry is a removed override
+-- (the file's entry applies again); rows stay so replicas see the removal.
+CREATE TABLE plugin_configs (
+    plugin      TEXT    PRIMARY KEY,
+    entry       TEXT,
+    generation  BIGINT  NOT NULL,
+    changed_by  TEXT    NOT NULL,
+    changed_at  BIGINT  NOT NULL
+);

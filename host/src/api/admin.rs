@@ -88,15 +88,8 @@ pub async fn upload(
         )));
     }
     let now = state.pipeline.now();
-    match state.fleet.upload(&id, body.to_vec(), "admin", now).await {
-        Ok(status) => Ok(Json(status.into())),
-        Err(FleetError::Invalid(error)) => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-component",
-            error.problem.to_string(),
-        )),
-        Err(FleetError::Store(error)) => Err(error.into()),
-    }
+    let status = state.fleet.upload(&id, body.to_vec(), "admin", now).await?;
+    Ok(Json(status.into()))
 }
 
 /// `POST /admin/plugins/{id}/rollback`: the previous version serves again, fleet-wide when the
@@ -113,13 +106,8 @@ pub async fn rollback(
         )));
     }
     let now = state.pipeline.now();
-    match state.fleet.rollback(&id, "admin", now).await {
-        Ok(Some(status)) => return Ok(Json(status.into())),
-        Ok(None) => {}
-        Err(FleetError::Invalid(error)) => {
-            return Err(ApiError::not_found(error.problem.to_string()));
-        }
-        Err(FleetError::Store(error)) => return Err(error.into()),
+    if let Some(status) = state.fleet.rollback(&id, "admin", now).await? {
+        return Ok(Json(status.into()));
     }
     runtime
         .rollback(&id)
@@ -131,4 +119,120 @@ pub async fn rollback(
                 format!("plugin `{id}` has no previous version"),
             )
         })
+}
+
+impl From<FleetError> for ApiError {
+    fn from(error: FleetError) -> Self {
+        match error {
+            FleetError::Invalid(error) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-component",
+                error.problem.to_string(),
+            ),
+            FleetError::InvalidConfig(why) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-configuration",
+                why,
+            ),
+            FleetError::Store(error) => error.into(),
+        }
+    }
+}
+
+/// A plugin's effective configuration, as the admin API shows it (app secrets by name only).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ConfigView {
+    /// The plugin.
+    pub plugin: String,
+    /// `api` (set through the admin API, for every replica) or `file` (`plugins.toml`).
+    pub source: &'static str,
+    /// The entry set through the admin API (TOML), when `source` is `api`.
+    pub entry: Option<String>,
+    /// The manifest id it runs.
+    pub component: String,
+    /// Its component file.
+    pub path: String,
+    /// Granted egress origins.
+    pub allowed_hosts: Vec<String>,
+    /// Private ranges it may reach.
+    pub allowed_ranges: Vec<String>,
+    /// Tenants that may use it.
+    pub tenants: Vec<String>,
+    /// Its settings.
+    pub settings: std::collections::BTreeMap<String, String>,
+    /// The names of its app secrets.
+    pub secrets: Vec<String>,
+}
+
+/// `GET /admin/config`: the plugin file, why its last change was refused, the overrides.
+pub async fn config_state(
+    State(state): State<Arc<ApiState>>,
+    _admin: Admin,
+) -> Json<crate::fleet::FileState> {
+    Json(state.fleet.file_state().await)
+}
+
+/// `GET /admin/plugins/{id}/config`
+pub async fn config(
+    State(state): State<Arc<ApiState>>,
+    _admin: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ConfigView>, ApiError> {
+    config_view(&state, &id).await
+}
+
+/// `PUT /admin/plugins/{id}/config`: the body is a `[plugins.<id>]` entry's keys as TOML; it
+/// replaces the file's entry of that id on every replica (a new id adds a plugin).
+pub async fn set_config(
+    State(state): State<Arc<ApiState>>,
+    _admin: Admin,
+    ApiPath(id): ApiPath<String>,
+    body: Bytes,
+) -> Result<Json<ConfigView>, ApiError> {
+    let text = std::str::from_utf8(&body)
+        .map_err(|_| ApiError::bad_request("the configuration is TOML text in UTF-8"))?;
+    let now = state.pipeline.now();
+    state
+        .fleet
+        .set_config(&id, Some(text), "admin", now)
+        .await?;
+    config_view(&state, &id).await
+}
+
+/// `DELETE /admin/plugins/{id}/config`: the file's entry applies again.
+pub async fn clear_config(
+    State(state): State<Arc<ApiState>>,
+    _admin: Admin,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<ConfigView>, ApiError> {
+    if state.fleet.config_text(&id).await?.is_none() {
+        return Err(ApiError::not_found(format!(
+            "plugin `{id}` has no configuration set through the API"
+        )));
+    }
+    let now = state.pipeline.now();
+    state.fleet.set_config(&id, None, "admin", now).await?;
+    config_view(&state, &id).await
+}
+
+async fn config_view(state: &ApiState, id: &str) -> Result<Json<ConfigView>, ApiError> {
+    let config = state
+        .pipeline
+        .runtime()
+        .plugin_config(id)
+        .ok_or_else(|| ApiError::not_found(format!("plugin `{id}` is not configured")))?;
+    let entry = state.fleet.config_text(id).await?;
+    let e = &config.entry;
+    Ok(Json(ConfigView {
+        plugin: e.id.clone(),
+        source: if entry.is_some() { "api" } else { "file" },
+        entry,
+        component: e.component.clone(),
+        path: e.path.display().to_string(),
+        allowed_hosts: e.allowed_hosts.clone(),
+        allowed_ranges: e.allowed_ranges.clone(),
+        tenants: e.tenants.clone(),
+        settings: e.settings.clone(),
+        secrets: e.secrets.keys().cloned().collect(),
+    }))
 }

@@ -164,6 +164,13 @@ pub fn router(state: Arc<ApiState>) -> Router {
             put(admin::upload).layer(DefaultBodyLimit::max(MAX_COMPONENT_UPLOAD)),
         )
         .route("/plugins/{id}/rollback", post(admin::rollback))
+        .route(
+            "/plugins/{id}/config",
+            get(admin::config)
+                .put(admin::set_config)
+                .delete(admin::clear_config),
+        )
+        .route("/config", get(admin::config_state))
         .route("/tenants", get(tenants::list).post(tenants::create))
         .route(
             "/tenants/{tenant}",

@@ -356,6 +356,14 @@ impl PluginsFile {
         })
     }
 
+    /// Parses `body` (the keys of a `[plugins.<id>]` table, as TOML) as plugin `id`'s entry,
+    /// with this file's plugin directory and defaults: how the admin API's configuration is
+    /// read, with the same checks as the file's entries.
+    pub fn parse_entry(&self, id: &str, body: &str) -> Result<PluginEntry, String> {
+        let value: toml::Value = toml::from_str(body).map_err(|e| one_line(&e.to_string()))?;
+        self.entry(id, value)
+    }
+
     /// The entry for `id`, if it is usable.
     pub fn plugin(&self, id: &str) -> Option<&PluginEntry> {
         self.plugins.iter().find(|p| p.id == id)

@@ -49,15 +49,24 @@ impl Pipeline {
 
     async fn work(self: Arc<Self>, running: Arc<Semaphore>, stopped: watch::Receiver<bool>) {
         while !*stopped.borrow() {
-            // Claim only as many jobs as there are free slots, so none waits under a lease.
-            let free = match running.clone().acquire_many_owned(1).await {
-                Ok(one) => {
-                    let free = running.available_permits() + 1;
-                    drop(one);
-                    free
-                }
-                Err(_) => return,
+            // Claim only as many jobs as there are free slots, and hold those slots while
+            // claiming, so none waits under a lease: a job claimed as the process stops runs in
+            // its slot within the grace (which waits for every slot), where one left to take a
+            // slot after the claim would queue behind the drain and be abandoned unstarted
+            // until its lease ran out.
+            let Ok(mut slots) = running.clone().acquire_many_owned(1).await else {
+                return;
             };
+            if let Ok(more) = running
+                .clone()
+                .try_acquire_many_owned(running.available_permits() as u32)
+            {
+                slots.merge(more);
+            }
+            // The stop may have come while this loop waited for a slot.
+            if *stopped.borrow() {
+                return;
+            }
             let clock = self.clock.clone();
             let batch = match self
                 .dispatcher
@@ -66,20 +75,26 @@ impl Pipeline {
                     &self.settings.worker_id,
                     || clock.now(),
                     &self.settings.dispatch,
-                    free as u32,
+                    slots.num_permits() as u32,
                 )
                 .await
             {
                 Ok(batch) => batch,
                 Err(error) => {
+                    drop(slots);
                     tracing::error!(%error, "fetching jobs failed; retrying");
                     tokio::time::sleep(self.settings.dispatch.poll).await;
                     continue;
                 }
             };
             for (claimed, deliveries) in batch.jobs {
-                let Ok(permit) = running.clone().acquire_owned().await else {
-                    return;
+                // The dispatcher claims no more jobs than it was asked for.
+                let permit = match slots.split(1) {
+                    Some(permit) => permit,
+                    None => match running.clone().acquire_owned().await {
+                        Ok(permit) => permit,
+                        Err(_) => return,
+                    },
                 };
                 let pipeline = self.clone();
                 tokio::spawn(async move {

@@ -72,7 +72,9 @@ impl Runtime {
             .map_err(|()| CallError::Busy {
                 plugin: id.to_string(),
                 scope: "plugin",
-                limit: slot.max_concurrency,
+                limit: slot
+                    .max_concurrency
+                    .load(std::sync::atomic::Ordering::Acquire),
             })?;
         let budget = config.entry.rate_limit.or_else(|| {
             let b = plugin.manifest.rate_budget.as_ref()?;

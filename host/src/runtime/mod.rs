@@ -31,7 +31,7 @@ pub use precheck::CONNECTOR_EXPORT;
 pub use registry::{LoadedPlugin, MANIFEST_DEADLINE, PluginSlot, PluginStatus, SlotConfig};
 pub use state::{CAPTURED_OUTPUT_BYTES, CallState};
 pub use usage::{FuelLedger, Usage};
-pub use watch::PluginWatcher;
+pub use watch::{DEBOUNCE, PluginWatcher};
 
 use crate::capability::http::{Budget, EgressMetrics, LocalRateLimiter, RateLimiter};
 use crate::capability::memory::{DEFAULT_HOST_MEMORY_BYTES, HostMemoryPool};
@@ -204,6 +204,22 @@ impl Runtime {
         let id = config.entry.id.clone();
         self.registry.upsert(config);
         Ok(id)
+    }
+
+    /// Applies a changed configuration of a plugin without a restart: calls that start from now
+    /// on use it (grants, limits, settings, secrets, tenants, rate limits). A new plugin, or one
+    /// whose component or path changed, loads its component (an uploaded version stays pinned).
+    pub async fn reconfigure(&self, entry: PluginEntry) -> Result<PluginStatus, LoadError> {
+        let same_component = self.registry.get(&entry.id).is_some_and(|slot| {
+            let config = slot.config.load();
+            config.entry.path == entry.path && config.entry.component == entry.component
+        });
+        let id = self.configure_slot(entry)?;
+        if same_component {
+            Ok(self.slot(&id)?.status())
+        } else {
+            self.reload(&id).await
+        }
     }
 
     /// Configures one plugin and loads its component from `entry.path`.

@@ -94,7 +94,7 @@ pub struct PluginSlot {
     previous: Mutex<Option<Arc<LoadedPlugin>>>,
     last_error: Mutex<Option<LoadError>>,
     pub(crate) permits: Arc<Semaphore>,
-    pub(crate) max_concurrency: usize,
+    pub(crate) max_concurrency: std::sync::atomic::AtomicUsize,
     swaps: AtomicU64,
     /// True from configuration until the first load attempt ended (served or refused).
     loading: AtomicBool,
@@ -114,7 +114,7 @@ impl PluginSlot {
             previous: Mutex::new(None),
             last_error: Mutex::new(None),
             permits: Arc::new(Semaphore::new(max)),
-            max_concurrency: max,
+            max_concurrency: std::sync::atomic::AtomicUsize::new(max),
             swaps: AtomicU64::new(0),
             loading: AtomicBool::new(true),
             install_lock: tokio::sync::Mutex::new(()),
@@ -152,9 +152,31 @@ impl PluginSlot {
         self.loading.store(false, Ordering::Release);
     }
 
+    /// Changes how many calls may run at once: a larger cap admits more at once; a smaller one
+    /// takes back free permits now and the rest as running calls end.
+    fn resize(&self, max: usize) {
+        let before = self.max_concurrency.swap(max, Ordering::AcqRel);
+        if max > before {
+            self.permits.add_permits(max - before);
+        } else if before > max {
+            let mut owed = before - max;
+            owed -= self.permits.forget_permits(owed);
+            if owed > 0 {
+                let permits = self.permits.clone();
+                tokio::spawn(async move {
+                    if let Ok(taken) = permits.acquire_many(owed as u32).await {
+                        taken.forget();
+                    }
+                });
+            }
+        }
+    }
+
     /// Calls of this plugin running now.
     pub fn running(&self) -> usize {
-        self.max_concurrency - self.permits.available_permits()
+        self.max_concurrency
+            .load(Ordering::Acquire)
+            .saturating_sub(self.permits.available_permits())
     }
 
     /// A description of the slot for operators.
@@ -224,6 +246,7 @@ impl Registry {
         let mut slots = self.slots.write().expect("registry");
         match slots.get(&config.entry.id) {
             Some(slot) => {
+                slot.resize(config.entry.limits.max_concurrency);
                 slot.config.store(Arc::new(config));
                 slot.clone()
             }

@@ -45,7 +45,7 @@ pub use events::NewWebhookEvent;
 pub use model::*;
 pub use outbox::{EventEndpoint, EventEndpointChange, NewEventEndpoint, new_event_endpoint_id};
 pub use pipeline::{Claimed, Finish, FinishOutcome};
-pub use plugins::{PLUGINS_CHANNEL, PluginVersionRow, UploadedComponent};
+pub use plugins::{PLUGINS_CHANNEL, PluginConfigRow, PluginVersionRow, UploadedComponent};
 pub use tenants::{PAUSED_FOR_PLUGIN, RunGate, TenantStore};
 
 /// Set on every SQLite connection: write-ahead log (readers never block the writer), fsync at

@@ -189,10 +189,15 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(StoreError::db("changing the plugin registry"))?;
+        self.announce_and_commit(tx, &row.plugin).await
+    }
+
+    /// Tells the other replicas (PostgreSQL `NOTIFY`, sent at commit) and commits.
+    async fn announce_and_commit(&self, mut tx: Tx, plugin: &str) -> Result<(), StoreError> {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_notify($1, $2)::TEXT")
                 .bind(PLUGINS_CHANNEL)
-                .bind(&row.plugin)
+                .bind(plugin)
                 .execute(&mut *tx)
                 .await
                 .map_err(StoreError::db("announcing a plugin change"))?;
@@ -223,5 +228,85 @@ fn row_from(row: &sqlx::any::AnyRow) -> PluginVersionRow {
         generation: row.get("generation"),
         changed_by: row.get("changed_by"),
         changed_at: row.get("changed_at"),
+    }
+}
+
+/// A plugin's configuration as the admin API set it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PluginConfigRow {
+    /// The plugin.
+    pub plugin: String,
+    /// The entry (TOML, the body of a `[plugins.<id>]` table); `None`: the override was
+    /// removed and the file's entry applies.
+    pub entry: Option<String>,
+    /// Grows with every change.
+    pub generation: i64,
+    /// Who made the last change.
+    pub changed_by: String,
+    /// When (Unix ms).
+    pub changed_at: Millis,
+}
+
+impl Store {
+    /// Sets (`Some`) or removes (`None`) the admin API's configuration of `plugin`. Announced
+    /// to the other replicas.
+    pub async fn set_plugin_config(
+        &self,
+        plugin: &str,
+        entry: Option<&str>,
+        actor: &str,
+        now: Millis,
+    ) -> Result<PluginConfigRow, StoreError> {
+        let mut tx = self.begin_registry().await?;
+        let before: Option<i64> =
+            sqlx::query_scalar("SELECT generation FROM plugin_configs WHERE plugin = $1")
+                .bind(plugin)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(StoreError::db("reading plugin configuration"))?;
+        let row = PluginConfigRow {
+            plugin: plugin.to_string(),
+            entry: entry.map(str::to_string),
+            generation: before.unwrap_or(0) + 1,
+            changed_by: actor.to_string(),
+            changed_at: now,
+        };
+        sqlx::query(
+            "INSERT INTO plugin_configs (plugin, entry, generation, changed_by, changed_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (plugin) DO UPDATE SET entry = excluded.entry,
+               generation = excluded.generation, changed_by = excluded.changed_by,
+               changed_at = excluded.changed_at",
+        )
+        .bind(&row.plugin)
+        .bind(&row.entry)
+        .bind(row.generation)
+        .bind(&row.changed_by)
+        .bind(row.changed_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("storing plugin configuration"))?;
+        self.announce_and_commit(tx, plugin).await?;
+        Ok(row)
+    }
+
+    /// Every plugin configuration the admin API set (removed ones included).
+    pub async fn plugin_configs(&self) -> Result<Vec<PluginConfigRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT plugin, entry, generation, changed_by, changed_at FROM plugin_configs ORDER BY plugin",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::db("reading plugin configuration"))?;
+        Ok(rows
+            .iter()
+            .map(|r| PluginConfigRow {
+                plugin: r.get("plugin"),
+                entry: r.get("entry"),
+                generation: r.get("generation"),
+                changed_by: r.get("changed_by"),
+                changed_at: r.get("changed_at"),
+            })
+            .collect())
     }
 }

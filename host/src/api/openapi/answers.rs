@@ -6,13 +6,14 @@ use schemars::JsonSchema;
 use schemars::generate::{Contract, SchemaGenerator, SchemaSettings};
 use serde_json::{Map, Value};
 
-use crate::api::admin::PluginView;
+use crate::api::admin::{ConfigView, PluginView};
 use crate::api::connections::{AccountView, OAuthStart};
 use crate::api::events::{EndpointWithSecret, EventTypeView, Redelivered};
 use crate::api::posts::{Deletion, MetricView};
 use crate::api::return_to::ReturnOrigins;
 use crate::api::tenants::{KeyCreated, PluginEnablement, TenantCreated, TenantView};
 use crate::api::webhooks::Received;
+use crate::fleet::FileState;
 use crate::store::{
     ApiKeyRecord, Attempt, AuditRecord, Connection, DeadLetter, EventDeliveryRecord, EventEndpoint,
     Job, PostRecord, TenantDeletion, TenantRecord,
@@ -71,6 +72,10 @@ const ANSWERS: &[(&str, &str, Make)] = &[
     ("get", "/admin/plugins", list::<PluginView>),
     ("put", "/admin/plugins/{id}", one::<PluginView>),
     ("post", "/admin/plugins/{id}/rollback", one::<PluginView>),
+    ("get", "/admin/plugins/{id}/config", one::<ConfigView>),
+    ("put", "/admin/plugins/{id}/config", one::<ConfigView>),
+    ("delete", "/admin/plugins/{id}/config", one::<ConfigView>),
+    ("get", "/admin/config", one::<FileState>),
     ("get", "/admin/tenants", list::<TenantRecord>),
     ("post", "/admin/tenants", one::<TenantCreated>),
     ("get", "/admin/tenants/{tenant}", one::<TenantView>),

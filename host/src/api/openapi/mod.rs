@@ -319,6 +319,38 @@ pub const OPERATIONS: &[Operation] = &[
     ),
     op(
         "get",
+        "/admin/plugins/{id}/config",
+        Admin,
+        200,
+        None,
+        "A plugin's effective configuration and whether the admin API or plugins.toml sets it",
+    ),
+    op(
+        "put",
+        "/admin/plugins/{id}/config",
+        Admin,
+        200,
+        None,
+        "Set a plugin's configuration for every replica (TOML keys of a [plugins.<id>] table)",
+    ),
+    op(
+        "delete",
+        "/admin/plugins/{id}/config",
+        Admin,
+        200,
+        None,
+        "Remove the configuration set through the API; plugins.toml applies again",
+    ),
+    op(
+        "get",
+        "/admin/config",
+        Admin,
+        200,
+        None,
+        "The plugin file, why its last change was refused, and the plugins the API configures",
+    ),
+    op(
+        "get",
         "/admin/tenants",
         Admin,
         200,
@@ -501,6 +533,13 @@ pub fn document() -> Value {
             Access::Tenant => entry["security"] = json!([{ "tenantKey": [] }]),
             Access::Admin => entry["security"] = json!([{ "adminKey": [] }]),
             Access::Public => entry["security"] = json!([]),
+        }
+        if (operation.method, operation.path) == ("put", "/admin/plugins/{id}/config") {
+            entry["requestBody"] = json!({
+                "required": true,
+                "description": "The keys of a `[plugins.<id>]` table of plugins.toml, as TOML (app secrets only as `{ env = \"…\" }`)",
+                "content": { "text/plain": { "schema": { "type": "string" } } }
+            });
         }
         if (operation.method, operation.path) == ("put", "/admin/plugins/{id}") {
             entry["requestBody"] = json!({

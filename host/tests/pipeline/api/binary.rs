@@ -141,6 +141,15 @@ impl HostProcess {
     }
 }
 
+/// A test that fails before stopping its host leaves no process behind (one would outlive the
+/// test run and hold its output open). A process already waited for is not signalled again.
+impl Drop for HostProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 #[tokio::test]
 async fn the_binary_serves_the_api_with_a_first_tenant_and_stops_gracefully() {
     let dir = tempfile::tempdir().unwrap();
@@ -363,9 +372,11 @@ async fn an_event_committed_before_a_sigkill_is_delivered_after_the_restart() {
         .get(&format!("/v1/event-endpoints/{endpoint}/deliveries"), &key)
         .await;
     assert_eq!(listed.json[0]["state"], "delivered", "{listed:?}");
-    assert_eq!(
-        listed.json[0]["attempts"], 2,
-        "the attempt the crash cut short counts"
+    // The attempt the crash cut short counts; on a loaded machine the restarted host may also
+    // have given up on a slow attempt before the accepted one, so at least two.
+    assert!(
+        listed.json[0]["attempts"].as_u64().is_some_and(|n| n >= 2),
+        "the attempt the crash cut short counts: {listed:?}"
     );
     host.signal("-TERM");
     assert!(host.exited_cleanly().await);

@@ -119,3 +119,177 @@ async fn an_upload_reaches_every_replica_and_survives_their_restart() {
         assert!(host.exited_cleanly().await);
     }
 }
+
+async fn admin_json(
+    host: &HostProcess,
+    method: Method,
+    path: &str,
+    body: Option<String>,
+) -> Answer {
+    let mut request = host.api.request(method, path, Some(ADMIN_KEY));
+    if let Some(body) = body {
+        request = request.body(body);
+    }
+    host.api.send(request).await
+}
+
+/// Whether the default tenant may use `plugin` on `host`, and what decides.
+async fn enablement(host: &HostProcess, plugin: &str) -> Option<(bool, String)> {
+    let listed = admin_json(host, Method::GET, "/admin/tenants/default/plugins", None).await;
+    listed
+        .json
+        .as_array()?
+        .iter()
+        .find(|p| p["plugin"] == plugin)
+        .map(|p| {
+            (
+                p["enabled"].as_bool().unwrap(),
+                p["source"].as_str().unwrap().to_string(),
+            )
+        })
+}
+
+async fn serves(host: &HostProcess, plugin: &str) -> bool {
+    let listed = admin_json(host, Method::GET, "/admin/plugins", None).await;
+    listed.json.as_array().is_some_and(|all| {
+        all.iter()
+            .any(|p| p["id"] == plugin && p["status"] == "serving")
+    })
+}
+
+/// Polls `check` on both replicas until it holds on both.
+async fn on_both(
+    a: &HostProcess,
+    b: &HostProcess,
+    what: &str,
+    check: impl AsyncFn(&HostProcess) -> bool,
+) {
+    crate::support::eventually(Duration::from_secs(30), what, || async {
+        check(a).await && check(b).await
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn configuration_changes_reach_every_replica_without_a_restart() {
+    let db = Database::create(Kind::Postgres).await;
+    let dir = tempfile::tempdir().unwrap();
+    // One plugin file for both replicas, as a mounted ConfigMap is; each its own data.
+    let (a_data, b_data) = (dir.path().join("a"), dir.path().join("b"));
+    std::fs::create_dir_all(&a_data).unwrap();
+    std::fs::create_dir_all(&b_data).unwrap();
+    let pipeline = postd_test_artifacts::PIPELINE;
+    let first = format!("[plugins.pipeline]\npath = {pipeline:?}\n");
+    let env = [
+        ("POSTD_DATABASE_URL", db.url.as_str()),
+        ("POSTD_ADMIN_KEY", ADMIN_KEY),
+    ];
+    let a = HostProcess::start(dir.path(), &a_data, &first, &env, Stdio::inherit()).await;
+    let b = HostProcess::restart(dir.path(), &b_data, &first, &env, &a.key).await;
+    on_both(&a, &b, "the plugin to serve", async |h| {
+        serves(h, "pipeline").await
+    })
+    .await;
+    let file = dir.path().join("plugins.toml");
+
+    // An edit of the file: a tenant list that leaves `default` out, and a new plugin.
+    std::fs::write(
+        &file,
+        format!(
+            "[plugins.pipeline]\npath = {pipeline:?}\ntenants = [\"someone-else\"]\n\n\
+             [plugins.second]\npath = {pipeline:?}\ncomponent = \"pipeline\"\n"
+        ),
+    )
+    .unwrap();
+    on_both(&a, &b, "the file's tenant list", async |h| {
+        enablement(h, "pipeline").await == Some((false, "plugins.toml".into()))
+    })
+    .await;
+    on_both(&a, &b, "the new plugin", async |h| {
+        serves(h, "second").await
+    })
+    .await;
+
+    // A configuration set through the admin API of one replica replaces the file's entry on both.
+    let set = admin_json(
+        &a,
+        Method::PUT,
+        "/admin/plugins/pipeline/config",
+        Some(format!("path = {pipeline:?}\ntenants = [\"*\"]\n")),
+    )
+    .await;
+    assert_eq!(set.status, StatusCode::OK, "{set:?}");
+    assert_eq!(set.json["source"], "api");
+    on_both(&a, &b, "the API's tenant list", async |h| {
+        enablement(h, "pipeline").await == Some((true, "plugins.toml".into()))
+    })
+    .await;
+    let seen = admin_json(&b, Method::GET, "/admin/plugins/pipeline/config", None).await;
+    assert_eq!(seen.json["source"], "api", "{seen:?}");
+    // A plugin only the API names appears on both.
+    let extra = admin_json(
+        &b,
+        Method::PUT,
+        "/admin/plugins/extra/config",
+        Some(format!("path = {pipeline:?}\ncomponent = \"pipeline\"\n")),
+    )
+    .await;
+    assert_eq!(extra.status, StatusCode::OK, "{extra:?}");
+    on_both(&a, &b, "the plugin the API added", async |h| {
+        serves(h, "extra").await
+    })
+    .await;
+
+    // Refused configurations change nothing.
+    for body in [
+        "secrets = { token = { value = \"in-the-database\" } }".to_string(),
+        "bogus = 1".to_string(),
+        "allowed_hosts = [\"ftp://x\"]".to_string(),
+        "tenants = ".to_string(),
+    ] {
+        let refused = admin_json(
+            &a,
+            Method::PUT,
+            "/admin/plugins/pipeline/config",
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(
+            (refused.status, refused.code()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "invalid-configuration"),
+            "{body}: {refused:?}"
+        );
+    }
+    assert_eq!(
+        enablement(&a, "pipeline").await,
+        Some((true, "plugins.toml".into()))
+    );
+
+    // Removing the API's configuration brings the file's entry back, on both.
+    let cleared = admin_json(&a, Method::DELETE, "/admin/plugins/pipeline/config", None).await;
+    assert_eq!(cleared.status, StatusCode::OK, "{cleared:?}");
+    on_both(&a, &b, "the file's entry again", async |h| {
+        enablement(h, "pipeline").await == Some((false, "plugins.toml".into()))
+    })
+    .await;
+
+    // A broken file is refused whole: the reason is shown, the running configuration stays.
+    std::fs::write(&file, "[plugins.pipeline\npath = 3\n").unwrap();
+    on_both(&a, &b, "the broken file to be refused", async |h| {
+        admin_json(h, Method::GET, "/admin/config", None).await.json["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("plugins.toml"))
+    })
+    .await;
+    for host in [&a, &b] {
+        assert!(serves(host, "second").await && serves(host, "extra").await);
+        assert_eq!(
+            enablement(host, "pipeline").await,
+            Some((false, "plugins.toml".into()))
+        );
+    }
+    for host in [a, b] {
+        host.signal("-TERM");
+        assert!(host.exited_cleanly().await);
+    }
+}

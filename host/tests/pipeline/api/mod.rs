@@ -4,6 +4,7 @@
 mod access;
 mod admin;
 mod binary;
+mod drain;
 mod events;
 mod fleet;
 mod hostile;

@@ -42,6 +42,11 @@ pub struct Seen {
     pub retry_after: Option<String>,
     /// Delay before answering a publish.
     pub publish_delay: Duration,
+    /// Publishes wait (after the delay) while this holds, so a test can hold every worker
+    /// inside a job.
+    pub hold_publishes: bool,
+    /// Publishes waiting for `hold_publishes` to clear, now.
+    pub publishes_held: usize,
     /// Delay before answering a token exchange.
     pub token_delay: Duration,
 }
@@ -132,6 +137,18 @@ async fn create_draft(
 async fn publish_draft(State(seen): Shared, Path(id): Path<String>) -> (StatusCode, Json<Value>) {
     let delay = seen.lock().unwrap().publish_delay;
     tokio::time::sleep(delay).await;
+    let held = {
+        let mut s = seen.lock().unwrap();
+        s.publishes_held += usize::from(s.hold_publishes);
+        s.hold_publishes
+    };
+    if held {
+        let holding = || seen.lock().unwrap().hold_publishes;
+        while holding() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        seen.lock().unwrap().publishes_held -= 1;
+    }
     let mut s = seen.lock().unwrap();
     if !s.drafts.contains_key(&id) {
         return (
