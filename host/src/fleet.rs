@@ -175,6 +175,14 @@ impl FleetPlugins {
                     "secrets set through the API name an environment variable ({ env = \"…\" }); values stay out of the database".into(),
                 ));
             }
+            // A new plugin needs a component to serve: its file here (an upload can follow).
+            if self.runtime.status(id).is_none() && !parsed.path.is_file() {
+                return Err(FleetError::InvalidConfig(format!(
+                    "plugin `{id}` is new and its component {} is not on this host; ship it \
+                     with the host (or name an existing file), then upload versions",
+                    parsed.path.display()
+                )));
+            }
         }
         self.store.set_plugin_config(id, entry, actor, now).await?;
         self.sync().await?;

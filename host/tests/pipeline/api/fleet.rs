@@ -264,6 +264,21 @@ async fn configuration_changes_reach_every_replica_without_a_restart() {
         enablement(&a, "pipeline").await,
         Some((true, "plugins.toml".into()))
     );
+    // A new plugin without a component on the host is refused, and appears nowhere.
+    let ghost = admin_json(
+        &a,
+        Method::PUT,
+        "/admin/plugins/ghost/config",
+        Some("path = \"/nonexistent/ghost.wasm\"\n".into()),
+    )
+    .await;
+    assert_eq!(
+        (ghost.status, ghost.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid-configuration"),
+        "{ghost:?}"
+    );
+    let listed = admin_json(&b, Method::GET, "/admin/plugins", None).await;
+    assert!(!listed.json.to_string().contains("ghost"), "{listed:?}");
 
     // Removing the API's configuration brings the file's entry back, on both.
     let cleared = admin_json(&a, Method::DELETE, "/admin/plugins/pipeline/config", None).await;
