@@ -12,7 +12,7 @@ WASM_DIR    := target/wasm
 WASM_OUT    := $(WASM_DIR)/$(WASM_TARGET)/wasm
 CONNECTORS  := example mailchimp meta linkedin gbp tiktok
 
-.PHONY: all toolchain services fuzz-tools api-fuzz deny-tools deny deploy-tools deploy-check wasm build release run test bench lint fmt clean
+.PHONY: all toolchain services fuzz-tools api-fuzz deny-tools deny deploy-tools deploy-check wasm build release run test bench bench-external lint fmt clean
 
 all: build
 
@@ -158,13 +158,40 @@ test: toolchain services fuzz-tools deploy-tools
 
 ## bench: every benchmark of host/benches (criterion and load harnesses; the pipeline, hot swap
 ##        and scale-out ones need PostgreSQL and Redis), then bench/RESULTS.md and
-##        bench/throughput.svg from their results (bench/report.py); the README links both
+##        bench/throughput.svg from their results (bench/report.py); the README links both;
+##        then the external pipeline benchmark (bench-external)
 bench: toolchain services
 	@mkdir -p bench/out; rm -f bench/out/*.json
 	@bench/load-note.sh > bench/out/load-before.txt
 	$(CARGO) bench -p postd-host --benches
 	@bench/load-note.sh > bench/out/load-after.txt
 	python3 bench/report.py
+	@$(MAKE) --no-print-directory bench-external
+
+## bench-external: the external pipeline benchmark (bench/external, bench/NOTES.md): the release
+##        host binary, the one-post fixture, a platform and a closed-loop load generator
+##        (postd-loadbench) each in its own process; 1 and 64 tenants x 10, 100 and 1,000 in
+##        flight x SQLite and PostgreSQL + Redis; writes bench/out/external.{json,md}.
+##        Beside the host, the Node + BullMQ baseline (bench/baseline-node, `npm ci` from the npm
+##        registry; left out with a warning when node or the install is missing). XBENCH_ARGS
+##        passes options (`XBENCH_ARGS=--quick` for a smoke run; `postd-loadbench --help` lists
+##        them); XBENCH_STACK=postd measures the host alone
+XBENCH_STACK ?= postd,node
+XBENCH_ARGS  ?=
+bench-external: release services
+	CARGO_TARGET_DIR=$(WASM_DIR) $(CARGO) build --target $(WASM_TARGET) --profile wasm -p postd-fixture-one-post
+	$(CARGO) build --release -p postd-loadbench
+	@mkdir -p bench/out
+	@stack='$(XBENCH_STACK)'; \
+	if [[ ",$$stack," == *,node,* ]]; then \
+	  if command -v node >/dev/null 2>&1 && \
+	     (cd bench/baseline-node && npm ci --no-audit --no-fund --loglevel=error); then :; else \
+	    echo "warning: node is missing or npm ci failed in bench/baseline-node; the Node + BullMQ baseline is left out" >&2; \
+	    stack=$$(echo ",$$stack," | sed 's/,node,/,/g; s/^,//; s/,$$//'); \
+	  fi; \
+	fi; \
+	echo "./target/release/postd-loadbench --stack $$stack $(XBENCH_ARGS)"; \
+	./target/release/postd-loadbench --stack $$stack $(XBENCH_ARGS)
 
 ## lint: the dependency policy (make deny), formatting and clippy, warnings as errors
 lint: deny

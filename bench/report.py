@@ -155,6 +155,7 @@ def main():
     idle = load("idle_memory")
     scale = load("scale_out")
     events = load("events")
+    plans = load("plans")
     notes_path = os.path.join(ROOT, "bench", "NOTES.md")
     notes = read(notes_path)
     out = []
@@ -293,6 +294,29 @@ def main():
         for b in events["backends"]:
             f = b["finish_us"]
             w(f"| {b['backend']} | {fmt(f['without_endpoint']['mean'])} / {fmt(f['without_endpoint']['p99'])} | {fmt(f['with_endpoint']['mean'])} / {fmt(f['with_endpoint']['p99'])} | {fmt(f['added_mean'])} µs | {b['deliveries']:,} | {fmt(b['deliveries_per_s'])} |")
+        w("")
+    else:
+        w("Not run.\n")
+
+    w("## 7. Plans at 1,000,000 jobs\n")
+    if plans:
+        w("PostgreSQL plans of the hot statements (`host/benches/plans.rs`), each prepared as the host issues it and run under `plan_cache_mode = force_generic_plan` with `EXPLAIN (ANALYZE, BUFFERS)` (rolled back), on 1,000,000 jobs held by one tenant and spread over 1,000. *Cached on empty tables*: plans made right after migrating and kept while the tables filled (only the lookups by key are held to their bounds there); *after the refresh*: once the maintenance pass's statistics refresh re-planned them (every statement is held to its bound, and none may scan a table sequentially). Buffers are shared buffers touched (hit or read).\n")
+        dists = plans["distributions"]
+        states = [s["state"] for s in dists[0]["states"]]
+        head = " | ".join(f"{d['distribution']}, {st}" for st in states for d in dists)
+        w(f"| statement | bound | {head} |\n| --- | --- |" + " --- |" * (len(states) * len(dists)))
+        for i, row in enumerate(dists[0]["states"][0]["statements"]):
+            cells = []
+            for k in range(len(states)):
+                for d in dists:
+                    r = d["states"][k]["statements"][i]
+                    mark = "" if r["ok"] else " **over**"
+                    seq = f" (seq scan: {', '.join(r['seq_scans'])})" if r["seq_scans"] else ""
+                    cells.append(f"{r['buffers']:,} ({r['execution_ms']:.2f} ms){seq}{mark}")
+            w(f"| {row['statement']} | {row['bound']:,} | " + " | ".join(cells) + " |")
+        w("")
+        for d in dists:
+            w(f"- {d['distribution']}: filled in {d['fill_s']:.0f} s; the refresh analyzed {', '.join(d['analyzed'])} in {d['analyze_s']:.1f} s.")
         w("")
     else:
         w("Not run.\n")

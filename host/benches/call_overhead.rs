@@ -28,6 +28,7 @@ fn strategies() -> [(&'static str, Allocation); 2] {
             Allocation::Pooling {
                 instances: 128,
                 memory_bytes: 64 << 20,
+                table_elements: 20_000,
             },
         ),
     ]

@@ -79,10 +79,16 @@ fn rate(c: &mut Criterion) {
         .build()
         .unwrap();
     let budget = Budget::per_seconds(u32::MAX, 1);
+    // A request's two buckets, decided together: the connection's and the tenant ceiling.
+    let buckets = [
+        ("plugin:meta:t:c".to_string(), budget),
+        ("tenant:t".to_string(), budget),
+    ];
+    let now = std::time::Duration::ZERO;
     let local = LocalRateLimiter::default();
-    c.bench_function("rate/decision in-process", |b| {
+    c.bench_function("rate/decision in-process (two buckets)", |b| {
         b.to_async(&tokio)
-            .iter(|| async { black_box(local.acquire("plugin:meta:t:c", budget).await) })
+            .iter(|| async { black_box(local.acquire(&buckets, now).await) })
     });
     let redis = tokio
         .block_on(RedisRateLimiter::connect(
@@ -90,9 +96,9 @@ fn rate(c: &mut Criterion) {
             "postd_bench_capabilities:",
         ))
         .expect("Redis on 127.0.0.1:6379");
-    c.bench_function("rate/decision through Redis (GCRA script)", |b| {
+    c.bench_function("rate/decision through Redis (GCRA script, two buckets)", |b| {
         b.to_async(&tokio)
-            .iter(|| async { black_box(redis.acquire("plugin:meta:t:c", budget).await) })
+            .iter(|| async { black_box(redis.acquire(&buckets, now).await) })
     });
 }
 

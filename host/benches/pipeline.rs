@@ -1,7 +1,7 @@
 //! End-to-end pipeline throughput and host-added latency: posts through the HTTP API
 //! (`POST /v1/posts`), queued, dispatched, published by the pipeline fixture over HTTP to a
 //! platform on loopback (draft, then publish), stored as published. Closed loop at 1, 100 and
-//! 1,000 publishes in flight, on SQLite (database polling) and on PostgreSQL + Redis Streams;
+//! 1,000 publishes in flight, on SQLite and on PostgreSQL (woken by `LISTEN`/`NOTIFY`);
 //! resident memory of the (single) process at each level. Writes `bench/out/pipeline.json`.
 //!
 //! Needs PostgreSQL at 127.0.0.1:5432 and Redis at 127.0.0.1:6379 (`make services`). Creates

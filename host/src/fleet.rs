@@ -125,13 +125,19 @@ impl FleetPlugins {
     pub async fn reload_file(&self) -> Result<usize, String> {
         let path = self.file.lock().expect("plugin file").source.clone();
         let file = PluginsFile::load(&path);
-        if !file.problems.is_empty() {
-            let why = file
-                .problems
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ");
+        // An entry this host's instance pool cannot serve is a problem of the file too.
+        let unfit = file
+            .plugins
+            .iter()
+            .filter_map(|entry| self.runtime.check_entry(entry).err());
+        let problems: Vec<String> = file
+            .problems
+            .iter()
+            .map(ToString::to_string)
+            .chain(unfit)
+            .collect();
+        if !problems.is_empty() {
+            let why = problems.join("; ");
             tracing::error!(file = %path.display(), problems = %why,
                 "the plugin file changed but is refused; the running configuration stays");
             *self.file_error.lock().expect("file error") = Some(why.clone());
@@ -175,6 +181,9 @@ impl FleetPlugins {
                     "secrets set through the API name an environment variable ({ env = \"…\" }); values stay out of the database".into(),
                 ));
             }
+            self.runtime
+                .check_entry(&parsed)
+                .map_err(FleetError::InvalidConfig)?;
             // A new plugin needs a component to serve: its file here (an upload can follow).
             if self.runtime.status(id).is_none() && !parsed.path.is_file() {
                 return Err(FleetError::InvalidConfig(format!(
@@ -305,6 +314,11 @@ impl FleetPlugins {
     pub async fn sync(&self) -> Result<usize, StoreError> {
         let mut applied = self.applied.lock().await;
         let mut changed = 0;
+        // Tenants' own egress ceilings travel with the registry: the same notification, the
+        // same poll.
+        self.runtime
+            .tenant_ceilings()
+            .replace(self.store.tenant_egress_ceilings().await?);
         for row in self.store.plugin_configs().await? {
             if applied.configs.get(&row.plugin) == Some(&row.generation) {
                 continue;

@@ -5,15 +5,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::api::{ApiState, FailureBudget};
-use crate::capability::http::RedisRateLimiter;
+use crate::capability::http::{Budget, RedisRateLimiter};
 use crate::capability::vault::{EncryptedSecretStore, KeyProvider, KeyRing, LocalKeyProvider};
-use crate::config::{PluginsFile, ServiceSettings};
+use crate::config::{InstanceAllocation, PluginEntry, PluginsFile, ServiceSettings};
 use crate::fleet::FleetPlugins;
 use crate::jobs::{
-    Clock, DispatchSettings, Dispatcher, Pipeline, PipelineSettings, RedisDispatch, RefreshLocks,
+    Clock, DispatchSettings, Dispatcher, Pipeline, PipelineSettings, RefreshLocks,
     StoreJobSink, SystemClock,
 };
-use crate::runtime::{HostServices, PluginWatcher, Runtime, RuntimeSettings};
+use crate::runtime::{Allocation, HostServices, PluginWatcher, Runtime, RuntimeSettings};
 use crate::store::Store;
 
 /// Backends over the database: secrets sealed under `key` (the vault's key-encryption key) in
@@ -33,8 +33,9 @@ pub fn store_services(
     }
 }
 
-/// What a host process runs on: the database, the vault over it, and — with a Redis URL —
-/// Redis for dispatch, rate buckets and refresh locks.
+/// What a host process runs on: the database (also the job queue, with wake-ups over
+/// `LISTEN`/`NOTIFY` on PostgreSQL), the vault over it, and — with a Redis URL — Redis for
+/// shared rate buckets and refresh locks.
 struct Backends {
     store: Store,
     services: HostServices,
@@ -61,7 +62,13 @@ impl Backends {
             .map_err(|e| e.to_string())?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let mut services = store_services(&store, Arc::new(key), clock.clone());
-        let (dispatcher, locks) = match &settings.redis_url {
+        let dispatcher = match store.backend() {
+            crate::store::Backend::Postgres => {
+                Dispatcher::postgres(&store, &settings.database_url)
+            }
+            crate::store::Backend::Sqlite => Dispatcher::local(),
+        };
+        let locks = match &settings.redis_url {
             Some(url) => {
                 let ns = &settings.redis_namespace;
                 let redis = |e: String| format!("Redis at {url}: {e}");
@@ -69,19 +76,14 @@ impl Backends {
                     .await
                     .map_err(|e| redis(e.to_string()))?;
                 services.rate = Arc::new(limiter);
-                let dispatch = RedisDispatch::connect(url, ns).await.map_err(redis)?;
-                let locks = RefreshLocks::redis(url, ns, Duration::from_secs(120))
+                RefreshLocks::redis(url, ns, Duration::from_secs(120))
                     .await
-                    .map_err(redis)?;
-                (Dispatcher::Redis(Arc::new(dispatch)), locks)
+                    .map_err(redis)?
             }
+            // Replicas sharing PostgreSQL without Redis lock through the database.
             None => match store.backend() {
-                // Replicas sharing PostgreSQL without Redis lock through the database.
-                crate::store::Backend::Postgres => (
-                    Dispatcher::database(),
-                    RefreshLocks::Postgres(store.pool().clone()),
-                ),
-                crate::store::Backend::Sqlite => (Dispatcher::database(), RefreshLocks::local()),
+                crate::store::Backend::Postgres => RefreshLocks::Postgres(store.pool().clone()),
+                crate::store::Backend::Sqlite => RefreshLocks::local(),
             },
         };
         Ok(Backends {
@@ -103,10 +105,15 @@ pub async fn serve(settings: ServiceSettings) -> Result<(), String> {
         tracing::error!(%problem, "plugin configuration problem; continuing without it");
     }
     let backends = Backends::connect(&settings).await?;
+    let allocation = instance_allocation(&settings, &file, &backends.store).await;
+    tracing::info!(allocation = %allocation.describe(), "instance allocation");
     let runtime_settings = RuntimeSettings {
+        allocation,
         cache_dir: Some(settings.cache_dir.clone()),
         host_memory_bytes: usize::try_from(settings.host_memory_mb.saturating_mul(1 << 20))
             .unwrap_or(usize::MAX),
+        tenant_rate: (settings.tenant_egress_per_second > 0)
+            .then(|| Budget::per_seconds(settings.tenant_egress_per_second, 1)),
         ..RuntimeSettings::default()
     };
     let runtime = Arc::new(
@@ -121,6 +128,8 @@ pub async fn serve(settings: ServiceSettings) -> Result<(), String> {
         },
         max_rate_limit_wait: Duration::from_secs(settings.max_rate_limit_wait_secs),
         events: settings.events.clone(),
+        job_retention: (settings.job_retention_days > 0)
+            .then(|| Duration::from_secs(settings.job_retention_days * 86_400)),
         ..PipelineSettings::default()
     };
     if let Some(id) = &settings.worker_id {
@@ -181,6 +190,41 @@ pub async fn serve(settings: ServiceSettings) -> Result<(), String> {
         Err(error) => tracing::error!(%error, "loading the plugins failed"),
     }
     served.map_err(|e| format!("the API server failed: {e}"))
+}
+
+/// How the runtime allocates instances under `settings`: with pooling (the default), a pool
+/// sized for every plugin the host starts with — the entries of `file`, each replaced by the
+/// admin API's stored configuration of its id when there is one, plus the stored entries of
+/// plugins the file does not name — and room for one more plugin with the file's `[defaults]`
+/// (added live). See `runtime/pool.rs`.
+pub async fn instance_allocation(
+    settings: &ServiceSettings,
+    file: &PluginsFile,
+    store: &Store,
+) -> Allocation {
+    if settings.instance_allocation == InstanceAllocation::OnDemand {
+        return Allocation::OnDemand;
+    }
+    let stored: Vec<PluginEntry> = match store.plugin_configs().await {
+        Ok(rows) => rows
+            .iter()
+            .filter_map(|row| file.parse_entry(&row.plugin, row.entry.as_deref()?).ok())
+            .collect(),
+        Err(error) => {
+            tracing::warn!(%error, "reading the stored plugin configuration failed; sizing the instance pool from plugins.toml alone");
+            Vec::new()
+        }
+    };
+    let from_file = file
+        .plugins
+        .iter()
+        .filter(|entry| stored.iter().all(|s| s.id != entry.id));
+    Allocation::pooling_for(
+        from_file
+            .chain(&stored)
+            .map(|entry| &entry.limits)
+            .chain([&file.defaults]),
+    )
 }
 
 /// Waits for SIGINT (Ctrl-C) or SIGTERM (what Kubernetes, systemd and Docker send).

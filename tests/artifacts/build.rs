@@ -51,6 +51,11 @@ const GUESTS: &[(&str, &str, &str)] = &[
         "postd_fixture_cpu_heavy",
     ),
     ("SNOOP", "postd-fixture-snoop", "postd_fixture_snoop"),
+    (
+        "ONE_POST",
+        "postd-fixture-one-post",
+        "postd_fixture_one_post",
+    ),
 ];
 
 fn main() {

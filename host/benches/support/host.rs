@@ -1,5 +1,5 @@
 //! An in-process host for the pipeline benchmarks: the store (SQLite file, or a fresh
-//! `postd_bench_*` PostgreSQL database with Redis Streams dispatch), the runtime with the
+//! `postd_bench_*` PostgreSQL database, the queue woken by `LISTEN`/`NOTIFY`), the runtime with the
 //! pipeline fixture as plugin `pipeline` reaching the platform on loopback, the job workers,
 //! and the HTTP API on a free loopback port with a tenant, its API key and a connection.
 
@@ -11,7 +11,7 @@ use postd_host::api::{ApiState, service};
 use postd_host::capability::vault::LocalKeyProvider;
 use postd_host::config::PluginEntry;
 use postd_host::jobs::{
-    CHECKPOINT_BATCH, Clock, Dispatcher, Pipeline, PipelineSettings, RedisDispatch, RefreshLocks,
+    CHECKPOINT_BATCH, Clock, Dispatcher, Pipeline, PipelineSettings, RefreshLocks,
     StoreJobSink, SystemClock, Workers,
 };
 use postd_host::runtime::{Runtime, RuntimeSettings};
@@ -38,7 +38,6 @@ pub struct Host {
     pub target: Target,
     workers: Option<Workers>,
     database: Option<String>,
-    redis_namespace: Option<String>,
     _dir: tempfile::TempDir,
 }
 
@@ -156,14 +155,10 @@ impl Host {
             .configure_plugin(plugin_entry(plugin, platform_url))
             .await
             .unwrap();
-        let (dispatcher, redis_namespace) = if postgres {
-            let namespace = format!("{tag}:");
-            let dispatch = RedisDispatch::connect(REDIS_URL, &namespace)
-                .await
-                .expect("Redis at 127.0.0.1:6379");
-            (Dispatcher::Redis(Arc::new(dispatch)), Some(namespace))
+        let dispatcher = if postgres {
+            Dispatcher::postgres(&store, &url)
         } else {
-            (Dispatcher::database(), None)
+            Dispatcher::local()
         };
         let settings = PipelineSettings {
             concurrency: JOB_SLOTS,
@@ -196,12 +191,11 @@ impl Host {
             },
             workers,
             database,
-            redis_namespace,
             _dir: dir,
         }
     }
 
-    /// Stops the workers and removes the host's database and Redis keys.
+    /// Stops the workers and removes the host's database.
     pub async fn stop(mut self) {
         if let Some(workers) = self.workers.take() {
             workers.stop().await;
@@ -209,9 +203,6 @@ impl Host {
         self.store.pool().close().await;
         if let Some(name) = &self.database {
             drop_database(name).await;
-        }
-        if let Some(namespace) = &self.redis_namespace {
-            drop_redis_keys(namespace).await;
         }
     }
 }

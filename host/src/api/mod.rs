@@ -178,6 +178,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         )
         .route("/tenants/{tenant}/disable", post(tenants::disable))
         .route("/tenants/{tenant}/enable", post(tenants::enable_tenant))
+        .route("/tenants/{tenant}/limits", put(tenants::set_limits))
         .route(
             "/tenants/{tenant}/keys",
             get(tenants::keys).post(tenants::add_key),

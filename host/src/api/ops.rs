@@ -122,6 +122,15 @@ pub async fn metrics(State(state): State<Arc<ApiState>>) -> Result<Response, Api
     );
     line(
         &mut out,
+        "# HELP postd_jobs_held_total Job runs put back without running because a rate bucket (connection or tenant ceiling) had no room.".into(),
+    );
+    line(&mut out, "# TYPE postd_jobs_held_total counter".into());
+    line(
+        &mut out,
+        format!("postd_jobs_held_total {}", state.pipeline.jobs_held()),
+    );
+    line(
+        &mut out,
         "# HELP postd_event_deliveries_total Outbound event delivery attempts by outcome (retry: failed, to be tried again; failed: given up).".into(),
     );
     line(

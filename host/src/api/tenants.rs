@@ -270,6 +270,45 @@ pub async fn disable(
     ))
 }
 
+/// `PUT /admin/tenants/{tenant}/limits`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantLimits {
+    /// Egress requests a second across plugins (0: no ceiling); `null` or absent: the host's
+    /// `tenant_egress_per_second`.
+    #[serde(default)]
+    pub egress_per_second: Option<u32>,
+}
+
+/// The largest egress ceiling a tenant can be given: far above any platform's budget.
+const MAX_EGRESS_PER_SECOND: u32 = 1_000_000;
+
+/// `PUT /admin/tenants/{tenant}/limits`: the tenant's own egress ceiling, applied on every
+/// replica.
+pub async fn set_limits(
+    State(state): State<Arc<ApiState>>,
+    _admin: Admin,
+    ApiPath(tenant): ApiPath<String>,
+    ApiJson(body): ApiJson<TenantLimits>,
+) -> Result<Json<TenantRecord>, ApiError> {
+    if body.egress_per_second.is_some_and(|n| n > MAX_EGRESS_PER_SECOND) {
+        return Err(ApiError::bad_request(format!(
+            "`egress_per_second` is at most {MAX_EGRESS_PER_SECOND} (0 for no ceiling)"
+        )));
+    }
+    let now = state.pipeline.now();
+    let record = state
+        .store()
+        .set_tenant_egress(&tenant, body.egress_per_second, ACTOR, now)
+        .await?;
+    state
+        .pipeline
+        .runtime()
+        .tenant_ceilings()
+        .set(&tenant, record.egress_per_second);
+    Ok(Json(record))
+}
+
 /// `POST /admin/tenants/{tenant}/enable`: keys work again, held jobs are queued.
 pub async fn enable_tenant(
     State(state): State<Arc<ApiState>>,

@@ -25,6 +25,9 @@ pub struct CallContext {
     /// The tenant's enablement override for the plugin (the per-tenant table the admin API
     /// writes), which wins over `plugins.toml`'s `tenants` list when set.
     pub enabled: Option<bool>,
+    /// The call's first egress request was already taken from its rate buckets
+    /// (`Runtime::reserve_egress`).
+    pub prepaid: bool,
 }
 
 impl CallContext {
@@ -35,7 +38,14 @@ impl CallContext {
             connection: None,
             job: None,
             enabled: None,
+            prepaid: false,
         }
+    }
+
+    /// The same call, its first egress request already taken from its rate buckets.
+    pub fn with_prepaid(mut self) -> Self {
+        self.prepaid = true;
+        self
     }
 
     /// The same call, acting on `connection`.

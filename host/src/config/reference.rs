@@ -130,6 +130,14 @@ pub const SETTINGS: &[SettingDoc] = &[
         "3600",
     ),
     doc(
+        "tenant_egress_per_second",
+        "POSTD_TENANT_EGRESS_PER_SECOND",
+        "integer (0: no ceiling)",
+        Some("100"),
+        "Egress requests a second one tenant may send across plugins and connections, unless the tenant has its own (`PUT /admin/tenants/{tenant}/limits`). Jobs of a tenant at its ceiling wait their turn without running.",
+        "500",
+    ),
+    doc(
         "worker_id",
         "POSTD_WORKER_ID",
         "string",
@@ -144,6 +152,14 @@ pub const SETTINGS: &[SettingDoc] = &[
         None,
         "Log lines. Default: text on a terminal, JSON lines otherwise.",
         "json",
+    ),
+    doc(
+        "instance_allocation",
+        "POSTD_INSTANCE_ALLOCATION",
+        "\"pooling\" | \"on-demand\"",
+        Some("\"pooling\""),
+        "How wasm instances are allocated. Pooling reserves address space at start for every plugin's max_concurrency + 1 instances (and one more plugin with the [defaults] limits), with memories of twice the largest memory_mb; a plugin configured later over that is refused. On-demand maps memory per call: slower calls, nothing reserved.",
+        "on-demand",
     ),
     doc(
         "host_memory_mb",
@@ -247,6 +263,14 @@ pub const SETTINGS: &[SettingDoc] = &[
         "integer > 0 (at most 3650)",
         Some("30"),
         "How long finished deliveries are kept.",
+        "7",
+    ),
+    doc(
+        "job_retention_days",
+        "POSTD_JOB_RETENTION_DAYS",
+        "integer (at most 36500; 0 keeps jobs forever)",
+        Some("30"),
+        "How long finished jobs (published, cancelled, deleted on the platform) are kept, with their attempts; a post goes once none of its jobs remain, and its idempotency key can then be used again. Queued, running, paused and dead-lettered jobs are never deleted by age.",
         "7",
     ),
     doc(

@@ -25,6 +25,16 @@ pub const DEFAULT_MAX_RATE_LIMIT_WAIT_SECS: u64 =
 /// rate-limiting; and no setting can make the pipeline schedule a job at the end of time.
 pub const MAX_RATE_LIMIT_WAIT_SECS_LIMIT: u64 = 365 * 24 * 3600;
 
+/// `tenant_egress_per_second` by default: a ceiling against one tenant crowding out the others;
+/// each platform's own budget (much lower per connection) binds first in normal use.
+pub const DEFAULT_TENANT_EGRESS_PER_SECOND: u32 = 100;
+
+/// `job_retention_days` by default.
+pub const DEFAULT_JOB_RETENTION_DAYS: u64 = 30;
+
+/// The largest `job_retention_days` accepted: a century (0 keeps jobs forever).
+pub const MAX_JOB_RETENTION_DAYS: u64 = 36_500;
+
 /// How a host process is set up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceSettings {
@@ -51,12 +61,18 @@ pub struct ServiceSettings {
     /// The longest rate-limit wait (`Retry-After`, `rate-limited(ms)`) a job is queued for, in
     /// seconds; a job asked to wait longer is dead-lettered (`rate-limit-too-long`).
     pub max_rate_limit_wait_secs: u64,
+    /// Egress requests per second one tenant may send across plugins and connections, unless
+    /// the tenant has its own ceiling (admin API); 0: no ceiling.
+    pub tenant_egress_per_second: u32,
     /// This process's name in leases and attempts.
     pub worker_id: Option<String>,
     /// The admin API's key (environment only); `None` turns the admin API off.
     pub admin_key: Option<String>,
     /// `text` or `json` logs; `None` chooses by where they go ([`LogFormat::for_stderr`]).
     pub log_format: Option<LogFormat>,
+    /// How wasm instances are allocated: a pool sized from the plugin configuration (the
+    /// default), or on demand.
+    pub instance_allocation: InstanceAllocation,
     /// MiB the host may hold on behalf of all running plugin calls together (vault writes,
     /// continuations, bodies in flight); past it calls answer `busy`.
     pub host_memory_mb: u64,
@@ -71,6 +87,8 @@ pub struct ServiceSettings {
     pub shutdown_grace_secs: u64,
     /// How outbound events are delivered.
     pub events: EventSettings,
+    /// Days finished jobs are kept (see `store::retention`); 0 keeps them forever.
+    pub job_retention_days: u64,
     /// Where traces are exported with OpenTelemetry (OTLP over HTTP, protobuf): the collector's
     /// base URL (`http://collector:4318`; `/v1/traces` is appended). `None`: no export.
     pub otlp_endpoint: Option<String>,
@@ -100,6 +118,17 @@ impl LogFormat {
     }
 }
 
+/// How wasm instances are allocated (`instance_allocation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum InstanceAllocation {
+    /// A pool reserved at start, sized from `plugins.toml` (`runtime::Allocation::pooling_for`).
+    #[serde(rename = "pooling")]
+    Pooling,
+    /// Memory mapped and unmapped per call: nothing reserved at rest, slower calls.
+    #[serde(rename = "on-demand")]
+    OnDemand,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawSettings {
@@ -114,8 +143,10 @@ struct RawSettings {
     workers: Option<usize>,
     lease_secs: Option<u64>,
     max_rate_limit_wait_secs: Option<u64>,
+    tenant_egress_per_second: Option<u32>,
     worker_id: Option<String>,
     log_format: Option<LogFormat>,
+    instance_allocation: Option<InstanceAllocation>,
     host_memory_mb: Option<u64>,
     auth_failures_per_minute: Option<u32>,
     shutdown_delay_secs: Option<u64>,
@@ -129,6 +160,7 @@ struct RawSettings {
     event_secret_grace_secs: Option<u64>,
     event_concurrency: Option<u64>,
     event_retention_days: Option<u64>,
+    job_retention_days: Option<u64>,
     otlp_endpoint: Option<String>,
     otlp_service_name: Option<String>,
 }
@@ -187,6 +219,18 @@ impl ServiceSettings {
             Some(other) => return Err(format!("POSTD_LOG_FORMAT is text or json, not `{other}`")),
             None => raw.log_format,
         };
+        let instance_allocation = match env("POSTD_INSTANCE_ALLOCATION").as_deref() {
+            Some("pooling") => InstanceAllocation::Pooling,
+            Some("on-demand") => InstanceAllocation::OnDemand,
+            Some(other) => {
+                return Err(format!(
+                    "POSTD_INSTANCE_ALLOCATION is pooling or on-demand, not `{other}`"
+                ));
+            }
+            None => raw
+                .instance_allocation
+                .unwrap_or(InstanceAllocation::Pooling),
+        };
         let max_rate_limit_wait_secs = number(
             "POSTD_MAX_RATE_LIMIT_WAIT_SECS",
             raw.max_rate_limit_wait_secs,
@@ -198,6 +242,16 @@ impl ServiceSettings {
                  {MAX_RATE_LIMIT_WAIT_SECS_LIMIT} (a year), not {max_rate_limit_wait_secs}"
             ));
         }
+        let tenant_egress_per_second = match env("POSTD_TENANT_EGRESS_PER_SECOND") {
+            Some(v) => v.parse().map_err(|_| {
+                format!(
+                    "POSTD_TENANT_EGRESS_PER_SECOND must be a number of requests a second (0 for no ceiling), not `{v}`"
+                )
+            })?,
+            None => raw
+                .tenant_egress_per_second
+                .unwrap_or(DEFAULT_TENANT_EGRESS_PER_SECOND),
+        };
         let auth_failures_per_minute = match env("POSTD_AUTH_FAILURES_PER_MINUTE") {
             Some(v) => v.parse().map_err(|_| {
                 format!("POSTD_AUTH_FAILURES_PER_MINUTE must be a number (0 for off), not `{v}`")
@@ -288,6 +342,18 @@ impl ServiceSettings {
             ),
             ..defaults
         };
+        let job_retention_days = seconds(
+            "POSTD_JOB_RETENTION_DAYS",
+            raw.job_retention_days,
+            DEFAULT_JOB_RETENTION_DAYS,
+        )
+        .map_err(|_| "POSTD_JOB_RETENTION_DAYS must be a number of days (0 keeps jobs forever)")?;
+        if job_retention_days > MAX_JOB_RETENTION_DAYS {
+            return Err(format!(
+                "POSTD_JOB_RETENTION_DAYS (job_retention_days) is at most {MAX_JOB_RETENTION_DAYS} \
+                 (0 keeps jobs forever), not {job_retention_days}"
+            ));
+        }
         let otlp_endpoint = env("POSTD_OTLP_ENDPOINT")
             .or(raw.otlp_endpoint)
             .map(|url| otlp_endpoint(&url))
@@ -323,7 +389,9 @@ impl ServiceSettings {
             workers: number("POSTD_WORKERS", raw.workers.map(|n| n as u64), 32)? as usize,
             lease_secs: number("POSTD_LEASE_SECS", raw.lease_secs, 120)?,
             max_rate_limit_wait_secs,
+            tenant_egress_per_second,
             worker_id: env("POSTD_WORKER_ID").or(raw.worker_id),
+            instance_allocation,
             host_memory_mb: number("POSTD_HOST_MEMORY_MB", raw.host_memory_mb, 1024)?,
             admin_key,
             log_format,
@@ -331,6 +399,7 @@ impl ServiceSettings {
             shutdown_delay_secs,
             shutdown_grace_secs,
             events,
+            job_retention_days,
             otlp_endpoint,
             otlp_service_name,
             listen,
@@ -364,6 +433,10 @@ impl ServiceSettings {
                 "max_rate_limit_wait_secs",
                 self.max_rate_limit_wait_secs.to_string(),
             ),
+            (
+                "tenant_egress_per_second",
+                self.tenant_egress_per_second.to_string(),
+            ),
             ("worker_id", opt(&self.worker_id)),
             (
                 "log_format",
@@ -371,6 +444,13 @@ impl ServiceSettings {
                     Some(LogFormat::Text) => "text".into(),
                     Some(LogFormat::Json) => "json".into(),
                     None => "(by terminal)".into(),
+                },
+            ),
+            (
+                "instance_allocation",
+                match self.instance_allocation {
+                    InstanceAllocation::Pooling => "pooling".into(),
+                    InstanceAllocation::OnDemand => "on-demand".into(),
                 },
             ),
             ("host_memory_mb", self.host_memory_mb.to_string()),
@@ -402,6 +482,7 @@ impl ServiceSettings {
                 "event_retention_days",
                 (e.retention.as_secs() / 86_400).to_string(),
             ),
+            ("job_retention_days", self.job_retention_days.to_string()),
             (
                 "otlp_endpoint",
                 opt(&self.otlp_endpoint.as_deref().map(redact_password)),

@@ -13,6 +13,7 @@ mod content;
 mod dispatch;
 mod finisher;
 mod health;
+mod holds;
 mod lock;
 mod policy;
 mod refresh;
@@ -25,7 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use dispatch::{Batch, DispatchSettings, Dispatcher, RedisDispatch};
+pub use dispatch::{DispatchSettings, Dispatcher, JOBS_CHANNEL};
 pub use health::HealthOutcome;
 pub use lock::RefreshLocks;
 pub use policy::{
@@ -64,6 +65,9 @@ pub struct PipelineSettings {
     pub max_rate_limit_wait: Duration,
     /// How outbound events are delivered.
     pub events: EventSettings,
+    /// How long finished jobs are kept ([`Store::retain_jobs`], each maintenance pass); `None`
+    /// keeps them forever.
+    pub job_retention: Option<Duration>,
 }
 
 impl Default for PipelineSettings {
@@ -77,6 +81,7 @@ impl Default for PipelineSettings {
             expiring_soon_window: Duration::from_secs(7 * 24 * 3600),
             max_rate_limit_wait: DEFAULT_MAX_RATE_LIMIT_WAIT,
             events: EventSettings::default(),
+            job_retention: Some(Duration::from_secs(30 * 24 * 3600)),
         }
     }
 }
@@ -110,6 +115,7 @@ pub struct Pipeline {
     settings: PipelineSettings,
     finisher: finisher::Finisher,
     events: Arc<EventDelivery>,
+    holds: holds::Holds,
 }
 
 impl Pipeline {
@@ -132,6 +138,7 @@ impl Pipeline {
         Arc::new(Pipeline {
             finisher: finisher::Finisher::new(store.clone(), settings.finish_batch),
             events,
+            holds: holds::Holds::default(),
             store,
             runtime,
             clock,
@@ -166,14 +173,24 @@ impl Pipeline {
         &self.settings
     }
 
+    /// Job runs this process put back without running because a rate bucket had no room.
+    pub fn jobs_held(&self) -> u64 {
+        self.holds.count()
+    }
+
     /// Accepts a post for `tenant`: checks the content against every target's connector
     /// constraints, stores one job per target (idempotently) and announces the new jobs.
     pub async fn accept(&self, tenant: &str, post: &NewPost) -> Result<Accepted, AcceptError> {
         let now = self.now();
         let tenant_store = self.store.tenant(tenant);
         let mut manifests = Vec::new();
+        let mut resolved = Vec::with_capacity(post.targets.len());
         for (index, target) in post.targets.iter().enumerate() {
             let connection = tenant_store.connection(&target.connection_id).await?;
+            resolved.push(crate::store::ResolvedTarget {
+                plugin: connection.plugin.clone(),
+                usable: connection.status.usable(),
+            });
             let manifest = self.runtime.manifest(&connection.plugin).ok_or_else(|| {
                 AcceptError::Invalid(format!("plugin `{}` is not serving", connection.plugin))
             })?;
@@ -195,7 +212,7 @@ impl Pipeline {
         // The request accepting the post, when traces are exported: its jobs' runs link to it.
         let traceparent = crate::telemetry::traceparent(&tracing::Span::current());
         let accepted = tenant_store
-            .accept_traced(post, &host_schedules, now, traceparent.as_deref())
+            .accept_resolved(post, &resolved, &host_schedules, now, traceparent.as_deref())
             .await?;
         if let Accepted::Created(record) = &accepted {
             let due: Vec<(String, Millis)> = record
@@ -204,10 +221,7 @@ impl Pipeline {
                 .filter(|j| j.state == crate::store::JobState::Queued)
                 .map(|j| (j.id.clone(), j.next_run_at))
                 .collect();
-            if let Err(error) = self.dispatcher.announce(&due, now).await {
-                // The rows are stored; the sweep announces them after `lost_after`.
-                tracing::warn!(%error, "announcing accepted jobs failed; the sweep will pick them up");
-            }
+            self.dispatcher.announce(&due, now);
         }
         Ok(accepted)
     }
@@ -229,13 +243,8 @@ impl Pipeline {
             .tenant(tenant)
             .replay(dead_letter, actor, option_changes, now)
             .await?;
-        if let Err(error) = self
-            .dispatcher
-            .announce(&[(job.id.clone(), job.next_run_at)], now)
-            .await
-        {
-            tracing::warn!(%error, "announcing a replayed job failed; the sweep will pick it up");
-        }
+        self.dispatcher
+            .announce(&[(job.id.clone(), job.next_run_at)], now);
         Ok(job)
     }
 }
@@ -257,9 +266,7 @@ impl Pipeline {
             .tenant(tenant)
             .wake_jobs_at(connection, plugin, recovery_point, now)
             .await?;
-        if let Err(error) = self.dispatcher.announce(&woken, now).await {
-            tracing::warn!(%error, "announcing woken jobs failed; the sweep will pick them up");
-        }
+        self.dispatcher.announce(&woken, now);
         Ok(woken.len())
     }
 }

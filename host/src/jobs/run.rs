@@ -74,7 +74,7 @@ impl Pipeline {
         }
         match &finish.outcome {
             FinishOutcome::Continue { tasks, .. } => tasks.iter().map(|t| t.2).min(),
-            FinishOutcome::Retry { at, .. } => Some(*at),
+            FinishOutcome::Retry { at, .. } | FinishOutcome::Held { at } => Some(*at),
             _ => None,
         }
     }
@@ -99,39 +99,29 @@ impl Pipeline {
                 Some(("worker-lost".into(), error)),
             );
         }
-        let tenant = self.store.tenant(&job.tenant_id);
-        let enabled = match tenant.run_gate(&job.plugin).await {
-            Ok(gate) if gate.tenant_disabled => {
+        // Read with the claim: no further round trip to decide whether the job may run.
+        let enabled = match &claimed.gate {
+            gate if gate.tenant_disabled => {
                 return (export, 0, pause(PAUSED_FOR_TENANT), None);
             }
-            Ok(gate) if gate.plugin_enabled == Some(false) => {
+            gate if gate.plugin_enabled == Some(false) => {
                 return (export, 0, pause(PAUSED_FOR_PLUGIN), None);
             }
-            Ok(gate) => gate.plugin_enabled,
-            Err(e) => {
-                return (
-                    export,
-                    0,
-                    self.retry(job, max_attempts, true),
-                    Some(("store".into(), e.to_string())),
-                );
-            }
+            gate => gate.plugin_enabled,
         };
-        let connection = match tenant.connection(&job.connection_id).await {
-            Ok(c) => c,
-            Err(e) => {
-                return (
-                    export,
-                    0,
-                    self.retry(job, max_attempts, true),
-                    Some(("store".into(), e.to_string())),
-                );
-            }
+        let Some((status, expires_at)) = claimed.connection else {
+            let error = format!("connection `{}` not found", job.connection_id);
+            return (
+                export,
+                0,
+                self.retry(job, max_attempts, true),
+                Some(("store".into(), error)),
+            );
         };
-        if !connection.status.usable() {
+        if !status.usable() {
             return (export, 0, pause(PAUSED_FOR_CONNECTION), None);
         }
-        if connection.expires_at.is_some_and(|at| at <= now) {
+        if expires_at.is_some_and(|at| at <= now) {
             match self
                 .refresh(&job.tenant_id, &job.connection_id, RefreshTrigger::Expired)
                 .await
@@ -165,6 +155,17 @@ impl Pipeline {
             .with_connection(&job.connection_id)
             .with_job(&job.id)
             .with_enabled(enabled);
+        // The first request is taken from the job's rate buckets before the component is
+        // instantiated: with no room, the job waits for it instead of running to be refused.
+        let context = match self.runtime.reserve_egress(&job.plugin, &context).await {
+            Ok(()) => context.with_prepaid(),
+            Err(held) => {
+                let at = self
+                    .holds
+                    .hold(&job.tenant_id, &job.connection_id, held, self.now());
+                return (export, 0, FinishOutcome::Held { at }, None);
+            }
+        };
         let job_context = JobContext {
             job_id: job.id.clone(),
             attempt: job.attempts,

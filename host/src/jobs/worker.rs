@@ -1,4 +1,4 @@
-//! The background loops of one host process: job workers, dispatch upkeep, scheduled token
+//! The background loops of one host process: job workers, scheduled token
 //! refresh, health checks and outbound event delivery. [`Workers::stop`] stops claiming and lets running jobs finish.
 
 use std::sync::Arc;
@@ -10,9 +10,8 @@ use tokio::task::JoinHandle;
 use super::Pipeline;
 use crate::time::Span;
 
-/// How often upkeep (moving due delayed jobs onto the stream) runs.
-const UPKEEP_EVERY: Duration = Duration::from_millis(100);
-/// How often due refreshes, health checks and expired OAuth states are looked for.
+/// How often due refreshes, health checks, expired OAuth states, finished jobs past their
+/// retention and stale planner statistics are looked for.
 const MAINTENANCE_EVERY: Duration = Duration::from_secs(30);
 /// How long [`Workers::stop`] waits for running jobs.
 const DRAIN_FOR: Duration = Duration::from_secs(30);
@@ -33,7 +32,6 @@ impl Pipeline {
         let running = Arc::new(Semaphore::new(concurrency));
         let mut loops = vec![
             tokio::spawn(self.clone().work(running.clone(), stopped.clone())),
-            tokio::spawn(self.clone().upkeep(stopped.clone())),
             tokio::spawn(self.clone().maintain(stopped.clone())),
         ];
         if self.settings.events.deliver {
@@ -68,7 +66,7 @@ impl Pipeline {
                 return;
             }
             let clock = self.clock.clone();
-            let batch = match self
+            let claimed = match self
                 .dispatcher
                 .next(
                     &self.store,
@@ -76,10 +74,11 @@ impl Pipeline {
                     || clock.now(),
                     &self.settings.dispatch,
                     slots.num_permits() as u32,
+                    &self.holds.scopes(self.now()),
                 )
                 .await
             {
-                Ok(batch) => batch,
+                Ok(claimed) => claimed,
                 Err(error) => {
                     drop(slots);
                     tracing::error!(%error, "fetching jobs failed; retrying");
@@ -87,7 +86,7 @@ impl Pipeline {
                     continue;
                 }
             };
-            for (claimed, deliveries) in batch.jobs {
+            for claimed in claimed {
                 // The dispatcher claims no more jobs than it was asked for.
                 let permit = match slots.split(1) {
                     Some(permit) => permit,
@@ -98,39 +97,13 @@ impl Pipeline {
                 };
                 let pipeline = self.clone();
                 tokio::spawn(async move {
-                    let next = pipeline.run_claimed(&claimed).await;
-                    if let Some(at) = next
-                        && let Err(error) = pipeline
+                    if let Some(at) = pipeline.run_claimed(&claimed).await {
+                        pipeline
                             .dispatcher
-                            .announce(&[(claimed.job.id.clone(), at)], pipeline.now())
-                            .await
-                    {
-                        tracing::warn!(job = %claimed.job.id, %error, "announcing a retry failed; the sweep will pick it up");
+                            .announce(&[(claimed.job.id.clone(), at)], pipeline.now());
                     }
-                    pipeline.dispatcher.ack(&deliveries).await;
                     drop(permit);
                 });
-            }
-        }
-    }
-
-    async fn upkeep(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
-        let mut last_sweep = tokio::time::Instant::now();
-        loop {
-            let sweep = last_sweep.elapsed() >= self.settings.dispatch.sweep_every;
-            if sweep {
-                last_sweep = tokio::time::Instant::now();
-            }
-            if let Err(error) = self
-                .dispatcher
-                .upkeep(&self.store, self.now(), &self.settings.dispatch, sweep)
-                .await
-            {
-                tracing::warn!(%error, "dispatch upkeep failed");
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(UPKEEP_EVERY) => {}
-                _ = stopped.changed() => return,
             }
         }
     }
@@ -141,6 +114,17 @@ impl Pipeline {
             self.check_due_health().await;
             if let Err(error) = self.store.purge_expired_oauth_states(self.now()).await {
                 tracing::warn!(%error, "purging expired OAuth states failed");
+            }
+            match self
+                .store
+                .retain_jobs(self.now(), self.settings.job_retention)
+                .await
+            {
+                Ok(pass) if pass.jobs > 0 || !pass.analyzed.is_empty() => {
+                    tracing::info!(jobs = pass.jobs, attempts = pass.attempts, posts = pass.posts, analyzed = ?pass.analyzed, "deleted finished jobs past their retention; refreshed statistics")
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "job retention or statistics refresh failed"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(MAINTENANCE_EVERY) => {}

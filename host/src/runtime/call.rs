@@ -17,7 +17,7 @@ use super::wit::ConnectorPluginPre;
 use super::{Runtime, Served};
 use crate::capability::CallContext;
 use crate::capability::Redactor;
-use crate::capability::http::{Budget, HttpState, RateGate};
+use crate::capability::http::{Budget, HttpState};
 use crate::capability::log::LogState;
 use crate::capability::memory::{CallMemory, MemoryCaps, MemoryExceeded};
 use crate::capability::queue::QueueState;
@@ -76,10 +76,7 @@ impl Runtime {
                     .max_concurrency
                     .load(std::sync::atomic::Ordering::Acquire),
             })?;
-        let budget = config.entry.rate_limit.or_else(|| {
-            let b = plugin.manifest.rate_budget.as_ref()?;
-            Some(Budget::per_seconds(b.requests, b.per_seconds))
-        });
+        let budget = Self::connection_budget(&config, &plugin);
         self.run(
             &plugin.pre,
             plugin.version.clone(),
@@ -89,26 +86,6 @@ impl Runtime {
             budget,
         )
         .await
-    }
-
-    /// The buckets a call's requests come from: its connection's (or, without one, the
-    /// tenant's share of the plugin's) under `budget`, and the tenant's ceiling.
-    fn rate_gate(&self, plugin: &str, context: &CallContext, budget: Option<Budget>) -> RateGate {
-        let connection = context.connection.as_deref().unwrap_or("-");
-        let mut buckets = Vec::new();
-        if let Some(budget) = budget {
-            buckets.push((
-                format!("plugin:{plugin}:{}:{connection}", context.tenant),
-                budget,
-            ));
-        }
-        if let Some(ceiling) = self.settings.tenant_rate {
-            buckets.push((format!("tenant:{}", context.tenant), ceiling));
-        }
-        RateGate {
-            limiter: self.services.rate.clone(),
-            buckets,
-        }
     }
 
     fn tenant_semaphore(&self, tenant: &str) -> Arc<Semaphore> {
@@ -129,6 +106,9 @@ impl Runtime {
         invocation: Invocation,
         budget: Option<Budget>,
     ) -> Result<Served<Answer>, CallError> {
+        // A slot of the instance pool (when the engine pools), taken like the admission caps:
+        // before the call's deadline starts. See `pool.rs`.
+        let _instance_slot = self.instance_slot(&config.entry).await?;
         let limits = &config.entry.limits;
         let plugin: Arc<str> = Arc::from(config.entry.id.as_str());
         let started = Instant::now();

@@ -18,14 +18,20 @@ pub const FUEL_YIELD_INTERVAL: u64 = 1_000_000;
 /// How the engine allocates instances.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Allocation {
-    /// Allocate and free memory per instance (the default; cheapest at rest).
+    /// Allocate and free memory per instance: cheapest at rest, about twice the cost per call.
+    /// What [`super::RuntimeSettings::default`] uses, having no configuration to size a pool
+    /// from; the service pools unless `instance_allocation = "on-demand"`.
     OnDemand,
-    /// Pre-reserve slots for this many concurrent instances, each of at most `memory_bytes`.
+    /// Pre-reserve slots for this many concurrent instances, each of at most `memory_bytes`
+    /// and with tables of at most `table_elements`; sized from the plugin configuration by
+    /// [`Allocation::pooling_for`] (see `pool.rs`).
     Pooling {
-        /// Concurrent instances.
+        /// Concurrent instances (calls, each in a fresh instance).
         instances: u32,
         /// Largest linear memory.
         memory_bytes: usize,
+        /// Largest table.
+        table_elements: usize,
     },
 }
 
@@ -43,14 +49,20 @@ pub fn build_engine(allocation: &Allocation, fuel: bool) -> wasmtime::Result<Eng
     if let Allocation::Pooling {
         instances,
         memory_bytes,
+        table_elements,
     } = allocation
     {
+        // A connector component instantiates 3 core modules with 1 memory and 2 tables
+        // (wasm32-wasip2 with the Rust toolchain); the shares below leave room for components
+        // built otherwise. Each call runs on one fiber stack.
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(*instances)
-            .total_core_instances(instances * 4)
-            .total_memories(instances * 2)
-            .total_tables(instances * 4)
-            .max_memory_size(*memory_bytes);
+            .total_core_instances(instances.saturating_mul(4))
+            .total_memories(instances.saturating_mul(2))
+            .total_tables(instances.saturating_mul(4))
+            .total_stacks(*instances)
+            .max_memory_size(*memory_bytes)
+            .table_elements(*table_elements);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     Engine::new(&config)

@@ -27,7 +27,7 @@ pub enum CallError {
     Busy {
         /// The plugin.
         plugin: String,
-        /// `plugin` or `tenant`.
+        /// `plugin`, `tenant` or `instance pool`.
         scope: &'static str,
         /// The limit that was full.
         limit: usize,

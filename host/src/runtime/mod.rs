@@ -4,10 +4,12 @@
 pub mod bounds;
 mod cache;
 mod call;
+mod egress;
 mod engine;
 mod error;
 mod invoke;
 mod load;
+mod pool;
 mod precheck;
 mod registry;
 mod state;
@@ -23,10 +25,12 @@ use tokio::sync::Semaphore;
 use wasmtime::Engine;
 use wasmtime::component::{HasSelf, Linker};
 
+pub use egress::{Held, HoldScope, TenantCeilings};
 pub use engine::{Allocation, EPOCH_TICK, FUEL_YIELD_INTERVAL};
 pub use error::{CallError, LoadError, LoadProblem};
 pub use invoke::{Answer, Invocation, Reply};
 pub use load::{SDK_COMPATIBILITY, sdk_supported};
+pub use pool::POOL_MARGIN;
 pub use precheck::CONNECTOR_EXPORT;
 pub use registry::{LoadedPlugin, MANIFEST_DEADLINE, PluginSlot, PluginStatus, SlotConfig};
 pub use state::{CAPTURED_OUTPUT_BYTES, CallState};
@@ -52,7 +56,8 @@ pub struct RuntimeSettings {
     pub tenant_concurrency: usize,
     /// Continuation caps.
     pub queue: QueueLimits,
-    /// Egress requests one tenant may send across plugins and connections.
+    /// Egress requests one tenant may send across plugins and connections, unless the tenant
+    /// has a ceiling of its own ([`Runtime::tenant_ceilings`]).
     pub tenant_rate: Option<Budget>,
     /// Fuel metering (on by default). Off, calls are bounded by the epoch deadline, memory and
     /// stack only — no fuel budget, no fuel-based yielding, `fuel_used` 0. For measuring what
@@ -136,16 +141,19 @@ pub struct Runtime {
     services: HostServices,
     settings: RuntimeSettings,
     tenants: Mutex<HashMap<String, Arc<Semaphore>>>,
+    ceilings: TenantCeilings,
     fuel: FuelLedger,
     memory_pool: Arc<HostMemoryPool>,
     compiles: Arc<Semaphore>,
+    /// One permit per pooled instance (and the pool's size), when the engine pools.
+    instance_slots: Option<(Arc<Semaphore>, usize)>,
     _ticker: engine::EpochTicker,
 }
 
 impl Runtime {
     /// Builds the engine and the linker (locked-down WASI plus the four capabilities).
     pub fn new(settings: RuntimeSettings, services: HostServices) -> wasmtime::Result<Self> {
-        let engine = engine::build_engine(&settings.allocation, settings.fuel_metering)?;
+        let engine = pool::engine(&settings)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wit::http::add_to_linker::<_, HasSelf<_>>(&mut linker, |s: &mut CallState| &mut s.http)?;
@@ -165,8 +173,10 @@ impl Runtime {
             services,
             memory_pool: HostMemoryPool::new(settings.host_memory_bytes),
             compiles: Arc::new(Semaphore::new(settings.max_concurrent_compiles.max(1))),
+            instance_slots: pool::instance_slots(&settings.allocation),
             settings,
             tenants: Mutex::new(HashMap::new()),
+            ceilings: TenantCeilings::default(),
             fuel: FuelLedger::default(),
         })
     }
@@ -197,6 +207,10 @@ impl Runtime {
 
     fn configure_slot(&self, entry: PluginEntry) -> Result<String, LoadError> {
         let path = entry.path.clone();
+        self.check_entry(&entry).map_err(|why| LoadError {
+            path: path.clone(),
+            problem: LoadProblem::BadManifest(format!("configuration: {why}")),
+        })?;
         let config = SlotConfig::new(entry).map_err(|e| LoadError {
             path,
             problem: LoadProblem::BadManifest(format!("configuration: {e}")),

@@ -66,9 +66,13 @@ pub struct TenantRecord {
     pub disabled_reason: Option<String>,
     /// When it was deleted (Unix ms).
     pub deleted_at: Option<Millis>,
+    /// Its own egress ceiling, requests a second across plugins (0: none); absent, the host's
+    /// `tenant_egress_per_second` applies.
+    pub egress_per_second: Option<u32>,
 }
 
-const TENANT_COLUMNS: &str = "id, name, created_at, disabled_at, disabled_reason, deleted_at";
+const TENANT_COLUMNS: &str =
+    "id, name, created_at, disabled_at, disabled_reason, deleted_at, egress_per_second";
 
 fn tenant_from_row(row: &AnyRow) -> TenantRecord {
     let disabled_at: Option<Millis> = row.get("disabled_at");
@@ -86,6 +90,9 @@ fn tenant_from_row(row: &AnyRow) -> TenantRecord {
         disabled_at,
         disabled_reason: row.get("disabled_reason"),
         deleted_at,
+        egress_per_second: row
+            .get::<Option<i64>, _>("egress_per_second")
+            .map(|n| n.clamp(0, i64::from(u32::MAX)) as u32),
     }
 }
 
@@ -422,7 +429,7 @@ impl Store {
         })
     }
 
-    async fn commit_record(
+    pub(super) async fn commit_record(
         &self,
         tx: Tx,
         id: &str,

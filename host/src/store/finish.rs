@@ -1,10 +1,11 @@
-//! Recording a run's outcome: one transaction per run ([`Store::finish`]), or several runs'
-//! outcomes in one transaction ([`Store::finish_many`], group commit), each applied only while
-//! its lease holds.
+//! Recording a run's outcome: one transaction per run ([`Store::finish`]) — on PostgreSQL one
+//! statement (`finish_statement.rs`) — or several runs' outcomes in one transaction
+//! ([`Store::finish_many`], group commit), each applied only while its lease holds.
 
+use super::finish_statement::{JobChange, finish_in_one_statement};
 use super::outbox::emit;
 use super::pipeline::{Claimed, Finish, FinishOutcome};
-use super::{Millis, Store, StoreError, new_id};
+use super::{Backend, Millis, Store, StoreError, new_id};
 use crate::events::Event;
 
 impl Store {
@@ -17,8 +18,18 @@ impl Store {
         finish: &Finish,
         now: Millis,
     ) -> Result<bool, StoreError> {
+        if self.backend == Backend::Postgres {
+            // One statement: its own transaction, one round trip.
+            let mut conn = self
+                .pool
+                .acquire()
+                .await
+                .map_err(StoreError::db("recording a job's outcome"))?;
+            let change = job_change(claimed, finish, now);
+            return finish_in_one_statement(&mut conn, claimed, finish, &change, now).await;
+        }
         let mut tx = self.begin().await?;
-        if !finish_in(&mut tx, claimed, finish, now).await? {
+        if !finish_in(&mut tx, self.backend, claimed, finish, now).await? {
             return Ok(false);
         }
         tx.commit()
@@ -38,7 +49,7 @@ impl Store {
         let mut tx = self.begin().await?;
         let mut applied = Vec::with_capacity(runs.len());
         for (claimed, finish, now) in runs {
-            applied.push(finish_in(&mut tx, claimed, finish, *now).await?);
+            applied.push(finish_in(&mut tx, self.backend, claimed, finish, *now).await?);
         }
         tx.commit()
             .await
@@ -47,14 +58,8 @@ impl Store {
     }
 }
 
-/// [`Store::finish`]'s writes in `tx`. When the lease no longer holds it writes nothing and
-/// returns false.
-async fn finish_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    claimed: &Claimed,
-    finish: &Finish,
-    now: Millis,
-) -> Result<bool, StoreError> {
+/// What a run's outcome does to its job's row.
+fn job_change<'a>(claimed: &Claimed, finish: &'a Finish, now: Millis) -> JobChange<'a> {
     let job = &claimed.job;
     let (state, next_run_at, attempts_delta, reason, result): (
         &str,
@@ -80,7 +85,38 @@ async fn finish_in(
         ),
         FinishOutcome::Pause { reason } => ("paused", None, -1, Some(reason), None),
         FinishOutcome::Dead { reason_code } => ("dead", None, 0, Some(reason_code), None),
+        FinishOutcome::Held { at } => ("queued", Some(*at), -1, None, None),
     };
+    JobChange {
+        state,
+        next_run_at,
+        attempts_delta,
+        reason,
+        result,
+    }
+}
+
+/// [`Store::finish`]'s writes in `tx`. When the lease no longer holds it writes nothing and
+/// returns false.
+async fn finish_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    backend: Backend,
+    claimed: &Claimed,
+    finish: &Finish,
+    now: Millis,
+) -> Result<bool, StoreError> {
+    let job = &claimed.job;
+    let change = job_change(claimed, finish, now);
+    if backend == Backend::Postgres {
+        return finish_in_one_statement(tx, claimed, finish, &change, now).await;
+    }
+    let JobChange {
+        state,
+        next_run_at,
+        attempts_delta,
+        reason,
+        result,
+    } = change;
     let updated = sqlx::query(
             "UPDATE jobs SET state = $3, next_run_at = COALESCE($4, next_run_at), attempts = attempts + $5,
                  state_reason = $6, result = COALESCE($7, result), last_error = COALESCE($8, last_error),
@@ -103,6 +139,10 @@ async fn finish_in(
         .rows_affected();
     if updated != 1 {
         return Ok(false);
+    }
+    if matches!(finish.outcome, FinishOutcome::Held { .. }) {
+        // Not run: nothing to record, its continuation (if any) still waits.
+        return Ok(true);
     }
     sqlx::query(
             "INSERT INTO job_attempts (tenant_id, id, job_id, attempt, export, worker, started_at, latency_ms, fuel,

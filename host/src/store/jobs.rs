@@ -1,18 +1,15 @@
-//! Posts and their jobs as a tenant sees them: accept with an idempotency key, read, cancel,
-//! dead letters and replay.
+//! Posts and their jobs as a tenant sees them: read, cancel, dead letters and replay (accepting
+//! them is `accept.rs`).
 
 use std::collections::BTreeMap;
 
-use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use super::connections::PAUSED_FOR_CONNECTION;
 use super::outbox::emit;
 use super::tenants::audit;
 use super::{
-    Accepted, Attempt, ConnectionStatus, DeadLetter, Job, JobState, Millis, NewPost, PostContent,
-    PostRecord, StoreError, TenantStore, new_id,
+    Attempt, DeadLetter, Job, JobState, Millis, PostContent, PostRecord, StoreError, TenantStore,
 };
 
 pub(crate) const JOB_COLUMNS: &str = "j.tenant_id, j.id, j.post_id, j.connection_id, j.plugin, j.account_id, \
@@ -48,136 +45,7 @@ pub(crate) fn job_from_row(row: &AnyRow) -> Job {
     }
 }
 
-fn payload_hash(post: &NewPost) -> String {
-    let canonical = serde_json::json!({
-        "content": post.content,
-        "targets": post.targets,
-        "scheduled_for": post.scheduled_for,
-    });
-    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
-}
-
 impl TenantStore {
-    /// Accepts a post: one job per target, in one transaction. The same idempotency key with the
-    /// same payload returns the stored post ([`Accepted::Existing`]); with another payload it is
-    /// a [`StoreError::Conflict`]. `hold_until` says, per plugin, whether the host holds the job
-    /// until `scheduled_for` (`true`) or hands the time to the platform's native scheduling.
-    pub async fn accept(
-        &self,
-        post: &NewPost,
-        host_schedules: &(dyn Fn(&str) -> bool + Sync),
-        now: Millis,
-    ) -> Result<Accepted, StoreError> {
-        self.accept_traced(post, host_schedules, now, None).await
-    }
-
-    /// [`Self::accept`], storing with a new post the W3C `traceparent` of the request that
-    /// accepted it (its jobs' runs link to that trace).
-    pub async fn accept_traced(
-        &self,
-        post: &NewPost,
-        host_schedules: &(dyn Fn(&str) -> bool + Sync),
-        now: Millis,
-        traceparent: Option<&str>,
-    ) -> Result<Accepted, StoreError> {
-        if post.idempotency_key.is_empty() || post.idempotency_key.len() > 255 {
-            return Err(StoreError::Invalid(
-                "idempotency keys are 1-255 characters".into(),
-            ));
-        }
-        if post.targets.is_empty() {
-            return Err(StoreError::Invalid(
-                "a post needs at least one target".into(),
-            ));
-        }
-        let hash = payload_hash(post);
-        let post_id = new_id("post");
-        let mut tx = self.store.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO posts (tenant_id, id, idempotency_key, payload_sha256, scheduled_for, created_at, traceparent)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
-        )
-        .bind(&self.tenant)
-        .bind(&post_id)
-        .bind(&post.idempotency_key)
-        .bind(&hash)
-        .bind(post.scheduled_for)
-        .bind(now)
-        .bind(traceparent)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::db("storing a post"))?
-        .rows_affected()
-            == 1;
-        if !inserted {
-            drop(tx);
-            let row = sqlx::query("SELECT id, payload_sha256 FROM posts WHERE tenant_id = $1 AND idempotency_key = $2")
-                .bind(&self.tenant)
-                .bind(&post.idempotency_key)
-                .fetch_one(&self.store.pool)
-                .await
-                .map_err(StoreError::db("reading a post"))?;
-            let stored: String = row.get("payload_sha256");
-            if stored != hash {
-                return Err(StoreError::Conflict(format!(
-                    "idempotency key `{}` was used for a different post",
-                    post.idempotency_key
-                )));
-            }
-            return Ok(Accepted::Existing(
-                self.post(&row.get::<String, _>("id")).await?,
-            ));
-        }
-        let content = serde_json::to_string(&post.content)
-            .map_err(|e| StoreError::Invalid(format!("content: {e}")))?;
-        for target in &post.targets {
-            let row = sqlx::query(
-                "SELECT plugin, status FROM connections WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL",
-            )
-            .bind(&self.tenant)
-            .bind(&target.connection_id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::db("reading a connection"))?
-            .ok_or_else(|| StoreError::not_found("connection", &target.connection_id))?;
-            let plugin: String = row.get("plugin");
-            let status: String = row.get("status");
-            let usable = ConnectionStatus::parse(&status).is_some_and(ConnectionStatus::usable);
-            let run_at = match post.scheduled_for {
-                Some(at) if host_schedules(&plugin) => at.max(now),
-                _ => now,
-            };
-            let (state, reason) = if usable {
-                ("queued", None)
-            } else {
-                ("paused", Some(PAUSED_FOR_CONNECTION))
-            };
-            sqlx::query(
-                "INSERT INTO jobs (tenant_id, id, post_id, connection_id, plugin, account_id, content, state, state_reason,
-                     attempts, next_run_at, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, $11, $11)",
-            )
-            .bind(&self.tenant)
-            .bind(new_id("job"))
-            .bind(&post_id)
-            .bind(&target.connection_id)
-            .bind(&plugin)
-            .bind(&target.account_id)
-            .bind(&content)
-            .bind(state)
-            .bind(reason)
-            .bind(run_at)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::db("storing a job"))?;
-        }
-        tx.commit()
-            .await
-            .map_err(StoreError::db("committing a post"))?;
-        Ok(Accepted::Created(self.post(&post_id).await?))
-    }
-
     /// A post and its jobs.
     pub async fn post(&self, id: &str) -> Result<PostRecord, StoreError> {
         let row = sqlx::query("SELECT id, idempotency_key, scheduled_for, created_at FROM posts WHERE tenant_id = $1 AND id = $2")

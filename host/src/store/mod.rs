@@ -12,17 +12,22 @@
 //! due jobs, finding connections due for refresh) live on [`Store`] and are not reachable from
 //! the tenant API. The choice over PostgreSQL row-level security is recorded in the README.
 
+mod accept;
 mod access;
 mod admin;
 mod connections;
 mod deliveries;
 mod events;
 mod finish;
+mod finish_statement;
 mod jobs;
+mod limits;
 mod model;
 mod outbox;
 mod pipeline;
 mod plugins;
+mod retention;
+mod statistics;
 mod tenants;
 mod vault;
 
@@ -44,8 +49,10 @@ pub use deliveries::{
 pub use events::NewWebhookEvent;
 pub use model::*;
 pub use outbox::{EventEndpoint, EventEndpointChange, NewEventEndpoint, new_event_endpoint_id};
-pub use pipeline::{Claimed, Finish, FinishOutcome};
+pub use accept::ResolvedTarget;
+pub use pipeline::{Claimed, Finish, FinishOutcome, HeldScopes};
 pub use plugins::{PLUGINS_CHANNEL, PluginConfigRow, PluginVersionRow, UploadedComponent};
+pub use retention::{RETENTION_BATCH, RETENTION_BATCHES, RetentionPass};
 pub use tenants::{PAUSED_FOR_PLUGIN, RunGate, TenantStore};
 
 /// Set on every SQLite connection: write-ahead log (readers never block the writer), fsync at
@@ -177,7 +184,8 @@ impl Store {
         Ok(Store { pool, backend })
     }
 
-    /// Applies the migrations this binary carries that the database lacks; returns how many.
+    /// Applies the migrations this binary carries that the database lacks, then (when it applied
+    /// any) refreshes the statistics of the tables that hold rows; returns how many it applied.
     pub async fn migrate(&self) -> Result<usize, StoreError> {
         let migrator = match self.backend {
             Backend::Postgres => sqlx::migrate!("../migrations/postgres"),
@@ -191,7 +199,15 @@ impl Store {
                 operation: "migrating",
                 source: e.into(),
             })?;
-        Ok(self.applied_migrations().await.saturating_sub(before))
+        let applied = self.applied_migrations().await.saturating_sub(before);
+        // New indexes and columns get statistics at once (see `statistics.rs`, also for why
+        // empty tables are left alone); a failure here costs plan quality, not the start.
+        if applied > 0
+            && let Err(error) = self.analyze_tables().await
+        {
+            tracing::warn!(%error, "refreshing planner statistics after migrating failed");
+        }
+        Ok(applied)
     }
 
     async fn applied_migrations(&self) -> usize {

@@ -93,6 +93,12 @@ fn from_row(row: &AnyRow) -> EventEndpoint {
 
 /// Writes `event`'s deliveries, one per enabled endpoint of `tenant` that wants its type, in
 /// the caller's transaction; returns how many. An event no endpoint wants leaves no row.
+/// The condition on `event_endpoints` rows that take events of the type in SQL expression
+/// `kind` (enabled, and subscribed to it or to everything).
+pub(super) fn endpoints_taking(kind: &str) -> String {
+    format!("enabled = 1 AND (event_types = ' * ' OR event_types LIKE '% ' || {kind} || ' %')")
+}
+
 pub(crate) async fn emit(
     conn: &mut sqlx::AnyConnection,
     tenant: &str,
@@ -101,13 +107,13 @@ pub(crate) async fn emit(
 ) -> Result<u64, StoreError> {
     let id = new_id("evt");
     let body = event.body(&id, tenant, now);
-    let done = sqlx::query(
+    let done = sqlx::query(sqlx::AssertSqlSafe(format!(
         "INSERT INTO event_deliveries (tenant_id, endpoint_id, event_id, event_type, ordering_key, payload,
              state, attempts, next_attempt_at, window_start, created_at)
          SELECT tenant_id, id, $2, $3, $4, $5, 'pending', 0, $6, $6, $6 FROM event_endpoints
-         WHERE tenant_id = $1 AND enabled = 1
-             AND (event_types = ' * ' OR event_types LIKE '% ' || $3 || ' %')",
-    )
+         WHERE tenant_id = $1 AND {}",
+        endpoints_taking("$3")
+    )))
     .bind(tenant)
     .bind(&id)
     .bind(event.kind.as_str())

@@ -1,14 +1,16 @@
 //! The pipeline's side of the store: claiming due jobs under a lease, what a run ended in
-//! (recorded by `finish.rs`), recovery points, and the sweep that re-announces jobs a lost
-//! dispatch message left behind. Cross-tenant by nature; not reachable from the tenant API.
+//! (recorded by `finish.rs`) and recovery points. Cross-tenant by nature; not reachable from
+//! the tenant API.
 
+use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::jobs::{JOB_COLUMNS, job_from_row};
-use super::{Backend, Job, JobTask, Millis, Store, StoreError};
+use super::{Backend, ConnectionStatus, Job, JobTask, Millis, RunGate, Store, StoreError};
 use crate::time::{Span, UnixMs};
 
-/// A job a worker holds until `lease_until`, with the continuation due now, if any.
+/// A job a worker holds until `lease_until`, with the continuation due now, if any, and what
+/// decides whether it may run, read with the claim.
 #[derive(Debug, Clone)]
 pub struct Claimed {
     /// The job (its `attempts` already counts this run).
@@ -17,6 +19,10 @@ pub struct Claimed {
     pub lease: String,
     /// The continuation to hand to `handle-task`; `None` runs `publish`.
     pub task: Option<JobTask>,
+    /// Whether the tenant and plugin let it run.
+    pub gate: RunGate,
+    /// Its connection's status and token expiry; `None` when the connection is gone.
+    pub connection: Option<(ConnectionStatus, Option<Millis>)>,
 }
 
 /// What a run ended in.
@@ -51,11 +57,17 @@ pub enum FinishOutcome {
         /// The reason code.
         reason_code: String,
     },
+    /// Not run: its rate buckets had no room. Queued again for `at`, when they admit it; not
+    /// an attempt (none is recorded and the attempt is given back).
+    Held {
+        /// When.
+        at: Millis,
+    },
 }
 
 impl FinishOutcome {
     /// The outcome as an attempt records it: `published`, `in-progress`, `retry`,
-    /// `rate-limited`, `paused` or `dead`.
+    /// `rate-limited`, `paused` or `dead` (`held` is never recorded as an attempt).
     pub fn word(&self) -> &'static str {
         match self {
             FinishOutcome::Published { .. } => "published",
@@ -70,6 +82,7 @@ impl FinishOutcome {
             } => "rate-limited",
             FinishOutcome::Pause { .. } => "paused",
             FinishOutcome::Dead { .. } => "dead",
+            FinishOutcome::Held { .. } => "held",
         }
     }
 }
@@ -97,6 +110,43 @@ pub struct Finish {
     pub trace_id: Option<String>,
 }
 
+/// What a claim reads beside a job (`j`) to decide whether it may run: the tenant's standing,
+/// its override for the plugin, the connection's status and expiry.
+const FACT_COLUMNS: &str = "t.id AS fact_tenant, t.disabled_at AS fact_disabled_at, \
+    tp.enabled AS fact_plugin_enabled, c.status AS fact_status, c.expires_at AS fact_expires_at";
+const FACT_JOINS: &str = "LEFT JOIN tenants t ON t.id = j.tenant_id
+    LEFT JOIN tenant_plugins tp ON tp.tenant_id = j.tenant_id AND tp.plugin = j.plugin
+    LEFT JOIN connections c ON c.tenant_id = j.tenant_id AND c.id = j.connection_id AND c.deleted_at IS NULL";
+
+/// Reads [`FACT_COLUMNS`]: as [`TenantStore::run_gate`](super::TenantStore::run_gate) and
+/// [`TenantStore::connection`](super::TenantStore::connection) would answer.
+fn facts_from_row(row: &AnyRow) -> (RunGate, Option<(ConnectionStatus, Option<Millis>)>) {
+    let gate = RunGate {
+        tenant_disabled: row.get::<Option<String>, _>("fact_tenant").is_none()
+            || row.get::<Option<Millis>, _>("fact_disabled_at").is_some(),
+        plugin_enabled: row
+            .get::<Option<i64>, _>("fact_plugin_enabled")
+            .map(|e| e != 0),
+    };
+    let connection = row
+        .get::<Option<String>, _>("fact_status")
+        .map(|status| {
+            // An unknown word is not usable: the job pauses rather than runs.
+            let status = ConnectionStatus::parse(&status).unwrap_or(ConnectionStatus::Revoked);
+            (status, row.get::<Option<Millis>, _>("fact_expires_at"))
+        });
+    (gate, connection)
+}
+
+/// Tenants and connections whose queued jobs a claim leaves alone for now.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeldScopes {
+    /// Tenants whose egress ceiling has no room.
+    pub tenants: Vec<String>,
+    /// (tenant, connection) pairs whose bucket has no room.
+    pub connections: Vec<(String, String)>,
+}
+
 /// When a lease taken at `now` for `lease_ms` ends; saturating, so a huge lease (a setting in
 /// seconds turned into milliseconds) is a long one, never one that ended in the past.
 fn lease_until(now: Millis, lease_ms: i64) -> Millis {
@@ -122,31 +172,126 @@ impl Store {
         lease_ms: i64,
         limit: u32,
     ) -> Result<Vec<Claimed>, StoreError> {
+        self.claim_due_except(worker, now, lease_ms, limit, &HeldScopes::default())
+            .await
+    }
+
+    /// [`Store::claim_due`], leaving queued jobs of the `held` tenants and connections where
+    /// they are (their rate buckets have no room: running them now would be futile).
+    pub async fn claim_due_except(
+        &self,
+        worker: &str,
+        now: Millis,
+        lease_ms: i64,
+        limit: u32,
+        held: &HeldScopes,
+    ) -> Result<Vec<Claimed>, StoreError> {
         let lock = match self.backend {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             // One writer at a time: the UPDATE below is atomic as it stands.
             Backend::Sqlite => "",
         };
+        let mut except = String::new();
+        let mut next = 5;
+        if !held.tenants.is_empty() {
+            except.push_str(&format!(
+                " AND tenant_id NOT IN ({})",
+                placeholders(next, held.tenants.len())
+            ));
+            next += held.tenants.len();
+        }
+        if !held.connections.is_empty() {
+            let pairs = (0..held.connections.len())
+                .map(|i| format!("(${}, ${})", next + 2 * i, next + 2 * i + 1))
+                .collect::<Vec<_>>()
+                .join(", ");
+            except.push_str(&format!(
+                " AND (tenant_id, connection_id) NOT IN (VALUES {pairs})"
+            ));
+        }
         let lease = format!("{worker}/{}", uuid::Uuid::now_v7().simple());
-        let ids: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
+        let due = format!(
+            "SELECT id FROM jobs
+             WHERE (state = 'queued' AND next_run_at <= $3{except}) OR (state = 'running' AND lease_until < $3)
+             ORDER BY next_run_at LIMIT $4 {lock}"
+        );
+        if self.backend == Backend::Postgres {
+            // One round trip: the claim returns everything a run needs.
+            let sql = format!(
+                "WITH j AS (UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2,
+                     attempts = attempts + 1, updated_at = $3
+                     WHERE id IN ({due}) RETURNING *)
+                 SELECT {JOB_COLUMNS}, {FACT_COLUMNS}, task.id AS task_id, task.kind AS task_kind,
+                     task.payload AS task_payload, task.run_at AS task_run_at
+                 FROM j JOIN posts p ON p.tenant_id = j.tenant_id AND p.id = j.post_id {FACT_JOINS}
+                 LEFT JOIN LATERAL (SELECT id, kind, payload, run_at FROM job_tasks
+                     WHERE tenant_id = j.tenant_id AND job_id = j.id AND run_at <= $3
+                     ORDER BY run_at, id LIMIT 1) task ON TRUE"
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql.as_str()))
+                .bind(&lease)
+                .bind(lease_until(now, lease_ms))
+                .bind(now)
+                .bind(limit as i64);
+            for tenant in &held.tenants {
+                query = query.bind(tenant);
+            }
+            for (tenant, connection) in &held.connections {
+                query = query.bind(tenant).bind(connection);
+            }
+            let rows = query
+                .fetch_all(&self.pool)
+                .await
+                .map_err(StoreError::db("claiming due jobs"))?;
+            return Ok(rows
+                .iter()
+                .map(|row| {
+                    let job = job_from_row(row);
+                    let task = row
+                        .get::<Option<String>, _>("task_id")
+                        .map(|id| JobTask {
+                            id,
+                            job_id: job.id.clone(),
+                            kind: row.get("task_kind"),
+                            payload: row.get("task_payload"),
+                            run_at: row.get("task_run_at"),
+                        });
+                    let (gate, connection) = facts_from_row(row);
+                    Claimed {
+                        job,
+                        lease: lease.clone(),
+                        task,
+                        gate,
+                        connection,
+                    }
+                })
+                .collect());
+        }
+        let sql = format!(
             "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3
-             WHERE id IN (SELECT id FROM jobs
-                 WHERE (state = 'queued' AND next_run_at <= $3) OR (state = 'running' AND lease_until < $3)
-                 ORDER BY next_run_at LIMIT $4 {lock})
+             WHERE id IN ({due})
              RETURNING id"
-        )))
-        .bind(&lease)
-        .bind(lease_until(now, lease_ms))
-        .bind(now)
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::db("claiming due jobs"))?;
+        );
+        let mut query = sqlx::query_scalar(AssertSqlSafe(sql.as_str()))
+            .bind(&lease)
+            .bind(lease_until(now, lease_ms))
+            .bind(now)
+            .bind(limit as i64);
+        for tenant in &held.tenants {
+            query = query.bind(tenant);
+        }
+        for (tenant, connection) in &held.connections {
+            query = query.bind(tenant).bind(connection);
+        }
+        let ids: Vec<String> = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::db("claiming due jobs"))?;
         self.load_claimed(ids, lease, now).await
     }
 
-    /// Claims those of `ids` that are still due (a dispatch message may be stale: the job ran,
-    /// was cancelled, or another worker holds it).
+    /// Claims those of `ids` that are still due (the job ran, was cancelled, or another worker
+    /// holds it otherwise): for tools and tests that need particular jobs running.
     pub async fn claim_ids(
         &self,
         ids: &[String],
@@ -188,7 +333,8 @@ impl Store {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT {JOB_COLUMNS} FROM jobs j JOIN posts p ON p.tenant_id = j.tenant_id AND p.id = j.post_id
+            "SELECT {JOB_COLUMNS}, {FACT_COLUMNS} FROM jobs j
+             JOIN posts p ON p.tenant_id = j.tenant_id AND p.id = j.post_id {FACT_JOINS}
              WHERE j.id IN ({})",
             placeholders(1, ids.len())
         );
@@ -229,10 +375,13 @@ impl Store {
                         payload: t.get("payload"),
                         run_at: t.get("run_at"),
                     });
+                let (gate, connection) = facts_from_row(row);
                 Claimed {
                     job,
                     lease: lease.clone(),
                     task,
+                    gate,
+                    connection,
                 }
             })
             .collect())
@@ -284,60 +433,6 @@ impl Store {
             .await
             .map_err(StoreError::db("committing recovery points"))?;
         Ok(found)
-    }
-
-    /// Queued jobs due before `due_before` that no dispatch message announced since
-    /// `announced_before`: their message was lost (or never sent). Marks them announced at
-    /// `now` and returns `(id, next_run_at)` for the dispatcher to announce again.
-    pub async fn reannounce(
-        &self,
-        due_before: Millis,
-        announced_before: Millis,
-        now: Millis,
-        limit: u32,
-    ) -> Result<Vec<(String, Millis)>, StoreError> {
-        let lock = match self.backend {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE jobs SET announced_at = $3 WHERE id IN (SELECT id FROM jobs
-                 WHERE ((state = 'queued' AND next_run_at <= $1) OR (state = 'running' AND lease_until < $1))
-                 AND (announced_at IS NULL OR announced_at <= $2)
-                 ORDER BY next_run_at LIMIT $4 {lock})
-             RETURNING id, next_run_at"
-        )))
-        .bind(due_before)
-        .bind(announced_before)
-        .bind(now)
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::db("finding unannounced jobs"))?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get("id"), r.get("next_run_at")))
-            .collect())
-    }
-
-    /// Marks jobs as announced at `now` (the dispatcher sent their message).
-    pub async fn mark_announced(&self, ids: &[String], now: Millis) -> Result<(), StoreError> {
-        if ids.is_empty() {
-            return Ok(());
-        }
-        let sql = format!(
-            "UPDATE jobs SET announced_at = $1 WHERE id IN ({})",
-            placeholders(2, ids.len())
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql.as_str())).bind(now);
-        for id in ids {
-            query = query.bind(id);
-        }
-        query
-            .execute(&self.pool)
-            .await
-            .map_err(StoreError::db("marking jobs announced"))?;
-        Ok(())
     }
 
     /// Dead letters not yet replayed, across tenants.

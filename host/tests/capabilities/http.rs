@@ -337,6 +337,7 @@ async fn an_exhausted_budget_answers_rate_limited_and_sends_nothing() {
     let gate = RateGate {
         limiter: limiter.clone(),
         buckets: vec![("plugin:test:t:c".into(), Budget::per_seconds(2, 60))],
+        prepaid: false,
     };
     let url = format!("http://127.0.0.1:{port}/");
     let mut http = state(

@@ -5,5 +5,6 @@ mod host_memory;
 mod hot_swap;
 mod limits;
 mod loading;
+mod pool;
 mod support;
 mod validation;

@@ -38,6 +38,10 @@ pub const CPU_HEAVY: &str = env!("POSTD_FIXTURE_CPU_HEAVY");
 /// (`tests/fixtures/snoop`).
 pub const SNOOP: &str = env!("POSTD_FIXTURE_SNOOP");
 
+/// A connector whose publish is exactly one HTTP POST, for the external pipeline benchmark
+/// (`tests/fixtures/one-post`).
+pub const ONE_POST: &str = env!("POSTD_FIXTURE_ONE_POST");
+
 /// Reads a fixture's bytes.
 pub fn bytes(path: &str) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("reading fixture {path}: {e}"))

@@ -362,6 +362,14 @@ pub const OPERATIONS: &[Operation] = &[
         "Re-enable a disabled tenant; its held jobs are queued",
     ),
     op(
+        "put",
+        "/admin/tenants/{tenant}/limits",
+        Admin,
+        200,
+        Some("TenantLimits"),
+        "Set a tenant's own egress ceiling (requests a second; null: the host's default), on every replica",
+    ),
+    op(
         "get",
         "/admin/tenants/{tenant}/keys",
         Admin,

@@ -44,6 +44,10 @@ pub(super) fn schemas() -> Value {
             "type": "object", "additionalProperties": false,
             "properties": { "reason": { "type": "string", "maxLength": 500 } }
         },
+        "TenantLimits": {
+            "type": "object", "additionalProperties": false,
+            "properties": { "egress_per_second": { "type": "integer", "nullable": true, "minimum": 0, "maximum": 1000000, "description": "Requests a second across plugins (0: no ceiling); null or absent: the host's tenant_egress_per_second" } }
+        },
         "NewApiKey": {
             "type": "object", "required": ["name"], "additionalProperties": false,
             "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 64 } }

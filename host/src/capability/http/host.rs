@@ -75,6 +75,10 @@ impl From<HttpError> for Failure {
     }
 }
 
+/// The longest a request waits in its call for room in its rate buckets; a longer wait fails
+/// the request as `rate-limited`, for the job to be queued for that long instead.
+pub const IN_CALL_RATE_WAIT: Duration = Duration::from_secs(1);
+
 impl HttpState {
     /// Checks, rate-limits and sends one request.
     async fn transfer(&mut self, request: Request) -> Result<Response, Failure> {
@@ -83,13 +87,20 @@ impl HttpState {
             HttpError::Denied(denied.0)
         })?;
         crate::telemetry::record_origin(&tracing::Span::current(), &url);
-        // Buckets are taken in order; a request refused by a later bucket has already used its
-        // place in the earlier ones (the connection's), which errs on the side of sending less.
-        if let Some(gate) = &self.rate {
-            for (bucket, budget) in &gate.buckets {
-                if let Err(wait) = gate.limiter.acquire(bucket, *budget).await {
-                    tracing::info!(plugin = %self.plugin, bucket, wait_ms = wait.as_millis() as u64, "rate budget spent; request not sent");
-                    return Err(HttpError::RateLimited(wait.as_millis().max(1) as u64).into());
+        // Every bucket at once, or none: a request refused by one uses no place in the others.
+        // A short wait for room is spent here, in the call, rather than failing it.
+        if let Some(gate) = &mut self.rate
+            && !std::mem::take(&mut gate.prepaid)
+        {
+            let patience = IN_CALL_RATE_WAIT.min(self.deadline.saturating_duration_since(Instant::now()));
+            match gate.limiter.acquire(&gate.buckets, patience).await {
+                Ok(wait) if wait.is_zero() => {}
+                Ok(wait) => tokio::time::sleep(wait).await,
+                Err(refusal) => {
+                    let bucket = &gate.buckets[refusal.bucket].0;
+                    let wait_ms = refusal.wait.as_millis().max(1) as u64;
+                    tracing::info!(plugin = %self.plugin, bucket, wait_ms, "rate budget spent; request not sent");
+                    return Err(HttpError::RateLimited(wait_ms).into());
                 }
             }
         }

@@ -21,7 +21,7 @@ pub use address::{
 };
 pub use metrics::{EgressMetrics, EgressStats, LATENCY_BUCKETS};
 pub use policy::{Denied, EgressPolicy, HostPattern, UrlRefusal, screen_url};
-pub use rate::{Budget, LocalRateLimiter, RateLimiter};
+pub use rate::{Budget, LocalRateLimiter, RateLimiter, Refusal};
 pub use rate_redis::RedisRateLimiter;
 pub use special::{IPV4_SPECIAL, IPV6_SPECIAL, NOT_IN_REGISTRIES, Reach, SpecialBlock};
 
@@ -74,6 +74,10 @@ pub struct RateGate {
     pub limiter: Arc<dyn RateLimiter>,
     /// (bucket key, budget) pairs; a request must fit all of them.
     pub buckets: Vec<(String, Budget)>,
+    /// The call's first request was taken from these buckets before the call started (the
+    /// pipeline admits a job only when its buckets have room: see
+    /// `Runtime::reserve_egress`), so it is not taken again.
+    pub prepaid: bool,
 }
 
 /// The `http` capability of one call.

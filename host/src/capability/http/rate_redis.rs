@@ -1,7 +1,8 @@
 //! Rate buckets shared by every host replica through Redis.
 //!
 //! The same GCRA as [`LocalRateLimiter`](super::LocalRateLimiter), run as one Lua script per
-//! decision so it is atomic across replicas, with the clock read from Redis (`TIME`) so replicas
+//! decision (every bucket of a request in the one call: one round trip per request) so it is
+//! atomic across replicas, with the clock read from Redis (`TIME`) so replicas
 //! with skewed clocks still agree. One key per bucket, expiring once the bucket is full again.
 //! If Redis cannot be reached, decisions fall back to this replica's own buckets (logged), so a
 //! Redis outage slows nothing down beyond per-replica budgets.
@@ -10,22 +11,35 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 
-use super::rate::{Budget, LocalRateLimiter, RateLimiter};
+use super::rate::{Budget, LocalRateLimiter, RateLimiter, Refusal};
 
+/// The GCRA over every key of the request at once: `ARGV[1]` is the longest wait accepted, then
+/// (interval, tolerance) per key, all in microseconds. Returns `{wait, 0}` when the request was
+/// counted in every bucket (send it after `wait`), else `{wait, index}` of the first bucket
+/// that cannot admit it in time (1-based), having changed none.
 const GCRA: &str = r#"
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
-local tolerance = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local ahead = tat - now
-if ahead > tolerance then
-  return ahead - tolerance
+local max_wait = tonumber(ARGV[1])
+local next_tats = {}
+local longest = 0
+for i, key in ipairs(KEYS) do
+  local interval = tonumber(ARGV[2 * i])
+  local tolerance = tonumber(ARGV[2 * i + 1])
+  local tat = tonumber(redis.call('GET', key) or now)
+  if tat < now then tat = now end
+  local wait = tat - now - tolerance
+  if wait < 0 then wait = 0 end
+  if wait > max_wait then
+    return {wait, i}
+  end
+  if wait > longest then longest = wait end
+  next_tats[i] = tat + interval
 end
-local next_tat = tat + interval
-redis.call('SET', KEYS[1], string.format('%.0f', next_tat), 'PX', math.ceil((next_tat - now) / 1000) + 1000)
-return 0
+for i, key in ipairs(KEYS) do
+  redis.call('SET', key, string.format('%.0f', next_tats[i]), 'PX', math.ceil((next_tats[i] - now) / 1000) + 1000)
+end
+return {longest, 0}
 "#;
 
 /// Buckets in Redis, shared by every replica using the same `prefix`.
@@ -53,23 +67,35 @@ impl RedisRateLimiter {
 
 #[async_trait::async_trait]
 impl RateLimiter for RedisRateLimiter {
-    async fn acquire(&self, key: &str, budget: Budget) -> Result<(), Duration> {
-        let interval = budget.window / budget.requests;
-        let tolerance = budget.window.saturating_sub(interval);
+    async fn acquire(
+        &self,
+        buckets: &[(String, Budget)],
+        max_wait: Duration,
+    ) -> Result<Duration, Refusal> {
+        if buckets.is_empty() {
+            return Ok(Duration::ZERO);
+        }
+        let mut invocation = self.script.prepare_invoke();
+        invocation.arg(max_wait.as_micros() as u64);
+        for (key, budget) in buckets {
+            let interval = budget.interval();
+            invocation
+                .key(format!("{}{key}", self.prefix))
+                .arg(interval.as_micros() as u64)
+                .arg(budget.window.saturating_sub(interval).as_micros() as u64);
+        }
         let mut connection = self.connection.clone();
-        let decision: redis::RedisResult<i64> = self
-            .script
-            .key(format!("{}{key}", self.prefix))
-            .arg(interval.as_micros() as u64)
-            .arg(tolerance.as_micros() as u64)
-            .invoke_async(&mut connection)
-            .await;
+        let decision: redis::RedisResult<(i64, i64)> =
+            invocation.invoke_async(&mut connection).await;
         match decision {
-            Ok(0) => Ok(()),
-            Ok(wait_us) => Err(Duration::from_micros(wait_us.max(1) as u64)),
+            Ok((wait_us, 0)) => Ok(Duration::from_micros(wait_us.max(0) as u64)),
+            Ok((wait_us, index)) => Err(Refusal {
+                bucket: (index.max(1) - 1) as usize,
+                wait: Duration::from_micros(wait_us.max(1) as u64),
+            }),
             Err(error) => {
                 tracing::warn!(%error, "Redis rate limiter unavailable; using this replica's buckets");
-                self.fallback.acquire(key, budget).await
+                self.fallback.acquire(buckets, max_wait).await
             }
         }
     }

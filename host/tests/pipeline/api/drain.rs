@@ -70,21 +70,18 @@ async fn both_replicas_full(platform: &Platform) {
     .await;
 }
 
-/// The ids of the messages of the job stream that `consumer` took and has not acknowledged.
-async fn pending_for(namespace: &str, consumer: &str) -> Vec<String> {
-    let client = redis::Client::open(REDIS_URL).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let pending: redis::streams::StreamPendingCountReply = redis::cmd("XPENDING")
-        .arg(format!("{namespace}jobs"))
-        .arg("workers")
-        .arg("-")
-        .arg("+")
-        .arg(1000)
-        .arg(consumer)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    pending.ids.into_iter().map(|p| p.id).collect()
+/// Jobs `worker` holds under a lease: claimed and not finished.
+async fn held_by(url: &str, worker: &str) -> Vec<String> {
+    let store = postd_host::store::Store::open(url).await.unwrap();
+    let held = sqlx::query_scalar::<_, String>(
+        "SELECT id FROM jobs WHERE state = 'running' AND lease_owner LIKE $1",
+    )
+    .bind(format!("{worker}/%"))
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    store.pool().close().await;
+    held
 }
 
 #[cfg(unix)]
@@ -171,14 +168,10 @@ async fn sigterm_during_load_loses_and_duplicates_nothing_and_exits_0() {
         s.hold_publishes = true;
         s.published.len()
     });
-    // Every message A took from the stream it acknowledged: none waits in its name for the
-    // lease to run out (a claim left unstarted) or for the sweep (a message taken but not
-    // claimed).
-    let pending = pending_for(&db.namespace, "a-1").await;
-    assert!(
-        pending.is_empty(),
-        "A left stream messages unacknowledged: {pending:?}"
-    );
+    // Every job A claimed it finished: none waits under A's lease for it to run out (a claim
+    // left unstarted).
+    let held = held_by(&db.url, "a-1").await;
+    assert!(held.is_empty(), "A left jobs claimed but unfinished: {held:?}");
 
     // B accepts while A is down, then A comes back on the same key.
     for n in BEFORE_STOP..POSTS {

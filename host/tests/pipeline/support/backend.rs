@@ -14,7 +14,7 @@ pub const REDIS_URL: &str = "redis://127.0.0.1:6379";
 pub enum Kind {
     /// SQLite, database polling, in-process locks: the embedded default.
     Sqlite,
-    /// PostgreSQL, Redis Streams dispatch, Redis locks: production.
+    /// PostgreSQL (the queue, woken by `NOTIFY`) and Redis locks: production.
     PostgresRedis,
     /// PostgreSQL alone: database polling with `SKIP LOCKED`, advisory locks.
     Postgres,

@@ -19,7 +19,7 @@ use postd_host::capability::vault::LocalKeyProvider;
 use postd_host::config::PluginEntry;
 use postd_host::events::EventSettings;
 use postd_host::jobs::{
-    Clock, DispatchSettings, Dispatcher, ManualClock, Pipeline, PipelineSettings, RedisDispatch,
+    Clock, DispatchSettings, Dispatcher, ManualClock, Pipeline, PipelineSettings,
     RefreshLocks, SystemClock,
 };
 use postd_host::runtime::wit::connector::AuthCallback;
@@ -135,17 +135,13 @@ impl Harness {
             .await
             .expect("loading the pipeline fixture");
         let (dispatcher, locks) = match setup.kind {
-            Kind::Sqlite => (Dispatcher::database(), RefreshLocks::local()),
+            Kind::Sqlite => (Dispatcher::local(), RefreshLocks::local()),
             Kind::Postgres => (
-                Dispatcher::database(),
+                Dispatcher::postgres(&store, &db.url),
                 RefreshLocks::Postgres(store.pool().clone()),
             ),
             Kind::PostgresRedis => (
-                Dispatcher::Redis(Arc::new(
-                    RedisDispatch::connect(REDIS_URL, &db.namespace)
-                        .await
-                        .unwrap(),
-                )),
+                Dispatcher::postgres(&store, &db.url),
                 RefreshLocks::redis(REDIS_URL, &db.namespace, Duration::from_secs(30))
                     .await
                     .unwrap(),

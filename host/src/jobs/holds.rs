@@ -1,0 +1,136 @@
+//! Jobs held by their rate buckets. When a job's connection bucket or its tenant's ceiling has
+//! no room ([`Runtime::reserve_egress`](crate::runtime::Runtime::reserve_egress)), the job is
+//! not run: it goes back to the queue for the bucket's next free time, and claims leave the
+//! scope's other queued jobs alone until then ([`Holds::scopes`]). Jobs held together are
+//! spaced at the bucket's steady rate, one per interval, so that when a hold ends the next
+//! claim finds about as many due as the bucket admits rather than all of them at once.
+//!
+//! Holds are this process's knowledge; the buckets themselves may be shared through Redis,
+//! so every replica learns a hold from its own first refusal.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::runtime::{Held, HoldScope};
+use crate::store::{HeldScopes, Millis};
+use crate::time::{Span, UnixMs};
+
+/// The most tenants and connections a claim excludes; more holds than that still hold their
+/// jobs, which are then claimed and put back without running.
+const MAX_EXCLUDED: usize = 100;
+
+/// One scope's hold.
+#[derive(Debug, Clone, Copy)]
+struct Hold {
+    /// Until when claims leave the scope's jobs alone.
+    until: Millis,
+    /// The next unassigned slot of the scope's spacing.
+    next_slot: Millis,
+}
+
+/// This process's holds, by (tenant, connection); the tenant's ceiling has no connection.
+#[derive(Debug, Default)]
+pub(crate) struct Holds {
+    scopes: Mutex<HashMap<(String, Option<String>), Hold>>,
+    /// Runs put back so far.
+    held: AtomicU64,
+}
+
+impl Holds {
+    /// Records that a job of `tenant` on `connection` was refused by `held` at `now`; returns
+    /// when it should run.
+    pub(crate) fn hold(&self, tenant: &str, connection: &str, held: Held, now: Millis) -> Millis {
+        let key = match held.scope {
+            HoldScope::Tenant => (tenant.to_string(), None),
+            HoldScope::Connection => (tenant.to_string(), Some(connection.to_string())),
+        };
+        // Rounded up: a job due a millisecond early would be refused again.
+        let free_at = UnixMs::new(now)
+            .saturating_add(Span::from_millis_i64(
+                held.wait.as_micros().div_ceil(1000).min(i64::MAX as u128) as i64,
+            ))
+            .get();
+        let interval = (held.interval.as_micros().div_ceil(1000).max(1)).min(i64::MAX as u128);
+        self.held.fetch_add(1, Ordering::Relaxed);
+        let mut scopes = self.scopes.lock().expect("holds");
+        let hold = scopes.entry(key).or_insert(Hold {
+            until: free_at,
+            next_slot: free_at,
+        });
+        hold.until = hold.until.max(free_at);
+        let slot = hold.next_slot.max(free_at);
+        hold.next_slot = UnixMs::new(slot)
+            .saturating_add(Span::from_millis_i64(interval as i64))
+            .get();
+        slot
+    }
+
+    /// How many runs were put back since the process started.
+    pub(crate) fn count(&self) -> u64 {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    /// The scopes held at `now`, for a claim to leave alone; forgets holds whose spacing has
+    /// run out.
+    pub(crate) fn scopes(&self, now: Millis) -> HeldScopes {
+        let mut scopes = self.scopes.lock().expect("holds");
+        scopes.retain(|_, hold| hold.next_slot > now);
+        let mut held = HeldScopes::default();
+        for ((tenant, connection), hold) in scopes.iter() {
+            if hold.until <= now {
+                continue;
+            }
+            match connection {
+                None if held.tenants.len() < MAX_EXCLUDED => held.tenants.push(tenant.clone()),
+                Some(c) if held.connections.len() < MAX_EXCLUDED => {
+                    held.connections.push((tenant.clone(), c.clone()));
+                }
+                _ => {}
+            }
+        }
+        held
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn held(scope: HoldScope, wait_ms: u64, interval_ms: u64) -> Held {
+        Held {
+            scope,
+            wait: Duration::from_millis(wait_ms),
+            interval: Duration::from_millis(interval_ms),
+        }
+    }
+
+    #[test]
+    fn jobs_held_together_are_spaced_at_the_bucket_s_rate() {
+        let holds = Holds::default();
+        let slots: Vec<Millis> = (0..4)
+            .map(|_| holds.hold("t", "c", held(HoldScope::Tenant, 25, 10), 1_000))
+            .collect();
+        assert_eq!(slots, vec![1_025, 1_035, 1_045, 1_055]);
+        // A later refusal with a later free time starts from whichever is later.
+        assert_eq!(
+            holds.hold("t", "c", held(HoldScope::Tenant, 100, 10), 1_000),
+            1_100
+        );
+    }
+
+    #[test]
+    fn claims_leave_held_scopes_alone_until_the_bucket_frees() {
+        let holds = Holds::default();
+        holds.hold("t1", "c", held(HoldScope::Tenant, 50, 10), 1_000);
+        holds.hold("t2", "c", held(HoldScope::Connection, 500, 100), 1_000);
+        let at = |now| holds.scopes(now);
+        assert_eq!(at(1_010).tenants, vec!["t1".to_string()]);
+        assert_eq!(at(1_010).connections, vec![("t2".to_string(), "c".to_string())]);
+        assert!(at(1_050).tenants.is_empty());
+        assert_eq!(at(1_050).connections.len(), 1);
+        assert_eq!(at(1_500), HeldScopes::default());
+    }
+}

@@ -1,0 +1,295 @@
+//! Accepting a post: the post and one job per target, written together, answered from what
+//! was written (no read-back). On PostgreSQL the post and its jobs are one statement (its own
+//! transaction: one round trip, one commit); on SQLite one `BEGIN IMMEDIATE` transaction.
+
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+use super::connections::PAUSED_FOR_CONNECTION;
+use super::{
+    Accepted, Backend, Job, JobState, Millis, NewPost, PostRecord, StoreError,
+    TenantStore, new_id,
+};
+
+/// One target of a post with what its connection says: the plugin and whether it is usable
+/// (read by the caller, who needs the plugin's manifest anyway).
+#[derive(Debug, Clone)]
+pub struct ResolvedTarget {
+    /// The connection's plugin.
+    pub plugin: String,
+    /// The connection can publish now; otherwise the job is stored paused.
+    pub usable: bool,
+}
+
+fn payload_hash(post: &NewPost) -> String {
+    let canonical = serde_json::json!({
+        "content": post.content,
+        "targets": post.targets,
+        "scheduled_for": post.scheduled_for,
+    });
+    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+}
+
+impl TenantStore {
+    /// Accepts a post: one job per target, in one transaction. The same idempotency key with the
+    /// same payload returns the stored post ([`Accepted::Existing`]); with another payload it is
+    /// a [`StoreError::Conflict`]. `host_schedules` says, per plugin, whether the host holds the
+    /// job until `scheduled_for` (`true`) or hands the time to the platform's native scheduling.
+    pub async fn accept(
+        &self,
+        post: &NewPost,
+        host_schedules: &(dyn Fn(&str) -> bool + Sync),
+        now: Millis,
+    ) -> Result<Accepted, StoreError> {
+        let resolved = self.resolve_targets(post).await?;
+        self.accept_resolved(post, &resolved, host_schedules, now, None)
+            .await
+    }
+
+    /// Reads each target's connection (not deleted): its plugin and whether it is usable.
+    pub async fn resolve_targets(&self, post: &NewPost) -> Result<Vec<ResolvedTarget>, StoreError> {
+        let mut resolved = Vec::with_capacity(post.targets.len());
+        for target in &post.targets {
+            let connection = self.connection(&target.connection_id).await?;
+            resolved.push(ResolvedTarget {
+                plugin: connection.plugin,
+                usable: connection.status.usable(),
+            });
+        }
+        Ok(resolved)
+    }
+
+    /// [`Self::accept`] with each target's connection already read (`resolved`, in the order of
+    /// `post.targets`), storing with a new post the W3C `traceparent` of the request that
+    /// accepted it (its jobs' runs link to that trace).
+    pub async fn accept_resolved(
+        &self,
+        post: &NewPost,
+        resolved: &[ResolvedTarget],
+        host_schedules: &(dyn Fn(&str) -> bool + Sync),
+        now: Millis,
+        traceparent: Option<&str>,
+    ) -> Result<Accepted, StoreError> {
+        if post.idempotency_key.is_empty() || post.idempotency_key.len() > 255 {
+            return Err(StoreError::Invalid(
+                "idempotency keys are 1-255 characters".into(),
+            ));
+        }
+        if post.targets.is_empty() {
+            return Err(StoreError::Invalid(
+                "a post needs at least one target".into(),
+            ));
+        }
+        if resolved.len() != post.targets.len() {
+            return Err(StoreError::Invalid(
+                "every target needs its connection resolved".into(),
+            ));
+        }
+        let hash = payload_hash(post);
+        let content = serde_json::to_string(&post.content)
+            .map_err(|e| StoreError::Invalid(format!("content: {e}")))?;
+        let post_id = new_id("post");
+        let record = PostRecord {
+            id: post_id.clone(),
+            idempotency_key: post.idempotency_key.clone(),
+            scheduled_for: post.scheduled_for,
+            created_at: now,
+            jobs: post
+                .targets
+                .iter()
+                .zip(resolved)
+                .map(|(target, connection)| Job {
+                    tenant_id: self.tenant.clone(),
+                    id: new_id("job"),
+                    post_id: post_id.clone(),
+                    connection_id: target.connection_id.clone(),
+                    plugin: connection.plugin.clone(),
+                    account_id: target.account_id.clone(),
+                    content: post.content.clone(),
+                    scheduled_for: post.scheduled_for,
+                    state: if connection.usable {
+                        JobState::Queued
+                    } else {
+                        JobState::Paused
+                    },
+                    state_reason: (!connection.usable).then(|| PAUSED_FOR_CONNECTION.to_string()),
+                    attempts: 0,
+                    next_run_at: match post.scheduled_for {
+                        Some(at) if host_schedules(&connection.plugin) => at.max(now),
+                        _ => now,
+                    },
+                    recovery_point: None,
+                    result: None,
+                    last_error: None,
+                    created_at: now,
+                    updated_at: now,
+                    deleted_at: None,
+                    traceparent: traceparent.map(str::to_string),
+                })
+                .collect(),
+        };
+        let stored = match self.store.backend {
+            Backend::Postgres => self.insert_in_one_statement(&record, &hash, &content).await?,
+            Backend::Sqlite => self.insert_in_transaction(&record, &hash, &content).await?,
+        };
+        if stored {
+            return Ok(Accepted::Created(record));
+        }
+        let row = sqlx::query(
+            "SELECT id, payload_sha256 FROM posts WHERE tenant_id = $1 AND idempotency_key = $2",
+        )
+        .bind(&self.tenant)
+        .bind(&post.idempotency_key)
+        .fetch_one(&self.store.pool)
+        .await
+        .map_err(StoreError::db("reading a post"))?;
+        let stored: String = row.get("payload_sha256");
+        if stored != hash {
+            return Err(StoreError::Conflict(format!(
+                "idempotency key `{}` was used for a different post",
+                post.idempotency_key
+            )));
+        }
+        Ok(Accepted::Existing(
+            self.post(&row.get::<String, _>("id")).await?,
+        ))
+    }
+
+    /// The post and its jobs as one statement; false when the idempotency key was taken
+    /// (nothing written).
+    async fn insert_in_one_statement(
+        &self,
+        record: &PostRecord,
+        hash: &str,
+        content: &str,
+    ) -> Result<bool, StoreError> {
+        let values = (0..record.jobs.len())
+            .map(|i| {
+                let n = 8 + 7 * i;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}::BIGINT)",
+                    n,
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "WITH post AS (
+                 INSERT INTO posts (tenant_id, id, idempotency_key, payload_sha256, scheduled_for, created_at, traceparent)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+                 RETURNING id),
+             jobs AS (
+                 INSERT INTO jobs (tenant_id, id, post_id, connection_id, plugin, account_id, content, state,
+                     state_reason, attempts, next_run_at, created_at, updated_at)
+                 SELECT $1, v.id, post.id, v.connection_id, v.plugin, v.account_id, ${content}, v.state,
+                     v.reason, 0, v.run_at, $6, $6
+                 FROM post CROSS JOIN (VALUES {values})
+                     AS v (id, connection_id, plugin, account_id, state, reason, run_at))
+             SELECT COUNT(*) FROM post",
+            content = 8 + 7 * record.jobs.len(),
+        );
+        let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(&self.tenant)
+            .bind(&record.id)
+            .bind(&record.idempotency_key)
+            .bind(hash)
+            .bind(record.scheduled_for)
+            .bind(record.created_at)
+            .bind(record.jobs.first().and_then(|j| j.traceparent.clone()));
+        for job in &record.jobs {
+            query = query
+                .bind(&job.id)
+                .bind(&job.connection_id)
+                .bind(&job.plugin)
+                .bind(&job.account_id)
+                .bind(job.state.as_str())
+                .bind(job.state_reason.as_deref())
+                .bind(job.next_run_at);
+        }
+        let inserted = query
+            .bind(content)
+            .fetch_one(&self.store.pool)
+            .await
+            .map_err(StoreError::db("storing a post"))?;
+        Ok(inserted == 1)
+    }
+
+    /// The post, then its jobs in one statement, in one transaction; false when the
+    /// idempotency key was taken (nothing written).
+    async fn insert_in_transaction(
+        &self,
+        record: &PostRecord,
+        hash: &str,
+        content: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.store.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO posts (tenant_id, id, idempotency_key, payload_sha256, scheduled_for, created_at, traceparent)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
+        )
+        .bind(&self.tenant)
+        .bind(&record.id)
+        .bind(&record.idempotency_key)
+        .bind(hash)
+        .bind(record.scheduled_for)
+        .bind(record.created_at)
+        .bind(record.jobs.first().and_then(|j| j.traceparent.clone()))
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::db("storing a post"))?
+        .rows_affected()
+            == 1;
+        if !inserted {
+            return Ok(false);
+        }
+        let values = (0..record.jobs.len())
+            .map(|i| {
+                let n = 5 + 7 * i;
+                format!(
+                    "($1, ${}, $2, ${}, ${}, ${}, $3, ${}, ${}, 0, ${}, $4, $4)",
+                    n,
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO jobs (tenant_id, id, post_id, connection_id, plugin, account_id, content, state,
+                 state_reason, attempts, next_run_at, created_at, updated_at) VALUES {values}"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(&self.tenant)
+            .bind(&record.id)
+            .bind(content)
+            .bind(record.created_at);
+        for job in &record.jobs {
+            query = query
+                .bind(&job.id)
+                .bind(&job.connection_id)
+                .bind(&job.plugin)
+                .bind(&job.account_id)
+                .bind(job.state.as_str())
+                .bind(job.state_reason.as_deref())
+                .bind(job.next_run_at);
+        }
+        query
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db("storing a post's jobs"))?;
+        tx.commit()
+            .await
+            .map_err(StoreError::db("committing a post"))?;
+        Ok(true)
+    }
+}
