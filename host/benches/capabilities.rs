@@ -96,10 +96,13 @@ fn rate(c: &mut Criterion) {
             "postd_bench_capabilities:",
         ))
         .expect("Redis on 127.0.0.1:6379");
-    c.bench_function("rate/decision through Redis (GCRA script, two buckets)", |b| {
-        b.to_async(&tokio)
-            .iter(|| async { black_box(redis.acquire(&buckets, now).await) })
-    });
+    c.bench_function(
+        "rate/decision through Redis (GCRA script, two buckets)",
+        |b| {
+            b.to_async(&tokio)
+                .iter(|| async { black_box(redis.acquire(&buckets, now).await) })
+        },
+    );
 }
 
 fn memory(c: &mut Criterion) {

@@ -10,8 +10,8 @@ use crate::capability::vault::{EncryptedSecretStore, KeyProvider, KeyRing, Local
 use crate::config::{InstanceAllocation, PluginEntry, PluginsFile, ServiceSettings};
 use crate::fleet::FleetPlugins;
 use crate::jobs::{
-    Clock, DispatchSettings, Dispatcher, Pipeline, PipelineSettings, RefreshLocks,
-    StoreJobSink, SystemClock,
+    Clock, DispatchSettings, Dispatcher, Pipeline, PipelineSettings, RefreshLocks, StoreJobSink,
+    SystemClock,
 };
 use crate::runtime::{Allocation, HostServices, PluginWatcher, Runtime, RuntimeSettings};
 use crate::store::Store;
@@ -63,9 +63,7 @@ impl Backends {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let mut services = store_services(&store, Arc::new(key), clock.clone());
         let dispatcher = match store.backend() {
-            crate::store::Backend::Postgres => {
-                Dispatcher::postgres(&store, &settings.database_url)
-            }
+            crate::store::Backend::Postgres => Dispatcher::postgres(&store, &settings.database_url),
             crate::store::Backend::Sqlite => Dispatcher::local(),
         };
         let locks = match &settings.redis_url {

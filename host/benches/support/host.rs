@@ -11,8 +11,8 @@ use postd_host::api::{ApiState, service};
 use postd_host::capability::vault::LocalKeyProvider;
 use postd_host::config::PluginEntry;
 use postd_host::jobs::{
-    CHECKPOINT_BATCH, Clock, Dispatcher, Pipeline, PipelineSettings, RefreshLocks,
-    StoreJobSink, SystemClock, Workers,
+    CHECKPOINT_BATCH, Clock, Dispatcher, Pipeline, PipelineSettings, RefreshLocks, StoreJobSink,
+    SystemClock, Workers,
 };
 use postd_host::runtime::{Runtime, RuntimeSettings};
 use postd_host::store::{NewConnection, Store};

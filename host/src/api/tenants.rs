@@ -291,7 +291,10 @@ pub async fn set_limits(
     ApiPath(tenant): ApiPath<String>,
     ApiJson(body): ApiJson<TenantLimits>,
 ) -> Result<Json<TenantRecord>, ApiError> {
-    if body.egress_per_second.is_some_and(|n| n > MAX_EGRESS_PER_SECOND) {
+    if body
+        .egress_per_second
+        .is_some_and(|n| n > MAX_EGRESS_PER_SECOND)
+    {
         return Err(ApiError::bad_request(format!(
             "`egress_per_second` is at most {MAX_EGRESS_PER_SECOND} (0 for no ceiling)"
         )));

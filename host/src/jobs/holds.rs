@@ -128,7 +128,10 @@ mod tests {
         holds.hold("t2", "c", held(HoldScope::Connection, 500, 100), 1_000);
         let at = |now| holds.scopes(now);
         assert_eq!(at(1_010).tenants, vec!["t1".to_string()]);
-        assert_eq!(at(1_010).connections, vec![("t2".to_string(), "c".to_string())]);
+        assert_eq!(
+            at(1_010).connections,
+            vec![("t2".to_string(), "c".to_string())]
+        );
         assert!(at(1_050).tenants.is_empty());
         assert_eq!(at(1_050).connections.len(), 1);
         assert_eq!(at(1_500), HeldScopes::default());

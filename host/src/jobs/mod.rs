@@ -212,7 +212,13 @@ impl Pipeline {
         // The request accepting the post, when traces are exported: its jobs' runs link to it.
         let traceparent = crate::telemetry::traceparent(&tracing::Span::current());
         let accepted = tenant_store
-            .accept_resolved(post, &resolved, &host_schedules, now, traceparent.as_deref())
+            .accept_resolved(
+                post,
+                &resolved,
+                &host_schedules,
+                now,
+                traceparent.as_deref(),
+            )
             .await?;
         if let Accepted::Created(record) = &accepted {
             let due: Vec<(String, Millis)> = record

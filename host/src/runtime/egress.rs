@@ -62,7 +62,11 @@ impl TenantCeilings {
 
     /// The tenant's own ceiling, if it has one.
     pub fn get(&self, tenant: &str) -> Option<u32> {
-        self.own.read().expect("tenant ceilings").get(tenant).copied()
+        self.own
+            .read()
+            .expect("tenant ceilings")
+            .get(tenant)
+            .copied()
     }
 }
 

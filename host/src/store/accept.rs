@@ -7,8 +7,7 @@ use sqlx::Row;
 
 use super::connections::PAUSED_FOR_CONNECTION;
 use super::{
-    Accepted, Backend, Job, JobState, Millis, NewPost, PostRecord, StoreError,
-    TenantStore, new_id,
+    Accepted, Backend, Job, JobState, Millis, NewPost, PostRecord, StoreError, TenantStore, new_id,
 };
 
 /// One target of a post with what its connection says: the plugin and whether it is usable
@@ -129,7 +128,10 @@ impl TenantStore {
                 .collect(),
         };
         let stored = match self.store.backend {
-            Backend::Postgres => self.insert_in_one_statement(&record, &hash, &content).await?,
+            Backend::Postgres => {
+                self.insert_in_one_statement(&record, &hash, &content)
+                    .await?
+            }
             Backend::Sqlite => self.insert_in_transaction(&record, &hash, &content).await?,
         };
         if stored {

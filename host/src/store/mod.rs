@@ -37,6 +37,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use accept::ResolvedTarget;
 pub use access::{ApiKeyRecord, MAX_ACTIVE_KEYS, NewApiKey, OAUTH_STATE, OAuthState, random_token};
 pub use admin::{
     AuditFilter, AuditRecord, KeyOwner, PAUSED_FOR_TENANT, TenantDeletion, TenantRecord,
@@ -49,7 +50,6 @@ pub use deliveries::{
 pub use events::NewWebhookEvent;
 pub use model::*;
 pub use outbox::{EventEndpoint, EventEndpointChange, NewEventEndpoint, new_event_endpoint_id};
-pub use accept::ResolvedTarget;
 pub use pipeline::{Claimed, Finish, FinishOutcome, HeldScopes};
 pub use plugins::{PLUGINS_CHANNEL, PluginConfigRow, PluginVersionRow, UploadedComponent};
 pub use retention::{RETENTION_BATCH, RETENTION_BATCHES, RetentionPass};

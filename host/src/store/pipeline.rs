@@ -128,13 +128,11 @@ fn facts_from_row(row: &AnyRow) -> (RunGate, Option<(ConnectionStatus, Option<Mi
             .get::<Option<i64>, _>("fact_plugin_enabled")
             .map(|e| e != 0),
     };
-    let connection = row
-        .get::<Option<String>, _>("fact_status")
-        .map(|status| {
-            // An unknown word is not usable: the job pauses rather than runs.
-            let status = ConnectionStatus::parse(&status).unwrap_or(ConnectionStatus::Revoked);
-            (status, row.get::<Option<Millis>, _>("fact_expires_at"))
-        });
+    let connection = row.get::<Option<String>, _>("fact_status").map(|status| {
+        // An unknown word is not usable: the job pauses rather than runs.
+        let status = ConnectionStatus::parse(&status).unwrap_or(ConnectionStatus::Revoked);
+        (status, row.get::<Option<Millis>, _>("fact_expires_at"))
+    });
     (gate, connection)
 }
 
@@ -247,15 +245,13 @@ impl Store {
                 .iter()
                 .map(|row| {
                     let job = job_from_row(row);
-                    let task = row
-                        .get::<Option<String>, _>("task_id")
-                        .map(|id| JobTask {
-                            id,
-                            job_id: job.id.clone(),
-                            kind: row.get("task_kind"),
-                            payload: row.get("task_payload"),
-                            run_at: row.get("task_run_at"),
-                        });
+                    let task = row.get::<Option<String>, _>("task_id").map(|id| JobTask {
+                        id,
+                        job_id: job.id.clone(),
+                        kind: row.get("task_kind"),
+                        payload: row.get("task_payload"),
+                        run_at: row.get("task_run_at"),
+                    });
                     let (gate, connection) = facts_from_row(row);
                     Claimed {
                         job,

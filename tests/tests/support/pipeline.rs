@@ -76,7 +76,7 @@ impl Piped {
             store.clone(),
             env.runtime.clone(),
             shared,
-            Dispatcher::database(),
+            Dispatcher::local(),
             RefreshLocks::local(),
             PipelineSettings {
                 worker_id: "test-worker".into(),

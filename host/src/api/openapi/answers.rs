@@ -90,11 +90,7 @@ const ANSWERS: &[(&str, &str, Make)] = &[
         "/admin/tenants/{tenant}/enable",
         one::<TenantRecord>,
     ),
-    (
-        "put",
-        "/admin/tenants/{tenant}/limits",
-        one::<TenantRecord>,
-    ),
+    ("put", "/admin/tenants/{tenant}/limits", one::<TenantRecord>),
     ("get", "/admin/tenants/{tenant}/keys", list::<ApiKeyRecord>),
     ("post", "/admin/tenants/{tenant}/keys", one::<KeyCreated>),
     (

@@ -92,7 +92,8 @@ impl HttpState {
         if let Some(gate) = &mut self.rate
             && !std::mem::take(&mut gate.prepaid)
         {
-            let patience = IN_CALL_RATE_WAIT.min(self.deadline.saturating_duration_since(Instant::now()));
+            let patience =
+                IN_CALL_RATE_WAIT.min(self.deadline.saturating_duration_since(Instant::now()));
             match gate.limiter.acquire(&gate.buckets, patience).await {
                 Ok(wait) if wait.is_zero() => {}
                 Ok(wait) => tokio::time::sleep(wait).await,

@@ -172,7 +172,10 @@ mod tests {
             assert!(limiter.acquire_all_at(&connection, t0, now).is_ok());
         }
         assert_eq!(
-            limiter.acquire_all_at(&connection, t0, now).unwrap_err().bucket,
+            limiter
+                .acquire_all_at(&connection, t0, now)
+                .unwrap_err()
+                .bucket,
             0
         );
     }

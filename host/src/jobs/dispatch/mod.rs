@@ -26,7 +26,6 @@ use tokio::sync::{Notify, mpsc};
 use crate::store::{Claimed, HeldScopes, Millis, Store};
 use crate::time::{Span, UnixMs};
 
-
 /// The PostgreSQL channel replicas announce queued work on; the payload is the earliest due
 /// time (Unix ms) of the jobs announced.
 pub const JOBS_CHANNEL: &str = "postd_jobs";

@@ -171,7 +171,10 @@ async fn sigterm_during_load_loses_and_duplicates_nothing_and_exits_0() {
     // Every job A claimed it finished: none waits under A's lease for it to run out (a claim
     // left unstarted).
     let held = held_by(&db.url, "a-1").await;
-    assert!(held.is_empty(), "A left jobs claimed but unfinished: {held:?}");
+    assert!(
+        held.is_empty(),
+        "A left jobs claimed but unfinished: {held:?}"
+    );
 
     // B accepts while A is down, then A comes back on the same key.
     for n in BEFORE_STOP..POSTS {

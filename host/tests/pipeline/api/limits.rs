@@ -21,16 +21,15 @@ async fn a_tenant_s_egress_ceiling_is_set_applied_and_cleared(kind: Kind) {
     let api = h.serve_api().await;
     h.tenant_key("acme").await;
     let default = h.runtime.tenant_ceiling("acme");
-    assert_eq!(
-        default.map(|b| b.requests),
-        Some(100),
-        "the host's default"
-    );
+    assert_eq!(default.map(|b| b.requests), Some(100), "the host's default");
 
     let set = put_limits(&api, "acme", json!({ "egress_per_second": 500 })).await;
     assert_eq!(set.status, StatusCode::OK, "{set:?}");
     assert_eq!(set.json["egress_per_second"], 500);
-    assert_eq!(h.runtime.tenant_ceiling("acme").map(|b| b.requests), Some(500));
+    assert_eq!(
+        h.runtime.tenant_ceiling("acme").map(|b| b.requests),
+        Some(500)
+    );
     let read = api
         .send(api.request(Method::GET, "/admin/tenants/acme", Some(ADMIN_KEY)))
         .await;
@@ -58,7 +57,11 @@ async fn a_tenant_s_egress_ceiling_is_set_applied_and_cleared(kind: Kind) {
         json!({ "egress_per_second": 5, "burst": 9 }),
     ] {
         let refused = put_limits(&api, "acme", body.clone()).await;
-        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{body}: {refused:?}");
+        assert_eq!(
+            refused.status,
+            StatusCode::BAD_REQUEST,
+            "{body}: {refused:?}"
+        );
     }
     assert_eq!(h.runtime.tenant_ceiling("acme"), default);
     let unknown = put_limits(&api, "nobody", json!({ "egress_per_second": 5 })).await;

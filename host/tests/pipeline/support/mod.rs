@@ -19,8 +19,8 @@ use postd_host::capability::vault::LocalKeyProvider;
 use postd_host::config::PluginEntry;
 use postd_host::events::EventSettings;
 use postd_host::jobs::{
-    Clock, DispatchSettings, Dispatcher, ManualClock, Pipeline, PipelineSettings,
-    RefreshLocks, SystemClock,
+    Clock, DispatchSettings, Dispatcher, ManualClock, Pipeline, PipelineSettings, RefreshLocks,
+    SystemClock,
 };
 use postd_host::runtime::wit::connector::AuthCallback;
 use postd_host::runtime::{Answer, Invocation, Runtime, RuntimeSettings};
