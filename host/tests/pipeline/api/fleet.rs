@@ -21,7 +21,8 @@ async fn serving_version(host: &HostProcess) -> Option<String> {
 }
 
 async fn both_serve(a: &HostProcess, b: &HostProcess, version: &str, what: &str) {
-    crate::support::eventually(Duration::from_secs(30), what, || async {
+    // Generous: a first start compiles the component (a debug build, on a loaded machine).
+    crate::support::eventually(Duration::from_secs(120), what, || async {
         serving_version(a).await.as_deref() == Some(version)
             && serving_version(b).await.as_deref() == Some(version)
     })
@@ -164,7 +165,7 @@ async fn on_both(
     what: &str,
     check: impl AsyncFn(&HostProcess) -> bool,
 ) {
-    crate::support::eventually(Duration::from_secs(30), what, || async {
+    crate::support::eventually(Duration::from_secs(90), what, || async {
         check(a).await && check(b).await
     })
     .await;
