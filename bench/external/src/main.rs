@@ -132,6 +132,10 @@ struct RunArgs {
     /// POSTD_LOG of the host.
     #[arg(long, default_value = "warn")]
     host_log: String,
+    /// The host's per-tenant egress ceiling, requests a second (POSTD_TENANT_EGRESS_PER_SECOND,
+    /// 0: none); the host's default (100) when absent. The Node baseline has no ceiling.
+    #[arg(long)]
+    tenant_egress: Option<u64>,
     /// More settings for the host, as NAME=VALUE environment variables (repeatable), e.g.
     /// --host-env POSTD_WORKERS=64.
     #[arg(long)]
@@ -249,13 +253,21 @@ impl Shared {
     pub fn host_log(&self) -> &str {
         &self.args.host_log
     }
-    /// Extra host environment.
+    /// Extra host environment (--tenant-egress, then --host-env).
     pub fn host_env(&self) -> Vec<(String, String)> {
-        self.args
-            .host_env
-            .iter()
-            .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+        let ceiling = self
+            .args
+            .tenant_egress
+            .map(|n| ("POSTD_TENANT_EGRESS_PER_SECOND".to_string(), n.to_string()));
+        ceiling
+            .into_iter()
+            .chain(
+                self.args
+                    .host_env
+                    .iter()
+                    .filter_map(|kv| kv.split_once('='))
+                    .map(|(k, v)| (k.to_string(), v.to_string())),
+            )
             .collect()
     }
 }
@@ -875,6 +887,7 @@ async fn run(args: RunArgs) -> anyhow::Result<bool> {
             "plugin_max_concurrency": args.max_concurrency,
             "host_log": args.host_log,
             "host_env": args.host_env,
+            "tenant_egress_per_second": args.tenant_egress,
             "own_redis": args.own_redis,
             "warmup_posts": args.warmup(),
         },

@@ -33,11 +33,6 @@ pub fn running_job() -> u64 {
     JOBS / 2 + 1
 }
 
-/// The `k`th job queued and due now.
-pub fn due_job(k: u64) -> u64 {
-    10_000 * (40 + k)
-}
-
 /// The statements that build the data, in order (run with foreign-key triggers off:
 /// `session_replication_role = replica`; the data is consistent by construction).
 pub fn sql(tenants: u64) -> Vec<String> {

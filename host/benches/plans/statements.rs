@@ -1,9 +1,10 @@
-//! The hot statements as the host issues them (the SQL of `store/pipeline.rs`, `finish.rs`,
-//! `accept.rs`, `jobs.rs` and `retention.rs`, with the parameter types sqlx binds: `String` as text, `i64`
-//! as bigint), each with the arguments one run of it would have on the data of `fill.rs`, and
-//! the foreign-key checks PostgreSQL runs for them (the query text of its `ri_triggers.c`).
+//! The hot statements as the host issues them on PostgreSQL (the SQL of `store/pipeline.rs`,
+//! `finish_statement.rs`, `accept.rs`, `jobs.rs` and `retention.rs`, copied: keep them in step;
+//! with the parameter types sqlx binds: `String` as text, `i64` as bigint), each with the
+//! arguments one run of it would have on the data of `fill.rs`, and the foreign-key checks
+//! PostgreSQL runs for them (the query text of its `ri_triggers.c`).
 
-use super::fill::{DAY, NOW, due_job, job, post, running_job, tenant_of};
+use super::fill::{DAY, NOW, job, post, running_job, tenant_of};
 
 /// One statement: `PREPARE name(types) AS sql`, then `EXECUTE name(args)`.
 pub struct Statement {
@@ -36,28 +37,69 @@ const JOB_COLUMNS: &str = "j.tenant_id, j.id, j.post_id, j.connection_id, j.plug
     j.content, p.scheduled_for, j.state, j.state_reason, j.attempts, j.next_run_at, j.recovery_point, j.result, \
     j.last_error, j.created_at, j.updated_at, j.deleted_at, p.traceparent";
 
+/// The claim on PostgreSQL (`Store::claim_due_except`): one statement that leases the due jobs
+/// and reads what their runs need; `except` leaves held tenants' queued jobs alone.
+fn claim(except: &str) -> String {
+    format!(
+        "WITH j AS (UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2,
+             attempts = attempts + 1, updated_at = $3
+             WHERE id IN (SELECT id FROM jobs
+                 WHERE (state = 'queued' AND next_run_at <= $3{except}) OR (state = 'running' AND lease_until < $3)
+                 ORDER BY next_run_at LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING *)
+         SELECT {JOB_COLUMNS}, t.id AS fact_tenant, t.disabled_at AS fact_disabled_at,
+             tp.enabled AS fact_plugin_enabled, c.status AS fact_status, c.expires_at AS fact_expires_at,
+             task.id AS task_id, task.kind AS task_kind, task.payload AS task_payload, task.run_at AS task_run_at
+         FROM j JOIN posts p ON p.tenant_id = j.tenant_id AND p.id = j.post_id
+         LEFT JOIN tenants t ON t.id = j.tenant_id
+         LEFT JOIN tenant_plugins tp ON tp.tenant_id = j.tenant_id AND tp.plugin = j.plugin
+         LEFT JOIN connections c ON c.tenant_id = j.tenant_id AND c.id = j.connection_id AND c.deleted_at IS NULL
+         LEFT JOIN LATERAL (SELECT id, kind, payload, run_at FROM job_tasks
+             WHERE tenant_id = j.tenant_id AND job_id = j.id AND run_at <= $3
+             ORDER BY run_at, id LIMIT 1) task ON TRUE"
+    )
+}
+
+/// A published run's outcome on PostgreSQL (`store/finish_statement.rs`): the job's update under
+/// its lease, the attempt, its continuations cleared and the `post.published` event for the
+/// tenant's endpoints, in one statement.
+const FINISH: &str = "WITH moved AS (UPDATE jobs SET state = $5, next_run_at = COALESCE($6::BIGINT, next_run_at),
+         attempts = attempts + $7::BIGINT, state_reason = $8, result = COALESCE($9, result),
+         last_error = COALESCE($4, last_error), lease_owner = NULL, lease_until = NULL,
+         announced_at = NULL, updated_at = $3::BIGINT
+     WHERE tenant_id = $1 AND id = $2 AND state = 'running' AND lease_owner = $10
+     RETURNING id),
+ attempt AS (INSERT INTO job_attempts (tenant_id, id, job_id, attempt, export, worker,
+         started_at, latency_ms, fuel, outcome, error_code, error, trace_id)
+     SELECT $1, $11, id, $12::BIGINT, $13, $14, $15::BIGINT, $16::BIGINT, $17::BIGINT, $18, $19, $4, $20 FROM moved),
+ cleared AS (DELETE FROM job_tasks WHERE tenant_id = $1 AND job_id = $2 AND EXISTS (SELECT 1 FROM moved)),
+ told AS (INSERT INTO event_deliveries (tenant_id, endpoint_id, event_id, event_type,
+         ordering_key, payload, state, attempts, next_attempt_at, window_start, created_at)
+     SELECT tenant_id, id, $22, $21, $23, $24, 'pending', 0, $3::BIGINT, $3::BIGINT, $3::BIGINT
+     FROM event_endpoints WHERE tenant_id = $1
+         AND enabled = 1 AND (event_types = ' * ' OR event_types LIKE '% ' || $21 || ' %')
+         AND EXISTS (SELECT 1 FROM moved))
+ SELECT COUNT(*) FROM moved";
+
 /// The statements for the data of `fill.rs` spread over `tenants` tenants.
 pub fn all(tenants: u64) -> Vec<Statement> {
     let t = |i: u64| tenant_of(i, tenants);
     let running = running_job();
-    let due: Vec<u64> = (0..8).map(due_job).collect();
-    let due_ids: Vec<String> = due.iter().map(|&i| text(&job(i))).collect();
     let batch = postd_host::store::RETENTION_BATCH;
     // Published jobs (with one attempt each, and no continuation or dead letter), as many as a
     // retention batch deletes.
     let old: Vec<String> = (0..batch as u64).map(|k| text(&job(20_500 + k))).collect();
-    let (load_types, load_list) = ids(8, 1);
     let (old_types, old_list) = ids(batch, 1);
     let statements = vec![
         Statement {
-            name: "claim due jobs",
+            name: "claim due jobs, one statement",
             types: vec!["text", "bigint", "bigint", "bigint"],
-            sql: "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3
-             WHERE id IN (SELECT id FROM jobs
-                 WHERE (state = 'queued' AND next_run_at <= $3) OR (state = 'running' AND lease_until < $3)
-                 ORDER BY next_run_at LIMIT $4 FOR UPDATE SKIP LOCKED)
-             RETURNING id".into(),
-            args: vec![text("w2/l"), (NOW + 120_000).to_string(), NOW.to_string(), "32".into()],
+            sql: claim(""),
+            args: vec![
+                text("w2/l"),
+                (NOW + 120_000).to_string(),
+                NOW.to_string(),
+                "32".into(),
+            ],
             without_statistics: false,
             bound: 3_000,
             after: None,
@@ -65,74 +107,43 @@ pub fn all(tenants: u64) -> Vec<Statement> {
         Statement {
             name: "claim due jobs, one tenant held (its egress ceiling is full)",
             types: vec!["text", "bigint", "bigint", "bigint", "text"],
-            sql: "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3
-             WHERE id IN (SELECT id FROM jobs
-                 WHERE (state = 'queued' AND next_run_at <= $3 AND tenant_id NOT IN ($5)) OR (state = 'running' AND lease_until < $3)
-                 ORDER BY next_run_at LIMIT $4 FOR UPDATE SKIP LOCKED)
-             RETURNING id".into(),
-            args: vec![text("w2/l"), (NOW + 120_000).to_string(), NOW.to_string(), "32".into(), text("t0")],
+            sql: claim(" AND tenant_id NOT IN ($5)"),
+            args: vec![
+                text("w2/l"),
+                (NOW + 120_000).to_string(),
+                NOW.to_string(),
+                "32".into(),
+                text("t0"),
+            ],
             without_statistics: false,
             bound: 3_000,
             after: None,
         },
         Statement {
-            name: "read claimed jobs",
-            types: load_types.clone(),
-            sql: format!("SELECT {JOB_COLUMNS} FROM jobs j JOIN posts p ON p.tenant_id = j.tenant_id AND p.id = j.post_id
-             WHERE j.id IN ({load_list})"),
-            args: due_ids.clone(),
-            without_statistics: false,
-            bound: 200,
-            after: None,
-        },
-        Statement {
-            name: "read claimed jobs' continuations",
-            types: [load_types, vec!["bigint"]].concat(),
-            sql: format!("SELECT id, job_id, kind, payload, run_at FROM job_tasks WHERE job_id IN ({load_list}) AND run_at <= $9
-             ORDER BY run_at, id"),
-            args: [due_ids, vec![NOW.to_string()]].concat(),
-            without_statistics: false,
-            bound: 100,
-            after: None,
-        },
-        Statement {
-            name: "finish: the job's outcome",
-            types: vec!["text", "text", "text", "bigint", "bigint", "text", "text", "text", "bigint", "text"],
-            sql: "UPDATE jobs SET state = $3, next_run_at = COALESCE($4, next_run_at), attempts = attempts + $5,
-                 state_reason = $6, result = COALESCE($7, result), last_error = COALESCE($8, last_error),
-                 lease_owner = NULL, lease_until = NULL, announced_at = NULL, updated_at = $9
-             WHERE tenant_id = $1 AND id = $2 AND state = 'running' AND lease_owner = $10".into(),
-            args: vec![text(&t(running)), text(&job(running)), text("published"), "NULL".into(), "0".into(),
-                "NULL".into(), text("{}"), "NULL".into(), NOW.to_string(), text("w/lease")],
+            name: "finish (published), one statement",
+            types: vec![
+                "text", "text", "bigint", "text", "text", "bigint", "bigint", "text", "text", "text",
+                "text", "bigint", "text", "text", "bigint", "bigint", "bigint", "text", "text", "text",
+                "text", "text", "text", "text",
+            ],
+            sql: FINISH.into(),
+            args: [
+                vec![text(&t(running)), text(&job(running)), NOW.to_string(), "NULL".into()],
+                vec![text("published"), "NULL".into(), "0".into(), "NULL".into(), text("{}")],
+                vec![text("w/lease"), text("att_bench"), "1".into(), text("publish"), text("w")],
+                vec![NOW.to_string(), "5".into(), "1000".into(), text("published"), "NULL".into()],
+                vec!["NULL".into(), text("post.published"), text("evt_bench"), text(&post(running))],
+                vec![text("{}")],
+            ]
+            .concat(),
             without_statistics: true,
-            bound: 100,
-            after: None,
-        },
-        Statement {
-            name: "finish: the attempt",
-            types: vec!["text", "text", "text", "bigint", "text", "text", "bigint", "bigint", "bigint", "text", "text", "text", "text"],
-            sql: "INSERT INTO job_attempts (tenant_id, id, job_id, attempt, export, worker, started_at, latency_ms, fuel,
-                 outcome, error_code, error, trace_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)".into(),
-            args: vec![text(&t(running)), text("att_bench"), text(&job(running)), "1".into(), text("publish"), text("w"),
-                NOW.to_string(), "5".into(), "1000".into(), text("published"), "NULL".into(), "NULL".into(), "NULL".into()],
-            without_statistics: true,
-            bound: 100,
+            bound: 150,
             after: None,
         },
         Statement {
             name: "finish: the attempt's foreign-key check on jobs",
             types: vec!["text", "text"],
             sql: "SELECT 1 FROM ONLY \"public\".\"jobs\" x WHERE \"tenant_id\" OPERATOR(pg_catalog.=) $1 AND \"id\" OPERATOR(pg_catalog.=) $2 FOR KEY SHARE OF x".into(),
-            args: vec![text(&t(running)), text(&job(running))],
-            without_statistics: true,
-            bound: 20,
-            after: None,
-        },
-        Statement {
-            name: "finish: clearing continuations",
-            types: vec!["text", "text"],
-            sql: "DELETE FROM job_tasks WHERE tenant_id = $1 AND job_id = $2".into(),
             args: vec![text(&t(running)), text(&job(running))],
             without_statistics: true,
             bound: 20,
