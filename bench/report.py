@@ -300,7 +300,7 @@ def main():
 
     w("## 7. Plans at 1,000,000 jobs\n")
     if plans:
-        w("PostgreSQL plans of the hot statements (`host/benches/plans.rs`), each prepared as the host issues it and run under `plan_cache_mode = force_generic_plan` with `EXPLAIN (ANALYZE, BUFFERS)` (rolled back), on 1,000,000 jobs held by one tenant and spread over 1,000. *Cached on empty tables*: plans made right after migrating and kept while the tables filled (only the lookups by key are held to their bounds there); *after the refresh*: once the maintenance pass's statistics refresh re-planned them (every statement is held to its bound, and none may scan a table sequentially). Buffers are shared buffers touched (hit or read).\n")
+        w("PostgreSQL plans of the hot statements (`host/benches/plans.rs`), each prepared as the host issues it and run under `plan_cache_mode = force_generic_plan` with `EXPLAIN (ANALYZE, BUFFERS)` (rolled back), on 1,000,000 jobs held by one tenant and spread over 1,000. *Cached on empty tables*: plans made right after migrating and kept while the tables filled (only the lookups by key are held to their bounds there); *after the refresh*: once the maintenance pass's statistics refresh re-planned them (every statement is held to its bound, and none may scan a large table — posts, jobs, attempts, continuations, dead letters — sequentially). Buffers are shared buffers touched (hit or read).\n")
         dists = plans["distributions"]
         states = [s["state"] for s in dists[0]["states"]]
         head = " | ".join(f"{d['distribution']}, {st}" for st in states for d in dists)

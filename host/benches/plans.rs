@@ -13,7 +13,8 @@
 //!   analyzed the tables that filled, which re-plans everything. Every statement must be
 //!   selective.
 //!
-//! A checked statement that scans a table sequentially or touches more buffers than its bound
+//! A checked statement that scans a large table sequentially or touches more buffers than its
+//! bound
 //! fails the run (after `bench/out/plans.json` is written). `PLANS_MIGRATIONS_UP_TO=11`
 //! measures the schema before migration 0012, for comparison. Needs PostgreSQL at
 //! 127.0.0.1:5432 (`make services`); creates and drops its own `postd_bench_plans_*` database.
@@ -35,8 +36,9 @@ use statements::Statement;
 const POSTGRES_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 /// (label, tenants) of the distributions.
 const DISTRIBUTIONS: &[(&str, u64)] = &[("one tenant", 1), ("1,000 tenants", 1_000)];
-/// The large tables, referencing ones first.
-const UNLOGGED: &[&str] = &["job_attempts", "job_tasks", "dead_letters", "jobs", "posts"];
+/// The large tables, referencing ones first: a sequential scan of one fails a check (tenants
+/// and connections hold one row per tenant here, where scanning may be the best plan).
+const LARGE: &[&str] = &["job_attempts", "job_tasks", "dead_letters", "jobs", "posts"];
 /// The tables the data fills.
 const TABLES: &[&str] = &[
     "tenants",
@@ -144,7 +146,8 @@ async fn measure(
         })
         .unwrap_or_default();
     let over = buffers > statement.bound;
-    let failure = (checked && (over || !seq_scans.is_empty())).then(|| {
+    let large_scans = seq_scans.iter().any(|t| LARGE.contains(&t.as_str()));
+    let failure = (checked && (over || large_scans)).then(|| {
         format!(
             "{}: {buffers} buffers (bound {}), sequential scans of {seq_scans:?}",
             statement.name, statement.bound
@@ -226,7 +229,7 @@ async fn distribution(
     // The large tables skip the write-ahead log, which halves the fill on a small machine and
     // changes no plan or buffer count (referencing tables first: a logged table may not
     // reference an unlogged one). Before any plan is made: this invalidates plans.
-    for table in UNLOGGED {
+    for table in LARGE {
         sql(&mut conn, &format!("ALTER TABLE {table} SET UNLOGGED")).await;
     }
     sql(&mut conn, "SET plan_cache_mode = force_generic_plan").await;
