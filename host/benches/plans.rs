@@ -14,10 +14,10 @@
 //!   selective.
 //!
 //! A checked statement that scans a large table sequentially or touches more buffers than its
-//! bound
-//! fails the run (after `bench/out/plans.json` is written). `PLANS_MIGRATIONS_UP_TO=11`
+//! bound fails the run (after `bench/out/plans.json` is written). `PLANS_MIGRATIONS_UP_TO=11`
 //! measures the schema before migration 0012, for comparison. Needs PostgreSQL at
 //! 127.0.0.1:5432 (`make services`); creates and drops its own `postd_bench_plans_*` database.
+//! The large tables are unlogged and autovacuum is off for the bench's tables (see below).
 
 #[path = "plans/fill.rs"]
 mod fill;
