@@ -6,13 +6,14 @@
 //! The admin key is a secret and comes only from the environment (`POSTD_ADMIN_KEY`).
 
 use std::path::{Path, PathBuf};
-
 use std::time::Duration;
 
 use serde::Deserialize;
 
 use crate::capability::http::Cidr;
 use crate::events::EventSettings;
+
+mod effective;
 
 /// Where the settings file is looked for by default.
 pub const DEFAULT_CONFIG_FILE: &str = "postd.toml";
@@ -408,90 +409,6 @@ impl ServiceSettings {
     }
 }
 
-impl ServiceSettings {
-    /// Every setting as resolved, keyed as in `postd.toml`, for `postd-host config check`.
-    /// Nothing secret is among them (the admin key is not a file setting).
-    pub fn effective(&self) -> Vec<(&'static str, String)> {
-        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".into());
-        let secs = |d: Duration| d.as_secs().to_string();
-        let e = &self.events;
-        vec![
-            ("data_dir", self.data_dir.display().to_string()),
-            ("database_url", redact_password(&self.database_url)),
-            ("cache_dir", self.cache_dir.display().to_string()),
-            (
-                "redis_url",
-                opt(&self.redis_url.as_deref().map(redact_password)),
-            ),
-            ("redis_namespace", self.redis_namespace.clone()),
-            ("listen", self.listen.clone()),
-            ("public_url", self.public_url.clone()),
-            ("plugins", self.plugins.display().to_string()),
-            ("workers", self.workers.to_string()),
-            ("lease_secs", self.lease_secs.to_string()),
-            (
-                "max_rate_limit_wait_secs",
-                self.max_rate_limit_wait_secs.to_string(),
-            ),
-            (
-                "tenant_egress_per_second",
-                self.tenant_egress_per_second.to_string(),
-            ),
-            ("worker_id", opt(&self.worker_id)),
-            (
-                "log_format",
-                match self.log_format {
-                    Some(LogFormat::Text) => "text".into(),
-                    Some(LogFormat::Json) => "json".into(),
-                    None => "(by terminal)".into(),
-                },
-            ),
-            (
-                "instance_allocation",
-                match self.instance_allocation {
-                    InstanceAllocation::Pooling => "pooling".into(),
-                    InstanceAllocation::OnDemand => "on-demand".into(),
-                },
-            ),
-            ("host_memory_mb", self.host_memory_mb.to_string()),
-            (
-                "auth_failures_per_minute",
-                self.auth_failures_per_minute.to_string(),
-            ),
-            ("shutdown_delay_secs", self.shutdown_delay_secs.to_string()),
-            ("shutdown_grace_secs", self.shutdown_grace_secs.to_string()),
-            ("event_delivery", e.deliver.to_string()),
-            (
-                "event_allowed_ranges",
-                e.allowed_ranges
-                    .iter()
-                    .map(|r| r.to_string())
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-            ("event_timeout_secs", secs(e.timeout)),
-            (
-                "event_retry_first_ms",
-                e.retry_first.as_millis().to_string(),
-            ),
-            ("event_retry_max_secs", secs(e.retry_max)),
-            ("event_retry_window_secs", secs(e.retry_window)),
-            ("event_secret_grace_secs", secs(e.secret_grace)),
-            ("event_concurrency", e.concurrency.to_string()),
-            (
-                "event_retention_days",
-                (e.retention.as_secs() / 86_400).to_string(),
-            ),
-            ("job_retention_days", self.job_retention_days.to_string()),
-            (
-                "otlp_endpoint",
-                opt(&self.otlp_endpoint.as_deref().map(redact_password)),
-            ),
-            ("otlp_service_name", self.otlp_service_name.clone()),
-        ]
-    }
-}
-
 /// An OTLP endpoint as given (without a trailing slash): an `http` or `https` URL with a host.
 fn otlp_endpoint(url: &str) -> Result<String, String> {
     match url::Url::parse(url) {
@@ -502,17 +419,6 @@ fn otlp_endpoint(url: &str) -> Result<String, String> {
             "POSTD_OTLP_ENDPOINT (otlp_endpoint) is an http or https URL such as \
              `http://collector:4318`, not `{url}`"
         )),
-    }
-}
-
-/// `scheme://user:password@host…` with the password replaced by `***`.
-fn redact_password(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_string(),
     }
 }
 
@@ -546,123 +452,4 @@ fn read_file(path: &Path, required: bool) -> Result<RawSettings, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_need_no_file_and_no_environment() {
-        let s = ServiceSettings::from_parts(None, |_| None).unwrap();
-        assert_eq!(s.database_url, "sqlite://data/postd.db");
-        assert_eq!(
-            (s.listen.as_str(), s.public_url.as_str()),
-            ("127.0.0.1:8080", "http://127.0.0.1:8080")
-        );
-        assert_eq!((s.workers, s.lease_secs, s.redis_url), (32, 120, None));
-        assert_eq!(s.max_rate_limit_wait_secs, 86_400);
-        assert_eq!(s.auth_failures_per_minute, 20);
-        let off = ServiceSettings::from_parts(None, |n| {
-            (n == "POSTD_AUTH_FAILURES_PER_MINUTE").then(|| "0".into())
-        })
-        .unwrap();
-        assert_eq!(off.auth_failures_per_minute, 0);
-    }
-
-    #[test]
-    fn the_rate_limit_ceiling_is_positive_and_at_most_a_year() {
-        let from_env = |v: &'static str| {
-            ServiceSettings::from_parts(None, move |n| {
-                (n == "POSTD_MAX_RATE_LIMIT_WAIT_SECS").then(|| v.to_string())
-            })
-        };
-        assert_eq!(from_env("3600").unwrap().max_rate_limit_wait_secs, 3_600);
-        assert_eq!(
-            from_env("31536000").unwrap().max_rate_limit_wait_secs,
-            MAX_RATE_LIMIT_WAIT_SECS_LIMIT
-        );
-        for bad in [
-            "0",
-            "31536001",
-            "18446744073709551615",
-            "99999999999999999999",
-        ] {
-            let error = from_env(bad).unwrap_err();
-            assert!(error.contains("POSTD_MAX_RATE_LIMIT_WAIT_SECS"), "{error}");
-        }
-        let file = ServiceSettings::from_parts(Some("max_rate_limit_wait_secs = 60"), |_| None);
-        assert_eq!(file.unwrap().max_rate_limit_wait_secs, 60);
-    }
-
-    #[test]
-    fn the_environment_overrides_the_file() {
-        let file = "listen = \"0.0.0.0:9000\"\nworkers = 8\nredis_url = \"redis://a\"\n";
-        let s = ServiceSettings::from_parts(Some(file), |name| {
-            (name == "POSTD_WORKERS").then(|| "4".to_string())
-        })
-        .unwrap();
-        assert_eq!(
-            (s.listen.as_str(), s.workers, s.redis_url.as_deref()),
-            ("0.0.0.0:9000", 4, Some("redis://a"))
-        );
-    }
-
-    #[test]
-    fn event_settings_come_from_the_file_or_the_environment() {
-        let file = "event_allowed_ranges = [\"127.0.0.0/8\"]\nevent_retry_first_ms = 50\n";
-        let s = ServiceSettings::from_parts(Some(file), |name| {
-            (name == "POSTD_EVENT_DELIVERY").then(|| "false".to_string())
-        })
-        .unwrap();
-        assert!(!s.events.deliver);
-        assert_eq!(
-            s.events.allowed_ranges,
-            vec![Cidr::parse("127.0.0.0/8").unwrap()]
-        );
-        assert_eq!(s.events.retry_first, Duration::from_millis(50));
-        assert_eq!(s.events.retry_window, Duration::from_secs(86_400));
-        let bad = ServiceSettings::from_parts(None, |name| {
-            (name == "POSTD_EVENT_ALLOWED_RANGES").then(|| "10.0.0.0/8, nonsense".to_string())
-        })
-        .unwrap_err();
-        assert!(
-            bad.contains("POSTD_EVENT_ALLOWED_RANGES") && bad.contains("nonsense"),
-            "{bad}"
-        );
-    }
-
-    #[test]
-    fn trace_export_is_off_until_an_endpoint_is_set() {
-        let off = ServiceSettings::from_parts(None, |_| None).unwrap();
-        assert_eq!(
-            (off.otlp_endpoint, off.otlp_service_name.as_str()),
-            (None, "postd-host")
-        );
-        let on =
-            ServiceSettings::from_parts(Some("otlp_endpoint = \"http://collector:4318/\""), |n| {
-                (n == "POSTD_OTLP_SERVICE_NAME").then(|| "postd-eu".into())
-            })
-            .unwrap();
-        assert_eq!(on.otlp_endpoint.as_deref(), Some("http://collector:4318"));
-        assert_eq!(on.otlp_service_name, "postd-eu");
-        for bad in ["collector:4318", "ftp://collector", "http://"] {
-            let error = ServiceSettings::from_parts(None, |n| {
-                (n == "POSTD_OTLP_ENDPOINT").then(|| bad.to_string())
-            })
-            .unwrap_err();
-            assert!(error.contains("POSTD_OTLP_ENDPOINT"), "{bad}: {error}");
-        }
-    }
-
-    #[test]
-    fn mistakes_are_named() {
-        let unknown = ServiceSettings::from_parts(Some("lisen = \"x\""), |_| None).unwrap_err();
-        assert!(unknown.contains("lisen"), "{unknown}");
-        let bad =
-            ServiceSettings::from_parts(None, |n| (n == "POSTD_WORKERS").then(|| "many".into()))
-                .unwrap_err();
-        assert!(bad.contains("POSTD_WORKERS"), "{bad}");
-        let short =
-            ServiceSettings::from_parts(None, |n| (n == "POSTD_ADMIN_KEY").then(|| "short".into()))
-                .unwrap_err();
-        assert!(short.contains("16"), "{short}");
-    }
-}
+mod tests;
