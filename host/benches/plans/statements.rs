@@ -1,5 +1,6 @@
-//! The hot statements as the host issues them on PostgreSQL (the SQL of `store/pipeline.rs`,
-//! `finish_statement.rs`, `accept.rs`, `jobs.rs` and `retention.rs`, copied: keep them in step;
+//! The hot statements as the host issues them on PostgreSQL (the claim from the store itself;
+//! the SQL of `finish_statement.rs`, `accept.rs`, `jobs.rs` and `retention.rs` copied: keep
+//! them in step;
 //! with the parameter types sqlx binds: `String` as text, `i64` as bigint), each with the
 //! arguments one run of it would have on the data of `fill.rs`, and the foreign-key checks
 //! PostgreSQL runs for them (the query text of its `ri_triggers.c`).
@@ -37,26 +38,13 @@ const JOB_COLUMNS: &str = "j.tenant_id, j.id, j.post_id, j.connection_id, j.plug
     j.content, p.scheduled_for, j.state, j.state_reason, j.attempts, j.next_run_at, j.recovery_point, j.result, \
     j.last_error, j.created_at, j.updated_at, j.deleted_at, p.traceparent";
 
-/// The claim on PostgreSQL (`Store::claim_due_except`): one statement that leases the due jobs
-/// and reads what their runs need; `except` leaves held tenants' queued jobs alone.
-fn claim(except: &str) -> String {
-    format!(
-        "WITH j AS (UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2,
-             attempts = attempts + 1, updated_at = $3
-             WHERE id IN (SELECT id FROM jobs
-                 WHERE (state = 'queued' AND next_run_at <= $3{except}) OR (state = 'running' AND lease_until < $3)
-                 ORDER BY next_run_at LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING *)
-         SELECT {JOB_COLUMNS}, t.id AS fact_tenant, t.disabled_at AS fact_disabled_at,
-             tp.enabled AS fact_plugin_enabled, c.status AS fact_status, c.expires_at AS fact_expires_at,
-             task.id AS task_id, task.kind AS task_kind, task.payload AS task_payload, task.run_at AS task_run_at
-         FROM j JOIN posts p ON p.tenant_id = j.tenant_id AND p.id = j.post_id
-         LEFT JOIN tenants t ON t.id = j.tenant_id
-         LEFT JOIN tenant_plugins tp ON tp.tenant_id = j.tenant_id AND tp.plugin = j.plugin
-         LEFT JOIN connections c ON c.tenant_id = j.tenant_id AND c.id = j.connection_id AND c.deleted_at IS NULL
-         LEFT JOIN LATERAL (SELECT id, kind, payload, run_at FROM job_tasks
-             WHERE tenant_id = j.tenant_id AND job_id = j.id AND run_at <= $3
-             ORDER BY run_at, id LIMIT 1) task ON TRUE"
-    )
+/// The claim on PostgreSQL as the store issues it, leaving the queued jobs of `held` tenants
+/// alone.
+fn claim(held: &[&str]) -> String {
+    postd_host::store::postgres_claim_sql(&postd_host::store::HeldScopes {
+        tenants: held.iter().map(|t| t.to_string()).collect(),
+        connections: Vec::new(),
+    })
 }
 
 /// A published run's outcome on PostgreSQL (`store/finish_statement.rs`): the job's update under
@@ -93,7 +81,7 @@ pub fn all(tenants: u64) -> Vec<Statement> {
         Statement {
             name: "claim due jobs, one statement",
             types: vec!["text", "bigint", "bigint", "bigint"],
-            sql: claim(""),
+            sql: claim(&[]),
             args: vec![
                 text("w2/l"),
                 (NOW + 120_000).to_string(),
@@ -107,7 +95,7 @@ pub fn all(tenants: u64) -> Vec<Statement> {
         Statement {
             name: "claim due jobs, one tenant held (its egress ceiling is full)",
             types: vec!["text", "bigint", "bigint", "bigint", "text"],
-            sql: claim(" AND tenant_id NOT IN ($5)"),
+            sql: claim(&["t0"]),
             args: vec![
                 text("w2/l"),
                 (NOW + 120_000).to_string(),

@@ -49,13 +49,30 @@ impl TenantStore {
     pub async fn resolve_targets(&self, post: &NewPost) -> Result<Vec<ResolvedTarget>, StoreError> {
         let mut resolved = Vec::with_capacity(post.targets.len());
         for target in &post.targets {
-            let connection = self.connection(&target.connection_id).await?;
-            resolved.push(ResolvedTarget {
-                plugin: connection.plugin,
-                usable: connection.status.usable(),
-            });
+            resolved.push(self.resolve_target(&target.connection_id).await?);
         }
         Ok(resolved)
+    }
+
+    /// Connection `id`'s plugin and whether it is usable: from the moment-long cache of usable
+    /// connections when it is there (`target_cache.rs` says why that is safe), else read.
+    pub async fn resolve_target(&self, id: &str) -> Result<ResolvedTarget, StoreError> {
+        let targets = &self.store.targets;
+        if let Some(plugin) = targets.usable(&self.tenant, id) {
+            return Ok(ResolvedTarget {
+                plugin,
+                usable: true,
+            });
+        }
+        let connection = self.connection(id).await?;
+        let usable = connection.status.usable();
+        if usable {
+            targets.remember(&self.tenant, id, &connection.plugin);
+        }
+        Ok(ResolvedTarget {
+            plugin: connection.plugin,
+            usable,
+        })
     }
 
     /// [`Self::accept`] with each target's connection already read (`resolved`, in the order of
@@ -165,22 +182,15 @@ impl TenantStore {
         hash: &str,
         content: &str,
     ) -> Result<bool, StoreError> {
-        let values = (0..record.jobs.len())
-            .map(|i| {
-                let n = 8 + 7 * i;
+        let values = job_rows(
+            8,
+            record.jobs.len(),
+            |[id, connection, plugin, account, state, reason, run_at]| {
                 format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}::BIGINT)",
-                    n,
-                    n + 1,
-                    n + 2,
-                    n + 3,
-                    n + 4,
-                    n + 5,
-                    n + 6
+                    "({id}, {connection}, {plugin}, {account}, {state}, {reason}, {run_at}::BIGINT)"
                 )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
+            },
+        );
         let sql = format!(
             "WITH post AS (
                  INSERT INTO posts (tenant_id, id, idempotency_key, payload_sha256, scheduled_for, created_at, traceparent)
@@ -196,7 +206,7 @@ impl TenantStore {
              SELECT COUNT(*) FROM post",
             content = 8 + 7 * record.jobs.len(),
         );
-        let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.as_str()))
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(&self.tenant)
             .bind(&record.id)
             .bind(&record.idempotency_key)
@@ -204,21 +214,12 @@ impl TenantStore {
             .bind(record.scheduled_for)
             .bind(record.created_at)
             .bind(record.jobs.first().and_then(|j| j.traceparent.clone()));
-        for job in &record.jobs {
-            query = query
-                .bind(&job.id)
-                .bind(&job.connection_id)
-                .bind(&job.plugin)
-                .bind(&job.account_id)
-                .bind(job.state.as_str())
-                .bind(job.state_reason.as_deref())
-                .bind(job.next_run_at);
-        }
-        let inserted = query
+        let inserted: i64 = bind_jobs(query, &record.jobs)
             .bind(content)
             .fetch_one(&self.store.pool)
             .await
-            .map_err(StoreError::db("storing a post"))?;
+            .map_err(StoreError::db("storing a post"))?
+            .get(0);
         Ok(inserted == 1)
     }
 
@@ -250,42 +251,25 @@ impl TenantStore {
         if !inserted {
             return Ok(false);
         }
-        let values = (0..record.jobs.len())
-            .map(|i| {
-                let n = 5 + 7 * i;
+        let values = job_rows(
+            5,
+            record.jobs.len(),
+            |[id, connection, plugin, account, state, reason, run_at]| {
                 format!(
-                    "($1, ${}, $2, ${}, ${}, ${}, $3, ${}, ${}, 0, ${}, $4, $4)",
-                    n,
-                    n + 1,
-                    n + 2,
-                    n + 3,
-                    n + 4,
-                    n + 5,
-                    n + 6
+                    "($1, {id}, $2, {connection}, {plugin}, {account}, $3, {state}, {reason}, 0, {run_at}, $4, $4)"
                 )
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
+            },
+        );
         let sql = format!(
             "INSERT INTO jobs (tenant_id, id, post_id, connection_id, plugin, account_id, content, state,
                  state_reason, attempts, next_run_at, created_at, updated_at) VALUES {values}"
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(&self.tenant)
             .bind(&record.id)
             .bind(content)
             .bind(record.created_at);
-        for job in &record.jobs {
-            query = query
-                .bind(&job.id)
-                .bind(&job.connection_id)
-                .bind(&job.plugin)
-                .bind(&job.account_id)
-                .bind(job.state.as_str())
-                .bind(job.state_reason.as_deref())
-                .bind(job.next_run_at);
-        }
-        query
+        bind_jobs(query, &record.jobs)
             .execute(&mut *tx)
             .await
             .map_err(StoreError::db("storing a post's jobs"))?;
@@ -294,4 +278,32 @@ impl TenantStore {
             .map_err(StoreError::db("committing a post"))?;
         Ok(true)
     }
+}
+
+/// The `VALUES` rows of `jobs` jobs, each job's seven parameters numbered from `first` in the
+/// order [`bind_jobs`] binds them (id, connection, plugin, account, state, reason, due time),
+/// written out by `row`.
+fn job_rows(first: usize, jobs: usize, row: impl Fn([String; 7]) -> String) -> String {
+    (0..jobs)
+        .map(|i| row(std::array::from_fn(|k| format!("${}", first + 7 * i + k))))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Binds each job's seven values after what `query` already binds (see [`job_rows`]).
+fn bind_jobs<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    jobs: &'q [Job],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    for job in jobs {
+        query = query
+            .bind(&job.id)
+            .bind(&job.connection_id)
+            .bind(&job.plugin)
+            .bind(&job.account_id)
+            .bind(job.state.as_str())
+            .bind(job.state_reason.as_deref())
+            .bind(job.next_run_at);
+    }
+    query
 }

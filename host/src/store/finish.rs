@@ -5,7 +5,7 @@
 use super::finish_statement::{JobChange, finish_in_one_statement};
 use super::outbox::emit;
 use super::pipeline::{Claimed, Finish, FinishOutcome};
-use super::{Backend, Millis, Store, StoreError, new_id};
+use super::{Backend, Job, Millis, Store, StoreError, new_id};
 use crate::events::Event;
 
 impl Store {
@@ -165,12 +165,8 @@ async fn finish_in(
         .execute(&mut **tx)
         .await
         .map_err(StoreError::db("recording an attempt"))?;
-    let task_done = !matches!(
-        finish.outcome,
-        FinishOutcome::Retry { .. } | FinishOutcome::Pause { .. }
-    );
-    match (&finish.outcome, &claimed.task) {
-        (FinishOutcome::Published { .. } | FinishOutcome::Dead { .. }, _) => {
+    match task_change(claimed, finish) {
+        TaskChange::ClearAll => {
             sqlx::query("DELETE FROM job_tasks WHERE tenant_id = $1 AND job_id = $2")
                 .bind(&job.tenant_id)
                 .bind(&job.id)
@@ -178,15 +174,15 @@ async fn finish_in(
                 .await
                 .map_err(StoreError::db("clearing continuations"))?;
         }
-        (_, Some(task)) if task_done => {
+        TaskChange::Consume(task) => {
             sqlx::query("DELETE FROM job_tasks WHERE tenant_id = $1 AND id = $2")
                 .bind(&job.tenant_id)
-                .bind(&task.id)
+                .bind(task)
                 .execute(&mut **tx)
                 .await
                 .map_err(StoreError::db("consuming a continuation"))?;
         }
-        _ => {}
+        TaskChange::Keep => {}
     }
     if let FinishOutcome::Continue { tasks, .. } = &finish.outcome {
         for (kind, payload, run_at) in tasks {
@@ -220,7 +216,38 @@ async fn finish_in(
             .await
             .map_err(StoreError::db("dead-lettering a job"))?;
     }
-    let event = match &finish.outcome {
+    if let Some(event) = outcome_event(job, finish) {
+        emit(tx, &job.tenant_id, &event, now).await?;
+    }
+    Ok(true)
+}
+
+/// What a finish does to the job's continuations (on both databases).
+pub(super) enum TaskChange<'a> {
+    /// The job ended: every continuation goes.
+    ClearAll,
+    /// The due continuation ran: it goes.
+    Consume(&'a str),
+    /// Nothing ran to its end (a retry, a pause, a hold): they stay.
+    Keep,
+}
+
+/// [`TaskChange`] of `finish` for `claimed`.
+pub(super) fn task_change<'a>(claimed: &'a Claimed, finish: &Finish) -> TaskChange<'a> {
+    match (&finish.outcome, &claimed.task) {
+        (FinishOutcome::Published { .. } | FinishOutcome::Dead { .. }, _) => TaskChange::ClearAll,
+        (
+            FinishOutcome::Retry { .. } | FinishOutcome::Pause { .. } | FinishOutcome::Held { .. },
+            _,
+        )
+        | (_, None) => TaskChange::Keep,
+        (_, Some(task)) => TaskChange::Consume(&task.id),
+    }
+}
+
+/// The event a finish tells the tenant's endpoints, if any: published or failed for good.
+pub(super) fn outcome_event(job: &Job, finish: &Finish) -> Option<Event> {
+    match &finish.outcome {
         FinishOutcome::Published { result } => Some(Event::published(job, result)),
         FinishOutcome::Dead { reason_code } => Some(Event::failed(
             job,
@@ -228,11 +255,7 @@ async fn finish_in(
             finish.error.as_deref().unwrap_or(""),
         )),
         _ => None,
-    };
-    if let Some(event) = event {
-        emit(tx, &job.tenant_id, &event, now).await?;
     }
-    Ok(true)
 }
 
 #[cfg(test)]

@@ -5,10 +5,10 @@
 //! commit. SQLite has no data-modifying `WITH`; there `finish.rs` runs the same writes as
 //! separate statements of one transaction (cheap in process).
 
+use super::finish::{TaskChange, outcome_event, task_change};
 use super::outbox::endpoints_taking;
 use super::pipeline::{Claimed, Finish, FinishOutcome};
 use super::{Millis, StoreError, new_id};
-use crate::events::Event;
 
 /// What [`finish_in`](super::finish) computed for the job's row.
 pub(super) struct JobChange<'a> {
@@ -92,25 +92,17 @@ pub(super) async fn finish_in_one_statement(
             trace = s.text(finish.trace_id.as_deref()),
         ));
     }
-    let task_done = !matches!(
-        finish.outcome,
-        FinishOutcome::Retry { .. } | FinishOutcome::Pause { .. } | FinishOutcome::Held { .. }
-    );
-    match (&finish.outcome, &claimed.task) {
-        (FinishOutcome::Published { .. } | FinishOutcome::Dead { .. }, _) => {
-            parts.push(format!(
-                "cleared AS (DELETE FROM job_tasks WHERE tenant_id = {tenant} AND job_id = {id}
-                     AND EXISTS (SELECT 1 FROM moved))"
-            ));
-        }
-        (_, Some(task)) if task_done => {
-            parts.push(format!(
-                "consumed AS (DELETE FROM job_tasks WHERE tenant_id = {tenant} AND id = {task}
-                     AND EXISTS (SELECT 1 FROM moved))",
-                task = s.text(Some(&task.id)),
-            ));
-        }
-        _ => {}
+    match task_change(claimed, finish) {
+        TaskChange::ClearAll => parts.push(format!(
+            "cleared AS (DELETE FROM job_tasks WHERE tenant_id = {tenant} AND job_id = {id}
+                 AND EXISTS (SELECT 1 FROM moved))"
+        )),
+        TaskChange::Consume(task) => parts.push(format!(
+            "consumed AS (DELETE FROM job_tasks WHERE tenant_id = {tenant} AND id = {task}
+                 AND EXISTS (SELECT 1 FROM moved))",
+            task = s.text(Some(task)),
+        )),
+        TaskChange::Keep => {}
     }
     if let FinishOutcome::Continue { tasks, .. } = &finish.outcome
         && !tasks.is_empty()
@@ -143,16 +135,7 @@ pub(super) async fn finish_in_one_statement(
             n = s.int(Some(i64::from(job.attempts))),
         ));
     }
-    let event = match &finish.outcome {
-        FinishOutcome::Published { result } => Some(Event::published(job, result)),
-        FinishOutcome::Dead { reason_code } => Some(Event::failed(
-            job,
-            reason_code,
-            finish.error.as_deref().unwrap_or(""),
-        )),
-        _ => None,
-    };
-    if let Some(event) = event {
+    if let Some(event) = outcome_event(job, finish) {
         let event_id = new_id("evt");
         let body = event.body(&event_id, &job.tenant_id, now);
         let kind = s.text(Some(event.kind.as_str()));

@@ -160,6 +160,89 @@ fn placeholders(from: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// A claimed job from a row of [`JOB_COLUMNS`] and [`FACT_COLUMNS`], with its due continuation.
+fn claimed_from_row(row: &AnyRow, lease: &str, task: Option<JobTask>) -> Claimed {
+    let (gate, connection) = facts_from_row(row);
+    Claimed {
+        job: job_from_row(row),
+        lease: lease.to_string(),
+        task,
+        gate,
+        connection,
+    }
+}
+
+/// The ids of up to `$4` jobs due at `$3`, earliest first: queued ones (except those of the
+/// `held` scopes, bound from `$5` on) and running ones whose lease ended (their worker died).
+/// Each kind is an ordered scan of its own partial index (`jobs_queued`, `jobs_leases`) that
+/// stops at the limit, so a claim reads about `2 x limit` rows however many are due; `lock`
+/// is the row lock clause of each scan.
+fn due_jobs(held: &HeldScopes, lock: &str) -> String {
+    let mut except = String::new();
+    let mut next = 5;
+    if !held.tenants.is_empty() {
+        except.push_str(&format!(
+            " AND tenant_id NOT IN ({})",
+            placeholders(next, held.tenants.len())
+        ));
+        next += held.tenants.len();
+    }
+    if !held.connections.is_empty() {
+        let pairs = (0..held.connections.len())
+            .map(|i| format!("(${}, ${})", next + 2 * i, next + 2 * i + 1))
+            .collect::<Vec<_>>()
+            .join(", ");
+        except.push_str(&format!(
+            " AND (tenant_id, connection_id) NOT IN (VALUES {pairs})"
+        ));
+    }
+    format!(
+        "SELECT id FROM (
+             SELECT id, next_run_at FROM (SELECT id, next_run_at FROM jobs
+                 WHERE state = 'queued' AND next_run_at <= $3{except}
+                 ORDER BY next_run_at LIMIT $4 {lock}) AS queued
+             UNION ALL
+             SELECT id, next_run_at FROM (SELECT id, next_run_at FROM jobs
+                 WHERE state = 'running' AND lease_until < $3
+                 ORDER BY lease_until LIMIT $4 {lock}) AS abandoned) AS due
+         ORDER BY next_run_at LIMIT $4"
+    )
+}
+
+/// Binds the `held` scopes as [`due_jobs`] numbers them, after the claim's first four values.
+fn bind_held<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    held: &'q HeldScopes,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    for tenant in &held.tenants {
+        query = query.bind(tenant);
+    }
+    for (tenant, connection) in &held.connections {
+        query = query.bind(tenant).bind(connection);
+    }
+    query
+}
+
+/// The claim on PostgreSQL as one statement: it leases the [`due_jobs`] (`FOR UPDATE SKIP
+/// LOCKED`, so replicas never wait for each other) to `$1` until `$2` and returns each with
+/// its post, its due continuation and the [`FACT_COLUMNS`]. Public for the plans benchmark,
+/// which explains it at a million jobs.
+#[doc(hidden)]
+pub fn postgres_claim_sql(held: &HeldScopes) -> String {
+    format!(
+        "WITH j AS (UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2,
+             attempts = attempts + 1, updated_at = $3
+             WHERE id IN ({due}) RETURNING *)
+         SELECT {JOB_COLUMNS}, {FACT_COLUMNS}, task.id AS task_id, task.kind AS task_kind,
+             task.payload AS task_payload, task.run_at AS task_run_at
+         FROM j JOIN posts p ON p.tenant_id = j.tenant_id AND p.id = j.post_id {FACT_JOINS}
+         LEFT JOIN LATERAL (SELECT id, kind, payload, run_at FROM job_tasks
+             WHERE tenant_id = j.tenant_id AND job_id = j.id AND run_at <= $3
+             ORDER BY run_at, id LIMIT 1) task ON TRUE",
+        due = due_jobs(held, "FOR UPDATE SKIP LOCKED"),
+    )
+}
+
 impl Store {
     /// Claims up to `limit` due jobs (queued and due, or running with an expired lease: their
     /// worker died) for `worker` until `now + lease_ms`.
@@ -184,105 +267,51 @@ impl Store {
         limit: u32,
         held: &HeldScopes,
     ) -> Result<Vec<Claimed>, StoreError> {
-        let lock = match self.backend {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            // One writer at a time: the UPDATE below is atomic as it stands.
-            Backend::Sqlite => "",
-        };
-        let mut except = String::new();
-        let mut next = 5;
-        if !held.tenants.is_empty() {
-            except.push_str(&format!(
-                " AND tenant_id NOT IN ({})",
-                placeholders(next, held.tenants.len())
-            ));
-            next += held.tenants.len();
-        }
-        if !held.connections.is_empty() {
-            let pairs = (0..held.connections.len())
-                .map(|i| format!("(${}, ${})", next + 2 * i, next + 2 * i + 1))
-                .collect::<Vec<_>>()
-                .join(", ");
-            except.push_str(&format!(
-                " AND (tenant_id, connection_id) NOT IN (VALUES {pairs})"
-            ));
-        }
         let lease = format!("{worker}/{}", uuid::Uuid::now_v7().simple());
-        let due = format!(
-            "SELECT id FROM jobs
-             WHERE (state = 'queued' AND next_run_at <= $3{except}) OR (state = 'running' AND lease_until < $3)
-             ORDER BY next_run_at LIMIT $4 {lock}"
-        );
         if self.backend == Backend::Postgres {
             // One round trip: the claim returns everything a run needs.
-            let sql = format!(
-                "WITH j AS (UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2,
-                     attempts = attempts + 1, updated_at = $3
-                     WHERE id IN ({due}) RETURNING *)
-                 SELECT {JOB_COLUMNS}, {FACT_COLUMNS}, task.id AS task_id, task.kind AS task_kind,
-                     task.payload AS task_payload, task.run_at AS task_run_at
-                 FROM j JOIN posts p ON p.tenant_id = j.tenant_id AND p.id = j.post_id {FACT_JOINS}
-                 LEFT JOIN LATERAL (SELECT id, kind, payload, run_at FROM job_tasks
-                     WHERE tenant_id = j.tenant_id AND job_id = j.id AND run_at <= $3
-                     ORDER BY run_at, id LIMIT 1) task ON TRUE"
-            );
-            let mut query = sqlx::query(AssertSqlSafe(sql.as_str()))
+            let sql = postgres_claim_sql(held);
+            let query = sqlx::query(AssertSqlSafe(sql.as_str()))
                 .bind(&lease)
                 .bind(lease_until(now, lease_ms))
                 .bind(now)
                 .bind(limit as i64);
-            for tenant in &held.tenants {
-                query = query.bind(tenant);
-            }
-            for (tenant, connection) in &held.connections {
-                query = query.bind(tenant).bind(connection);
-            }
-            let rows = query
+            let rows = bind_held(query, held)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(StoreError::db("claiming due jobs"))?;
             return Ok(rows
                 .iter()
                 .map(|row| {
-                    let job = job_from_row(row);
                     let task = row.get::<Option<String>, _>("task_id").map(|id| JobTask {
                         id,
-                        job_id: job.id.clone(),
+                        job_id: row.get("id"),
                         kind: row.get("task_kind"),
                         payload: row.get("task_payload"),
                         run_at: row.get("task_run_at"),
                     });
-                    let (gate, connection) = facts_from_row(row);
-                    Claimed {
-                        job,
-                        lease: lease.clone(),
-                        task,
-                        gate,
-                        connection,
-                    }
+                    claimed_from_row(row, &lease, task)
                 })
                 .collect());
         }
         let sql = format!(
             "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3
-             WHERE id IN ({due})
-             RETURNING id"
+             WHERE id IN ({})
+             RETURNING id",
+            due_jobs(held, "")
         );
-        let mut query = sqlx::query_scalar(AssertSqlSafe(sql.as_str()))
+        let query = sqlx::query(AssertSqlSafe(sql.as_str()))
             .bind(&lease)
             .bind(lease_until(now, lease_ms))
             .bind(now)
             .bind(limit as i64);
-        for tenant in &held.tenants {
-            query = query.bind(tenant);
-        }
-        for (tenant, connection) in &held.connections {
-            query = query.bind(tenant).bind(connection);
-        }
-        let ids: Vec<String> = query
+        let ids = bind_held(query, held)
             .fetch_all(&self.pool)
             .await
-            .map_err(StoreError::db("claiming due jobs"))?;
+            .map_err(StoreError::db("claiming due jobs"))?
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
         self.load_claimed(ids, lease, now).await
     }
 
@@ -360,10 +389,10 @@ impl Store {
         Ok(jobs
             .iter()
             .map(|row| {
-                let job = job_from_row(row);
+                let id: String = row.get("id");
                 let task = tasks
                     .iter()
-                    .find(|t| t.get::<String, _>("job_id") == job.id)
+                    .find(|t| t.get::<String, _>("job_id") == id)
                     .map(|t| JobTask {
                         id: t.get("id"),
                         job_id: t.get("job_id"),
@@ -371,14 +400,7 @@ impl Store {
                         payload: t.get("payload"),
                         run_at: t.get("run_at"),
                     });
-                let (gate, connection) = facts_from_row(row);
-                Claimed {
-                    job,
-                    lease: lease.clone(),
-                    task,
-                    gate,
-                    connection,
-                }
+                claimed_from_row(row, &lease, task)
             })
             .collect())
     }
