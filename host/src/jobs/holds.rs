@@ -71,6 +71,24 @@ impl Holds {
         self.held.load(Ordering::Relaxed)
     }
 
+    /// When a job of `tenant` on `connection` due at `at` can first be claimed: `at`, or the
+    /// end of a hold on its tenant or connection that is later. Announcing jobs at that time
+    /// keeps workers asleep while a held scope's jobs pile up, instead of waking them for a
+    /// claim that leaves those jobs alone.
+    pub(crate) fn claimable_at(&self, tenant: &str, connection: &str, at: Millis) -> Millis {
+        let scopes = self.scopes.lock().expect("holds");
+        if scopes.is_empty() {
+            return at;
+        }
+        let tenant_key = (tenant.to_string(), None);
+        let connection_key = (tenant.to_string(), Some(connection.to_string()));
+        [tenant_key, connection_key]
+            .iter()
+            .filter_map(|key| scopes.get(key))
+            .map(|hold| hold.until)
+            .fold(at, Millis::max)
+    }
+
     /// The scopes held at `now`, for a claim to leave alone; forgets holds whose spacing has
     /// run out.
     pub(crate) fn scopes(&self, now: Millis) -> HeldScopes {
@@ -135,5 +153,29 @@ mod tests {
         assert!(at(1_050).tenants.is_empty());
         assert_eq!(at(1_050).connections.len(), 1);
         assert_eq!(at(1_500), HeldScopes::default());
+    }
+
+    #[test]
+    fn jobs_of_a_held_scope_are_claimable_when_its_hold_ends() {
+        let holds = Holds::default();
+        assert_eq!(holds.claimable_at("t", "c", 1_000), 1_000);
+        holds.hold("t", "c", held(HoldScope::Tenant, 500, 10), 1_000);
+        holds.hold("t", "c2", held(HoldScope::Connection, 900, 10), 1_000);
+        assert_eq!(
+            holds.claimable_at("t", "c", 1_000),
+            1_500,
+            "the tenant's hold"
+        );
+        assert_eq!(
+            holds.claimable_at("t", "c2", 1_000),
+            1_900,
+            "the later of both"
+        );
+        assert_eq!(
+            holds.claimable_at("t", "c", 2_000),
+            2_000,
+            "due after the hold"
+        );
+        assert_eq!(holds.claimable_at("u", "c", 1_000), 1_000, "another tenant");
     }
 }

@@ -186,21 +186,20 @@ impl Pipeline {
         let mut manifests = Vec::new();
         let mut resolved = Vec::with_capacity(post.targets.len());
         for (index, target) in post.targets.iter().enumerate() {
-            let connection = tenant_store.connection(&target.connection_id).await?;
-            resolved.push(crate::store::ResolvedTarget {
-                plugin: connection.plugin.clone(),
-                usable: connection.status.usable(),
-            });
-            let manifest = self.runtime.manifest(&connection.plugin).ok_or_else(|| {
-                AcceptError::Invalid(format!("plugin `{}` is not serving", connection.plugin))
-            })?;
+            let connection = tenant_store.resolve_target(&target.connection_id).await?;
+            let plugin = connection.plugin.clone();
+            resolved.push(connection);
+            let manifest = self
+                .runtime
+                .manifest(&plugin)
+                .ok_or_else(|| AcceptError::Invalid(format!("plugin `{plugin}` is not serving")))?;
             content::check(&manifest, &post.content).map_err(|rule| {
                 AcceptError::Invalid(format!(
-                    "target {index} (connection `{}`, account `{}`, plugin `{}`): {rule}",
-                    target.connection_id, target.account_id, connection.plugin
+                    "target {index} (connection `{}`, account `{}`, plugin `{plugin}`): {rule}",
+                    target.connection_id, target.account_id
                 ))
             })?;
-            manifests.push((connection.plugin, manifest));
+            manifests.push((plugin, manifest));
         }
         let scheduled_for = post.scheduled_for;
         let host_schedules = |plugin: &str| {
@@ -225,7 +224,12 @@ impl Pipeline {
                 .jobs
                 .iter()
                 .filter(|j| j.state == crate::store::JobState::Queued)
-                .map(|j| (j.id.clone(), j.next_run_at))
+                .map(|j| {
+                    let at = self
+                        .holds
+                        .claimable_at(&j.tenant_id, &j.connection_id, j.next_run_at);
+                    (j.id.clone(), at)
+                })
                 .collect();
             self.dispatcher.announce(&due, now);
         }
@@ -249,8 +253,10 @@ impl Pipeline {
             .tenant(tenant)
             .replay(dead_letter, actor, option_changes, now)
             .await?;
-        self.dispatcher
-            .announce(&[(job.id.clone(), job.next_run_at)], now);
+        let at = self
+            .holds
+            .claimable_at(&job.tenant_id, &job.connection_id, job.next_run_at);
+        self.dispatcher.announce(&[(job.id.clone(), at)], now);
         Ok(job)
     }
 }
@@ -272,6 +278,10 @@ impl Pipeline {
             .tenant(tenant)
             .wake_jobs_at(connection, plugin, recovery_point, now)
             .await?;
+        let woken: Vec<(String, Millis)> = woken
+            .into_iter()
+            .map(|(id, at)| (id, self.holds.claimable_at(tenant, connection, at)))
+            .collect();
         self.dispatcher.announce(&woken, now);
         Ok(woken.len())
     }
