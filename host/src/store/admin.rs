@@ -362,6 +362,7 @@ impl Store {
         tx.commit()
             .await
             .map_err(StoreError::db("committing a tenant's deletion"))?;
+        self.targets.forget(id, None);
         Ok(deletion)
     }
 

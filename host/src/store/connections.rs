@@ -283,6 +283,7 @@ impl TenantStore {
         if !changed {
             return Ok(false);
         }
+        self.store.targets.forget(&self.tenant, Some(id));
         if before.status != status {
             let event = Event::connection(id, &before.plugin, status, Some(before.status), reason);
             emit(&mut tx, &self.tenant, &event, now).await?;
@@ -408,6 +409,7 @@ impl TenantStore {
         if done.rows_affected() != 1 {
             return Err(StoreError::not_found("connection", id));
         }
+        self.store.targets.forget(&self.tenant, Some(id));
         if let Some(before) = before {
             let event = Event::connection(
                 id,
@@ -450,7 +452,10 @@ impl TenantStore {
         .await?;
         tx.commit()
             .await
-            .map_err(StoreError::db("committing a deletion"))
+            .map_err(StoreError::db("committing a deletion"))?;
+        // Again after the commit: an accept between the first and the commit read it as it was.
+        self.store.targets.forget(&self.tenant, Some(id));
+        Ok(())
     }
 
     /// Replaces the accounts recorded for `connection` with what `list-accounts` answered:

@@ -28,6 +28,7 @@ mod pipeline;
 mod plugins;
 mod retention;
 mod statistics;
+mod target_cache;
 mod tenants;
 mod vault;
 
@@ -50,7 +51,7 @@ pub use deliveries::{
 pub use events::NewWebhookEvent;
 pub use model::*;
 pub use outbox::{EventEndpoint, EventEndpointChange, NewEventEndpoint, new_event_endpoint_id};
-pub use pipeline::{Claimed, Finish, FinishOutcome, HeldScopes};
+pub use pipeline::{Claimed, Finish, FinishOutcome, HeldScopes, postgres_claim_sql};
 pub use plugins::{PLUGINS_CHANNEL, PluginConfigRow, PluginVersionRow, UploadedComponent};
 pub use retention::{RETENTION_BATCH, RETENTION_BATCHES, RetentionPass};
 pub use tenants::{PAUSED_FOR_PLUGIN, RunGate, TenantStore};
@@ -120,6 +121,8 @@ impl StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Usable connections' plugins, for accepts (see `target_cache.rs`).
+    targets: std::sync::Arc<target_cache::TargetCache>,
 }
 
 impl Store {
@@ -181,7 +184,11 @@ impl Store {
         .connect_with(options)
         .await
         .map_err(StoreError::db("opening the database"))?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            targets: Default::default(),
+        })
     }
 
     /// Applies the migrations this binary carries that the database lacks, then (when it applied
