@@ -76,6 +76,8 @@ async fn a_run_stores_its_trace_id_and_links_the_accepting_request(kind: Kind) {
     for (id, link) in [(&job, Some(&accepting)), (&plain, None)] {
         let attempts = tenant.attempts(id).await.unwrap();
         assert_eq!(attempts.len(), 1, "{attempts:?}");
+        // A run that did not publish made fewer requests than the checks below count.
+        assert_eq!(attempts[0].outcome, "published", "{attempts:?}");
         let trace = attempts[0]
             .trace_id
             .clone()
@@ -120,7 +122,26 @@ async fn a_run_stores_its_trace_id_and_links_the_accepting_request(kind: Kind) {
                 s.span_kind == SpanKind::Client && s.parent_span_id == run.span_context.span_id()
             })
             .count();
-        assert!(calls >= 2, "draft and publish: {spans:#?}");
+        // On failure, every span by name, kind, trace and parent (the whole dump is too long to
+        // survive a CI log).
+        let outline: Vec<String> = spans
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {:?} trace {} span {} parent {}",
+                    s.name,
+                    s.span_kind,
+                    s.span_context.trace_id(),
+                    s.span_context.span_id(),
+                    s.parent_span_id
+                )
+            })
+            .collect();
+        assert!(
+            calls >= 2,
+            "draft and publish under run {}: {outline:#?}",
+            run.span_context.span_id()
+        );
     }
 }
 
