@@ -362,7 +362,7 @@ impl TenantStore {
         .bind(&pending.redirect_uri)
         .bind(expires_at)
         .bind(&pending.return_to)
-        .execute(&self.store.pool)
+        .execute(&self.store.writer)
         .await
         .map_err(StoreError::db("storing an OAuth state"))?;
         Ok(())
@@ -418,9 +418,15 @@ impl Store {
         plugin: &str,
         now: Millis,
     ) -> Result<Option<OAuthState>, StoreError> {
+        // Taking a state deletes it: a write.
+        let pool = if sql.starts_with("DELETE") {
+            &self.writer
+        } else {
+            &self.pool
+        };
         let row = sqlx::query(sql)
             .bind(digest(state))
-            .fetch_optional(&self.pool)
+            .fetch_optional(pool)
             .await
             .map_err(StoreError::db(operation))?;
         Ok(row.and_then(|row| bound_state(&row, plugin, now)))
@@ -430,7 +436,7 @@ impl Store {
     pub async fn purge_expired_oauth_states(&self, now: Millis) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM oauth_states WHERE expires_at < $1")
             .bind(now)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(StoreError::db("purging expired OAuth states"))?;
         Ok(done.rows_affected())

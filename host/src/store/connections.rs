@@ -578,7 +578,7 @@ impl Store {
         .bind(tenant)
         .bind(connection)
         .bind(plugin)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(StoreError::db("erasing orphan secrets"))?;
         Ok(())

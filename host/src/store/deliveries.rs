@@ -152,7 +152,7 @@ impl Store {
         .bind(now.saturating_add(lease_ms))
         .bind(now)
         .bind(limit as i64)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
         .await
         .map_err(StoreError::db("claiming event deliveries"))?;
         // Each endpoint's URL and rotation as they are now (a batch often shares endpoints).
@@ -251,7 +251,7 @@ impl Store {
     pub async fn analyze_event_deliveries(&self) -> Result<(), StoreError> {
         for table in ["event_deliveries", "event_endpoints"] {
             sqlx::query(AssertSqlSafe(format!("ANALYZE {table}")))
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(StoreError::db("refreshing delivery statistics"))?;
         }

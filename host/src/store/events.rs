@@ -40,7 +40,7 @@ impl Store {
         .bind(&event.kind)
         .bind(&event.payload)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(StoreError::db("storing a webhook event"))?;
         Ok(done.rows_affected() == 1)

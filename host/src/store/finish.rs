@@ -21,7 +21,7 @@ impl Store {
         if self.backend == Backend::Postgres {
             // One statement: its own transaction, one round trip.
             let mut conn = self
-                .pool
+                .writer
                 .acquire()
                 .await
                 .map_err(StoreError::db("recording a job's outcome"))?;

@@ -66,6 +66,9 @@ const SQLITE_PRAGMAS: &[&str] = &[
     "PRAGMA busy_timeout = 10000",
 ];
 
+/// Read connections to a SQLite database (writes have their own one).
+const SQLITE_READERS: u32 = 4;
+
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -119,7 +122,12 @@ impl StoreError {
 /// The database. Cheap to clone (a pool handle).
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// Reads (and on PostgreSQL everything).
     pool: AnyPool,
+    /// Writes: on SQLite one connection, so writers queue here in order instead of contending
+    /// for the database's write lock in SQLite's busy handler (which sleeps and retries); on
+    /// PostgreSQL the same pool as `pool`.
+    writer: AnyPool,
     backend: Backend,
     /// Usable connections' plugins, for accepts (see `target_cache.rs`).
     targets: std::sync::Arc<target_cache::TargetCache>,
@@ -165,11 +173,9 @@ impl Store {
         };
         let options = AnyConnectOptions::from_str(&url)
             .map_err(StoreError::db("parsing the database URL"))?;
-        let pool = match backend {
-            // One writer at a time is SQLite's model; a few readers share the WAL.
-            Backend::Sqlite => AnyPoolOptions::new()
-                .max_connections(4)
-                .after_connect(|conn, _| {
+        let open = |connections: u32| {
+            let pool = match backend {
+                Backend::Sqlite => AnyPoolOptions::new().after_connect(|conn, _| {
                     Box::pin(async move {
                         // One statement each: a multi-statement string may stop at the first.
                         for pragma in SQLITE_PRAGMAS {
@@ -178,14 +184,34 @@ impl Store {
                         Ok(())
                     })
                 }),
-            Backend::Postgres => AnyPoolOptions::new().max_connections(16),
-        }
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(options)
-        .await
-        .map_err(StoreError::db("opening the database"))?;
+                Backend::Postgres => AnyPoolOptions::new(),
+            };
+            pool.max_connections(connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options.clone())
+        };
+        let (pool, writer) = match backend {
+            // One writer at a time is SQLite's model: writes queue for the one write
+            // connection; readers share the WAL on their own.
+            Backend::Sqlite => {
+                let writer = open(1)
+                    .await
+                    .map_err(StoreError::db("opening the database"))?;
+                let readers = open(SQLITE_READERS)
+                    .await
+                    .map_err(StoreError::db("opening the database"))?;
+                (readers, writer)
+            }
+            Backend::Postgres => {
+                let pool = open(16)
+                    .await
+                    .map_err(StoreError::db("opening the database"))?;
+                (pool.clone(), pool)
+            }
+        };
         Ok(Store {
             pool,
+            writer,
             backend,
             targets: Default::default(),
         })
@@ -200,7 +226,7 @@ impl Store {
         };
         let before = self.applied_migrations().await;
         migrator
-            .run(&self.pool)
+            .run(&self.writer)
             .await
             .map_err(|e| StoreError::Database {
                 operation: "migrating",
@@ -231,8 +257,8 @@ impl Store {
     /// would reach a caller as "the database is unavailable".
     pub(crate) async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
         match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.writer.begin().await,
         }
         .map_err(StoreError::db("starting a transaction"))
     }

@@ -277,7 +277,7 @@ impl Store {
                 .bind(now)
                 .bind(limit as i64);
             let rows = bind_held(query, held)
-                .fetch_all(&self.pool)
+                .fetch_all(&self.writer)
                 .await
                 .map_err(StoreError::db("claiming due jobs"))?;
             return Ok(rows
@@ -306,7 +306,7 @@ impl Store {
             .bind(now)
             .bind(limit as i64);
         let ids = bind_held(query, held)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.writer)
             .await
             .map_err(StoreError::db("claiming due jobs"))?
             .iter()
@@ -342,7 +342,7 @@ impl Store {
             query = query.bind(id);
         }
         let claimed: Vec<String> = query
-            .fetch_all(&self.pool)
+            .fetch_all(&self.writer)
             .await
             .map_err(StoreError::db("claiming jobs"))?;
         self.load_claimed(claimed, lease, now).await
@@ -417,7 +417,7 @@ impl Store {
                 .bind(job)
                 .bind(recovery_point)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(StoreError::db("recording a recovery point"))?;
         if done.rows_affected() == 1 {

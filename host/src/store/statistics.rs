@@ -116,7 +116,7 @@ impl Store {
 
     async fn analyze(&self, quoted: &str) -> Result<(), StoreError> {
         sqlx::query(AssertSqlSafe(format!("ANALYZE {quoted}")))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(StoreError::db("refreshing planner statistics"))?;
         Ok(())
@@ -124,7 +124,7 @@ impl Store {
 
     async fn optimize_sqlite(&self) -> Result<Vec<String>, StoreError> {
         sqlx::query("PRAGMA optimize")
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(StoreError::db("refreshing planner statistics"))?;
         Ok(Vec::new())

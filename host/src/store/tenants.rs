@@ -39,7 +39,7 @@ impl Store {
         .bind(id)
         .bind(name)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(StoreError::db("creating a tenant"))?;
         Ok(())
@@ -210,7 +210,7 @@ impl TenantStore {
     ) -> Result<(), StoreError> {
         let mut conn = self
             .store
-            .pool
+            .writer
             .acquire()
             .await
             .map_err(StoreError::db("acquiring a connection"))?;

@@ -67,7 +67,7 @@ impl VaultRecords for Store {
             .bind(key.version as i64)
             .bind(&key.kek_id)
             .bind(&key.wrapped)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(fault("storing a data key"))?;
         self.key(&key.tenant, key.version)
@@ -90,7 +90,7 @@ impl VaultRecords for Store {
         .bind(tenant)
         .bind(version as i64)
         .bind(unix_seconds())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(fault("re-wrapping a data key"))?;
         if done.rows_affected() == 1 {
@@ -233,7 +233,7 @@ impl VaultRecords for Store {
         .bind(unix_seconds())
         .bind(new.aad_version as i64)
         .bind(&scope.plugin)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(fault("re-encrypting a secret"))?;
         Ok(done.rows_affected() == 1)
