@@ -53,7 +53,7 @@ fn claim(held: &[&str]) -> String {
 const FINISH: &str = "WITH moved AS (UPDATE jobs SET state = $5, next_run_at = COALESCE($6::BIGINT, next_run_at),
          attempts = attempts + $7::BIGINT, state_reason = $8, result = COALESCE($9, result),
          last_error = COALESCE($4, last_error), lease_owner = NULL, lease_until = NULL,
-         announced_at = NULL, updated_at = $3::BIGINT
+         updated_at = $3::BIGINT
      WHERE tenant_id = $1 AND id = $2 AND state = 'running' AND lease_owner = $10
      RETURNING id),
  attempt AS (INSERT INTO job_attempts (tenant_id, id, job_id, attempt, export, worker,

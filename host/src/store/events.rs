@@ -61,7 +61,7 @@ impl TenantStore {
     ) -> Result<Vec<(String, Millis)>, StoreError> {
         let mut tx = self.store.begin().await?;
         let woken: Vec<String> = sqlx::query_scalar(
-            "UPDATE jobs SET next_run_at = $5, announced_at = NULL, updated_at = $5
+            "UPDATE jobs SET next_run_at = $5, updated_at = $5
              WHERE tenant_id = $1 AND connection_id = $2 AND plugin = $3 AND recovery_point = $4
                  AND state = 'queued' AND next_run_at > $5
              RETURNING id",

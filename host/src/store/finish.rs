@@ -120,7 +120,7 @@ async fn finish_in(
     let updated = sqlx::query(
             "UPDATE jobs SET state = $3, next_run_at = COALESCE($4, next_run_at), attempts = attempts + $5,
                  state_reason = $6, result = COALESCE($7, result), last_error = COALESCE($8, last_error),
-                 lease_owner = NULL, lease_until = NULL, announced_at = NULL, updated_at = $9
+                 lease_owner = NULL, lease_until = NULL, updated_at = $9
              WHERE tenant_id = $1 AND id = $2 AND state = 'running' AND lease_owner = $10",
         )
         .bind(&job.tenant_id)

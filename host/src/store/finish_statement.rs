@@ -64,7 +64,7 @@ pub(super) async fn finish_in_one_statement(
         "moved AS (UPDATE jobs SET state = {state}, next_run_at = COALESCE({next}, next_run_at),
              attempts = attempts + {delta}, state_reason = {reason}, result = COALESCE({result}, result),
              last_error = COALESCE({error}, last_error), lease_owner = NULL, lease_until = NULL,
-             announced_at = NULL, updated_at = {at}
+             updated_at = {at}
          WHERE tenant_id = {tenant} AND id = {id} AND state = 'running' AND lease_owner = {lease}
          RETURNING id)",
         state = s.text(Some(change.state)),
