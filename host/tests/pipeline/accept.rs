@@ -12,6 +12,8 @@ on_both_backends!(
     content_over_the_connector_limits_is_refused_before_queuing,
     a_tenant_never_reads_or_changes_another_tenants_rows,
     a_post_for_a_connection_needing_attention_waits_paused,
+    a_connection_changed_by_another_replica_just_after_an_accept_still_pauses_its_jobs,
+    a_connection_deleted_here_is_refused_at_once_after_an_accept,
     webhook_events_are_stored_once_per_platform_event_id,
 );
 
@@ -188,6 +190,80 @@ async fn a_post_for_a_connection_needing_attention_waits_paused(kind: Kind) {
         .await
         .unwrap();
     assert_eq!(job.state, JobState::Published, "{job:?}");
+}
+
+/// Accepts keep usable connections' plugins for a moment (`store/target_cache.rs`): another
+/// replica marking the connection `attention` right after an accept cannot make a post slip
+/// through to the platform — its job, stored queued or paused, is paused by its claim, and
+/// both posts publish once the user reconnects.
+async fn a_connection_changed_by_another_replica_just_after_an_accept_still_pauses_its_jobs(
+    kind: Kind,
+) {
+    use postd_host::store::{PAUSED_FOR_CONNECTION, Store};
+    let h = Harness::new(kind).await;
+    h.connect("acme", "conn-1").await;
+    let first = h.post("acme", "conn-1", "key-1", "first", &[]).await;
+    let other_replica = Store::open(&h.db.url).await.unwrap();
+    other_replica
+        .tenant("acme")
+        .set_connection_status(
+            "conn-1",
+            ConnectionStatus::Attention,
+            Some("token rejected"),
+            "test",
+            h.pipeline.now(),
+        )
+        .await
+        .unwrap();
+    let second = h.post("acme", "conn-1", "key-2", "second", &[]).await;
+    // Stored queued when the accept trusted its cache (claimed, then paused), else paused.
+    assert!(h.pipeline.run_due().await <= 1);
+    let tenant = h.store.tenant("acme");
+    for post in [&first, &second] {
+        let job = tenant.job(&post.post().jobs[0].id).await.unwrap();
+        assert_eq!(
+            (job.state, job.state_reason.as_deref()),
+            (JobState::Paused, Some(PAUSED_FOR_CONNECTION)),
+            "{job:?}"
+        );
+        assert_eq!(
+            h.platform.drafts_for(&job.id),
+            0,
+            "nothing reached the platform"
+        );
+    }
+    h.connect("acme", "conn-1").await;
+    assert_eq!(h.pipeline.run_due().await, 2);
+    for post in [&first, &second] {
+        let job = tenant.job(&post.post().jobs[0].id).await.unwrap();
+        assert_eq!(job.state, JobState::Published, "{job:?}");
+    }
+}
+
+/// A connection deleted through this process is forgotten by its accepts at once.
+async fn a_connection_deleted_here_is_refused_at_once_after_an_accept(kind: Kind) {
+    let h = Harness::new(kind).await;
+    h.connect("acme", "conn-1").await;
+    h.post("acme", "conn-1", "key-1", "first", &[]).await;
+    h.store
+        .tenant("acme")
+        .delete_connection("conn-1", "test", h.pipeline.now())
+        .await
+        .unwrap();
+    let refused = h
+        .pipeline
+        .accept("acme", &new_post("conn-1", "key-2", "second", &[]))
+        .await;
+    assert!(
+        matches!(
+            refused,
+            Err(AcceptError::Store(StoreError::NotFound {
+                what: "connection",
+                ..
+            }))
+        ),
+        "{refused:?}"
+    );
 }
 
 async fn webhook_events_are_stored_once_per_platform_event_id(kind: Kind) {
