@@ -149,14 +149,19 @@ impl EncryptedSecretStore {
         &self.records
     }
 
+    /// Data key `version` of `tenant`, when the cache holds it unwrapped.
+    fn cached_key(&self, tenant: &str, version: u32) -> Option<DataKey> {
+        let cache = self.cache.lock().expect("key cache");
+        let (key, at) = cache.get(&(tenant.to_string(), version))?;
+        (at.elapsed() < self.ttl).then(|| key.clone())
+    }
+
     /// Unwraps `key` (through the cache).
     pub(crate) async fn unwrap(&self, key: &WrappedKey) -> Result<DataKey, VaultFault> {
-        let slot = (key.tenant.clone(), key.version);
-        if let Some((cached, at)) = self.cache.lock().expect("key cache").get(&slot)
-            && at.elapsed() < self.ttl
-        {
-            return Ok(cached.clone());
+        if let Some(cached) = self.cached_key(&key.tenant, key.version) {
+            return Ok(cached);
         }
+        let slot = (key.tenant.clone(), key.version);
         let plain = self
             .ring
             .provider(&key.kek_id)?
@@ -212,16 +217,6 @@ impl EncryptedSecretStore {
         name: &str,
         secret: &SealedSecret,
     ) -> Result<String, VaultFault> {
-        let key = self
-            .records
-            .key(&scope.tenant, secret.key_version)
-            .await?
-            .ok_or_else(|| {
-                VaultFault(format!(
-                    "secret `{name}` refers to a missing data key v{}",
-                    secret.key_version
-                ))
-            })?;
         let aad = secret_aad_as(secret.aad_version, scope, name, secret.key_version).ok_or_else(
             || {
                 VaultFault(format!(
@@ -230,7 +225,24 @@ impl EncryptedSecretStore {
                 ))
             },
         )?;
-        let plain = self.unwrap(&key).await?;
+        // A data key's plain bytes never change (a key rotation re-wraps them, a new version is
+        // a new key): one held unwrapped needs no read of its row.
+        let plain = match self.cached_key(&scope.tenant, secret.key_version) {
+            Some(plain) => plain,
+            None => {
+                let key = self
+                    .records
+                    .key(&scope.tenant, secret.key_version)
+                    .await?
+                    .ok_or_else(|| {
+                        VaultFault(format!(
+                            "secret `{name}` refers to a missing data key v{}",
+                            secret.key_version
+                        ))
+                    })?;
+                self.unwrap(&key).await?
+            }
+        };
         let bytes = plain.open(&aad, &secret.sealed).ok_or_else(|| {
             VaultFault(format!(
                 "secret `{name}` does not decrypt for this tenant, plugin and connection"
