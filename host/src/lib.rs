@@ -18,6 +18,7 @@ pub mod events;
 pub mod files;
 pub mod fleet;
 pub mod jobs;
+pub mod redis_link;
 pub mod runtime;
 pub mod service;
 pub mod store;

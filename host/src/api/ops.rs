@@ -13,20 +13,29 @@ use serde_json::json;
 use super::{ApiError, ApiState, openapi};
 use crate::capability::http::LATENCY_BUCKETS;
 
+/// The longest `/readyz` waits for the database: a probe gets its answer (not ready) before
+/// its own timeout while the database is down, instead of after the pool's acquire timeout.
+pub const READY_DATABASE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// `GET /livez`: the process answers.
 pub async fn livez() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: the database answers, Redis answers (when configured), no plugin's first
-/// load is still under way, and the process is not stopping (`draining`). Each plugin is listed as `loading`, `serving` or `not-loaded`; a
-/// plugin that failed to load does not take the replica out of service (its calls answer
-/// `plugin-not-loaded`, every other plugin serves).
+/// `GET /readyz`: the database answers (within [`READY_DATABASE_WAIT`]), no plugin's first
+/// load is still under way, and the process is not stopping (`draining`). Each plugin is listed
+/// as `loading`, `serving` or `not-loaded`; a plugin that failed to load does not take the
+/// replica out of service (its calls answer `plugin-not-loaded`, every other plugin serves).
+/// Redis (when configured) is reported, not required: without it every replica keeps serving
+/// on its own rate buckets and refreshes wait for their lock, so a Redis outage must not take
+/// the whole fleet out of service at once.
 pub async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
-    let database = sqlx::query_scalar::<_, i64>("SELECT 1")
-        .fetch_one(state.store().pool())
-        .await
-        .is_ok();
+    let database = tokio::time::timeout(
+        READY_DATABASE_WAIT,
+        sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(state.store().pool()),
+    )
+    .await
+    .is_ok_and(|answer| answer.is_ok());
     let redis = match &state.redis_url {
         None => None,
         Some(url) => Some(ping_redis(url).await),
@@ -51,7 +60,7 @@ pub async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
         .collect();
     let plugins_ok = plugins.values().all(|v| v != "loading");
     let draining = state.draining.load(std::sync::atomic::Ordering::Acquire);
-    let ready = database && redis.unwrap_or(true) && plugins_ok && !draining;
+    let ready = database && plugins_ok && !draining;
     let body = json!({
         "ready": ready,
         "database": database,

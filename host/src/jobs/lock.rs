@@ -55,8 +55,7 @@ impl RefreshLocks {
 
     /// Redis locks.
     pub async fn redis(url: &str, namespace: &str, ttl: Duration) -> Result<Self, String> {
-        let client = redis::Client::open(url).map_err(|e| format!("redis: {e}"))?;
-        let conn = ConnectionManager::new(client)
+        let conn = crate::redis_link::connect(url)
             .await
             .map_err(|e| format!("redis: {e}"))?;
         Ok(RefreshLocks::Redis {

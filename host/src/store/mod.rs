@@ -175,15 +175,23 @@ impl Store {
             .map_err(StoreError::db("parsing the database URL"))?;
         let open = |connections: u32| {
             let pool = match backend {
-                Backend::Sqlite => AnyPoolOptions::new().after_connect(|conn, _| {
-                    Box::pin(async move {
-                        // One statement each: a multi-statement string may stop at the first.
-                        for pragma in SQLITE_PRAGMAS {
-                            conn.execute(*pragma).await?;
-                        }
-                        Ok(())
+                Backend::Sqlite => AnyPoolOptions::new()
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            // One statement each: a multi-statement string may stop at the first.
+                            for pragma in SQLITE_PRAGMAS {
+                                conn.execute(*pragma).await?;
+                            }
+                            Ok(())
+                        })
                     })
-                }),
+                    // A write SQLite rolled back by itself (a full disk) leaves sqlx believing
+                    // the connection is still in its transaction, and every later `BEGIN` on it
+                    // fails: such a connection is closed, not handed out again, so the host
+                    // recovers once space returns.
+                    .before_acquire(|conn, _| {
+                        Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
+                    }),
                 Backend::Postgres => AnyPoolOptions::new(),
             };
             pool.max_connections(connections)

@@ -7,7 +7,8 @@
 //! If Redis cannot be reached, decisions fall back to this replica's own buckets (logged), so a
 //! Redis outage slows nothing down beyond per-replica budgets.
 
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use redis::aio::ConnectionManager;
 
@@ -42,26 +43,38 @@ end
 return {longest, 0}
 "#;
 
-/// Buckets in Redis, shared by every replica using the same `prefix`.
+/// How long decisions stay with this replica's buckets after Redis failed one, before Redis
+/// is asked again: during an outage only one decision a second pays a failing round trip.
+const AFTER_A_FAILURE: Duration = Duration::from_secs(1);
+
+/// Buckets in Redis, shared by every replica using the same `prefix`; while Redis cannot
+/// answer ([`crate::redis_link::REDIS_TIMEOUT`]), this replica's own buckets decide.
 #[derive(Clone)]
 pub struct RedisRateLimiter {
     connection: ConnectionManager,
     script: redis::Script,
     prefix: String,
-    fallback: std::sync::Arc<LocalRateLimiter>,
+    fallback: Arc<LocalRateLimiter>,
+    /// Until when the fallback decides without asking Redis.
+    failed_until: Arc<Mutex<Option<Instant>>>,
 }
 
 impl RedisRateLimiter {
     /// Connects to `url` (`redis://127.0.0.1:6379`); bucket keys start with `prefix`.
     pub async fn connect(url: &str, prefix: impl Into<String>) -> redis::RedisResult<Self> {
-        let client = redis::Client::open(url)?;
-        let connection = ConnectionManager::new(client).await?;
         Ok(RedisRateLimiter {
-            connection,
+            connection: crate::redis_link::connect(url).await?,
             script: redis::Script::new(GCRA),
             prefix: prefix.into(),
             fallback: Default::default(),
+            failed_until: Default::default(),
         })
+    }
+
+    /// True while a recent failure sends decisions to the fallback.
+    fn recently_failed(&self) -> bool {
+        let failed_until = self.failed_until.lock().expect("failure time");
+        failed_until.is_some_and(|until| Instant::now() < until)
     }
 }
 
@@ -75,6 +88,9 @@ impl RateLimiter for RedisRateLimiter {
         if buckets.is_empty() {
             return Ok(Duration::ZERO);
         }
+        if self.recently_failed() {
+            return self.fallback.acquire(buckets, max_wait).await;
+        }
         let mut invocation = self.script.prepare_invoke();
         invocation.arg(max_wait.as_micros() as u64);
         for (key, budget) in buckets {
@@ -85,8 +101,17 @@ impl RateLimiter for RedisRateLimiter {
                 .arg(budget.window.saturating_sub(interval).as_micros() as u64);
         }
         let mut connection = self.connection.clone();
-        let decision: redis::RedisResult<(i64, i64)> =
-            invocation.invoke_async(&mut connection).await;
+        // The manager's own timeouts bound each attempt; this bounds its retry as well.
+        let decision: redis::RedisResult<(i64, i64)> = tokio::time::timeout(
+            2 * crate::redis_link::REDIS_TIMEOUT,
+            invocation.invoke_async(&mut connection),
+        )
+        .await
+        .unwrap_or_else(|_| Err((redis::ErrorKind::IoError, "timed out").into()));
+        if decision.is_err() {
+            *self.failed_until.lock().expect("failure time") =
+                Some(Instant::now() + AFTER_A_FAILURE);
+        }
         match decision {
             Ok((wait_us, 0)) => Ok(Duration::from_micros(wait_us.max(0) as u64)),
             Ok((wait_us, index)) => Err(Refusal {
