@@ -1,0 +1,16 @@
+//! Faults injected into real `postd-host` processes under load: PostgreSQL restarting or
+//! refusing writes, Redis lost, the disk filling up, the clock jumping. Each case asserts the
+//! invariant the pipeline promises, counted on the platform's side: every accepted post went
+//! live exactly once.
+//!
+//! The servers that fail are the test's own (a private PostgreSQL cluster, a private
+//! `redis-server`, a tmpfs), never the shared ones other suites use. What a case needs and does
+//! not find (PostgreSQL 15's server binaries, `redis-server`, root to mount a tmpfs) fails it
+//! with a message naming what is missing: nothing here is skipped. Figures: bench/FAULTS.md.
+
+mod clock_jumps;
+mod disk_full;
+mod postgres_restart;
+mod read_only;
+mod redis_lost;
+mod support;
