@@ -5,8 +5,9 @@
 //!
 //! Wake-ups: a process wakes its own workers when it queues a job due now and remembers due
 //! times in the future ([`Dispatcher::announce`]). On PostgreSQL it also tells every replica
-//! (`NOTIFY` on [`JOBS_CHANNEL`], the due time as payload, coalesced to one notification per
-//! round trip while announcements keep coming), and listens for theirs ([`listen`]), so a job
+//! (`NOTIFY` on [`JOBS_CHANNEL`], the due times as payload, coalesced to one notification per
+//! round trip while announcements keep coming: one time for what is due, each later time as
+//! itself), and listens for theirs ([`listen`]), so a job
 //! accepted on one replica is claimed at once by whichever has a free slot, and a retry due in
 //! ten seconds is claimed in ten seconds, not at the next poll.
 //!
@@ -141,15 +142,16 @@ impl Dispatcher {
     /// Says jobs are due at the given times (now or later): this process's workers wake or
     /// remember the time, and the other replicas are told.
     pub fn announce(&self, jobs: &[(String, Millis)], now: Millis) {
-        let Some(earliest) = jobs.iter().map(|(_, at)| *at).min() else {
-            return;
-        };
-        for (_, at) in jobs {
+        let times: std::collections::BTreeSet<Millis> = jobs.iter().map(|(_, at)| *at).collect();
+        for at in &times {
             self.wake.due(*at, now);
         }
         if let Some(tell) = &self.tell {
-            // A full channel already holds announcements that wake everyone soon enough.
-            let _ = tell.try_send(earliest);
+            for at in times {
+                // A full channel already holds announcements that wake everyone soon; a
+                // later time dropped here is found by the other replicas' polls.
+                let _ = tell.try_send(at);
+            }
         }
     }
 
