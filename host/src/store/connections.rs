@@ -1,5 +1,5 @@
 //! Connections: create or re-authorize, status transitions (which pause and resume their jobs),
-//! refresh bookkeeping, and the cross-tenant lookups the refresh and health schedulers use.
+//! refresh bookkeeping. The cross-tenant lookups the schedulers use: `connection_lookups.rs`.
 
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
@@ -8,17 +8,17 @@ use super::access::use_oauth_state;
 use super::outbox::emit;
 use super::tenants::audit;
 use super::{
-    Connection, ConnectionStatus, JobState, Millis, NewConnection, Store, StoreError, TenantStore,
+    Connection, ConnectionStatus, JobState, Millis, NewConnection, StoreError, TenantStore,
 };
 use crate::events::Event;
 
 /// Why jobs of a connection are paused (the `state_reason` of paused jobs).
 pub const PAUSED_FOR_CONNECTION: &str = "connection-needs-attention";
 
-const COLUMNS: &str = "tenant_id, id, plugin, external_id, display_name, status, status_reason, scopes, \
+pub(super) const COLUMNS: &str = "tenant_id, id, plugin, external_id, display_name, status, status_reason, scopes, \
     expires_at, refresh_expires_at, refreshed_at, token_version, next_health_at, created_at, updated_at";
 
-fn from_row(row: &AnyRow) -> Connection {
+pub(super) fn from_row(row: &AnyRow) -> Connection {
     let scopes: String = row.get("scopes");
     let status: String = row.get("status");
     Connection {
@@ -506,99 +506,5 @@ impl TenantStore {
         .await
         .map_err(StoreError::db("counting jobs"))?;
         Ok(n as u64)
-    }
-}
-
-impl Store {
-    /// Usable connections of `plugin` whose token expires before `horizon`: due for refresh.
-    pub async fn connections_expiring(
-        &self,
-        plugin: &str,
-        horizon: Millis,
-        limit: u32,
-    ) -> Result<Vec<Connection>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM connections WHERE plugin = $1 AND expires_at IS NOT NULL AND expires_at <= $2
-             AND status IN ('healthy', 'expiring_soon') AND deleted_at IS NULL ORDER BY expires_at LIMIT $3"
-        )))
-        .bind(plugin)
-        .bind(horizon)
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::db("finding connections to refresh"))?;
-        Ok(rows.iter().map(from_row).collect())
-    }
-
-    /// The live connections of `plugin` that `account` names, across tenants: the authorizing
-    /// user's id, or an account (page, organization, location) the connection posts to.
-    /// Webhooks name the platform's accounts, not ours.
-    pub async fn connections_by_external(
-        &self,
-        plugin: &str,
-        account: &str,
-    ) -> Result<Vec<Connection>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM connections c WHERE plugin = $1 AND deleted_at IS NULL AND (external_id = $2
-                 OR EXISTS (SELECT 1 FROM connection_accounts a WHERE a.tenant_id = c.tenant_id
-                     AND a.connection_id = c.id AND a.account_id = $2))"
-        )))
-        .bind(plugin)
-        .bind(account)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::db("finding connections by platform account"))?;
-        Ok(rows.iter().map(from_row).collect())
-    }
-
-    /// Seconds until the nearest expiry of a usable connection's token, if any expires.
-    pub async fn nearest_token_expiry(&self) -> Result<Option<Millis>, StoreError> {
-        sqlx::query_scalar(
-            "SELECT MIN(expires_at) FROM connections WHERE expires_at IS NOT NULL AND deleted_at IS NULL
-             AND status IN ('healthy', 'expiring_soon')",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .map_err(StoreError::db("finding the nearest token expiry"))
-    }
-
-    /// Erases what `plugin` wrote in the vault for `connection` unless that connection exists
-    /// and is `plugin`'s (a failed authorization leaves nothing behind).
-    pub async fn erase_orphan_secrets(
-        &self,
-        tenant: &str,
-        connection: &str,
-        plugin: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "DELETE FROM vault_secrets WHERE tenant = $1 AND connection = $2 AND plugin = $3
-             AND NOT EXISTS (SELECT 1 FROM connections WHERE tenant_id = $1 AND id = $2 AND plugin = $3
-                 AND deleted_at IS NULL)",
-        )
-        .bind(tenant)
-        .bind(connection)
-        .bind(plugin)
-        .execute(&self.writer)
-        .await
-        .map_err(StoreError::db("erasing orphan secrets"))?;
-        Ok(())
-    }
-
-    /// Connections whose health check is due.
-    pub async fn connections_due_for_health(
-        &self,
-        now: Millis,
-        limit: u32,
-    ) -> Result<Vec<Connection>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM connections WHERE next_health_at <= $1 AND status <> 'revoked' AND deleted_at IS NULL
-             ORDER BY next_health_at LIMIT $2"
-        )))
-        .bind(now)
-        .bind(limit as i64)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::db("finding connections to check"))?;
-        Ok(rows.iter().map(from_row).collect())
     }
 }

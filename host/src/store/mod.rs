@@ -15,6 +15,7 @@
 mod accept;
 mod access;
 mod admin;
+mod connection_lookups;
 mod connections;
 mod deliveries;
 mod events;
