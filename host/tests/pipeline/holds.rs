@@ -9,7 +9,10 @@ use postd_host::store::JobState;
 use crate::on_both_backends;
 use crate::support::{Harness, Setup, eventually};
 
-on_both_backends!(a_tenant_at_its_ceiling_waits_its_turn_without_futile_attempts);
+on_both_backends!(
+    a_tenant_at_its_ceiling_waits_its_turn_without_futile_attempts,
+    a_claim_leaves_held_tenants_and_connections_queued_but_takes_abandoned_leases,
+);
 
 /// Posts sent at once: many more than the ceiling admits in a burst.
 const POSTS: usize = 40;
@@ -65,4 +68,53 @@ async fn a_tenant_at_its_ceiling_waits_its_turn_without_futile_attempts(
         h.pipeline.jobs_held() > 0,
         "no run was held: the test no longer exercises the ceiling"
     );
+}
+
+/// The claim's exclusions as SQL on each database: queued jobs of a held tenant, and of a held
+/// (tenant, connection) pair, stay queued; another connection of the same tenant is claimed; a
+/// job whose lease ran out (its worker died) is taken back whatever holds its scope.
+async fn a_claim_leaves_held_tenants_and_connections_queued_but_takes_abandoned_leases(
+    kind: crate::support::Kind,
+) {
+    use postd_host::store::HeldScopes;
+    let h = Harness::new(kind).await;
+    for (tenant, connection) in [("acme", "c1"), ("acme", "c2"), ("globex", "g1")] {
+        h.connect(tenant, connection).await;
+    }
+    let abandoned = h.post_job("acme", "c1", "abandoned", "abandoned").await;
+    let now = h.pipeline.now();
+    let first = h
+        .store
+        .claim_due("dead-worker", now, 1_000, 10)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1, "{first:?}");
+    let held_connection = h.post_job("acme", "c1", "held-c1", "one").await;
+    let free = h.post_job("acme", "c2", "free-c2", "two").await;
+    let held_tenant = h.post_job("globex", "g1", "held-g1", "three").await;
+    let held = HeldScopes {
+        tenants: vec!["globex".into()],
+        connections: vec![("acme".into(), "c1".into())],
+    };
+    let later = now + 5_000;
+    let claimed: Vec<String> = h
+        .store
+        .claim_due_except("worker", later, 60_000, 10, &held)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.job.id)
+        .collect();
+    let mut expected = vec![abandoned.clone(), free.clone()];
+    expected.sort();
+    let mut got = claimed.clone();
+    got.sort();
+    assert_eq!(
+        got, expected,
+        "the free connection's job and the abandoned lease"
+    );
+    for (tenant, job) in [("acme", &held_connection), ("globex", &held_tenant)] {
+        let job = h.store.tenant(tenant).job(job).await.unwrap();
+        assert_eq!(job.state, JobState::Queued, "{job:?}");
+    }
 }
