@@ -178,6 +178,21 @@ impl Pipeline {
         self.holds.count()
     }
 
+    /// Announces queued jobs of `tenant` (id, connection, due time) to the workers: each for
+    /// when it can first be claimed, after any hold on its tenant or connection.
+    fn announce<'a>(
+        &self,
+        tenant: &str,
+        jobs: impl IntoIterator<Item = (String, &'a str, Millis)>,
+        now: Millis,
+    ) {
+        let due: Vec<(String, Millis)> = jobs
+            .into_iter()
+            .map(|(id, connection, at)| (id, self.holds.claimable_at(tenant, connection, at)))
+            .collect();
+        self.dispatcher.announce(&due, now);
+    }
+
     /// Accepts a post for `tenant`: checks the content against every target's connector
     /// constraints, stores one job per target (idempotently) and announces the new jobs.
     pub async fn accept(&self, tenant: &str, post: &NewPost) -> Result<Accepted, AcceptError> {
@@ -220,18 +235,12 @@ impl Pipeline {
             )
             .await?;
         if let Accepted::Created(record) = &accepted {
-            let due: Vec<(String, Millis)> = record
+            let due = record
                 .jobs
                 .iter()
                 .filter(|j| j.state == crate::store::JobState::Queued)
-                .map(|j| {
-                    let at = self
-                        .holds
-                        .claimable_at(&j.tenant_id, &j.connection_id, j.next_run_at);
-                    (j.id.clone(), at)
-                })
-                .collect();
-            self.dispatcher.announce(&due, now);
+                .map(|j| (j.id.clone(), j.connection_id.as_str(), j.next_run_at));
+            self.announce(tenant, due, now);
         }
         Ok(accepted)
     }
@@ -253,10 +262,11 @@ impl Pipeline {
             .tenant(tenant)
             .replay(dead_letter, actor, option_changes, now)
             .await?;
-        let at = self
-            .holds
-            .claimable_at(&job.tenant_id, &job.connection_id, job.next_run_at);
-        self.dispatcher.announce(&[(job.id.clone(), at)], now);
+        self.announce(
+            tenant,
+            [(job.id.clone(), job.connection_id.as_str(), job.next_run_at)],
+            now,
+        );
         Ok(job)
     }
 }
@@ -278,12 +288,13 @@ impl Pipeline {
             .tenant(tenant)
             .wake_jobs_at(connection, plugin, recovery_point, now)
             .await?;
-        let woken: Vec<(String, Millis)> = woken
-            .into_iter()
-            .map(|(id, at)| (id, self.holds.claimable_at(tenant, connection, at)))
-            .collect();
-        self.dispatcher.announce(&woken, now);
-        Ok(woken.len())
+        let count = woken.len();
+        self.announce(
+            tenant,
+            woken.into_iter().map(|(id, at)| (id, connection, at)),
+            now,
+        );
+        Ok(count)
     }
 }
 
