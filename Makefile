@@ -12,7 +12,7 @@ WASM_DIR    := target/wasm
 WASM_OUT    := $(WASM_DIR)/$(WASM_TARGET)/wasm
 CONNECTORS  := example mailchimp meta linkedin gbp tiktok
 
-.PHONY: all toolchain services fuzz-tools api-fuzz deny-tools deny deploy-tools deploy-check wasm build release run test bench bench-external lint fmt clean
+.PHONY: all toolchain services fuzz-tools api-fuzz deny-tools deny deploy-tools deploy-check python-tools python-connectors wasm build release run test bench bench-external lint fmt clean
 
 all: build
 
@@ -120,6 +120,44 @@ deploy-check: deploy-tools
 	@if [ -z "$(DEPLOY_HOST)" ]; then echo "$(CARGO) build -p postd-host"; $(CARGO) build -p postd-host; fi
 	$(DEPLOY_VENV)/bin/python scripts/deploy-check.py --host $(or $(DEPLOY_HOST),target/debug/postd-host)
 
+## python-tools: componentize-py $(COMPONENTIZE_PY_VERSION) from PyPI into the virtualenv
+##               $(PYTHON_VENV), which builds Python connectors (idempotent)
+COMPONENTIZE_PY_VERSION := 0.25.0
+PYTHON_VENV             := target/python-tools
+python-tools:
+	@$(PYTHON_VENV)/bin/componentize-py --version 2>/dev/null | grep -qx 'componentize-py $(COMPONENTIZE_PY_VERSION)' || { \
+	  echo "installing componentize-py $(COMPONENTIZE_PY_VERSION) from PyPI into $(PYTHON_VENV)"; \
+	  python3 -m venv $(PYTHON_VENV) && \
+	  $(PYTHON_VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'componentize-py==$(COMPONENTIZE_PY_VERSION)'; }
+
+## python-connectors: the Python SDK's unit tests (sdk-python/tests, against componentize-py's
+##                    stub bindings in $(PYTHON_OUT)/bindings) and the Python example connector
+##                    built to $(PYTHON_OUT)/example-py.wasm; each redone only when its inputs
+##                    (the SDK, the connector, the WIT contract) changed. Sources are copied to
+##                    $(PYTHON_OUT)/stage first: componentize-py writes __pycache__ beside them
+PYTHON_OUT        := target/python
+PYTHON_WIT        := $(wildcard wit/since_v0.1.0/*.wit)
+PYTHON_SDK        := $(wildcard sdk-python/postd_sdk/*.py)
+PYTHON_COMPONENTS := -d wit/since_v0.1.0 -w connector-plugin
+python-connectors: $(PYTHON_OUT)/sdk-tests.ok $(PYTHON_OUT)/example-py.wasm
+
+$(PYTHON_OUT)/bindings.ok: $(PYTHON_WIT) | python-tools
+	rm -rf $(PYTHON_OUT)/bindings
+	$(PYTHON_VENV)/bin/componentize-py $(PYTHON_COMPONENTS) bindings $(PYTHON_OUT)/bindings
+	@touch $@
+
+$(PYTHON_OUT)/sdk-tests.ok: $(PYTHON_OUT)/bindings.ok $(PYTHON_SDK) $(wildcard sdk-python/tests/*.py)
+	PYTHONDONTWRITEBYTECODE=1 PYTHONPATH=$(PYTHON_OUT)/bindings:sdk-python \
+	  $(PYTHON_VENV)/bin/python -m unittest discover -s sdk-python/tests
+	@touch $@
+
+$(PYTHON_OUT)/example-py.wasm: $(wildcard connectors-python/example/*.py) $(PYTHON_SDK) $(PYTHON_WIT) | python-tools
+	rm -rf $(PYTHON_OUT)/stage/example-py && mkdir -p $(PYTHON_OUT)/stage/example-py
+	cp -R sdk-python/postd_sdk connectors-python/example/*.py $(PYTHON_OUT)/stage/example-py/
+	$(PYTHON_VENV)/bin/componentize-py -q $(PYTHON_COMPONENTS) componentize \
+	  -p $(PYTHON_OUT)/stage/example-py app -o $@.tmp
+	mv $@.tmp $@
+
 ## wasm: build every connector to a component and place it in plugins/
 wasm: toolchain
 	CARGO_TARGET_DIR=$(WASM_DIR) $(CARGO) build --target $(WASM_TARGET) --profile wasm \
@@ -148,7 +186,7 @@ run: build
 ##       (cargo test runs the workspace's default members, then the connectors' own unit
 ##       tests, compiled natively; then the API fuzzing and the deployment checks, both on the
 ##       host binary the suite built)
-test: toolchain services fuzz-tools deploy-tools
+test: toolchain services fuzz-tools deploy-tools python-connectors
 	@mkdir -p target; set -o pipefail; $(CARGO) test 2>&1 | tee target/test-output.log
 	@set -o pipefail; $(CARGO) test $(foreach c,$(CONNECTORS),-p postd-connector-$(c)) 2>&1 | tee -a target/test-output.log
 	@scripts/api-fuzz.sh target/debug/postd-host

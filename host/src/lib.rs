@@ -5,6 +5,7 @@
 //! - [`config`]: `plugins.toml` and service settings.
 //! - [`store`]: the database (SQLite now; PostgreSQL with the job pipeline).
 //! - [`check`]: `postd-host check <file.wasm>`.
+//! - [`trial`]: a component run outside the service (`postd-host try`, `postd-testkit`).
 //! - [`time`]: points in time and spans whose arithmetic saturates instead of overflowing.
 //! - [`files`]: the host's own files and directories, private to its user.
 //! - [`telemetry`]: logs, and OpenTelemetry traces exported over OTLP when configured.
@@ -24,3 +25,4 @@ pub mod service;
 pub mod store;
 pub mod telemetry;
 pub mod time;
+pub mod trial;

@@ -31,11 +31,21 @@ enum Command {
     /// Tenants.
     #[command(subcommand)]
     Tenant(TenantCommand),
-    /// Print a component's manifest and whether this host loads it.
+    /// Print a component's manifest, whether this host loads it, and the fix for each known
+    /// mistake; with --plugin-config, whether it serves under that plugins.toml entry.
     Check {
-        /// The component (`.wasm`).
+        /// The component (`.wasm`), or a connector crate's folder (its build is found).
         file: PathBuf,
+        /// A plugin file, or a file with the keys of one `[plugins.<id>]` entry.
+        #[arg(long, value_name = "FILE")]
+        plugin_config: Option<PathBuf>,
+        /// The entry of a plugin file to check against (default: the one for the component).
+        #[arg(long, requires = "plugin_config")]
+        plugin: Option<String>,
     },
+    /// Call one export of a component by hand, under a plugins.toml entry, with in-memory
+    /// backends (nothing is stored; egress goes where the entry grants).
+    Try(TryArgs),
     /// The vault's keys.
     #[command(subcommand)]
     Vault(VaultCommand),
@@ -107,6 +117,26 @@ enum TenantCommand {
         #[arg(long)]
         yes: bool,
     },
+}
+
+#[derive(Debug, Args)]
+struct TryArgs {
+    /// The component (`.wasm`).
+    component: PathBuf,
+    /// A plugin file, or a file with the keys of one `[plugins.<id>]` entry.
+    #[arg(long, value_name = "FILE")]
+    plugin_config: PathBuf,
+    /// The entry of a plugin file to use (default: the one for the component).
+    #[arg(long)]
+    plugin: Option<String>,
+    /// A secret of the connection the call acts on, e.g. `--secret api-key=...` (repeatable).
+    #[arg(long = "secret", value_name = "NAME=VALUE")]
+    secrets: Vec<String>,
+    /// The export: manifest, authorize-url, complete-auth, refresh, list-accounts, publish,
+    /// delete-post, analytics, health, webhook-challenge, verify-webhook or handle-task.
+    export: String,
+    /// Its arguments as JSON in the contract's field names, e.g. '{"account-id": "a1", "text": "hi"}'.
+    json: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -196,7 +226,12 @@ async fn main() -> ExitCode {
     };
     let database = settings.database_url.clone();
     match cli.command {
-        Some(Command::Check { file }) => check(file).await,
+        Some(Command::Check {
+            file,
+            plugin_config,
+            plugin,
+        }) => check(file, plugin_config, plugin).await,
+        Some(Command::Try(args)) => try_export(args).await,
         Some(Command::Migrate) => migrate(&database).await,
         Some(Command::Tenant(TenantCommand::Create { id, name })) => {
             let name = name.unwrap_or_else(|| id.clone());
@@ -235,13 +270,40 @@ async fn migrate(database_url: &str) -> ExitCode {
     }
 }
 
-async fn check(path: PathBuf) -> ExitCode {
-    let result = postd_host::check::check(&path).await;
-    print!("{}", postd_host::check::render(&path, &result));
-    if result.is_ok() {
+async fn check(path: PathBuf, plugin_config: Option<PathBuf>, plugin: Option<String>) -> ExitCode {
+    let entry = plugin_config.as_deref().map(|file| (file, plugin.as_deref()));
+    let report = postd_host::check::explain(&path, entry).await;
+    print!("{}", postd_host::check::render(&path, &report));
+    if report.passed() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+async fn try_export(args: TryArgs) -> ExitCode {
+    use postd_host::trial::cli::{TryOutcome, TryRequest, run};
+    let request = TryRequest {
+        component: args.component,
+        plugin_config: args.plugin_config,
+        plugin: args.plugin,
+        secrets: args.secrets,
+        export: args.export,
+        json: args.json,
+    };
+    match run(request).await {
+        TryOutcome::Answered(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        TryOutcome::Failed(report) => {
+            print!("{report}");
+            ExitCode::FAILURE
+        }
+        TryOutcome::Refused(why) => {
+            eprintln!("postd-host try: {why}");
+            ExitCode::from(2)
+        }
     }
 }
 

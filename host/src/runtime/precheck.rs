@@ -16,6 +16,22 @@ pub const CONNECTOR_EXPORT: &str = "postd:connector/connector@0.1.0";
 /// Import namespaces the host's linker provides: the contract's own interfaces and WASI.
 const PROVIDED_IMPORTS: &[&str] = &["postd:connector/", "wasi:"];
 
+/// The versions of the connector contract this host serves.
+pub const SERVED_CONTRACTS: &[&str] = &["0.1.0"];
+
+/// The contract version of an import or export name of the contract (`postd:connector/http@0.1.0`).
+fn contract_version(name: &str) -> Option<&str> {
+    name.strip_prefix("postd:connector/")?.split_once('@').map(|(_, v)| v)
+}
+
+fn unserved_contract(name: &str, version: &str) -> LoadProblem {
+    LoadProblem::ForeignWorld(format!(
+        "`{name}` is from postd:connector@{version}; this host serves postd:connector@{}: \
+         build the connector with a postd-sdk release for that contract",
+        SERVED_CONTRACTS.join(", @")
+    ))
+}
+
 /// Reads the top-level imports and exports of `bytes` and refuses what cannot be a connector.
 pub fn check_outline(bytes: &[u8]) -> Result<(), LoadProblem> {
     let mut depth = 0usize;
@@ -39,6 +55,11 @@ pub fn check_outline(bytes: &[u8]) -> Result<(), LoadProblem> {
                 for import in imports {
                     let import = import.map_err(|e| LoadProblem::Invalid(e.to_string()))?;
                     let name = import.name.name;
+                    if let Some(version) = contract_version(name)
+                        && !SERVED_CONTRACTS.contains(&version)
+                    {
+                        return Err(unserved_contract(name, version));
+                    }
                     if !PROVIDED_IMPORTS.iter().any(|p| name.starts_with(p)) {
                         return Err(LoadProblem::ForeignWorld(format!(
                             "it imports `{name}`, which this host does not provide (a \
@@ -50,7 +71,14 @@ pub fn check_outline(bytes: &[u8]) -> Result<(), LoadProblem> {
             Payload::ComponentExportSection(exports) if depth == 1 => {
                 for export in exports {
                     let export = export.map_err(|e| LoadProblem::Invalid(e.to_string()))?;
-                    exports_connector |= export.name.name == CONNECTOR_EXPORT;
+                    let name = export.name.name;
+                    if name.starts_with("postd:connector/connector@")
+                        && let Some(version) = contract_version(name)
+                        && !SERVED_CONTRACTS.contains(&version)
+                    {
+                        return Err(unserved_contract(name, version));
+                    }
+                    exports_connector |= name == CONNECTOR_EXPORT;
                 }
             }
             _ => {}
@@ -78,6 +106,15 @@ mod tests {
             problem.to_string().contains("core WebAssembly module"),
             "{problem}"
         );
+    }
+
+    #[test]
+    fn contract_versions_are_read_from_names() {
+        assert_eq!(contract_version("postd:connector/http@0.1.0"), Some("0.1.0"));
+        assert_eq!(contract_version("postd:connector/http@0.9.0"), Some("0.9.0"));
+        assert_eq!(contract_version("wasi:io/streams@0.2.0"), None);
+        let problem = unserved_contract("postd:connector/connector@0.9.0", "0.9.0").to_string();
+        assert!(problem.contains("serves postd:connector@0.1.0"), "{problem}");
     }
 
     #[test]

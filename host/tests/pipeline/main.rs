@@ -7,6 +7,7 @@ mod api;
 mod crash;
 mod dispatch;
 mod holds;
+mod python_connector;
 mod rate_limits;
 mod refresh;
 mod retention;

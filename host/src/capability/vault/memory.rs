@@ -20,6 +20,20 @@ impl MemorySecretStore {
             .insert((scope.clone(), name.into()), value.into());
     }
 
+    /// The names of the secrets `scope` holds, sorted.
+    pub fn names(&self, scope: &SecretScope) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .secrets
+            .lock()
+            .expect("secret map")
+            .keys()
+            .filter(|(s, _)| s == scope)
+            .map(|(_, name)| name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+
     /// Reads a secret directly.
     pub fn value(&self, scope: &SecretScope, name: &str) -> Option<String> {
         self.secrets
