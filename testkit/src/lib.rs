@@ -100,7 +100,13 @@ impl HarnessBuilder {
 
     /// Loads the component; panics with the host's verdict when it cannot be served.
     pub async fn start(self) -> Harness {
-        let manifest = postd_host::check::check(&self.component)
+        // Compiled once per component and kept beside it (a private folder), so every test of
+        // a run after the first loads it in milliseconds.
+        let compiled = self
+            .component
+            .parent()
+            .map(|dir| dir.join(".postd-compiled"));
+        let manifest = postd_host::check::check(&self.component, compiled.as_deref())
             .await
             .unwrap_or_else(|e| panic!("the component cannot be served: {e}"));
         let mut entry = match &self.plugin_config {
@@ -118,7 +124,7 @@ impl HarnessBuilder {
                 .into_iter()
                 .map(|(name, value)| (name, SecretSource::Value(value))),
         );
-        let trial = Trial::load(entry, &self.component)
+        let trial = Trial::load(entry, &self.component, compiled.as_deref())
             .await
             .unwrap_or_else(|e| panic!("the component did not load: {e}"));
         Harness { trial }

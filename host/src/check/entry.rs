@@ -18,6 +18,7 @@ pub async fn check_entry(
     manifest: &PluginManifest,
     file: &Path,
     plugin: Option<&str>,
+    compiled: Option<&Path>,
 ) {
     let entry = match load_entry(file, plugin, &manifest.id) {
         Ok(entry) => entry,
@@ -44,7 +45,7 @@ pub async fn check_entry(
         ));
     }
     let id = entry.id.clone();
-    let trial = match Trial::load(entry.clone(), component).await {
+    let trial = match Trial::load(entry.clone(), component, compiled).await {
         Ok(trial) => trial,
         Err(error) => {
             let mut finding = explain_load(&error.problem);

@@ -26,17 +26,24 @@ use crate::runtime::{
 pub use render::render;
 
 /// Validates the component at `path` exactly as a load would (compile, world, self-check call,
-/// manifest and SDK version) and returns its manifest.
-pub async fn check(path: &Path) -> Result<PluginManifest, LoadError> {
+/// manifest and SDK version) and returns its manifest. `compiled`: where the compiled
+/// component may be kept for the next load of the same bytes.
+pub async fn check(path: &Path, compiled: Option<&Path>) -> Result<PluginManifest, LoadError> {
     let bytes = std::fs::read(path).map_err(|e| LoadError {
         path: path.to_path_buf(),
         problem: LoadProblem::Unreadable(e.to_string()),
     })?;
-    runtime(path)?.inspect(bytes, path.to_path_buf()).await
+    runtime(path, compiled)?
+        .inspect(bytes, path.to_path_buf())
+        .await
 }
 
-fn runtime(path: &Path) -> Result<Runtime, LoadError> {
-    Runtime::new(RuntimeSettings::default(), HostServices::in_memory()).map_err(|e| LoadError {
+fn runtime(path: &Path, compiled: Option<&Path>) -> Result<Runtime, LoadError> {
+    let settings = RuntimeSettings {
+        cache_dir: compiled.map(Path::to_path_buf),
+        ..RuntimeSettings::default()
+    };
+    Runtime::new(settings, HostServices::in_memory()).map_err(|e| LoadError {
         path: path.to_path_buf(),
         problem: LoadProblem::Invalid(format!("the host's engine failed to start: {e}")),
     })
@@ -138,7 +145,10 @@ pub async fn explain(target: &Path, plugin_config: Option<(&Path, Option<&str>)>
             return report;
         }
     };
-    let runtime = match runtime(&component) {
+    // One compile for the three loads below (validation, the sealed manifest, the entry's).
+    let compiled = tempfile::tempdir().ok();
+    let compiled = compiled.as_ref().map(|dir| dir.path());
+    let runtime = match runtime(&component, compiled) {
         Ok(runtime) => runtime,
         Err(error) => {
             report.findings.push(Finding::error(error.to_string(), None));
@@ -164,7 +174,7 @@ pub async fn explain(target: &Path, plugin_config: Option<(&Path, Option<&str>)>
     }
     if let (Some((file, plugin)), Some(manifest)) = (plugin_config, &report.manifest) {
         let manifest = manifest.clone();
-        entry::check_entry(&mut report, &component, &manifest, file, plugin).await;
+        entry::check_entry(&mut report, &component, &manifest, file, plugin, compiled).await;
     }
     report
 }

@@ -57,7 +57,9 @@ pub async fn run(request: TryRequest) -> TryOutcome {
         Ok(invocation) => invocation,
         Err(why) => return TryOutcome::Refused(why),
     };
-    let manifest = match crate::check::check(&request.component).await {
+    let compiled = tempfile::tempdir().ok();
+    let compiled = compiled.as_ref().map(|dir| dir.path());
+    let manifest = match crate::check::check(&request.component, compiled).await {
         Ok(manifest) => manifest,
         Err(error) => return TryOutcome::Refused(error.to_string()),
     };
@@ -69,7 +71,7 @@ pub async fn run(request: TryRequest) -> TryOutcome {
         Ok(entry) => entry,
         Err(why) => return TryOutcome::Refused(why),
     };
-    let trial = match Trial::load(entry, &request.component).await {
+    let trial = match Trial::load(entry, &request.component, compiled).await {
         Ok(trial) => trial,
         Err(error) => return TryOutcome::Refused(error.to_string()),
     };

@@ -41,8 +41,14 @@ pub struct Trial {
 
 impl Trial {
     /// Loads the component at `path` as the plugin `entry` describes (its `path` is replaced):
-    /// validated exactly as the service would, then installed.
-    pub async fn load(mut entry: PluginEntry, path: &Path) -> Result<Trial, LoadError> {
+    /// validated exactly as the service would, then installed. `compiled` is a folder for the
+    /// compiled component (kept private, reused by the next trial of the same bytes); `None`
+    /// compiles every time.
+    pub async fn load(
+        mut entry: PluginEntry,
+        path: &Path,
+        compiled: Option<&Path>,
+    ) -> Result<Trial, LoadError> {
         entry.path = path.to_path_buf();
         // The trial tenant is served whatever the entry's `tenants` list says.
         entry.tenants = vec!["*".into()];
@@ -54,7 +60,11 @@ impl Trial {
             rate: Arc::new(LocalRateLimiter::default()),
             egress_metrics: Arc::default(),
         };
-        let runtime = Runtime::new(RuntimeSettings::default(), services).map_err(|e| LoadError {
+        let settings = RuntimeSettings {
+            cache_dir: compiled.map(Path::to_path_buf),
+            ..RuntimeSettings::default()
+        };
+        let runtime = Runtime::new(settings, services).map_err(|e| LoadError {
             path: path.to_path_buf(),
             problem: LoadProblem::Invalid(format!("the host's engine failed to start: {e}")),
         })?;

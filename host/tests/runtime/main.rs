@@ -7,4 +7,5 @@ mod limits;
 mod loading;
 mod pool;
 mod support;
+mod tryout;
 mod validation;
