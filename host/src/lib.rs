@@ -6,6 +6,7 @@
 //! - [`store`]: the database (SQLite now; PostgreSQL with the job pipeline).
 //! - [`check`]: `postd-host check <file.wasm>`.
 //! - [`trial`]: a component run outside the service (`postd-host try`, `postd-testkit`).
+//! - [`scaffold`]: `postd-host new <id>`, a connector crate to start from.
 //! - [`time`]: points in time and spans whose arithmetic saturates instead of overflowing.
 //! - [`files`]: the host's own files and directories, private to its user.
 //! - [`telemetry`]: logs, and OpenTelemetry traces exported over OTLP when configured.
@@ -21,6 +22,7 @@ pub mod fleet;
 pub mod jobs;
 pub mod redis_link;
 pub mod runtime;
+pub mod scaffold;
 pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -43,6 +43,19 @@ enum Command {
         #[arg(long, requires = "plugin_config")]
         plugin: Option<String>,
     },
+    /// Make a connector crate to start from: a cdylib on postd-sdk, offline tests on
+    /// postd-testkit, a README and the plugins.toml entry.
+    New {
+        /// The plugin id (a-z, 0-9 and '-').
+        id: String,
+        /// The folder to create (default: ./<id>).
+        #[arg(long)]
+        path: Option<PathBuf>,
+        /// A Postd checkout whose sdk/ and testkit/ the crate depends on (default: the checkout
+        /// the current folder is in; outside one, the registry's postd-sdk of this version).
+        #[arg(long, value_name = "DIR")]
+        checkout: Option<PathBuf>,
+    },
     /// Call one export of a component by hand, under a plugins.toml entry, with in-memory
     /// backends (nothing is stored; egress goes where the entry grants).
     Try(TryArgs),
@@ -232,6 +245,7 @@ async fn main() -> ExitCode {
             plugin,
         }) => check(file, plugin_config, plugin).await,
         Some(Command::Try(args)) => try_export(args).await,
+        Some(Command::New { id, path, checkout }) => new_connector(&id, path, checkout),
         Some(Command::Migrate) => migrate(&database).await,
         Some(Command::Tenant(TenantCommand::Create { id, name })) => {
             let name = name.unwrap_or_else(|| id.clone());
@@ -278,6 +292,33 @@ async fn check(path: PathBuf, plugin_config: Option<PathBuf>, plugin: Option<Str
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+fn new_connector(id: &str, path: Option<PathBuf>, checkout: Option<PathBuf>) -> ExitCode {
+    use postd_host::scaffold::{NewConnector, checkout_around};
+    let dir = path.unwrap_or_else(|| PathBuf::from(id));
+    let checkout = checkout
+        .map(|c| std::path::absolute(&c).unwrap_or(c))
+        .or_else(|| std::env::current_dir().ok().and_then(|d| checkout_around(&d)));
+    let new = NewConnector::new(id, dir.clone(), checkout.as_deref());
+    match new.write() {
+        Ok(files) => {
+            println!("created {} ({} files)", dir.display(), files.len());
+            match &checkout {
+                Some(root) => println!("postd-sdk and postd-testkit from {}", root.display()),
+                None => println!(
+                    "postd-sdk and postd-testkit {} from the registry (--checkout DIR to use a checkout's)",
+                    env!("CARGO_PKG_VERSION")
+                ),
+            }
+            println!("next: cd {} && cargo test   (README.md has every command)", dir.display());
+            ExitCode::SUCCESS
+        }
+        Err(why) => {
+            eprintln!("postd-host new: {why}");
+            ExitCode::from(2)
+        }
     }
 }
 
