@@ -12,7 +12,7 @@ WASM_DIR    := target/wasm
 WASM_OUT    := $(WASM_DIR)/$(WASM_TARGET)/wasm
 CONNECTORS  := example mailchimp meta linkedin gbp tiktok
 
-.PHONY: scaffold-check all toolchain services fuzz-tools api-fuzz deny-tools deny deploy-tools deploy-check python-tools python-connectors wasm build release run test bench bench-external lint fmt clean
+.PHONY: scaffold-check guide-check all toolchain services fuzz-tools api-fuzz deny-tools deny deploy-tools deploy-check python-tools python-connectors wasm build release run test bench bench-external lint fmt clean
 
 all: build
 
@@ -190,6 +190,7 @@ test: toolchain services fuzz-tools deploy-tools python-connectors
 	@mkdir -p target; set -o pipefail; $(CARGO) test 2>&1 | tee target/test-output.log
 	@set -o pipefail; $(CARGO) test $(foreach c,$(CONNECTORS),-p postd-connector-$(c)) 2>&1 | tee -a target/test-output.log
 	@$(MAKE) --no-print-directory scaffold-check
+	@$(MAKE) --no-print-directory guide-check
 	@scripts/api-fuzz.sh target/debug/postd-host
 	@$(MAKE) --no-print-directory deploy-check DEPLOY_HOST=target/debug/postd-host
 	@awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } \
@@ -197,15 +198,20 @@ test: toolchain services fuzz-tools deploy-tools python-connectors
 
 ## scaffold-check: what `postd-host new` makes builds to a component, passes its own offline
 ##                 tests (postd-testkit) and `postd-host check` under its plugins.toml entry; it
-##                 shares this workspace's lock file and target folder, so only it and the
-##                 host crates compile
+##                 starts from this checkout's lock file (`new` copies it) and shares its target
+##                 folder, so only it and the host crates compile
 SCAFFOLD_DIR := target/scaffold/acme-social
 scaffold-check:
 	@rm -rf $(SCAFFOLD_DIR)
 	target/debug/postd-host new acme-social --path $(SCAFFOLD_DIR)
-	@cp Cargo.lock $(SCAFFOLD_DIR)/
 	@set -o pipefail; cd $(SCAFFOLD_DIR) && CARGO_TARGET_DIR=$(CURDIR)/target $(CARGO) test 2>&1 | tee -a $(CURDIR)/target/test-output.log
 	POSTD_LOG=error target/debug/postd-host check $(SCAFFOLD_DIR) --plugin-config $(SCAFFOLD_DIR)/plugins.toml
+
+## guide-check: every `sh` block of the partner guide (docs/connectors.md), in order, from an
+##              empty folder: a new connector, its tests, check, try, a host started beside the
+##              sandbox, the connector loaded live, a post published, a new version uploaded
+guide-check:
+	python3 scripts/guide-check.py docs/connectors.md
 
 ## bench: every benchmark of host/benches (criterion and load harnesses; the pipeline, hot swap
 ##        and scale-out ones need PostgreSQL and Redis), then bench/RESULTS.md and

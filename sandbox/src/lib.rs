@@ -34,6 +34,7 @@ pub mod clock;
 pub mod config;
 mod control;
 pub mod endpoints;
+pub mod example;
 pub mod faults;
 mod http;
 pub mod platform;

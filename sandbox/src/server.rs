@@ -291,10 +291,11 @@ async fn entry(State(state): State<Arc<SandboxState>>, request: Request) -> Resp
     );
     let resp = match (first, platform) {
         ("_control", _) => control::handle(&state, req).await,
+        ("example", _) => crate::example::handle(&state, &state.example, req),
         (_, Some(p)) => platform_call(&state, p, req).await,
         _ => http::json(
             StatusCode::NOT_FOUND,
-            &json!({"error": format!("no platform at /{first}; use /meta, /linkedin, /tiktok, /gbp, /mailchimp or /_control")}),
+            &json!({"error": format!("no platform at /{first}; use /meta, /linkedin, /tiktok, /gbp, /mailchimp, /example or /_control")}),
         ),
     };
     if let Some(id) = log_id {

@@ -31,6 +31,7 @@ pub struct SandboxState {
     pub(crate) tiktok: Mutex<tiktok::TikTokState>,
     pub(crate) gbp: Mutex<gbp::GbpState>,
     pub(crate) mailchimp: Mutex<mailchimp::MailchimpState>,
+    pub(crate) example: Mutex<crate::example::ExampleState>,
 }
 
 impl SandboxState {
@@ -41,6 +42,7 @@ impl SandboxState {
             tiktok: Mutex::new(tiktok::TikTokState::seed()),
             gbp: Mutex::new(gbp::GbpState::seed()),
             mailchimp: Mutex::new(mailchimp::MailchimpState::seed()),
+            example: Mutex::default(),
             log: RequestLog::new(config.log_capacity),
             config,
             clock: Clock::new(),

@@ -48,6 +48,9 @@ pub struct NewConnector {
     pub sdk: Source,
     /// Where `postd-testkit` comes from.
     pub testkit: Source,
+    /// A lock file to start from (the checkout's), so the crate builds with the versions the
+    /// host was tested with.
+    pub lock_file: Option<PathBuf>,
 }
 
 impl NewConnector {
@@ -70,6 +73,9 @@ impl NewConnector {
             dir,
             sdk,
             testkit,
+            lock_file: checkout
+                .map(|root| root.join("Cargo.lock"))
+                .filter(|lock| lock.is_file()),
         }
     }
 
@@ -97,6 +103,12 @@ impl NewConnector {
             }
             std::fs::write(&path, self.render(template))
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            written.push(path);
+        }
+        if let Some(lock) = &self.lock_file {
+            let path = self.dir.join("Cargo.lock");
+            std::fs::copy(lock, &path)
+                .map_err(|e| format!("cannot copy {}: {e}", lock.display()))?;
             written.push(path);
         }
         Ok(written)
