@@ -285,7 +285,9 @@ async fn migrate(database_url: &str) -> ExitCode {
 }
 
 async fn check(path: PathBuf, plugin_config: Option<PathBuf>, plugin: Option<String>) -> ExitCode {
-    let entry = plugin_config.as_deref().map(|file| (file, plugin.as_deref()));
+    let entry = plugin_config
+        .as_deref()
+        .map(|file| (file, plugin.as_deref()));
     let report = postd_host::check::explain(&path, entry).await;
     print!("{}", postd_host::check::render(&path, &report));
     if report.passed() {
@@ -300,7 +302,11 @@ fn new_connector(id: &str, path: Option<PathBuf>, checkout: Option<PathBuf>) -> 
     let dir = path.unwrap_or_else(|| PathBuf::from(id));
     let checkout = checkout
         .map(|c| std::path::absolute(&c).unwrap_or(c))
-        .or_else(|| std::env::current_dir().ok().and_then(|d| checkout_around(&d)));
+        .or_else(|| {
+            std::env::current_dir()
+                .ok()
+                .and_then(|d| checkout_around(&d))
+        });
     let new = NewConnector::new(id, dir.clone(), checkout.as_deref());
     match new.write() {
         Ok(files) => {
@@ -312,7 +318,10 @@ fn new_connector(id: &str, path: Option<PathBuf>, checkout: Option<PathBuf>) -> 
                     env!("CARGO_PKG_VERSION")
                 ),
             }
-            println!("next: cd {} && cargo test   (README.md has every command)", dir.display());
+            println!(
+                "next: cd {} && cargo test   (README.md has every command)",
+                dir.display()
+            );
             ExitCode::SUCCESS
         }
         Err(why) => {

@@ -39,9 +39,10 @@ pub(crate) fn handle(state: &SandboxState, store: &Mutex<ExampleState>, req: Req
     }
     let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
     match (&req.method, req.segs().as_slice()) {
-        (&Method::GET, ["me"]) => {
-            http::json(StatusCode::OK, &json!({"id": USER_ID, "name": "Example User"}))
-        }
+        (&Method::GET, ["me"]) => http::json(
+            StatusCode::OK,
+            &json!({"id": USER_ID, "name": "Example User"}),
+        ),
         (&Method::GET, ["accounts"]) => http::json(
             StatusCode::OK,
             &json!([{"id": FEED_ID, "name": "Example feed"}]),
@@ -53,14 +54,19 @@ pub(crate) fn handle(state: &SandboxState, store: &Mutex<ExampleState>, req: Req
             };
             let text = body["text"].as_str().unwrap_or_default();
             if text.is_empty() || text.chars().count() > 500 {
-                return error(StatusCode::UNPROCESSABLE_ENTITY, "text must be 1-500 characters");
+                return error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "text must be 1-500 characters",
+                );
             }
             if body["account"] != FEED_ID {
                 return error(StatusCode::NOT_FOUND, "no such account");
             }
             let id = format!("ex-post-{}", state.next_id());
             let url = format!("{}/example/posts/{id}", state.base_url());
-            store.posts.push(json!({"id": id, "url": url, "text": text, "link": body["link"]}));
+            store
+                .posts
+                .push(json!({"id": id, "url": url, "text": text, "link": body["link"]}));
             http::json(StatusCode::CREATED, &json!({"id": id, "url": url}))
         }
         (&Method::DELETE, ["posts", id]) => {
@@ -72,7 +78,10 @@ pub(crate) fn handle(state: &SandboxState, store: &Mutex<ExampleState>, req: Req
                 error(StatusCode::NOT_FOUND, "no such post")
             }
         }
-        _ => error(StatusCode::NOT_FOUND, "the example API has /me, /accounts and /posts"),
+        _ => error(
+            StatusCode::NOT_FOUND,
+            "the example API has /me, /accounts and /posts",
+        ),
     }
 }
 

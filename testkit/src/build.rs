@@ -19,24 +19,41 @@ pub fn build_component(crate_dir: impl AsRef<Path>) -> PathBuf {
     let package = package_name(&manifest);
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .map(|dir| if dir.is_relative() { crate_dir.join(dir) } else { dir })
+        .map(|dir| {
+            if dir.is_relative() {
+                crate_dir.join(dir)
+            } else {
+                dir
+            }
+        })
         .unwrap_or_else(|| crate_dir.join("target"))
         .join("wasm");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
-        .args(["build", "--release", "--target", WASM_TARGET, "--manifest-path"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            WASM_TARGET,
+            "--manifest-path",
+        ])
         .arg(&manifest)
         .env("CARGO_TARGET_DIR", &target_dir)
         .output()
         .unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
     let stderr = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
-        let hint = if stderr.contains("may not be installed") || stderr.contains("can't find crate for `core`") {
+        let hint = if stderr.contains("may not be installed")
+            || stderr.contains("can't find crate for `core`")
+        {
             format!("\nthe {WASM_TARGET} target is missing: rustup target add {WASM_TARGET}")
         } else {
             String::new()
         };
-        panic!("building {} for {WASM_TARGET} failed:\n{stderr}{hint}", crate_dir.display());
+        panic!(
+            "building {} for {WASM_TARGET} failed:\n{stderr}{hint}",
+            crate_dir.display()
+        );
     }
     let wasm = target_dir
         .join(WASM_TARGET)

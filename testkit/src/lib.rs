@@ -193,8 +193,8 @@ impl Harness {
         json: serde_json::Value,
     ) -> Result<Served<Answer>, CallError> {
         let text = (!json.is_null()).then(|| json.to_string());
-        let invocation = args::invocation(export, text.as_deref(), TRIAL_JOB)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let invocation =
+            args::invocation(export, text.as_deref(), TRIAL_JOB).unwrap_or_else(|e| panic!("{e}"));
         self.trial.call(invocation).await
     }
 

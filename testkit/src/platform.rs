@@ -313,7 +313,9 @@ impl Drop for Platform {
 
 fn lock(script: &Mutex<Script>) -> MutexGuard<'_, Script> {
     // A test that panicked while holding the lock already failed; the script is still readable.
-    script.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    script
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The connection is dropped when this error is returned.

@@ -79,10 +79,7 @@ async fn a_request_nothing_expects_is_reported() {
     assert!(matches!(error, ConnectorError::Transient(_)), "{error:?}");
     let report = std::panic::catch_unwind(|| platform.verify()).unwrap_err();
     let message = report.downcast_ref::<String>().expect("a message");
-    assert!(
-        message.contains("unexpected request: GET /me"),
-        "{message}"
-    );
+    assert!(message.contains("unexpected request: GET /me"), "{message}");
 }
 
 #[tokio::test]
@@ -94,7 +91,10 @@ async fn a_reply_never_used_is_reported() {
     let _harness = example(&platform).await;
     let report = std::panic::catch_unwind(|| platform.verify()).unwrap_err();
     let message = report.downcast_ref::<String>().expect("a message");
-    assert!(message.contains("DELETE /posts/p-1: 1 expected request(s) never came"), "{message}");
+    assert!(
+        message.contains("DELETE /posts/p-1: 1 expected request(s) never came"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -129,7 +129,10 @@ async fn complete_auth_stores_the_key_in_the_connections_vault() {
         .complete_auth(json!({"params": {"api-key": "key-2"}}))
         .await
         .expect("connected");
-    assert_eq!((info.external_id.as_str(), info.display_name.as_str()), ("u-1", "Ada"));
+    assert_eq!(
+        (info.external_id.as_str(), info.display_name.as_str()),
+        ("u-1", "Ada")
+    );
     assert_eq!(harness.stored_secret("api-key").as_deref(), Some("key-2"));
     platform.verify();
 }

@@ -41,7 +41,10 @@ pub async fn check_entry(
     if entry.allowed_hosts.is_empty() {
         report.findings.push(Finding::warning(
             "the entry grants no egress: every request the connector sends is refused",
-            Some("list the platform's origins: allowed_hosts = [\"https://api.platform.example\"]".into()),
+            Some(
+                "list the platform's origins: allowed_hosts = [\"https://api.platform.example\"]"
+                    .into(),
+            ),
         ));
     }
     let id = entry.id.clone();
@@ -90,16 +93,19 @@ async fn probe_consent_page(
         }
         Ok(other) => unreachable!("authorize-url answered {:?}", other.answer),
         Err(error) => {
-            report
-                .findings
-                .push(Finding::error(format!("authorize-url failed in the host: {error}"), None));
+            report.findings.push(Finding::error(
+                format!("authorize-url failed in the host: {error}"),
+                None,
+            ));
             return;
         }
     };
     let origin = url::Url::parse(&url)
         .map(|u| u.origin().ascii_serialization())
         .unwrap_or_else(|_| url.clone());
-    let granted = allowed_hosts.iter().any(|h| h.trim_end_matches('/') == origin);
+    let granted = allowed_hosts
+        .iter()
+        .any(|h| h.trim_end_matches('/') == origin);
     let names: Vec<&str> = settings.keys().map(String::as_str).collect();
     report.findings.push(Finding::note(format!(
         "the consent page is at {origin}{}; settings given: {}",

@@ -151,7 +151,9 @@ pub async fn explain(target: &Path, plugin_config: Option<(&Path, Option<&str>)>
     let runtime = match runtime(&component, compiled) {
         Ok(runtime) => runtime,
         Err(error) => {
-            report.findings.push(Finding::error(error.to_string(), None));
+            report
+                .findings
+                .push(Finding::error(error.to_string(), None));
             return report;
         }
     };

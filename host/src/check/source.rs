@@ -22,7 +22,10 @@ pub fn component_of_crate(dir: &Path, findings: &mut Vec<Finding>) -> Option<Pat
         Ok(manifest) => manifest,
         Err(why) => {
             findings.push(Finding::error(
-                format!("{} is not a readable Cargo.toml: {why}", manifest_path.display()),
+                format!(
+                    "{} is not a readable Cargo.toml: {why}",
+                    manifest_path.display()
+                ),
                 Some("pass a connector crate's folder or a built .wasm".into()),
             ));
             return None;
@@ -52,9 +55,11 @@ pub fn component_of_crate(dir: &Path, findings: &mut Vec<Finding>) -> Option<Pat
             Some("add to its Cargo.toml:\n[lib]\ncrate-type = [\"cdylib\"]".into()),
         ));
     }
-    let depends_on_sdk = ["dependencies", "target"]
-        .iter()
-        .any(|table| manifest.get(*table).is_some_and(|t| t.to_string().contains("postd-sdk")));
+    let depends_on_sdk = ["dependencies", "target"].iter().any(|table| {
+        manifest
+            .get(*table)
+            .is_some_and(|t| t.to_string().contains("postd-sdk"))
+    });
     if !depends_on_sdk {
         findings.push(Finding::warning(
             format!("{name} does not depend on postd-sdk"),
@@ -173,7 +178,10 @@ mod tests {
         let text = texts(&findings);
         assert!(text.contains("crate-type = [\"cdylib\"]"), "{text}");
         assert!(text.contains("register_connector!(YourType)"), "{text}");
-        assert!(text.contains("cargo build --release --target wasm32-wasip2"), "{text}");
+        assert!(
+            text.contains("cargo build --release --target wasm32-wasip2"),
+            "{text}"
+        );
     }
 
     #[test]

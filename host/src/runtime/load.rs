@@ -143,7 +143,11 @@ impl Runtime {
 impl Runtime {
     /// Reads the component's outline, then compiles it (or loads it from the cache) off the
     /// executor: at most `max_concurrent_compiles` at once, and refused after `compile_budget`.
-    pub(super) async fn compile(&self, bytes: Vec<u8>, sha256: String) -> Result<Component, LoadProblem> {
+    pub(super) async fn compile(
+        &self,
+        bytes: Vec<u8>,
+        sha256: String,
+    ) -> Result<Component, LoadProblem> {
         let permit = self
             .compiles
             .clone()

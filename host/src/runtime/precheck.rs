@@ -21,7 +21,9 @@ pub const SERVED_CONTRACTS: &[&str] = &["0.1.0"];
 
 /// The contract version of an import or export name of the contract (`postd:connector/http@0.1.0`).
 fn contract_version(name: &str) -> Option<&str> {
-    name.strip_prefix("postd:connector/")?.split_once('@').map(|(_, v)| v)
+    name.strip_prefix("postd:connector/")?
+        .split_once('@')
+        .map(|(_, v)| v)
 }
 
 fn unserved_contract(name: &str, version: &str) -> LoadProblem {
@@ -110,11 +112,20 @@ mod tests {
 
     #[test]
     fn contract_versions_are_read_from_names() {
-        assert_eq!(contract_version("postd:connector/http@0.1.0"), Some("0.1.0"));
-        assert_eq!(contract_version("postd:connector/http@0.9.0"), Some("0.9.0"));
+        assert_eq!(
+            contract_version("postd:connector/http@0.1.0"),
+            Some("0.1.0")
+        );
+        assert_eq!(
+            contract_version("postd:connector/http@0.9.0"),
+            Some("0.9.0")
+        );
         assert_eq!(contract_version("wasi:io/streams@0.2.0"), None);
         let problem = unserved_contract("postd:connector/connector@0.9.0", "0.9.0").to_string();
-        assert!(problem.contains("serves postd:connector@0.1.0"), "{problem}");
+        assert!(
+            problem.contains("serves postd:connector@0.1.0"),
+            "{problem}"
+        );
     }
 
     #[test]

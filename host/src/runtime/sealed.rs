@@ -41,9 +41,7 @@ impl Runtime {
         let pre = (|| {
             let mut linker: Linker<CallState> = Linker::new(&self.engine);
             wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-            wit::log::add_to_linker::<_, HasSelf<_>>(&mut linker, |s: &mut CallState| {
-                &mut s.log
-            })?;
+            wit::log::add_to_linker::<_, HasSelf<_>>(&mut linker, |s: &mut CallState| &mut s.log)?;
             linker.define_unknown_imports_as_traps(&component)?;
             ConnectorPluginPre::new(linker.instantiate_pre(&component)?)
         })();

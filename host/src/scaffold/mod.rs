@@ -63,10 +63,7 @@ impl NewConnector {
                 Source::Path(root.join("sdk")),
                 Source::Path(root.join("testkit")),
             ),
-            None => (
-                Source::Version(version.clone()),
-                Source::Version(version),
-            ),
+            None => (Source::Version(version.clone()), Source::Version(version)),
         };
         NewConnector {
             id: id.to_string(),
@@ -185,11 +182,18 @@ mod tests {
         assert_eq!(written.len(), FILES.len());
         for path in &written {
             let text = std::fs::read_to_string(path).unwrap();
-            assert!(!text.contains("{{"), "{} keeps a placeholder", path.display());
+            assert!(
+                !text.contains("{{"),
+                "{} keeps a placeholder",
+                path.display()
+            );
         }
         let manifest = std::fs::read_to_string(target.join("Cargo.toml")).unwrap();
         assert!(manifest.contains("name = \"acme-connector\""), "{manifest}");
-        assert!(manifest.contains("postd-sdk = { path = \"/src/postd/sdk\" }"), "{manifest}");
+        assert!(
+            manifest.contains("postd-sdk = { path = \"/src/postd/sdk\" }"),
+            "{manifest}"
+        );
         assert!(manifest.contains("crate-type = [\"cdylib\"]"), "{manifest}");
         let lib = std::fs::read_to_string(target.join("src/lib.rs")).unwrap();
         assert!(lib.contains("register_connector!(Acme);"), "{lib}");

@@ -11,8 +11,8 @@ use serde::Deserialize;
 
 use crate::runtime::Invocation;
 use crate::runtime::wit::connector::{
-    AnalyticsRequest, AuthCallback, AuthorizeRequest, DeleteRequest, JobContext, Media,
-    MediaKind, Post, TaskContext, WebhookRequest,
+    AnalyticsRequest, AuthCallback, AuthorizeRequest, DeleteRequest, JobContext, Media, MediaKind,
+    Post, TaskContext, WebhookRequest,
 };
 use crate::runtime::wit::queue::Task;
 
@@ -266,7 +266,10 @@ mod tests {
             panic!("not a publish");
         };
         assert_eq!(post.account_id, "a1");
-        assert_eq!(post.options, vec![("privacy-level".into(), "SELF_ONLY".into())]);
+        assert_eq!(
+            post.options,
+            vec![("privacy-level".into(), "SELF_ONLY".into())]
+        );
         assert!(matches!(post.media[0].kind, MediaKind::Video));
         assert_eq!((job.job_id.as_str(), job.attempt), ("j", 3));
     }

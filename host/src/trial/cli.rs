@@ -49,14 +49,11 @@ pub async fn run(request: TryRequest) -> TryOutcome {
         Ok(secrets) => secrets,
         Err(why) => return TryOutcome::Refused(why),
     };
-    let invocation = match args::invocation(
-        &request.export,
-        request.json.as_deref(),
-        super::TRIAL_JOB,
-    ) {
-        Ok(invocation) => invocation,
-        Err(why) => return TryOutcome::Refused(why),
-    };
+    let invocation =
+        match args::invocation(&request.export, request.json.as_deref(), super::TRIAL_JOB) {
+            Ok(invocation) => invocation,
+            Err(why) => return TryOutcome::Refused(why),
+        };
     let compiled = tempfile::tempdir().ok();
     let compiled = compiled.as_ref().map(|dir| dir.path());
     let manifest = match crate::check::check(&request.component, compiled).await {
@@ -148,7 +145,11 @@ fn render(
             out,
             "connection secrets: {} (new: {})",
             held.join(", "),
-            if changed.is_empty() { "none".into() } else { changed.join(", ") }
+            if changed.is_empty() {
+                "none".into()
+            } else {
+                changed.join(", ")
+            }
         );
     }
     out

@@ -52,8 +52,15 @@ pub fn load_entry(
         format!(
             "{} has no entry for {} (entries: {}); name one with --plugin",
             file.display(),
-            plugin.map_or_else(|| format!("component `{manifest_id}`"), |p| format!("`{p}`")),
-            if ids.is_empty() { "none".into() } else { ids.join(", ") }
+            plugin.map_or_else(
+                || format!("component `{manifest_id}`"),
+                |p| format!("`{p}`")
+            ),
+            if ids.is_empty() {
+                "none".into()
+            } else {
+                ids.join(", ")
+            }
         )
     })
 }
@@ -71,17 +78,21 @@ mod tests {
 
     #[test]
     fn an_entry_file_is_read_as_the_manifests_plugin() {
-        let (_dir, path) = write("allowed_hosts = [\"https://api.example.com\"]\nsettings = { base-url = \"https://api.example.com\" }\n");
+        let (_dir, path) = write(
+            "allowed_hosts = [\"https://api.example.com\"]\nsettings = { base-url = \"https://api.example.com\" }\n",
+        );
         let entry = load_entry(&path, None, "acme").unwrap();
-        assert_eq!((entry.id.as_str(), entry.component.as_str()), ("acme", "acme"));
+        assert_eq!(
+            (entry.id.as_str(), entry.component.as_str()),
+            ("acme", "acme")
+        );
         assert_eq!(entry.settings["base-url"], "https://api.example.com");
     }
 
     #[test]
     fn a_plugin_file_yields_the_entry_of_the_component() {
-        let (_dir, path) = write(
-            "[plugins.one]\ncomponent = \"acme\"\n[plugins.two]\ncomponent = \"other\"\n",
-        );
+        let (_dir, path) =
+            write("[plugins.one]\ncomponent = \"acme\"\n[plugins.two]\ncomponent = \"other\"\n");
         assert_eq!(load_entry(&path, None, "acme").unwrap().id, "one");
         assert_eq!(load_entry(&path, Some("two"), "acme").unwrap().id, "two");
         let missing = load_entry(&path, Some("three"), "acme").unwrap_err();

@@ -20,8 +20,8 @@ use crate::capability::vault::{MemorySecretStore, SecretScope};
 use crate::config::PluginEntry;
 use crate::runtime::wit::connector::PluginManifest;
 use crate::runtime::{
-    Answer, CallError, HostServices, Invocation, LoadError, LoadProblem, Runtime,
-    RuntimeSettings, Served,
+    Answer, CallError, HostServices, Invocation, LoadError, LoadProblem, Runtime, RuntimeSettings,
+    Served,
 };
 
 /// The tenant every trial call runs for.

@@ -48,7 +48,12 @@ fn check_names_the_problem_of_a_bad_component() {
     let (ok, out) = check(&dir.path().join("absent.wasm"));
     assert!(!ok);
     assert!(out.contains("error: cannot read"), "{out}");
-    assert!(out.contains("fix: build the connector with `cargo build --release --target wasm32-wasip2`"), "{out}");
+    assert!(
+        out.contains(
+            "fix: build the connector with `cargo build --release --target wasm32-wasip2`"
+        ),
+        "{out}"
+    );
 }
 
 #[test]
@@ -57,7 +62,9 @@ fn a_manifest_that_does_io_is_refused_with_the_import_it_called() {
     let (ok, out) = check(std::path::Path::new(HOSTILE));
     assert!(!ok, "{out}");
     assert!(
-        out.contains("error: manifest() calls `postd:connector/vault@0.1.0#app-setting`: it must not do I/O"),
+        out.contains(
+            "error: manifest() calls `postd:connector/vault@0.1.0#app-setting`: it must not do I/O"
+        ),
         "{out}"
     );
     assert!(out.contains("fix: return a constant manifest"), "{out}");
@@ -69,7 +76,10 @@ fn a_crate_folder_is_checked_through_the_component_it_built() {
     let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../connectors/example");
     let (ok, out) = check(&folder);
     assert!(ok, "{out}");
-    assert!(out.contains("postd_connector_example.wasm: loadable by this host"), "{out}");
+    assert!(
+        out.contains("postd_connector_example.wasm: loadable by this host"),
+        "{out}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("src")).unwrap();
@@ -78,7 +88,11 @@ fn a_crate_folder_is_checked_through_the_component_it_built() {
         "[package]\nname = \"acme\"\nversion = \"0.1.0\"\n[dependencies]\npostd-sdk = \"0.1\"\n",
     )
     .unwrap();
-    std::fs::write(dir.path().join("src/lib.rs"), "use postd_sdk::prelude::*;\n").unwrap();
+    std::fs::write(
+        dir.path().join("src/lib.rs"),
+        "use postd_sdk::prelude::*;\n",
+    )
+    .unwrap();
     let (ok, out) = check(dir.path());
     assert!(!ok, "{out}");
     assert!(out.contains("acme is not a cdylib"), "{out}");
@@ -96,19 +110,52 @@ fn a_component_is_checked_against_its_plugin_entry() {
         "[plugins.staging]\ncomponent = \"meta\"\nsettings = { client-id = \"1\", dialg-url = \"https://sandbox.test/dialog\" }\nsecrets = { client-secret = { env = \"POSTD_CHECK_TEST_UNSET\" } }\n",
     )
     .unwrap();
-    let (ok, out) = check_with(std::path::Path::new(META), &["--plugin-config", entry.to_str().unwrap()]);
+    let (ok, out) = check_with(
+        std::path::Path::new(META),
+        &["--plugin-config", entry.to_str().unwrap()],
+    );
     assert!(ok, "{out}");
-    assert!(out.contains("loadable by this host as plugin `staging`"), "{out}");
-    assert!(out.contains("warning: secret `client-secret` reads POSTD_CHECK_TEST_UNSET, which is not set here"), "{out}");
+    assert!(
+        out.contains("loadable by this host as plugin `staging`"),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "warning: secret `client-secret` reads POSTD_CHECK_TEST_UNSET, which is not set here"
+        ),
+        "{out}"
+    );
     assert!(out.contains("warning: the entry grants no egress"), "{out}");
     // The misspelled setting leaves the consent page on Meta's own site: check says where.
-    assert!(out.contains("note: the consent page is at https://www.facebook.com (not among allowed_hosts"), "{out}");
-    assert!(out.contains("settings given: client-id, dialg-url"), "{out}");
+    assert!(
+        out.contains(
+            "note: the consent page is at https://www.facebook.com (not among allowed_hosts"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("settings given: client-id, dialg-url"),
+        "{out}"
+    );
 
     // An entry whose component is another plugin's.
     std::fs::write(&entry, "[plugins.meta]\ncomponent = \"tiktok\"\n").unwrap();
-    let (ok, out) = check_with(std::path::Path::new(META), &["--plugin-config", entry.to_str().unwrap(), "--plugin", "meta"]);
+    let (ok, out) = check_with(
+        std::path::Path::new(META),
+        &[
+            "--plugin-config",
+            entry.to_str().unwrap(),
+            "--plugin",
+            "meta",
+        ],
+    );
     assert!(!ok, "{out}");
-    assert!(out.contains("its manifest id `meta` does not match `tiktok`"), "{out}");
-    assert!(out.contains("fix: set `component = \"meta\"` in [plugins.meta]"), "{out}");
+    assert!(
+        out.contains("its manifest id `meta` does not match `tiktok`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("fix: set `component = \"meta\"` in [plugins.meta]"),
+        "{out}"
+    );
 }

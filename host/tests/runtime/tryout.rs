@@ -79,10 +79,17 @@ fn try_publishes_through_the_entrys_grants_and_prints_the_answer() {
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("publish answered"), "{out}");
     assert!(out.contains("post-id: \"p-9\""), "{out}");
-    assert!(out.contains("connection secrets: api-key (new: none)"), "{out}");
+    assert!(
+        out.contains("connection secrets: api-key (new: none)"),
+        "{out}"
+    );
     let sent = server.join().unwrap();
     assert!(sent.starts_with("POST /posts "), "{sent}");
-    assert!(sent.to_ascii_lowercase().contains("authorization: bearer key-9"), "{sent}");
+    assert!(
+        sent.to_ascii_lowercase()
+            .contains("authorization: bearer key-9"),
+        "{sent}"
+    );
     assert!(sent.contains(r#""text":"by hand""#), "{sent}");
 }
 
@@ -90,14 +97,27 @@ fn try_publishes_through_the_entrys_grants_and_prints_the_answer() {
 fn try_names_each_mistake() {
     let dir = tempfile::tempdir().unwrap();
     let entry = dir.path().join("entry.toml");
-    std::fs::write(&entry, "settings = { base-url = \"https://api.example.invalid\" }\n").unwrap();
+    std::fs::write(
+        &entry,
+        "settings = { base-url = \"https://api.example.invalid\" }\n",
+    )
+    .unwrap();
     let entry = entry.to_str().unwrap();
 
     let (code, _, err) = try_export(&[EXAMPLE, "--plugin-config", entry, "post"]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("`post` is not an export of the contract; one of: manifest,"), "{err}");
+    assert!(
+        err.contains("`post` is not an export of the contract; one of: manifest,"),
+        "{err}"
+    );
 
-    let (code, _, err) = try_export(&[EXAMPLE, "--plugin-config", entry, "publish", r#"{"acount-id": "a"}"#]);
+    let (code, _, err) = try_export(&[
+        EXAMPLE,
+        "--plugin-config",
+        entry,
+        "publish",
+        r#"{"acount-id": "a"}"#,
+    ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("unknown field `acount-id`"), "{err}");
 
