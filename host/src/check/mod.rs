@@ -41,6 +41,7 @@ pub async fn check(path: &Path, compiled: Option<&Path>) -> Result<PluginManifes
 fn runtime(path: &Path, compiled: Option<&Path>) -> Result<Runtime, LoadError> {
     let settings = RuntimeSettings {
         cache_dir: compiled.map(Path::to_path_buf),
+        compile_budget: crate::trial::OFFLINE_COMPILE_BUDGET,
         ..RuntimeSettings::default()
     };
     Runtime::new(settings, HostServices::in_memory()).map_err(|e| LoadError {

@@ -53,11 +53,13 @@ pub fn build_engine(allocation: &Allocation, fuel: bool) -> wasmtime::Result<Eng
     } = allocation
     {
         // A connector component instantiates 3 core modules with 1 memory and 2 tables
-        // (wasm32-wasip2 with the Rust toolchain); the shares below leave room for components
-        // built otherwise. Each call runs on one fiber stack.
+        // (wasm32-wasip2 with the Rust toolchain); one built with componentize-py (Python)
+        // instantiates 14. Core instances cost a count, not a reservation, so each component
+        // instance may have as many as a call's limiter allows (16); memories, which reserve
+        // address space, keep a share of 2. Each call runs on one fiber stack.
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(*instances)
-            .total_core_instances(instances.saturating_mul(4))
+            .total_core_instances(instances.saturating_mul(16))
             .total_memories(instances.saturating_mul(2))
             .total_tables(instances.saturating_mul(4))
             .total_stacks(*instances)

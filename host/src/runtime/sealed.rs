@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, HasSelf, Linker, ResourceType};
 
 use super::invoke::Invocation;
 use super::registry::SlotConfig;
@@ -26,8 +27,47 @@ pub enum SealedManifest {
     Failed(String),
 }
 
-/// Marks the trap of an import stubbed by `define_unknown_imports_as_traps`.
-const UNKNOWN_IMPORT: &str = "unknown import: `";
+/// Starts the trap message of a stubbed import; the import's name follows, in backticks.
+const STUBBED_IMPORT: &str = "capability import called: `";
+
+/// The contract's interfaces `manifest()` may use (logging); every other `postd:connector/*`
+/// import is stubbed.
+const ALLOWED: &str = "postd:connector/log@";
+
+/// Defines every function of the component's `postd:connector/*` imports but logging as one that
+/// traps naming itself. WASI comes from the host's own bindings (which serve every 0.2.x a
+/// component names), so it is not stubbed.
+fn stub_capabilities(
+    linker: &mut Linker<CallState>,
+    component: &Component,
+    engine: &wasmtime::Engine,
+) -> wasmtime::Result<()> {
+    let kind = component.component_type();
+    for (name, import) in kind.imports(engine) {
+        if !name.starts_with("postd:connector/") || name.starts_with(ALLOWED) {
+            continue;
+        }
+        let ComponentItem::ComponentInstance(instance) = import.ty else {
+            continue;
+        };
+        let mut stubs = linker.instance(name)?;
+        for (item, export) in instance.exports(engine) {
+            match export.ty {
+                ComponentItem::ComponentFunc(_) => {
+                    let qualified = format!("{name}#{item}");
+                    stubs.func_new(item, move |_, _, _, _| {
+                        wasmtime::bail!("{STUBBED_IMPORT}{qualified}`")
+                    })?;
+                }
+                ComponentItem::Resource(_) => {
+                    stubs.resource(item, ResourceType::host::<()>(), |_, _| Ok(()))?;
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
 
 impl Runtime {
     /// Runs `manifest()` of the component `bytes` with logging and WASI only: every `http`,
@@ -42,7 +82,7 @@ impl Runtime {
             let mut linker: Linker<CallState> = Linker::new(&self.engine);
             wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
             wit::log::add_to_linker::<_, HasSelf<_>>(&mut linker, |s: &mut CallState| &mut s.log)?;
-            linker.define_unknown_imports_as_traps(&component)?;
+            stub_capabilities(&mut linker, &component, &self.engine)?;
             ConnectorPluginPre::new(linker.instantiate_pre(&component)?)
         })();
         let pre = match pre {
@@ -66,7 +106,7 @@ impl Runtime {
             Ok(_) => SealedManifest::Answered,
             Err(error) => {
                 let message = error.to_string();
-                match message.split_once(UNKNOWN_IMPORT) {
+                match message.split_once(STUBBED_IMPORT) {
                     Some((_, rest)) => SealedManifest::CalledImport(
                         rest.split('`').next().unwrap_or(rest).to_string(),
                     ),

@@ -31,6 +31,12 @@ pub const TRIAL_CONNECTION: &str = "trial-connection";
 /// The job id of a trial's `publish` and `handle-task` calls.
 pub const TRIAL_JOB: &str = "trial-job";
 
+/// How long `check`, `try` and the test kit let a component compile. They compile what their
+/// user built, not an upload, so the service's budget (a defence against hostile uploads) would
+/// only refuse large components on slow builds: a debug host takes about two minutes for an
+/// 18 MB Python component.
+pub const OFFLINE_COMPILE_BUDGET: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 /// One component, loaded under one `plugins.toml` entry, ready to be called.
 pub struct Trial {
     runtime: Runtime,
@@ -62,6 +68,7 @@ impl Trial {
         };
         let settings = RuntimeSettings {
             cache_dir: compiled.map(Path::to_path_buf),
+            compile_budget: OFFLINE_COMPILE_BUDGET,
             ..RuntimeSettings::default()
         };
         let runtime = Runtime::new(settings, services).map_err(|e| LoadError {
