@@ -6,8 +6,10 @@
 //! instantiate + call + drop of `manifest` (no I/O) and of `publish` (vault read, one HTTP POST
 //! to a loopback platform, JSON both ways), with on-demand and with pooling instance allocation:
 //! p50, p99 and mean of single calls, and fuel per call; the smallest linear-memory limit
-//! (`memory_mb`) under which a publish still succeeds; the idle RSS of a `postd-host run`
-//! serving that connector alone. Writes `bench/out/python.json`.
+//! (`memory_mb`) under which a publish still succeeds; how many of 8 overlapping publishes
+//! succeed in an instance pool sized for 8 instances (the pool provides 4 core instances per
+//! component instance); the idle RSS of a `postd-host run` serving that connector alone. Writes
+//! `bench/out/python.json`.
 //!
 //! Without the Python component the bench says so and measures the Rust rows only.
 
@@ -26,14 +28,14 @@ use postd_host::capability::http::Budget;
 use postd_host::capability::vault::{MemorySecretStore, SecretScope};
 use postd_host::config::PluginEntry;
 use postd_host::runtime::wit::connector::{JobContext, Post};
-use postd_host::runtime::{
-    Allocation, Answer, HostServices, Invocation, Runtime, RuntimeSettings,
-};
+use postd_host::runtime::{Allocation, Answer, HostServices, Invocation, Runtime, RuntimeSettings};
 use serde_json::{Value, json};
 use support::Summary;
 use support::process::HostProcess;
 
 const TENANT: &str = "bench";
+/// How long the slow platform route takes to answer.
+const SLOW_ANSWER: Duration = Duration::from_millis(300);
 const CONNECTION: &str = "conn-1";
 
 /// A connector measured: plugin id (its manifest id), component, and calls per timing loop
@@ -81,18 +83,28 @@ fn strategies() -> [(&'static str, Allocation); 2] {
     ]
 }
 
-/// A loopback platform that answers `POST /posts` with a created post.
+/// The platform's answer to a post.
+const CREATED: &str = r#"{"id":"post-1","url":"https://platform.test/p/post-1"}"#;
+
+/// A loopback platform that answers `POST /posts` with a created post at once, and
+/// `POST /slow/posts` after [`SLOW_ANSWER`], so calls waiting for it overlap.
 async fn platform() -> String {
-    let app = Router::new().route(
-        "/posts",
-        post(|| async {
-            (
-                StatusCode::CREATED,
-                [("content-type", "application/json")],
-                r#"{"id":"post-1","url":"https://platform.test/p/post-1"}"#,
-            )
-        }),
-    );
+    let created = || {
+        (
+            StatusCode::CREATED,
+            [("content-type", "application/json")],
+            CREATED,
+        )
+    };
+    let app = Router::new()
+        .route("/posts", post(move || async move { created() }))
+        .route(
+            "/slow/posts",
+            post(move || async move {
+                tokio::time::sleep(SLOW_ANSWER).await;
+                created()
+            }),
+        );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -185,7 +197,12 @@ async fn time_calls(runtime: &Runtime, plugin: &str, export: &str, n: usize) -> 
 }
 
 /// Whether `subject` loads and publishes with `memory_mb` of linear memory.
-async fn publishes_within(subject: &Subject, platform: &str, cache: &Path, memory_mb: usize) -> bool {
+async fn publishes_within(
+    subject: &Subject,
+    platform: &str,
+    cache: &Path,
+    memory_mb: usize,
+) -> bool {
     let runtime = runtime(subject.plugin, Allocation::OnDemand, Some(cache));
     let mut entry = entry(subject, platform);
     entry.limits.memory_bytes = memory_mb << 20;
@@ -220,6 +237,55 @@ async fn smallest_memory_mb(subject: &Subject, platform: &str, cache: &Path) -> 
     high
 }
 
+/// `calls` simultaneous publishes, each waiting [`SLOW_ANSWER`] for the platform so that their
+/// instances are alive together, in a pool sized for `calls` instances: how many succeeded, and
+/// the first failure.
+async fn pooled_burst(
+    subject: &Subject,
+    platform: &str,
+    cache: &Path,
+    calls: u32,
+) -> (usize, Option<String>) {
+    let allocation = Allocation::Pooling {
+        instances: calls,
+        memory_bytes: 64 << 20,
+        table_elements: 20_000,
+    };
+    let runtime = Arc::new(runtime(subject.plugin, allocation, Some(cache)));
+    let mut entry = entry(subject, platform);
+    entry
+        .settings
+        .insert("base-url".to_string(), format!("{platform}/slow"));
+    runtime.configure_plugin(entry).await.unwrap();
+    let barrier = Arc::new(tokio::sync::Barrier::new(calls as usize));
+    let tasks: Vec<_> = (0..calls)
+        .map(|_| {
+            let (runtime, barrier, plugin) = (runtime.clone(), barrier.clone(), subject.plugin);
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let context = CallContext::tenant(TENANT)
+                    .with_connection(CONNECTION)
+                    .with_job("job-1");
+                match runtime.invoke(plugin, context, publish()).await {
+                    Ok(served) => match served.answer {
+                        Answer::Publish(Ok(_)) => Ok(()),
+                        other => Err(format!("{other:?}")),
+                    },
+                    Err(error) => Err(error.to_string()),
+                }
+            })
+        })
+        .collect();
+    let (mut ok, mut failure) = (0, None);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(e) => failure = failure.or(Some(e)),
+        }
+    }
+    (ok, failure)
+}
+
 /// Idle VmRSS (KiB) of `postd-host run` serving `subject` alone, started over a warm compile
 /// cache, two seconds after it is ready.
 async fn idle_rss_kib(subject: &Subject, dir: &Path) -> u64 {
@@ -247,7 +313,10 @@ async fn idle_rss_kib(subject: &Subject, dir: &Path) -> u64 {
             if ready.is_ok_and(|r| r.status().is_success()) {
                 break;
             }
-            assert!(Instant::now() < deadline, "{id}: the host never became ready");
+            assert!(
+                Instant::now() < deadline,
+                "{id}: the host never became ready"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -274,7 +343,9 @@ fn main() {
         for _ in 0..2 {
             let runtime = runtime(plugin, Allocation::OnDemand, Some(cache.path()));
             let started = Instant::now();
-            tokio.block_on(runtime.configure_plugin(entry(&subject, &platform))).unwrap();
+            tokio
+                .block_on(runtime.configure_plugin(entry(&subject, &platform)))
+                .unwrap();
             loads.push(started.elapsed().as_secs_f64() * 1e3);
         }
         eprintln!(
@@ -285,7 +356,9 @@ fn main() {
         let mut calls = Vec::new();
         for (allocation_name, allocation) in strategies() {
             let runtime = runtime(plugin, allocation, Some(cache.path()));
-            tokio.block_on(runtime.configure_plugin(entry(&subject, &platform))).unwrap();
+            tokio
+                .block_on(runtime.configure_plugin(entry(&subject, &platform)))
+                .unwrap();
             for export in ["manifest", "publish"] {
                 let (summary, fuel) =
                     tokio.block_on(time_calls(&runtime, plugin, export, subject.timed_calls));
@@ -301,6 +374,11 @@ fn main() {
 
         let memory_mb = tokio.block_on(smallest_memory_mb(&subject, &platform, cache.path()));
         eprintln!("{plugin}: smallest memory_mb that publishes: {memory_mb}");
+        let (burst_ok, burst_failure) =
+            tokio.block_on(pooled_burst(&subject, &platform, cache.path(), 8));
+        eprintln!(
+            "{plugin}: 8 overlapping publishes, pool of 8: {burst_ok} ok, first failure {burst_failure:?}"
+        );
         let host_dir = tempfile::tempdir().unwrap();
         let rss = tokio.block_on(idle_rss_kib(&subject, host_dir.path()));
         eprintln!("{plugin}: idle postd-host RSS serving it alone: {rss} KiB");
@@ -311,6 +389,8 @@ fn main() {
             "load_cached_ms": loads[1],
             "calls": calls,
             "smallest_memory_mb": memory_mb,
+            "pool_of_8_overlapping_ok": burst_ok,
+            "pool_of_8_first_failure": burst_failure,
             "idle_host_rss_kib": rss,
         }));
     }
