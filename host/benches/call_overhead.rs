@@ -20,20 +20,6 @@ use support::Summary;
 /// Single calls timed for the percentiles, after as many warm-up calls.
 const TIMED_CALLS: usize = 20_000;
 
-fn strategies() -> [(&'static str, Allocation); 2] {
-    [
-        ("on-demand", Allocation::OnDemand),
-        (
-            "pooling",
-            Allocation::Pooling {
-                instances: 128,
-                memory_bytes: 64 << 20,
-                table_elements: 20_000,
-            },
-        ),
-    ]
-}
-
 fn runtime(tokio: &tokio::runtime::Runtime, allocation: Allocation) -> Runtime {
     tokio.block_on(async {
         let settings = RuntimeSettings {
@@ -70,7 +56,7 @@ fn call_overhead(c: &mut Criterion) {
         .unwrap();
     let mut group = c.benchmark_group("instantiate+call+drop");
     let mut rows = Vec::new();
-    for (name, allocation) in strategies() {
+    for (name, allocation) in support::allocation_strategies() {
         let runtime = runtime(&tokio, allocation);
         group.bench_function(name, |b| b.to_async(&tokio).iter(|| call(&runtime)));
         let samples: Vec<Duration> = tokio.block_on(async {

@@ -69,20 +69,6 @@ fn subjects() -> Vec<Subject> {
     subjects
 }
 
-fn strategies() -> [(&'static str, Allocation); 2] {
-    [
-        ("on-demand", Allocation::OnDemand),
-        (
-            "pooling",
-            Allocation::Pooling {
-                instances: 128,
-                memory_bytes: 64 << 20,
-                table_elements: 20_000,
-            },
-        ),
-    ]
-}
-
 /// The platform's answer to a post.
 const CREATED: &str = r#"{"id":"post-1","url":"https://platform.test/p/post-1"}"#;
 
@@ -354,7 +340,7 @@ fn main() {
         );
 
         let mut calls = Vec::new();
-        for (allocation_name, allocation) in strategies() {
+        for (allocation_name, allocation) in support::allocation_strategies() {
             let runtime = runtime(plugin, allocation, Some(cache.path()));
             tokio
                 .block_on(runtime.configure_plugin(entry(&subject, &platform)))

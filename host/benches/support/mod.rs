@@ -12,6 +12,23 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+/// The two instance allocation strategies the call benchmarks compare: on demand, and a pool of
+/// 128 instances of 64 MiB memories.
+pub fn allocation_strategies() -> [(&'static str, postd_host::runtime::Allocation); 2] {
+    use postd_host::runtime::Allocation;
+    [
+        ("on-demand", Allocation::OnDemand),
+        (
+            "pooling",
+            Allocation::Pooling {
+                instances: 128,
+                memory_bytes: 64 << 20,
+                table_elements: 20_000,
+            },
+        ),
+    ]
+}
+
 /// Where result files go: `bench/out/` at the workspace root.
 pub fn out_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../bench/out");
