@@ -10,6 +10,9 @@ use postd_host::config::{LogFormat, PluginsFile, SETTINGS, ServiceSettings};
 use postd_host::jobs::{Clock, SystemClock};
 use postd_host::store::{Store, TenantStatus};
 
+mod partner;
+use partner::TryArgs;
+
 /// Runs third-party API connectors as sandboxed WebAssembly components.
 #[derive(Debug, Parser)]
 #[command(name = "postd-host", version, about, after_help = settings_help())]
@@ -132,26 +135,6 @@ enum TenantCommand {
     },
 }
 
-#[derive(Debug, Args)]
-struct TryArgs {
-    /// The component (`.wasm`).
-    component: PathBuf,
-    /// A plugin file, or a file with the keys of one `[plugins.<id>]` entry.
-    #[arg(long, value_name = "FILE")]
-    plugin_config: PathBuf,
-    /// The entry of a plugin file to use (default: the one for the component).
-    #[arg(long)]
-    plugin: Option<String>,
-    /// A secret of the connection the call acts on, e.g. `--secret api-key=...` (repeatable).
-    #[arg(long = "secret", value_name = "NAME=VALUE")]
-    secrets: Vec<String>,
-    /// The export: manifest, authorize-url, complete-auth, refresh, list-accounts, publish,
-    /// delete-post, analytics, health, webhook-challenge, verify-webhook or handle-task.
-    export: String,
-    /// Its arguments as JSON in the contract's field names, e.g. '{"account-id": "a1", "text": "hi"}'.
-    json: Option<String>,
-}
-
 #[derive(Debug, Subcommand)]
 enum VaultCommand {
     /// Re-wrap every data key under a new key-encryption key (and re-encrypt every secret with
@@ -243,9 +226,9 @@ async fn main() -> ExitCode {
             file,
             plugin_config,
             plugin,
-        }) => check(file, plugin_config, plugin).await,
-        Some(Command::Try(args)) => try_export(args).await,
-        Some(Command::New { id, path, checkout }) => new_connector(&id, path, checkout),
+        }) => partner::check(file, plugin_config, plugin).await,
+        Some(Command::Try(args)) => partner::try_export(args).await,
+        Some(Command::New { id, path, checkout }) => partner::new_connector(&id, path, checkout),
         Some(Command::Migrate) => migrate(&database).await,
         Some(Command::Tenant(TenantCommand::Create { id, name })) => {
             let name = name.unwrap_or_else(|| id.clone());
@@ -280,79 +263,6 @@ async fn migrate(database_url: &str) -> ExitCode {
         Err(why) => {
             eprintln!("postd-host: {why}");
             ExitCode::FAILURE
-        }
-    }
-}
-
-async fn check(path: PathBuf, plugin_config: Option<PathBuf>, plugin: Option<String>) -> ExitCode {
-    let entry = plugin_config
-        .as_deref()
-        .map(|file| (file, plugin.as_deref()));
-    let report = postd_host::check::explain(&path, entry).await;
-    print!("{}", postd_host::check::render(&path, &report));
-    if report.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
-}
-
-fn new_connector(id: &str, path: Option<PathBuf>, checkout: Option<PathBuf>) -> ExitCode {
-    use postd_host::scaffold::{NewConnector, checkout_around};
-    let dir = path.unwrap_or_else(|| PathBuf::from(id));
-    let checkout = checkout
-        .map(|c| std::path::absolute(&c).unwrap_or(c))
-        .or_else(|| {
-            std::env::current_dir()
-                .ok()
-                .and_then(|d| checkout_around(&d))
-        });
-    let new = NewConnector::new(id, dir.clone(), checkout.as_deref());
-    match new.write() {
-        Ok(files) => {
-            println!("created {} ({} files)", dir.display(), files.len());
-            match &checkout {
-                Some(root) => println!("postd-sdk and postd-testkit from {}", root.display()),
-                None => println!(
-                    "postd-sdk and postd-testkit {} from the registry (--checkout DIR to use a checkout's)",
-                    env!("CARGO_PKG_VERSION")
-                ),
-            }
-            println!(
-                "next: cd {} && cargo test   (README.md has every command)",
-                dir.display()
-            );
-            ExitCode::SUCCESS
-        }
-        Err(why) => {
-            eprintln!("postd-host new: {why}");
-            ExitCode::from(2)
-        }
-    }
-}
-
-async fn try_export(args: TryArgs) -> ExitCode {
-    use postd_host::trial::cli::{TryOutcome, TryRequest, run};
-    let request = TryRequest {
-        component: args.component,
-        plugin_config: args.plugin_config,
-        plugin: args.plugin,
-        secrets: args.secrets,
-        export: args.export,
-        json: args.json,
-    };
-    match run(request).await {
-        TryOutcome::Answered(report) => {
-            print!("{report}");
-            ExitCode::SUCCESS
-        }
-        TryOutcome::Failed(report) => {
-            print!("{report}");
-            ExitCode::FAILURE
-        }
-        TryOutcome::Refused(why) => {
-            eprintln!("postd-host try: {why}");
-            ExitCode::from(2)
         }
     }
 }
