@@ -102,10 +102,15 @@ pub async fn drop_redis_keys(namespace: &str) {
 
 /// Creates tenant `id` with connection `conn` to plugin `pipeline`; returns its API key.
 pub async fn seed_tenant(store: &Store, id: &str, now: i64) -> String {
+    seed_tenant_with(store, id, "pipeline", now).await
+}
+
+/// Creates tenant `id` with connection `conn` to `plugin`; returns its API key.
+pub async fn seed_tenant_with(store: &Store, id: &str, plugin: &str, now: i64) -> String {
     store.create_tenant(id, id, now).await.unwrap();
     let connection = NewConnection {
         id: "conn".into(),
-        plugin: "pipeline".into(),
+        plugin: plugin.into(),
         external_id: "acct-1".into(),
         display_name: "bench".into(),
         ..NewConnection::default()

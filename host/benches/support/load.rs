@@ -60,10 +60,12 @@ fn now_ms() -> i64 {
 }
 
 async fn published_count(pool: &AnyPool) -> usize {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE state = 'published'")
-        .fetch_one(pool)
-        .await
-        .expect("counting published jobs");
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM jobs WHERE state = 'published' AND plugin = 'pipeline'",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("counting published jobs");
     row.get::<i64, _>("n") as usize
 }
 
@@ -226,17 +228,18 @@ impl Analysis {
     }
 }
 
-/// Reads the run's jobs and attempts and matches them with what the platform saw.
+/// Reads the run's jobs and attempts (of plugin `pipeline`: a neighbour's are not the run's)
+/// and matches them with what the platform saw.
 pub async fn analyse(pool: &AnyPool, started_ms: i64, seen: &HashMap<String, JobSeen>) -> Analysis {
     let jobs =
-        sqlx::query("SELECT id, state, created_at, updated_at FROM jobs WHERE created_at >= $1")
+        sqlx::query("SELECT id, state, created_at, updated_at FROM jobs WHERE created_at >= $1 AND plugin = 'pipeline'")
             .bind(started_ms)
             .fetch_all(pool)
             .await
             .expect("reading jobs");
     let attempts = sqlx::query(
         "SELECT a.job_id, a.started_at, a.latency_ms, a.outcome, a.worker FROM job_attempts a \
-         JOIN jobs j ON j.id = a.job_id WHERE j.created_at >= $1",
+         JOIN jobs j ON j.id = a.job_id WHERE j.created_at >= $1 AND j.plugin = 'pipeline'",
     )
     .bind(started_ms)
     .fetch_all(pool)

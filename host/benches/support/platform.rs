@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path, State};
 use axum::routing::post;
@@ -31,6 +31,8 @@ struct Seen {
     /// draft id -> (job id, published post id)
     drafts: HashMap<String, (String, Option<String>)>,
     jobs: HashMap<String, JobSeen>,
+    /// Added to every answer (a slow platform), outside the recorded handler time.
+    delay: Duration,
 }
 
 /// A running platform.
@@ -44,7 +46,15 @@ pub struct Platform {
 impl Platform {
     /// Serves on a free loopback port.
     pub async fn start() -> Platform {
-        let seen = Arc::new(Mutex::new(Seen::default()));
+        Self::start_with_delay(Duration::ZERO).await
+    }
+
+    /// Serves on a free loopback port, answering every request `delay` late.
+    pub async fn start_with_delay(delay: Duration) -> Platform {
+        let seen = Arc::new(Mutex::new(Seen {
+            delay,
+            ..Seen::default()
+        }));
         let app = Router::new()
             .route("/drafts", post(create_draft))
             .route("/drafts/{id}/publish", post(publish_draft))
@@ -75,7 +85,16 @@ impl Platform {
 
 type Shared = State<Arc<Mutex<Seen>>>;
 
+/// Waits the platform's delay, if it has one.
+async fn slow_down(seen: &Mutex<Seen>) {
+    let delay = seen.lock().unwrap().delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+}
+
 async fn create_draft(State(seen): Shared, Json(body): Json<Value>) -> Json<Value> {
+    slow_down(&seen).await;
     let started = Instant::now();
     let job = body["job"].as_str().unwrap_or("").to_string();
     let mut s = seen.lock().unwrap();
@@ -92,6 +111,7 @@ async fn publish_draft(
     State(seen): Shared,
     Path(id): Path<String>,
 ) -> (axum::http::StatusCode, Json<Value>) {
+    slow_down(&seen).await;
     let started = Instant::now();
     let mut s = seen.lock().unwrap();
     s.next_id += 1;

@@ -155,6 +155,14 @@ impl Pipeline {
             .with_connection(&job.connection_id)
             .with_job(&job.id)
             .with_enabled(enabled);
+        // A plugin running all the calls it may: the job goes back to the queue rather than
+        // hold a job slot waiting for a permit, so other plugins' jobs behind it run meanwhile.
+        if let Some(held) = self.runtime.saturated(&job.plugin) {
+            let at = self
+                .holds
+                .hold(&job.tenant_id, &job.connection_id, held, self.now());
+            return (export, 0, FinishOutcome::Held { at }, None);
+        }
         // The first request is taken from the job's rate buckets before the component is
         // instantiated: with no room, the job waits for it instead of running to be refused.
         let context = match self.runtime.reserve_egress(&job.plugin, &context).await {

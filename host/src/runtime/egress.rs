@@ -36,6 +36,12 @@ pub struct Held {
     pub interval: Duration,
 }
 
+/// How long a connection's jobs stay out of claims after one found its plugin's calls all taken.
+pub const SATURATED_WAIT: Duration = Duration::from_millis(100);
+/// How far apart that connection's jobs come back after it: about one a permit frees for a
+/// plugin whose calls take a second or two.
+pub const SATURATED_SPACING: Duration = Duration::from_millis(20);
+
 /// Egress ceilings of tenants that have their own (set through the admin API); the others
 /// use the runtime's default.
 #[derive(Debug, Default)]
@@ -119,6 +125,23 @@ impl Runtime {
             buckets,
             prepaid: context.prepaid,
         }
+    }
+
+    /// [`Held`] when every call `plugin` may run at once is running: a job started now would
+    /// wait for a permit holding a job slot, and jobs of other plugins queued behind it would
+    /// wait too. The job goes back to the queue instead (its connection held for
+    /// [`SATURATED_WAIT`], the scope's jobs then spaced [`SATURATED_SPACING`] apart), without
+    /// an attempt. `None` for a plugin with room, or not configured (the call says why).
+    pub fn saturated(&self, plugin: &str) -> Option<Held> {
+        let slot = self.registry.get(plugin)?;
+        let max = slot
+            .max_concurrency
+            .load(std::sync::atomic::Ordering::Acquire);
+        (slot.running() >= max).then_some(Held {
+            scope: HoldScope::Connection,
+            wait: SATURATED_WAIT,
+            interval: SATURATED_SPACING,
+        })
     }
 
     /// Takes the first request of a call of `plugin` for `context` from its buckets now, before
