@@ -156,6 +156,8 @@ def main():
     scale = load("scale_out")
     events = load("events")
     plans = load("plans")
+    slow = load("slow_neighbour")
+    python = load("python")
     notes_path = os.path.join(ROOT, "bench", "NOTES.md")
     notes = read(notes_path)
     out = []
@@ -317,6 +319,37 @@ def main():
         w("")
         for d in dists:
             w(f"- {d['distribution']}: filled in {d['fill_s']:.0f} s; the refresh analyzed {', '.join(d['analyzed'])} in {d['analyze_s']:.1f} s.")
+        w("")
+    else:
+        w("Not run.\n")
+
+    w("## 8. A slow plugin beside a fast one\n")
+    if slow:
+        w(f"The fault suite's case 5 (`host/benches/slow_neighbour.rs`, bench/FAULTS.md): plugin `slow` answers each call in 80 % of its {slow['slow_deadline_ms']} ms deadline with a backlog of queued posts; {slow['fast_posts']:,} posts to plugin `pipeline`, {slow['fast_in_flight']} in flight, alone and beside it. Target: within 20 % of alone.\n")
+        w("| backend | alone | beside the slow plugin | ratio | slow plugin meanwhile |\n| --- | --- | --- | --- | --- |")
+        for r in slow["backends"]:
+            a, b = r["alone"], r["beside_slow"]
+            at = a["analysis"]["total"]
+            bt = b["analysis"]["total"]
+            beside = "starved (no fast post for 60 s)" if b.get("starved") else f"{b['publishes_per_s']:.0f}/s, p50 {bt['p50_ms']:.0f} ms, p99 {bt['p99_ms']:.0f} ms"
+            ratio = r.get("throughput_ratio")
+            w(f"| {r['backend']} | {a['publishes_per_s']:.0f}/s, p50 {at['p50_ms']:.0f} ms, p99 {at['p99_ms']:.0f} ms | {beside} | {met(ratio is not None and ratio >= 0.8)} {fmt((ratio or 0) * 100, 0)} % | {b['slow_published_meanwhile']} published |")
+        w("")
+    else:
+        w("Not run.\n")
+
+    w("## 9. A Python connector beside the Rust one\n")
+    if python:
+        w("`host/benches/python.rs`: the example connector in Rust and in Python (componentize-py), each call a fresh instance; what the figures mean: `sdk-python/README.md`.\n")
+        w("| plugin | size | load cold / cached | call p50 (p99), on demand / pooled | fuel | smallest memory_mb | 8 overlapping, pool of 8 | idle RSS |\n| --- | --- | --- | --- | --- | --- | --- | --- |")
+        for c in python["connectors"]:
+            calls = []
+            for export in ("manifest", "publish"):
+                by = {k["allocation"]: k for k in c["calls"] if k["export"] == export}
+                t = lambda a: f"{by[a]['timing']['p50_us']:,.0f} µs ({by[a]['timing']['p99_us']:,.0f})" if a in by else "-"
+                calls.append(f"{export}: {t('on-demand')} / {t('pooling')}")
+            fuel = ", ".join(f"{k['export']} {k['fuel']:,}" for k in c["calls"] if k["allocation"] == "on-demand")
+            w(f"| {c['plugin']} | {c['component_bytes']:,} B | {c['load_cold_ms']:,.0f} / {c['load_cached_ms']:,.0f} ms | {'; '.join(calls)} | {fuel} | {c['smallest_memory_mb']} | {c['pool_of_8_overlapping_ok']} ok | {c['idle_host_rss_kib']:,} KiB |")
         w("")
     else:
         w("Not run.\n")
