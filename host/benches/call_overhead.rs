@@ -49,11 +49,7 @@ async fn call(runtime: &Runtime) {
 }
 
 fn call_overhead(c: &mut Criterion) {
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let tokio = support::tokio_runtime();
     let mut group = c.benchmark_group("instantiate+call+drop");
     let mut rows = Vec::new();
     for (name, allocation) in support::allocation_strategies() {

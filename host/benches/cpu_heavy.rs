@@ -86,11 +86,7 @@ async fn time_component(runtime: &Runtime, expected: &str) -> (Summary, u64) {
 }
 
 fn main() {
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let tokio = support::tokio_runtime();
     // Native: the same function, in-process.
     let reference = sign_document(ONE_MIB_ITEMS, KEY.as_bytes());
     let expected = format!("{}:{}", reference.body_len, reference.signature);

@@ -30,11 +30,7 @@ fn serving(host: &Host) -> String {
 }
 
 fn main() {
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let tokio = support::tokio_runtime();
     let result = tokio.block_on(async {
         let plugins = tempfile::tempdir().unwrap();
         let file = plugins.path().join("pipeline.wasm");

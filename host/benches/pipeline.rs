@@ -123,11 +123,7 @@ async fn backend(name: &str, postgres: bool, client: &reqwest::Client) -> serde_
 }
 
 fn main() {
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let tokio = support::tokio_runtime();
     let results = tokio.block_on(async {
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(2_000)

@@ -312,11 +312,7 @@ async fn idle_rss_kib(subject: &Subject, dir: &Path) -> u64 {
 }
 
 fn main() {
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let tokio = support::tokio_runtime();
     let platform = tokio.block_on(platform());
     let mut results = Vec::new();
     for subject in subjects() {

@@ -102,11 +102,7 @@ async fn run(processes: usize, client: &reqwest::Client) -> serde_json::Value {
 }
 
 fn main() {
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let tokio = support::tokio_runtime();
     let rows = tokio.block_on(async {
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(1_000)

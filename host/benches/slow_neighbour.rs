@@ -35,11 +35,7 @@ const FAST: (usize, usize) = (100, 4_000);
 const WARMUP: (usize, usize) = (100, 1_000);
 
 fn main() {
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let tokio = support::tokio_runtime();
     let rows = tokio.block_on(async {
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(1_000)

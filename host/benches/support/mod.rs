@@ -12,6 +12,16 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+/// The runtime a benchmark's `main` drives its work on: two worker threads, as the machine the
+/// figures come from has two cores.
+pub fn tokio_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// The two instance allocation strategies the call benchmarks compare: on demand, and a pool of
 /// 128 instances of 64 MiB memories.
 pub fn allocation_strategies() -> [(&'static str, postd_host::runtime::Allocation); 2] {

@@ -12,6 +12,7 @@ use crate::support::{Harness, Setup, eventually};
 on_both_backends!(
     a_tenant_at_its_ceiling_waits_its_turn_without_futile_attempts,
     a_claim_leaves_held_tenants_and_connections_queued_but_takes_abandoned_leases,
+    jobs_of_a_plugin_running_all_its_calls_go_back_to_the_queue_without_an_attempt,
 );
 
 /// Posts sent at once: many more than the ceiling admits in a burst.
@@ -29,25 +30,8 @@ async fn a_tenant_at_its_ceiling_waits_its_turn_without_futile_attempts(
     h.runtime.tenant_ceilings().set("acme", Some(CEILING));
     // The connection's OAuth exchange above spent part of the burst; the rest of the run has
     // 80 requests to send at 20 a second.
-    let mut jobs = Vec::with_capacity(POSTS);
-    for n in 0..POSTS {
-        jobs.push(
-            h.post_job("acme", "conn-1", &format!("key-{n}"), &format!("post {n}"))
-                .await,
-        );
-    }
-    let workers = h.pipeline.start();
+    let jobs = publish_all(&h, POSTS).await;
     let tenant = h.store.tenant("acme");
-    eventually(Duration::from_secs(60), "every post published", || async {
-        tenant
-            .jobs(Some(JobState::Published), 1000)
-            .await
-            .unwrap()
-            .len()
-            == POSTS
-    })
-    .await;
-    workers.stop().await;
 
     for job in &jobs {
         let sent = h.platform.drafts_for(job) + h.platform.posts_for(job);
@@ -117,4 +101,62 @@ async fn a_claim_leaves_held_tenants_and_connections_queued_but_takes_abandoned_
         let job = h.store.tenant(tenant).job(job).await.unwrap();
         assert_eq!(job.state, JobState::Queued, "{job:?}");
     }
+}
+
+/// A plugin already running every call it may (`max_concurrency`): its other jobs go back to
+/// the queue without an attempt rather than hold job slots waiting for a permit (where they
+/// would keep other plugins' jobs from running), and each still publishes exactly once.
+async fn jobs_of_a_plugin_running_all_its_calls_go_back_to_the_queue_without_an_attempt(
+    kind: crate::support::Kind,
+) {
+    const POSTS: usize = 12;
+    let mut setup = Setup::new(kind);
+    setup.system_clock = true;
+    let h = Harness::start(setup).await;
+    h.connect("acme", "conn-1").await;
+    let mut entry = crate::support::plugin_entry(&h.platform);
+    entry.limits.max_concurrency = 2;
+    h.runtime.reconfigure(entry).await.unwrap();
+    h.platform.seen.lock().unwrap().publish_delay = Duration::from_millis(150);
+    let jobs = publish_all(&h, POSTS).await;
+    let tenant = h.store.tenant("acme");
+
+    for job in &jobs {
+        assert_eq!(h.platform.posts_for(job), 1, "job {job} published once");
+        let attempts = tenant.attempts(job).await.unwrap();
+        assert_eq!(
+            attempts.len(),
+            1,
+            "job {job}: a run handed back for a busy plugin was recorded: {attempts:?}"
+        );
+    }
+    assert!(
+        h.pipeline.jobs_held() > 0,
+        "no run was handed back: the plugin was never saturated, the test proves nothing"
+    );
+}
+
+/// Posts `posts` posts to connection `conn-1` of tenant `acme`, runs the workers until every
+/// one is published, and returns their job ids.
+async fn publish_all(h: &Harness, posts: usize) -> Vec<String> {
+    let mut jobs = Vec::with_capacity(posts);
+    for n in 0..posts {
+        jobs.push(
+            h.post_job("acme", "conn-1", &format!("key-{n}"), &format!("post {n}"))
+                .await,
+        );
+    }
+    let workers = h.pipeline.start();
+    let tenant = h.store.tenant("acme");
+    eventually(Duration::from_secs(60), "every post published", || async {
+        tenant
+            .jobs(Some(JobState::Published), 1000)
+            .await
+            .unwrap()
+            .len()
+            == posts
+    })
+    .await;
+    workers.stop().await;
+    jobs
 }
