@@ -27,7 +27,6 @@ use postd_host::capability::CallContext;
 use postd_host::capability::http::Budget;
 use postd_host::capability::vault::{MemorySecretStore, SecretScope};
 use postd_host::config::PluginEntry;
-use postd_host::runtime::wit::connector::{JobContext, Post};
 use postd_host::runtime::{Allocation, Answer, HostServices, Invocation, Runtime, RuntimeSettings};
 use serde_json::{Value, json};
 use support::Summary;
@@ -125,29 +124,16 @@ fn runtime(plugin: &str, allocation: Allocation, cache: Option<&Path>) -> Runtim
         allocation,
         cache_dir: cache.map(Path::to_path_buf),
         tenant_rate: None,
-        // A debug-free build compiles the Python component in seconds; leave room anyway.
-        compile_budget: Duration::from_secs(600),
+        // A release build compiles the Python component in seconds; leave room anyway.
+        compile_budget: postd_host::trial::OFFLINE_COMPILE_BUDGET,
         ..RuntimeSettings::default()
     };
     Runtime::new(settings, services).unwrap()
 }
 
 fn publish() -> Invocation {
-    Invocation::Publish(
-        Post {
-            account_id: "acct-1".into(),
-            text: "hello from the benchmark".into(),
-            link: None,
-            media: vec![],
-            scheduled_for: None,
-            options: vec![],
-        },
-        JobContext {
-            job_id: "job-1".into(),
-            attempt: 1,
-            recovery_point: None,
-        },
-    )
+    let post = r#"{"account-id": "acct-1", "text": "hello from the benchmark"}"#;
+    postd_host::trial::args::invocation("publish", Some(post), "job-1").expect("a valid publish")
 }
 
 /// One call; its fuel. Panics unless the connector answered successfully.

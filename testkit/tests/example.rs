@@ -1,6 +1,8 @@
 //! The test kit against the example connector (`connectors/example`): what a partner's tests
 //! look like, and the kit's own promises (faults, what was sent, unmet expectations).
 
+use std::time::Duration;
+
 use postd_testkit::{ConnectorError, Harness, Platform, Reply, published_id};
 use serde_json::json;
 
@@ -135,4 +137,44 @@ async fn complete_auth_stores_the_key_in_the_connections_vault() {
     );
     assert_eq!(harness.stored_secret("api-key").as_deref(), Some("key-2"));
     platform.verify();
+}
+
+#[tokio::test]
+async fn a_standing_reply_answers_every_request_after_its_delay() {
+    let platform = Platform::start().await;
+    platform.expect("GET", "/me").always(
+        Reply::json(200, json!({"id": "u-1", "name": "Ada"})).after(Duration::from_millis(200)),
+    );
+    let harness = example(&platform).await;
+    for _ in 0..2 {
+        let started = std::time::Instant::now();
+        let report = harness
+            .health(serde_json::Value::Null)
+            .await
+            .expect("healthy");
+        assert_eq!(report.external_id, "u-1");
+        assert!(
+            started.elapsed() >= Duration::from_millis(200),
+            "the delay was skipped"
+        );
+    }
+    assert_eq!(platform.requests_to("GET", "/me").len(), 2);
+    // A standing reply is never "unused".
+    platform.verify();
+}
+
+#[test]
+fn building_a_crate_that_is_not_a_cdylib_names_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"not-a-component\"\nversion = \"0.1.0\"\nedition = \"2024\"\n[workspace]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("src/lib.rs"), "pub fn f() {}\n").unwrap();
+    let failure = std::panic::catch_unwind(|| postd_testkit::build_component(dir.path()))
+        .expect_err("no component can come out of an rlib crate");
+    let message = failure.downcast_ref::<String>().expect("a message");
+    assert!(message.contains("crate-type = [\"cdylib\"]"), "{message}");
 }

@@ -310,6 +310,16 @@ async fn setup(connector: &Connector) -> (Harness, ExamplePlatform, Api, String)
 }
 
 /// Connects with [`API_KEY`] through `POST /v1/connections`; returns the connection.
+/// [`setup`], then a connection made with [`connect`]; its id last.
+async fn connected(connector: &Connector) -> (Harness, ExamplePlatform, Api, String, String) {
+    let (h, platform, api, key) = setup(connector).await;
+    let connection = connect(&api, &key, connector).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    (h, platform, api, key, connection)
+}
+
 async fn connect(api: &Api, key: &str, connector: &Connector) -> Value {
     let created = api
         .post(
@@ -448,11 +458,7 @@ async fn connects_lists_publishes_deletes_and_answers_challenges(connector: Conn
 }
 
 async fn a_platform_500_is_retried_with_backoff_then_published(connector: Connector) {
-    let (h, platform, api, key) = setup(&connector).await;
-    let connection = connect(&api, &key, &connector).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (h, platform, api, key, connection) = connected(&connector).await;
     platform.with(|s| s.post_failures.push_back(500));
     let post = publish(&api, &key, "k1", &post_body(&connection, "hello")).await;
     let before = h.pipeline.now();
@@ -487,11 +493,7 @@ async fn a_platform_500_is_retried_with_backoff_then_published(connector: Connec
 }
 
 async fn a_platform_401_asks_for_a_refresh_the_api_key_cannot_give(connector: Connector) {
-    let (h, platform, api, key) = setup(&connector).await;
-    let connection = connect(&api, &key, &connector).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (h, platform, api, key, connection) = connected(&connector).await;
     platform.with(|s| s.post_failures.push_back(401));
     let post = publish(&api, &key, "k1", &post_body(&connection, "hello")).await;
     assert_eq!(h.pipeline.run_due().await, 1);
