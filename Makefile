@@ -12,7 +12,7 @@ WASM_DIR    := target/wasm
 WASM_OUT    := $(WASM_DIR)/$(WASM_TARGET)/wasm
 CONNECTORS  := example mailchimp meta linkedin gbp tiktok
 
-.PHONY: scaffold-check guide-check all toolchain services fuzz-tools api-fuzz deny-tools deny deploy-tools deploy-check python-tools python-connectors wasm build release run test bench bench-external lint fmt clean
+.PHONY: scaffold-check guide-check all toolchain services fuzz-tools api-fuzz deny-tools deny deploy-tools deploy-check browser-tools python-tools python-connectors wasm build release run test bench bench-external lint fmt clean
 
 all: build
 
@@ -120,6 +120,14 @@ deploy-check: deploy-tools
 	@if [ -z "$(DEPLOY_HOST)" ]; then echo "$(CARGO) build -p postd-host"; $(CARGO) build -p postd-host; fi
 	$(DEPLOY_VENV)/bin/python scripts/deploy-check.py --host $(or $(DEPLOY_HOST),target/debug/postd-host)
 
+## browser-tools: Debian's chromium and chromium-driver, which the console's browser tests drive
+##                headless (idempotent)
+browser-tools:
+	@command -v chromedriver >/dev/null 2>&1 && command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing chromium and chromium-driver (Debian)"; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; } || { \
+	  echo "error: chromium or chromedriver is missing and could not be installed; the console cannot be tested" >&2; exit 1; }
+
 ## python-tools: componentize-py $(COMPONENTIZE_PY_VERSION) from PyPI into the virtualenv
 ##               $(PYTHON_VENV), which builds Python connectors (idempotent)
 COMPONENTIZE_PY_VERSION := 0.25.0
@@ -186,7 +194,7 @@ run: build
 ##       (cargo test runs the workspace's default members, then the connectors' own unit
 ##       tests, compiled natively; then the API fuzzing and the deployment checks, both on the
 ##       host binary the suite built)
-test: toolchain services fuzz-tools deploy-tools python-connectors
+test: toolchain services fuzz-tools deploy-tools browser-tools python-connectors
 	@mkdir -p target; set -o pipefail; $(CARGO) test 2>&1 | tee target/test-output.log
 	@set -o pipefail; $(CARGO) test $(foreach c,$(CONNECTORS),-p postd-connector-$(c)) 2>&1 | tee -a target/test-output.log
 	@$(MAKE) --no-print-directory scaffold-check

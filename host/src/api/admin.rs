@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
+use sha2::Digest;
 
 use super::{Admin, ApiError, ApiPath, ApiState};
 use crate::fleet::FleetError;
@@ -78,7 +79,7 @@ pub async fn plugins(State(state): State<Arc<ApiState>>, _admin: Admin) -> Json<
 /// swapped in here and, within seconds, on every replica.
 pub async fn upload(
     State(state): State<Arc<ApiState>>,
-    _admin: Admin,
+    admin: Admin,
     ApiPath(id): ApiPath<String>,
     body: Bytes,
 ) -> Result<Json<PluginView>, ApiError> {
@@ -88,15 +89,78 @@ pub async fn upload(
         )));
     }
     let now = state.pipeline.now();
-    let status = state.fleet.upload(&id, body.to_vec(), "admin", now).await?;
+    let status = state
+        .fleet
+        .upload(&id, body.to_vec(), admin.actor(), now)
+        .await?;
     Ok(Json(status.into()))
+}
+
+/// `POST /admin/plugins/{id}/check` answer: what an upload of the same bytes would do.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct CheckVerdict {
+    /// The component would load and serve as this plugin.
+    pub compatible: bool,
+    /// Why it would not, when it would not.
+    pub problem: Option<String>,
+    /// The connector's own version, when it loaded.
+    pub version: Option<String>,
+    /// The name it shows users, when it loaded.
+    pub display_name: Option<String>,
+    /// The SDK it was built with, when it loaded.
+    pub sdk_version: Option<String>,
+    /// Its sha256.
+    pub sha256: String,
+    /// Its size.
+    pub size_bytes: u64,
+    /// The version serving now, which an upload would replace.
+    pub serving_version: Option<String>,
+}
+
+/// `POST /admin/plugins/{id}/check`: the body is a component, validated exactly as an upload
+/// is (compiled, instantiated, its manifest and contract read) and neither stored nor served.
+pub async fn check(
+    State(state): State<Arc<ApiState>>,
+    _admin: Admin,
+    ApiPath(id): ApiPath<String>,
+    body: Bytes,
+) -> Result<Json<CheckVerdict>, ApiError> {
+    let runtime = state.pipeline.runtime();
+    let status = runtime.status(&id).ok_or_else(|| {
+        ApiError::not_found(format!("plugin `{id}` is not configured in plugins.toml"))
+    })?;
+    let sha256 = hex::encode(sha2::Sha256::digest(&body));
+    let size_bytes = body.len() as u64;
+    let verdict = match runtime.validate_upload(&id, body.to_vec()).await {
+        Ok(loaded) => CheckVerdict {
+            compatible: true,
+            problem: None,
+            version: Some(loaded.version.to_string()),
+            display_name: Some(loaded.manifest.display_name.clone()),
+            sdk_version: Some(loaded.manifest.sdk_version.clone()),
+            sha256,
+            size_bytes,
+            serving_version: status.version,
+        },
+        Err(error) => CheckVerdict {
+            compatible: false,
+            problem: Some(error.problem.to_string()),
+            version: None,
+            display_name: None,
+            sdk_version: None,
+            sha256,
+            size_bytes,
+            serving_version: status.version,
+        },
+    };
+    Ok(Json(verdict))
 }
 
 /// `POST /admin/plugins/{id}/rollback`: the previous version serves again, fleet-wide when the
 /// plugin has an uploaded version; otherwise (file versions only) on this replica.
 pub async fn rollback(
     State(state): State<Arc<ApiState>>,
-    _admin: Admin,
+    admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<PluginView>, ApiError> {
     let runtime = state.pipeline.runtime();
@@ -106,7 +170,7 @@ pub async fn rollback(
         )));
     }
     let now = state.pipeline.now();
-    if let Some(status) = state.fleet.rollback(&id, "admin", now).await? {
+    if let Some(status) = state.fleet.rollback(&id, admin.actor(), now).await? {
         return Ok(Json(status.into()));
     }
     runtime
@@ -162,6 +226,23 @@ pub struct ConfigView {
     pub settings: std::collections::BTreeMap<String, String>,
     /// The names of its app secrets.
     pub secrets: Vec<String>,
+    /// What each call may use.
+    pub limits: LimitsView,
+}
+
+/// A plugin's per-call limits, as the admin API shows them.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct LimitsView {
+    /// Fuel units per call.
+    pub fuel: u64,
+    /// Linear memory per instance, MiB.
+    pub memory_mb: u64,
+    /// Wall-clock time per call, ms.
+    pub deadline_ms: u64,
+    /// Calls running at once, across tenants.
+    pub max_concurrency: u64,
+    /// How long a call waits for a slot, ms.
+    pub queue_wait_ms: u64,
 }
 
 /// `GET /admin/config`: the plugin file, why its last change was refused, the overrides.
@@ -185,7 +266,7 @@ pub async fn config(
 /// replaces the file's entry of that id on every replica (a new id adds a plugin).
 pub async fn set_config(
     State(state): State<Arc<ApiState>>,
-    _admin: Admin,
+    admin: Admin,
     ApiPath(id): ApiPath<String>,
     body: Bytes,
 ) -> Result<Json<ConfigView>, ApiError> {
@@ -194,7 +275,7 @@ pub async fn set_config(
     let now = state.pipeline.now();
     state
         .fleet
-        .set_config(&id, Some(text), "admin", now)
+        .set_config(&id, Some(text), admin.actor(), now)
         .await?;
     config_view(&state, &id).await
 }
@@ -202,7 +283,7 @@ pub async fn set_config(
 /// `DELETE /admin/plugins/{id}/config`: the file's entry applies again.
 pub async fn clear_config(
     State(state): State<Arc<ApiState>>,
-    _admin: Admin,
+    admin: Admin,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ConfigView>, ApiError> {
     if state.fleet.config_text(&id).await?.is_none() {
@@ -211,7 +292,10 @@ pub async fn clear_config(
         )));
     }
     let now = state.pipeline.now();
-    state.fleet.set_config(&id, None, "admin", now).await?;
+    state
+        .fleet
+        .set_config(&id, None, admin.actor(), now)
+        .await?;
     config_view(&state, &id).await
 }
 
@@ -234,5 +318,12 @@ async fn config_view(state: &ApiState, id: &str) -> Result<Json<ConfigView>, Api
         tenants: e.tenants.clone(),
         settings: e.settings.clone(),
         secrets: e.secrets.keys().cloned().collect(),
+        limits: LimitsView {
+            fuel: e.limits.fuel,
+            memory_mb: (e.limits.memory_bytes >> 20) as u64,
+            deadline_ms: e.limits.deadline.as_millis() as u64,
+            max_concurrency: e.limits.max_concurrency as u64,
+            queue_wait_ms: e.limits.queue_wait.as_millis() as u64,
+        },
     }))
 }

@@ -271,7 +271,7 @@ pub async fn list(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<Response, ApiError> {
+) -> Result<paging::Page<Connection>, ApiError> {
     page(&state, &caller.tenant, query).await
 }
 
@@ -280,7 +280,7 @@ pub(super) async fn page(
     state: &ApiState,
     tenant: &str,
     query: ListQuery,
-) -> Result<Response, ApiError> {
+) -> Result<paging::Page<Connection>, ApiError> {
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let after = paging::parse_time_and_id(query.cursor.as_deref())?;
     let connections = state
@@ -288,7 +288,7 @@ pub(super) async fn page(
         .tenant(tenant)
         .connections_after(after, i64::from(limit))
         .await?;
-    Ok(paging::page(connections, limit, |c| {
+    Ok(paging::Page::new(connections, limit, |c| {
         paging::time_and_id(c.created_at, &c.id)
     }))
 }

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiJson, ApiPath, ApiQuery, ApiState, Caller, paging};
@@ -341,7 +340,7 @@ pub async fn deliveries(
     caller: Caller,
     ApiPath(id): ApiPath<String>,
     ApiQuery(query): ApiQuery<DeliveriesQuery>,
-) -> Result<Response, ApiError> {
+) -> Result<paging::Page<crate::store::EventDeliveryRecord>, ApiError> {
     if let Some(s) = query.state.as_deref()
         && !["pending", "delivered", "failed"].contains(&s)
     {
@@ -356,7 +355,7 @@ pub async fn deliveries(
         .tenant(&caller.tenant)
         .event_deliveries(&id, query.state.as_deref(), limit, before)
         .await?;
-    Ok(paging::page(deliveries, limit, |d| d.event_id.clone()))
+    Ok(paging::Page::new(deliveries, limit, |d| d.event_id.clone()))
 }
 
 /// `POST /v1/event-endpoints/{id}/redeliver`

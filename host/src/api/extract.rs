@@ -145,8 +145,26 @@ impl FromRequestParts<Arc<ApiState>> for Caller {
     }
 }
 
-/// The platform team, authenticated by the admin key (`POSTD_ADMIN_KEY`).
-pub struct Admin;
+/// The platform team, authenticated by the admin key (`POSTD_ADMIN_KEY`), or an admin signed in
+/// to the console. Its [`actor`](Admin::actor) is what the audit log records for its changes.
+pub struct Admin {
+    actor: String,
+}
+
+impl Admin {
+    /// An admin signed in to the console as `name` (its changes are audited as `console:<name>`).
+    pub fn console(name: &str) -> Self {
+        Admin {
+            actor: format!("console:{name}"),
+        }
+    }
+
+    /// Who the audit log names for this admin's changes: `admin` for the admin key,
+    /// `console:<name>` for a console session.
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+}
 
 impl FromRequestParts<Arc<ApiState>> for Admin {
     type Rejection = ApiError;
@@ -168,7 +186,9 @@ impl FromRequestParts<Arc<ApiState>> for Admin {
         let source = source(parts);
         within_budget(state, source)?;
         if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
-            Ok(Admin)
+            Ok(Admin {
+                actor: "admin".into(),
+            })
         } else {
             state.auth_failures.record_failure(source);
             Err(ApiError::unauthorized("wrong admin key"))

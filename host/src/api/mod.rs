@@ -4,8 +4,8 @@
 //!
 //! Every error answers `{code, message}`; malformed input is a 4xx and changes nothing.
 
-mod admin;
-mod connections;
+pub(crate) mod admin;
+pub(crate) mod connections;
 mod error;
 mod events;
 mod extract;
@@ -13,10 +13,12 @@ mod failures;
 mod metrics;
 mod openapi;
 mod ops;
-mod paging;
-mod posts;
+pub(crate) mod overview;
+pub(crate) mod paging;
+pub(crate) mod posts;
 mod return_to;
-mod tenants;
+pub(crate) mod tenant_activity;
+pub(crate) mod tenants;
 mod unread;
 mod webhooks;
 
@@ -139,6 +141,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/posts/{id}", get(posts::get).delete(posts::delete))
         .route("/analytics", get(posts::analytics))
         .route("/jobs", get(posts::jobs))
+        .route("/jobs/{id}", get(posts::job))
         .route("/jobs/{id}/attempts", get(posts::attempts))
         .route("/dead-letters", get(posts::dead_letters))
         .route("/dead-letters/{id}/replay", post(posts::replay))
@@ -163,7 +166,12 @@ pub fn router(state: Arc<ApiState>) -> Router {
             "/plugins/{id}",
             put(admin::upload).layer(DefaultBodyLimit::max(MAX_COMPONENT_UPLOAD)),
         )
+        .route(
+            "/plugins/{id}/check",
+            post(admin::check).layer(DefaultBodyLimit::max(MAX_COMPONENT_UPLOAD)),
+        )
         .route("/plugins/{id}/rollback", post(admin::rollback))
+        .route("/overview", get(overview::overview))
         .route(
             "/plugins/{id}/config",
             get(admin::config)
@@ -197,6 +205,24 @@ pub fn router(state: Arc<ApiState>) -> Router {
             put(tenants::enable_plugin).delete(tenants::clear_plugin),
         )
         .route("/tenants/{tenant}/connections", get(tenants::connections))
+        .route(
+            "/tenants/{tenant}/connections/{id}/refresh",
+            post(tenant_activity::refresh),
+        )
+        .route("/tenants/{tenant}/jobs", get(tenant_activity::jobs))
+        .route("/tenants/{tenant}/jobs/{id}", get(tenant_activity::job))
+        .route(
+            "/tenants/{tenant}/jobs/{id}/attempts",
+            get(tenant_activity::attempts),
+        )
+        .route(
+            "/tenants/{tenant}/dead-letters",
+            get(tenant_activity::dead_letters),
+        )
+        .route(
+            "/tenants/{tenant}/dead-letters/{id}/replay",
+            post(tenant_activity::replay),
+        )
         .route("/audit", get(tenants::audit))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
     Router::new()
@@ -212,6 +238,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
+        .merge(crate::console::router(state.clone()))
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

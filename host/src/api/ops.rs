@@ -8,6 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::json;
 
 use super::{ApiError, ApiState, openapi};
@@ -30,16 +31,7 @@ pub async fn livez() -> &'static str {
 /// on its own rate buckets and refreshes wait for their lock, so a Redis outage must not take
 /// the whole fleet out of service at once.
 pub async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
-    let database = tokio::time::timeout(
-        READY_DATABASE_WAIT,
-        sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(state.store().pool()),
-    )
-    .await
-    .is_ok_and(|answer| answer.is_ok());
-    let redis = match &state.redis_url {
-        None => None,
-        Some(url) => Some(ping_redis(url).await),
-    };
+    let Backends { database, redis } = backends(&state).await;
     let plugins: serde_json::Map<String, serde_json::Value> = state
         .pipeline
         .runtime()
@@ -74,6 +66,35 @@ pub async fn readyz(State(state): State<Arc<ApiState>>) -> Response {
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(body)).into_response()
+}
+
+/// Whether the database and Redis (when configured) answer now.
+#[derive(Debug, Clone, Copy, Serialize, schemars::JsonSchema)]
+pub struct Backends {
+    /// The database answered within [`READY_DATABASE_WAIT`].
+    pub database: bool,
+    /// Redis answered a `PING` within two seconds; `null` when Redis is not configured.
+    pub redis: Option<bool>,
+}
+
+/// Asks the database and Redis, at once.
+pub async fn backends(state: &ApiState) -> Backends {
+    let database = async {
+        tokio::time::timeout(
+            READY_DATABASE_WAIT,
+            sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(state.store().pool()),
+        )
+        .await
+        .is_ok_and(|answer| answer.is_ok())
+    };
+    let redis = async {
+        match &state.redis_url {
+            None => None,
+            Some(url) => Some(ping_redis(url).await),
+        }
+    };
+    let (database, redis) = tokio::join!(database, redis);
+    Backends { database, redis }
 }
 
 async fn ping_redis(url: &str) -> bool {
@@ -138,6 +159,32 @@ pub async fn metrics(State(state): State<Arc<ApiState>>) -> Result<Response, Api
         &mut out,
         format!("postd_jobs_held_total {}", state.pipeline.jobs_held()),
     );
+    line(
+        &mut out,
+        "# HELP postd_job_runs_total Job runs recorded by this process, by plugin and outcome."
+            .into(),
+    );
+    line(&mut out, "# TYPE postd_job_runs_total counter".into());
+    for ((plugin, outcome), n) in state.pipeline.activity().outcomes() {
+        line(
+            &mut out,
+            format!("postd_job_runs_total{{plugin=\"{plugin}\",outcome=\"{outcome}\"}} {n}"),
+        );
+    }
+    line(
+        &mut out,
+        "# HELP postd_job_errors_total Failed job runs recorded by this process, by plugin and error code.".into(),
+    );
+    line(&mut out, "# TYPE postd_job_errors_total counter".into());
+    for ((plugin, code), n) in state.pipeline.activity().errors() {
+        line(
+            &mut out,
+            format!(
+                "postd_job_errors_total{{plugin=\"{plugin}\",code=\"{}\"}} {n}",
+                escape(&code)
+            ),
+        );
+    }
     line(
         &mut out,
         "# HELP postd_event_deliveries_total Outbound event delivery attempts by outcome (retry: failed, to be tried again; failed: given up).".into(),

@@ -44,14 +44,32 @@ pub fn parse_time_and_id(given: Option<&str>) -> Result<Option<(i64, &str)>, Api
         .ok_or_else(bad_cursor)
 }
 
-/// `items` as a JSON array, with `next-cursor` when the page is full.
-pub fn page<T: Serialize>(items: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Response {
-    let next = (items.len() == limit as usize)
-        .then(|| items.last().map(&cursor_of))
-        .flatten();
-    let mut response = Json(items).into_response();
-    if let Some(value) = next.and_then(|n| HeaderValue::from_str(&n).ok()) {
-        response.headers_mut().insert(NEXT_CURSOR, value);
+/// One page of a list: answered as a JSON array of `items`, with the `next-cursor` header when
+/// the page is full. The console reads the same value its API route answers.
+#[derive(Debug)]
+pub struct Page<T> {
+    /// The items, in the list's order.
+    pub items: Vec<T>,
+    /// The cursor of the next page, when this one is full.
+    pub next: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// `items` read with `limit`: full pages name the cursor of their last item.
+    pub fn new(items: Vec<T>, limit: u32, cursor_of: impl Fn(&T) -> String) -> Self {
+        let next = (items.len() == limit as usize)
+            .then(|| items.last().map(&cursor_of))
+            .flatten();
+        Page { items, next }
     }
-    response
+}
+
+impl<T: Serialize> IntoResponse for Page<T> {
+    fn into_response(self) -> Response {
+        let mut response = Json(self.items).into_response();
+        if let Some(value) = self.next.and_then(|n| HeaderValue::from_str(&n).ok()) {
+            response.headers_mut().insert(NEXT_CURSOR, value);
+        }
+        response
+    }
 }

@@ -17,7 +17,8 @@ use super::{ApiError, ApiJson, ApiJsonOrEmpty, ApiPath, ApiQuery, ApiState, Call
 use crate::runtime::wit::connector::{AnalyticsRequest, Capabilities, DeleteRequest};
 use crate::runtime::{Answer, Invocation};
 use crate::store::{
-    Accepted, Attempt, Job, JobState, MediaItem, NewPost, PostContent, PostRecord, Target,
+    Accepted, Attempt, Job, JobFilter, JobState, MediaItem, NewPost, PostContent, PostRecord,
+    Target,
 };
 
 /// `POST /v1/posts` (with an `Idempotency-Key` header).
@@ -119,12 +120,21 @@ pub struct MetricView {
 }
 
 /// `GET /v1/jobs` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JobsQuery {
     /// Only jobs in this state.
     #[serde(default)]
     pub status: Option<String>,
+    /// Only jobs of this plugin.
+    #[serde(default)]
+    pub plugin: Option<String>,
+    /// Only jobs created at or after this (Unix ms).
+    #[serde(default)]
+    pub since_ms: Option<i64>,
+    /// Only jobs created before this (Unix ms).
+    #[serde(default)]
+    pub until_ms: Option<i64>,
     /// At most this many (default 100, at most 1000).
     #[serde(default)]
     pub limit: Option<u32>,
@@ -134,7 +144,7 @@ pub struct JobsQuery {
 }
 
 /// `GET /v1/dead-letters` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeadLettersQuery {
     /// At most this many (default 100, at most 1000).
@@ -324,9 +334,9 @@ pub async fn jobs(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
     ApiQuery(query): ApiQuery<JobsQuery>,
-) -> Result<Response, ApiError> {
+) -> Result<paging::Page<Job>, ApiError> {
     let status = match query.status.as_deref() {
-        None => None,
+        None | Some("") => None,
         Some(word) => Some(JobState::parse(word).ok_or_else(|| {
             ApiError::bad_request(
                 "status is one of queued, running, paused, published, dead, cancelled, deleted",
@@ -338,9 +348,27 @@ pub async fn jobs(
     let jobs = state
         .store()
         .tenant(&caller.tenant)
-        .jobs_before(status, limit, before)
+        .jobs_before(
+            &JobFilter {
+                state: status,
+                plugin: query.plugin.filter(|p| !p.is_empty()),
+                since: query.since_ms,
+                until: query.until_ms,
+            },
+            limit,
+            before,
+        )
         .await?;
-    Ok(paging::page(jobs, limit, |j| j.id.clone()))
+    Ok(paging::Page::new(jobs, limit, |j| j.id.clone()))
+}
+
+/// `GET /v1/jobs/{id}`
+pub async fn job(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<Job>, ApiError> {
+    Ok(Json(state.store().tenant(&caller.tenant).job(&id).await?))
 }
 
 /// `GET /v1/jobs/{id}/attempts`: a job's recorded runs, oldest first, each with its trace id
@@ -360,7 +388,7 @@ pub async fn dead_letters(
     State(state): State<Arc<ApiState>>,
     caller: Caller,
     ApiQuery(query): ApiQuery<DeadLettersQuery>,
-) -> Result<Response, ApiError> {
+) -> Result<paging::Page<crate::store::DeadLetter>, ApiError> {
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let before = paging::cursor(query.cursor.as_deref())?;
     let letters = state
@@ -368,7 +396,7 @@ pub async fn dead_letters(
         .tenant(&caller.tenant)
         .dead_letters_before(limit, before)
         .await?;
-    Ok(paging::page(letters, limit, |d| d.id.clone()))
+    Ok(paging::Page::new(letters, limit, |d| d.id.clone()))
 }
 
 /// `POST /v1/dead-letters/{id}/replay` body (optional).
@@ -388,13 +416,24 @@ pub async fn replay(
     ApiPath(id): ApiPath<String>,
     ApiJsonOrEmpty(body): ApiJsonOrEmpty<ReplayBody>,
 ) -> Result<(StatusCode, Json<Job>), ApiError> {
+    replay_as(&state, &caller.tenant, &id, "api", body).await
+}
+
+/// Replays `tenant`'s dead letter `id` with `body`'s option changes, audited as `actor`'s.
+pub(super) async fn replay_as(
+    state: &ApiState,
+    tenant: &str,
+    id: &str,
+    actor: &str,
+    body: ReplayBody,
+) -> Result<(StatusCode, Json<Job>), ApiError> {
     check_option_changes(&body.options)?;
     Ok((
         StatusCode::ACCEPTED,
         Json(
             state
                 .pipeline
-                .replay(&caller.tenant, &id, "api", &body.options)
+                .replay(tenant, id, actor, &body.options)
                 .await?,
         ),
     ))

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::{Admin, ApiError, ApiJson, ApiJsonOrEmpty, ApiPath, ApiQuery, ApiState, paging};
@@ -18,7 +17,6 @@ use crate::store::{
 };
 
 /// Who the audit log names for changes made through this API.
-const ACTOR: &str = "admin";
 
 /// `POST /admin/tenants`
 #[derive(Debug, Deserialize)]
@@ -167,7 +165,7 @@ const MAX_GRACE_SECS: u64 = 30 * 24 * 3600;
 /// `POST /admin/tenants`: creates a tenant and its first API key.
 pub async fn create(
     State(state): State<Arc<ApiState>>,
-    _admin: Admin,
+    admin: Admin,
     ApiJson(body): ApiJson<NewTenant>,
 ) -> Result<(StatusCode, Json<TenantCreated>), ApiError> {
     let valid = (1..=64).contains(&body.id.len())
@@ -203,7 +201,7 @@ pub async fn create(
     let made = state
         .store()
         .tenant(&body.id)
-        .add_api_key("default", ACTOR, now)
+        .add_api_key("default", admin.actor(), now)
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -220,7 +218,7 @@ pub async fn list(
     State(state): State<Arc<ApiState>>,
     _admin: Admin,
     ApiQuery(query): ApiQuery<TenantsQuery>,
-) -> Result<Response, ApiError> {
+) -> Result<paging::Page<TenantRecord>, ApiError> {
     let status = match query.status.as_deref() {
         None | Some("") => None,
         Some(word) => Some(TenantStatus::parse(word).ok_or_else(|| {
@@ -230,7 +228,7 @@ pub async fn list(
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let after = paging::parse_time_and_id(query.cursor.as_deref())?;
     let tenants = state.store().tenants_after(status, limit, after).await?;
-    Ok(paging::page(tenants, limit, |t| {
+    Ok(paging::Page::new(tenants, limit, |t| {
         paging::time_and_id(t.created_at, &t.id)
     }))
 }
@@ -254,7 +252,7 @@ pub async fn get(
 /// `POST /admin/tenants/{tenant}/disable`: keys refused on every replica, jobs held.
 pub async fn disable(
     State(state): State<Arc<ApiState>>,
-    _admin: Admin,
+    admin: Admin,
     ApiPath(tenant): ApiPath<String>,
     ApiJsonOrEmpty(body): ApiJsonOrEmpty<Disable>,
 ) -> Result<Json<TenantRecord>, ApiError> {
@@ -265,7 +263,7 @@ pub async fn disable(
     Ok(Json(
         state
             .store()
-            .disable_tenant(&tenant, &body.reason, ACTOR, now)
+            .disable_tenant(&tenant, &body.reason, admin.actor(), now)
             .await?,
     ))
 }
@@ -287,7 +285,7 @@ const MAX_EGRESS_PER_SECOND: u32 = 1_000_000;
 /// replica.
 pub async fn set_limits(
     State(state): State<Arc<ApiState>>,
-    _admin: Admin,
+    admin: Admin,
     ApiPath(tenant): ApiPath<String>,
     ApiJson(body): ApiJson<TenantLimits>,
 ) -> Result<Json<TenantRecord>, ApiError> {
@@ -302,7 +300,7 @@ pub async fn set_limits(
     let now = state.pipeline.now();
     let record = state
         .store()
-        .set_tenant_egress(&tenant, body.egress_per_second, ACTOR, now)
+        .set_tenant_egress(&tenant, body.egress_per_second, admin.actor(), now)
         .await?;
     state
         .pipeline
@@ -315,24 +313,30 @@ pub async fn set_limits(
 /// `POST /admin/tenants/{tenant}/enable`: keys work again, held jobs are queued.
 pub async fn enable_tenant(
     State(state): State<Arc<ApiState>>,
-    _admin: Admin,
+    admin: Admin,
     ApiPath(tenant): ApiPath<String>,
 ) -> Result<Json<TenantRecord>, ApiError> {
     let now = state.pipeline.now();
     Ok(Json(
-        state.store().enable_tenant(&tenant, ACTOR, now).await?,
+        state
+            .store()
+            .enable_tenant(&tenant, admin.actor(), now)
+            .await?,
     ))
 }
 
 /// `DELETE /admin/tenants/{tenant}`: secrets erased, jobs cancelled, keys revoked.
 pub async fn delete(
     State(state): State<Arc<ApiState>>,
-    _admin: Admin,
+    admin: Admin,
     ApiPath(tenant): ApiPath<String>,
 ) -> Result<Json<TenantDeletion>, ApiError> {
     let now = state.pipeline.now();
     Ok(Json(
-        state.store().delete_tenant(&tenant, ACTOR, now).await?,
+        state
+            .store()
+            .delete_tenant(&tenant, admin.actor(), now)
+            .await?,
     ))
 }
 
@@ -349,7 +353,7 @@ pub async fn keys(
 /// `POST /admin/tenants/{tenant}/keys`: a named key, shown once.
 pub async fn add_key(
     State(state): State<Arc<ApiState>>,
-    _admin: Admin,
+    admin: Admin,
     ApiPath(tenant): ApiPath<String>,
     ApiJson(body): ApiJson<NewKey>,
 ) -> Result<(StatusCode, Json<KeyCreated>), ApiError> {
@@ -363,7 +367,7 @@ pub async fn add_key(
     let made = state
         .store()
         .tenant(&tenant)
-        .add_api_key(name, ACTOR, state.pipeline.now())
+        .add_api_key(name, admin.actor(), state.pipeline.now())
         .await?;
     Ok((StatusCode::CREATED, Json(made.into())))
 }
@@ -371,7 +375,7 @@ pub async fn add_key(
 /// `DELETE /admin/tenants/{tenant}/keys/{id}`: refused from now on.
 pub async fn revoke_key(
     State(state): State<Arc<ApiState>>,
-    _admin: Admin,
+    admin: Admin,
     ApiPath((tenant, id)): ApiPath<(String, String)>,
 ) -> Result<Json<ApiKeyRecord>, ApiError> {
     live(&state, &tenant).await?;
@@ -379,7 +383,7 @@ pub async fn revoke_key(
         state
             .store()
             .tenant(&tenant)
-            .revoke_api_key(&id, ACTOR, state.pipeline.now())
+            .revoke_api_key(&id, admin.actor(), state.pipeline.now())
             .await?,
     ))
 }
@@ -388,7 +392,7 @@ pub async fn revoke_key(
 /// works for `grace_secs` more.
 pub async fn rotate_key(
     State(state): State<Arc<ApiState>>,
-    _admin: Admin,
+    admin: Admin,
     ApiPath((tenant, id)): ApiPath<(String, String)>,
     ApiJsonOrEmpty(body): ApiJsonOrEmpty<Rotate>,
 ) -> Result<(StatusCode, Json<KeyCreated>), ApiError> {
@@ -404,7 +408,7 @@ pub async fn rotate_key(
         .rotate_api_key(
             &id,
             body.grace_secs as Millis * 1000,
-            ACTOR,
+            admin.actor(),
             state.pipeline.now(),
         )
         .await?;
@@ -427,7 +431,7 @@ pub async fn connections(
     _admin: Admin,
     ApiPath(tenant): ApiPath<String>,
     ApiQuery(query): ApiQuery<super::connections::ListQuery>,
-) -> Result<Response, ApiError> {
+) -> Result<paging::Page<crate::store::Connection>, ApiError> {
     state.store().tenant_record(&tenant).await?;
     super::connections::page(&state, &tenant, query).await
 }
@@ -437,7 +441,7 @@ pub async fn audit(
     State(state): State<Arc<ApiState>>,
     _admin: Admin,
     ApiQuery(query): ApiQuery<AuditQuery>,
-) -> Result<Response, ApiError> {
+) -> Result<paging::Page<AuditRecord>, ApiError> {
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let before = paging::cursor(query.cursor.as_deref())?;
     let filter = AuditFilter {
@@ -448,13 +452,15 @@ pub async fn audit(
         until_ms: query.until_ms,
     };
     let entries = state.store().audit_entries(&filter, limit, before).await?;
-    Ok(paging::page(entries, limit, |e: &AuditRecord| e.id.clone()))
+    Ok(paging::Page::new(entries, limit, |e: &AuditRecord| {
+        e.id.clone()
+    }))
 }
 
 /// `PUT /admin/tenants/{tenant}/plugins/{id}`: overrides `plugins.toml` for one tenant.
 pub async fn enable_plugin(
     State(state): State<Arc<ApiState>>,
-    _admin: Admin,
+    admin: Admin,
     ApiPath((tenant, id)): ApiPath<(String, String)>,
     ApiJson(body): ApiJson<Enablement>,
 ) -> Result<StatusCode, ApiError> {
@@ -462,7 +468,7 @@ pub async fn enable_plugin(
     state
         .store()
         .tenant(&tenant)
-        .set_plugin_enabled(&id, body.enabled, ACTOR, state.pipeline.now())
+        .set_plugin_enabled(&id, body.enabled, admin.actor(), state.pipeline.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -470,14 +476,14 @@ pub async fn enable_plugin(
 /// `DELETE /admin/tenants/{tenant}/plugins/{id}`: back to `plugins.toml`.
 pub async fn clear_plugin(
     State(state): State<Arc<ApiState>>,
-    _admin: Admin,
+    admin: Admin,
     ApiPath((tenant, id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     known(&state, &tenant, &id).await?;
     state
         .store()
         .tenant(&tenant)
-        .clear_plugin_enabled(&id, ACTOR, state.pipeline.now())
+        .clear_plugin_enabled(&id, admin.actor(), state.pipeline.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,6 +8,7 @@
 //! and another worker runs the job again with the recovery point the connector recorded, so a
 //! connector that checkpoints before each irreversible step never posts twice.
 
+mod activity;
 mod clock;
 mod content;
 mod dispatch;
@@ -25,6 +26,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use activity::{Activity, MINUTES_KEPT, MinuteCounts};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dispatch::{DispatchSettings, Dispatcher, JOBS_CHANNEL};
 pub use health::HealthOutcome;
@@ -116,6 +118,7 @@ pub struct Pipeline {
     finisher: finisher::Finisher,
     events: Arc<EventDelivery>,
     holds: holds::Holds,
+    activity: activity::Activity,
 }
 
 impl Pipeline {
@@ -139,6 +142,7 @@ impl Pipeline {
             finisher: finisher::Finisher::new(store.clone(), settings.finish_batch),
             events,
             holds: holds::Holds::default(),
+            activity: activity::Activity::default(),
             store,
             runtime,
             clock,
@@ -171,6 +175,11 @@ impl Pipeline {
     /// The settings.
     pub fn settings(&self) -> &PipelineSettings {
         &self.settings
+    }
+
+    /// What this process's job runs did lately (per minute, by plugin and outcome).
+    pub fn activity(&self) -> &activity::Activity {
+        &self.activity
     }
 
     /// Job runs this process put back without running because a rate bucket had no room.

@@ -61,7 +61,12 @@ impl Pipeline {
         };
         let now = self.now();
         match self.finisher.finish(claimed, &finish, now).await {
-            Ok(true) => {}
+            Ok(true) => self.activity.record(
+                &claimed.job.plugin,
+                finish.outcome.word(),
+                finish.error_code.as_deref(),
+                now,
+            ),
             Ok(false) => {
                 tracing::warn!(job = %claimed.job.id, "lease lost before the outcome was recorded; the job's new holder decides");
                 return None;

@@ -39,6 +39,15 @@ impl TenantStatus {
         })
     }
 
+    /// The word [`TenantStatus::parse`] reads.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TenantStatus::Active => "active",
+            TenantStatus::Disabled => "disabled",
+            TenantStatus::Deleted => "deleted",
+        }
+    }
+
     /// The SQL condition on `tenants` that selects this status.
     fn condition(self) -> &'static str {
         match self {

@@ -91,26 +91,35 @@ impl TenantStore {
 
     /// This tenant's jobs, optionally in one state, newest first.
     pub async fn jobs(&self, state: Option<JobState>, limit: u32) -> Result<Vec<Job>, StoreError> {
-        self.jobs_before(state, limit, None).await
+        let filter = JobFilter {
+            state,
+            ..JobFilter::default()
+        };
+        self.jobs_before(&filter, limit, None).await
     }
 
-    /// One page of jobs, newest first: those whose id sorts before `before` (the last id of the
-    /// previous page; ids are time-ordered), at most `limit`.
+    /// One page of jobs, newest first: those `filter` keeps whose id sorts before `before` (the
+    /// last id of the previous page; ids are time-ordered), at most `limit`.
     pub async fn jobs_before(
         &self,
-        state: Option<JobState>,
+        filter: &JobFilter,
         limit: u32,
         before: Option<&str>,
     ) -> Result<Vec<Job>, StoreError> {
         let rows = sqlx::query(AssertSqlSafe(format!(
             "SELECT {JOB_COLUMNS} FROM jobs j JOIN posts p ON p.tenant_id = j.tenant_id AND p.id = j.post_id
              WHERE j.tenant_id = $1 AND ($2 IS NULL OR j.state = $2) AND ($4 IS NULL OR j.id < $4)
+               AND ($5 IS NULL OR j.plugin = $5) AND ($6 IS NULL OR j.created_at >= $6)
+               AND ($7 IS NULL OR j.created_at < $7)
              ORDER BY j.id DESC LIMIT $3"
         )))
         .bind(&self.tenant)
-        .bind(state.map(JobState::as_str))
+        .bind(filter.state.map(JobState::as_str))
         .bind(limit as i64)
         .bind(before)
+        .bind(filter.plugin.as_deref())
+        .bind(filter.since)
+        .bind(filter.until)
         .fetch_all(&self.store.pool)
         .await
         .map_err(StoreError::db("listing jobs"))?;
@@ -340,4 +349,17 @@ impl TenantStore {
             .map_err(StoreError::db("committing a replay"))?;
         self.job(&job_id).await
     }
+}
+
+/// Which jobs a list keeps; every field set narrows it.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    /// Only jobs in this state.
+    pub state: Option<JobState>,
+    /// Only jobs of this plugin.
+    pub plugin: Option<String>,
+    /// Only jobs created at or after this (Unix ms).
+    pub since: Option<Millis>,
+    /// Only jobs created before this (Unix ms).
+    pub until: Option<Millis>,
 }

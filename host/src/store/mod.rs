@@ -17,6 +17,7 @@ mod access;
 mod admin;
 mod connection_lookups;
 mod connections;
+mod console;
 mod deliveries;
 mod events;
 mod finish;
@@ -46,10 +47,12 @@ pub use admin::{
     TenantStatus,
 };
 pub use connections::PAUSED_FOR_CONNECTION;
+pub use console::{ConnectSession, ConsoleSession};
 pub use deliveries::{
     AttemptRecord, ClaimedDelivery, DeliveryAttempt, DeliveryNext, EventDeliveryRecord, Redelivery,
 };
 pub use events::NewWebhookEvent;
+pub use jobs::JobFilter;
 pub use model::*;
 pub use outbox::{EventEndpoint, EventEndpointChange, NewEventEndpoint, new_event_endpoint_id};
 pub use pipeline::{Claimed, Finish, FinishOutcome, HeldScopes, postgres_claim_sql};

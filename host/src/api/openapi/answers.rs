@@ -6,9 +6,10 @@ use schemars::JsonSchema;
 use schemars::generate::{Contract, SchemaGenerator, SchemaSettings};
 use serde_json::{Map, Value};
 
-use crate::api::admin::{ConfigView, PluginView};
+use crate::api::admin::{CheckVerdict, ConfigView, PluginView};
 use crate::api::connections::{AccountView, OAuthStart};
 use crate::api::events::{EndpointWithSecret, EventTypeView, Redelivered};
+use crate::api::overview::Overview;
 use crate::api::posts::{Deletion, MetricView};
 use crate::api::return_to::ReturnOrigins;
 use crate::api::tenants::{KeyCreated, PluginEnablement, TenantCreated, TenantView};
@@ -45,6 +46,7 @@ const ANSWERS: &[(&str, &str, Make)] = &[
     ("delete", "/v1/posts/{id}", one::<Deletion>),
     ("get", "/v1/analytics", list::<MetricView>),
     ("get", "/v1/jobs", list::<Job>),
+    ("get", "/v1/jobs/{id}", one::<Job>),
     ("get", "/v1/jobs/{id}/attempts", list::<Attempt>),
     ("get", "/v1/dead-letters", list::<DeadLetter>),
     ("post", "/v1/dead-letters/{id}/replay", one::<Job>),
@@ -114,6 +116,30 @@ const ANSWERS: &[(&str, &str, Make)] = &[
         list::<Connection>,
     ),
     ("get", "/admin/audit", list::<AuditRecord>),
+    ("post", "/admin/plugins/{id}/check", one::<CheckVerdict>),
+    ("get", "/admin/overview", one::<Overview>),
+    (
+        "post",
+        "/admin/tenants/{tenant}/connections/{id}/refresh",
+        one::<Connection>,
+    ),
+    ("get", "/admin/tenants/{tenant}/jobs", list::<Job>),
+    ("get", "/admin/tenants/{tenant}/jobs/{id}", one::<Job>),
+    (
+        "get",
+        "/admin/tenants/{tenant}/jobs/{id}/attempts",
+        list::<Attempt>,
+    ),
+    (
+        "get",
+        "/admin/tenants/{tenant}/dead-letters",
+        list::<DeadLetter>,
+    ),
+    (
+        "post",
+        "/admin/tenants/{tenant}/dead-letters/{id}/replay",
+        one::<Job>,
+    ),
 ];
 
 /// A generator of schemas for what the host serializes (OpenAPI 3.0 dialect; a field left out

@@ -101,7 +101,12 @@ pub fn document() -> Value {
                 "content": { "text/plain": { "schema": { "type": "string" } } }
             });
         }
-        if (operation.method, operation.path) == ("put", "/admin/plugins/{id}") {
+        if [
+            ("put", "/admin/plugins/{id}"),
+            ("post", "/admin/plugins/{id}/check"),
+        ]
+        .contains(&(operation.method, operation.path))
+        {
             entry["requestBody"] = json!({
                 "required": true,
                 "description": "The component (wasm32-wasip2), at most 64 MiB",

@@ -162,6 +162,33 @@ const PARAMETERS: &[Param] = &[
     ),
     param(
         "get",
+        "/v1/jobs",
+        "query",
+        "plugin",
+        false,
+        STRING,
+        "Only jobs of this plugin",
+    ),
+    param(
+        "get",
+        "/v1/jobs",
+        "query",
+        "since_ms",
+        false,
+        INTEGER,
+        "Only jobs created at or after this, Unix ms",
+    ),
+    param(
+        "get",
+        "/v1/jobs",
+        "query",
+        "until_ms",
+        false,
+        INTEGER,
+        "Only jobs created before this, Unix ms",
+    ),
+    param(
+        "get",
         "/v1/event-endpoints/{id}/deliveries",
         "query",
         "state",
@@ -250,7 +277,16 @@ const PAGED_BY_100: &[&str] = &[
     "/v1/dead-letters",
     "/admin/tenants",
     "/admin/tenants/{tenant}/connections",
+    "/admin/tenants/{tenant}/jobs",
+    "/admin/tenants/{tenant}/dead-letters",
     "/admin/audit",
+];
+
+/// Admin routes that read a tenant's list as its own key does under `/v1`: they take the same
+/// query parameters.
+const MIRRORS: &[(&str, &str)] = &[
+    ("/admin/tenants/{tenant}/jobs", "/v1/jobs"),
+    ("/admin/tenants/{tenant}/dead-letters", "/v1/dead-letters"),
 ];
 
 /// The `limit` and `cursor` parameters of a list in [`PAGED_BY_100`].
@@ -270,9 +306,13 @@ pub(super) fn parameters(method: &str, path: &str) -> Vec<Value> {
         .split('/')
         .filter_map(|segment| segment.strip_prefix('{')?.strip_suffix('}'))
         .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }));
+    let query_of = MIRRORS
+        .iter()
+        .find(|(admin, _)| *admin == path)
+        .map_or(path, |(_, v1)| v1);
     let others = PARAMETERS
         .iter()
-        .filter(|p| p.method == method && p.path == path)
+        .filter(|p| p.method == method && p.path == query_of)
         .map(|p| {
             let schema: Value = serde_json::from_str(p.schema).expect("parameter schemas are JSON");
             json!({ "name": p.name, "in": p.place, "required": p.required, "description": p.description, "schema": schema })

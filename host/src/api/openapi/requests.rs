@@ -36,6 +36,12 @@ pub(super) fn schemas() -> Value {
                 "scheduled_for": { "type": "integer", "description": "Unix seconds" }
             }
         },
+        "ReplayBody": {
+            "type": "object", "additionalProperties": false,
+            "properties": { "options": { "type": "object", "maxProperties": 32,
+                "additionalProperties": { "type": "string", "nullable": true, "maxLength": 4096 },
+                "description": "Options to change before the job runs again: a value sets it, null removes it" } }
+        },
         "NewTenant": {
             "type": "object", "required": ["id", "name"], "additionalProperties": false,
             "properties": { "id": { "type": "string" }, "name": { "type": "string" } }

@@ -4,6 +4,7 @@
 mod access;
 mod admin;
 mod binary;
+mod console;
 mod drain;
 mod events;
 mod fleet;

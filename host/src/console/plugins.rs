@@ -1,0 +1,172 @@
+//! Plugins: each one's versions, limits, grants and settings (secrets by name only), an upload
+//! checked before it serves, rollback, and the tenants-by-plugins enablement matrix.
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Form, Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::page::{Frame, PageResult, render, when};
+use super::session::Signed;
+use crate::api::admin::{self, ConfigView, PluginView};
+use crate::api::tenants::{self, Enablement, PluginEnablement, TenantsQuery};
+use crate::api::{ApiPath, ApiQuery, ApiState};
+use crate::store::TenantRecord;
+
+/// How many tenants one page of the enablement matrix shows.
+pub const MATRIX_TENANTS: u32 = 25;
+
+#[derive(Template)]
+#[template(path = "console/plugins.html")]
+struct PluginsPage {
+    frame: Frame,
+    plugins: Vec<(PluginView, Option<ConfigView>)>,
+    matrix: Vec<(TenantRecord, Vec<PluginEnablement>)>,
+    next: Option<String>,
+}
+
+impl PluginsPage {
+    fn since(&self, at: &Option<u64>) -> String {
+        at.map_or_else(|| "—".into(), |s| when(s as i64 * 1000))
+    }
+}
+
+/// `GET /console/plugins` query.
+#[derive(Debug, Default, Deserialize)]
+pub struct PluginsQuery {
+    /// The matrix page.
+    #[serde(default)]
+    cursor: Option<String>,
+    /// The message about the change just made.
+    #[serde(default)]
+    notice: Option<String>,
+}
+
+/// `GET /console/plugins`
+pub async fn page(
+    State(state): State<Arc<ApiState>>,
+    signed: Signed,
+    Query(query): Query<PluginsQuery>,
+) -> PageResult {
+    let axum::Json(views) = admin::plugins(State(state.clone()), signed.admin()).await;
+    let mut plugins = Vec::with_capacity(views.len());
+    for view in views {
+        let config = admin::config(
+            State(state.clone()),
+            signed.admin(),
+            ApiPath(view.id.clone()),
+        )
+        .await
+        .ok()
+        .map(|c| c.0);
+        plugins.push((view, config));
+    }
+    let tenants = tenants::list(
+        State(state.clone()),
+        signed.admin(),
+        ApiQuery(TenantsQuery {
+            status: Some("active".into()),
+            limit: Some(MATRIX_TENANTS),
+            cursor: query.cursor,
+        }),
+    )
+    .await?;
+    let mut matrix = Vec::with_capacity(tenants.items.len());
+    for tenant in tenants.items {
+        let axum::Json(enabled) = tenants::plugins(
+            State(state.clone()),
+            signed.admin(),
+            ApiPath(tenant.id.clone()),
+        )
+        .await?;
+        matrix.push((tenant, enabled));
+    }
+    Ok(render(&PluginsPage {
+        frame: Frame::new("plugins", &signed).with_notice(query.notice),
+        plugins,
+        matrix,
+        next: tenants.next,
+    }))
+}
+
+/// `POST /console/plugins/{id}/check`: the body is the component (sent by `console.js`).
+pub async fn check(
+    State(state): State<Arc<ApiState>>,
+    signed: Signed,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    admin::check(State(state), signed.admin(), ApiPath(id), body)
+        .await
+        .into_response()
+}
+
+/// `POST /console/plugins/{id}/upload`: the body is the component; answers like the admin
+/// API's upload (JSON), for `console.js`.
+pub async fn upload(
+    State(state): State<Arc<ApiState>>,
+    signed: Signed,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    admin::upload(State(state), signed.admin(), ApiPath(id), body)
+        .await
+        .into_response()
+}
+
+/// `POST /console/plugins/{id}/rollback`
+pub async fn rollback(
+    State(state): State<Arc<ApiState>>,
+    signed: Signed,
+    Path(id): Path<String>,
+) -> PageResult {
+    let axum::Json(view) = admin::rollback(State(state), signed.admin(), ApiPath(id)).await?;
+    Ok(back(&format!(
+        "{} rolled back: {} serves",
+        view.id,
+        view.version.as_deref().unwrap_or("nothing")
+    )))
+}
+
+/// A cell of the enablement matrix.
+#[derive(Debug, Deserialize)]
+pub struct Toggle {
+    /// `on`, `off`, or `default` (back to plugins.toml).
+    to: String,
+}
+
+/// `POST /console/plugins/{id}/tenants/{tenant}`
+pub async fn toggle(
+    State(state): State<Arc<ApiState>>,
+    signed: Signed,
+    Path((id, tenant)): Path<(String, String)>,
+    Form(form): Form<Toggle>,
+) -> PageResult {
+    let path = ApiPath((tenant.clone(), id.clone()));
+    match form.to.as_str() {
+        "default" => {
+            tenants::clear_plugin(State(state), signed.admin(), path).await?;
+        }
+        word => {
+            let enabled = word == "on";
+            tenants::enable_plugin(
+                State(state),
+                signed.admin(),
+                path,
+                crate::api::ApiJson(Enablement { enabled }),
+            )
+            .await?;
+        }
+    }
+    Ok(back(&format!("{id} for {tenant}: {}", form.to)))
+}
+
+fn back(notice: &str) -> Response {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("notice", notice)
+        .finish();
+    Redirect::to(&format!("/console/plugins?{query}")).into_response()
+}
