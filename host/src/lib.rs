@@ -16,6 +16,7 @@ pub mod api;
 pub mod capability;
 pub mod check;
 pub mod config;
+pub mod connect;
 pub mod console;
 pub mod events;
 pub mod files;

@@ -5,6 +5,7 @@
 //! Every error answers `{code, message}`; malformed input is a 4xx and changes nothing.
 
 pub(crate) mod admin;
+mod connect_sessions;
 pub(crate) mod connections;
 mod error;
 mod events;
@@ -31,6 +32,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::extract::connect_info::IntoMakeServiceWithConnectInfo;
 use axum::routing::{get, post, put};
 
+pub use connect_sessions::{CONNECT_SESSION_TTL, ConnectSessionCreated};
 pub use error::ApiError;
 pub use extract::{
     Admin, ApiJson, ApiJsonOrEmpty, ApiPath, ApiQuery, Caller, constant_time_eq, source,
@@ -38,6 +40,7 @@ pub use extract::{
 pub use failures::{DEFAULT_FAILURES_PER_MINUTE, FailureBudget, MAX_SOURCES};
 pub use metrics::HttpMetrics;
 pub use openapi::{Access, OPERATIONS, Operation, document as openapi_document};
+pub use return_to::redirect as return_to_redirect;
 
 use crate::capability::http::LocalRateLimiter;
 use crate::jobs::Pipeline;
@@ -135,6 +138,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
             "/oauth/return-origins",
             get(return_to::get_origins).put(return_to::put_origins),
         )
+        .route("/connect-sessions", post(connect_sessions::create))
         .route("/oauth/{plugin}/start", get(connections::oauth_start))
         .route("/oauth/{plugin}/callback", get(connections::oauth_callback))
         .route("/posts", post(posts::create))
@@ -239,6 +243,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/openapi.json", get(ops::openapi))
         .merge(crate::console::router(state.clone()))
+        .merge(crate::connect::router())
         .fallback(ops::not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -489,7 +489,10 @@ pub async fn clear_plugin(
 }
 
 /// Every configured plugin with whether `tenant` may use it.
-async fn enablement(state: &ApiState, tenant: &str) -> Result<Vec<PluginEnablement>, ApiError> {
+pub(crate) async fn enablement(
+    state: &ApiState,
+    tenant: &str,
+) -> Result<Vec<PluginEnablement>, ApiError> {
     let runtime = state.pipeline.runtime();
     let scoped = state.store().tenant(tenant);
     let mut out = Vec::new();

@@ -32,7 +32,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
-pub use session::{SESSION_COOKIE, SESSION_TTL};
+pub use session::{SESSION_COOKIE, SESSION_TTL, harden};
 
 use crate::api::{ApiState, MAX_COMPONENT_UPLOAD};
 

@@ -91,7 +91,17 @@ pub async fn guard(State(state): State<Arc<ApiState>>, request: Request, next: N
         Ok(request) => next.run(request).await,
         Err(refusal) => refusal,
     };
-    let headers = response.headers_mut();
+    harden(
+        response.headers_mut(),
+        state.public_url.starts_with("https://"),
+    );
+    response
+}
+
+/// Sets the security headers of a page the host renders (the console's and the connect page's):
+/// scripts and styles from the host's own files only, no framing, no sniffing, no referrer, no
+/// caching; HSTS when the host is served over https.
+pub fn harden(headers: &mut HeaderMap, https: bool) {
     for (name, value) in [
         (
             header::CONTENT_SECURITY_POLICY,
@@ -109,13 +119,12 @@ pub async fn guard(State(state): State<Arc<ApiState>>, request: Request, next: N
     ] {
         headers.insert(name, HeaderValue::from_static(value));
     }
-    if state.public_url.starts_with("https://") {
+    if https {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),
         );
     }
-    response
 }
 
 async fn check(state: &ApiState, request: Request) -> Result<Request, Response> {

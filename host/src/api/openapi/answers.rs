@@ -6,6 +6,7 @@ use schemars::JsonSchema;
 use schemars::generate::{Contract, SchemaGenerator, SchemaSettings};
 use serde_json::{Map, Value};
 
+use crate::api::ConnectSessionCreated;
 use crate::api::admin::{CheckVerdict, ConfigView, PluginView};
 use crate::api::connections::{AccountView, OAuthStart};
 use crate::api::events::{EndpointWithSecret, EventTypeView, Redelivered};
@@ -40,6 +41,7 @@ const ANSWERS: &[(&str, &str, Make)] = &[
     ("get", "/v1/oauth/return-origins", one::<ReturnOrigins>),
     ("put", "/v1/oauth/return-origins", one::<ReturnOrigins>),
     ("get", "/v1/oauth/{plugin}/start", one::<OAuthStart>),
+    ("post", "/v1/connect-sessions", one::<ConnectSessionCreated>),
     ("get", "/v1/oauth/{plugin}/callback", one::<Connection>),
     ("post", "/v1/posts", one::<PostRecord>),
     ("get", "/v1/posts/{id}", one::<PostRecord>),

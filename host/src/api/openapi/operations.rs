@@ -90,6 +90,14 @@ pub const OPERATIONS: &[Operation] = &[
         "Replace the origins an OAuth `return_to` may name (https, or http on localhost)",
     ),
     op(
+        "post",
+        "/v1/connect-sessions",
+        Tenant,
+        201,
+        Some("NewConnectSession"),
+        "Open a hosted connect page for one of the tenant's users (30 minutes)",
+    ),
+    op(
         "get",
         "/v1/oauth/{plugin}/start",
         Tenant,

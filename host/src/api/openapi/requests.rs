@@ -36,6 +36,13 @@ pub(super) fn schemas() -> Value {
                 "scheduled_for": { "type": "integer", "description": "Unix seconds" }
             }
         },
+        "NewConnectSession": {
+            "type": "object", "required": ["return_to"], "additionalProperties": false,
+            "properties": {
+                "plugins": { "type": "array", "maxItems": 20, "items": { "type": "string" }, "description": "Plugins to offer (default: every plugin the tenant may use)" },
+                "return_to": { "type": "string", "description": "Where the user goes back to, under one of the tenant's return origins" }
+            }
+        },
         "ReplayBody": {
             "type": "object", "additionalProperties": false,
             "properties": { "options": { "type": "object", "maxProperties": 32,

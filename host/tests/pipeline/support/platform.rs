@@ -64,6 +64,7 @@ impl Platform {
         let app = Router::new()
             .route("/drafts", post(create_draft))
             .route("/drafts/{id}/publish", post(publish_draft))
+            .route("/authorize", get(authorize))
             .route("/oauth/token", post(token))
             .route("/me", get(me))
             .route("/posts/{id}", axum::routing::delete(delete_post))
@@ -100,6 +101,18 @@ impl Platform {
 }
 
 type Shared = State<Arc<Mutex<Seen>>>;
+
+/// The consent page: the user allows at once, as the sandbox's dialogs do, and goes back to
+/// `redirect_uri` with a code and the `state` it was given.
+async fn authorize(
+    axum::extract::Query(query): axum::extract::Query<std::collections::BTreeMap<String, String>>,
+) -> axum::response::Redirect {
+    let mut back = url::Url::parse(&query["redirect_uri"]).unwrap();
+    back.query_pairs_mut()
+        .append_pair("code", "consented-code")
+        .append_pair("state", &query["state"]);
+    axum::response::Redirect::to(back.as_str())
+}
 
 async fn create_draft(
     State(seen): Shared,

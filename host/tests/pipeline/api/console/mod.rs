@@ -2,6 +2,7 @@
 //! screenshot of each page under `target/console-screenshots`.
 
 mod browser;
+mod connect;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
