@@ -87,7 +87,7 @@ impl Browser {
     pub async fn id(&self, id: &str) -> fantoccini::elements::Element {
         self.client
             .wait()
-            .at_most(Duration::from_secs(15))
+            .at_most(Duration::from_secs(60))
             .for_element(Locator::Id(id))
             .await
             .unwrap_or_else(|e| panic!("no element #{id}: {e}"))
@@ -96,7 +96,7 @@ impl Browser {
     pub async fn css(&self, selector: &str) -> fantoccini::elements::Element {
         self.client
             .wait()
-            .at_most(Duration::from_secs(15))
+            .at_most(Duration::from_secs(60))
             .for_element(Locator::Css(selector))
             .await
             .unwrap_or_else(|e| panic!("no element {selector}: {e}"))
@@ -112,20 +112,24 @@ impl Browser {
         self.id(id).await.click().await.unwrap();
     }
 
-    /// The page's visible text.
-    pub async fn text(&self) -> String {
-        self.css("body").await.text().await.unwrap()
+    /// The page's visible text; `None` while a navigation replaces the page under the read.
+    pub async fn text(&self) -> Option<String> {
+        let body = self.client.find(Locator::Css("body")).await.ok()?;
+        body.text().await.ok()
     }
 
-    /// Waits until the page's text contains `wanted`.
+    /// Waits (up to 60 s: the suite runs beside it) until the page's text contains `wanted`.
     pub async fn sees(&self, wanted: &str) {
-        for _ in 0..150 {
-            if self.text().await.contains(wanted) {
+        for _ in 0..600 {
+            if self.text().await.is_some_and(|t| t.contains(wanted)) {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("the page never showed `{wanted}`:\n{}", self.text().await);
+        panic!(
+            "the page never showed `{wanted}`:\n{}",
+            self.text().await.unwrap_or_default()
+        );
     }
 
     pub async fn path(&self) -> String {
