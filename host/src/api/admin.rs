@@ -129,30 +129,25 @@ pub async fn check(
     let status = runtime.status(&id).ok_or_else(|| {
         ApiError::not_found(format!("plugin `{id}` is not configured in plugins.toml"))
     })?;
-    let sha256 = hex::encode(sha2::Sha256::digest(&body));
-    let size_bytes = body.len() as u64;
-    let verdict = match runtime.validate_upload(&id, body.to_vec()).await {
-        Ok(loaded) => CheckVerdict {
-            compatible: true,
-            problem: None,
-            version: Some(loaded.version.to_string()),
-            display_name: Some(loaded.manifest.display_name.clone()),
-            sdk_version: Some(loaded.manifest.sdk_version.clone()),
-            sha256,
-            size_bytes,
-            serving_version: status.version,
-        },
-        Err(error) => CheckVerdict {
-            compatible: false,
-            problem: Some(error.problem.to_string()),
-            version: None,
-            display_name: None,
-            sdk_version: None,
-            sha256,
-            size_bytes,
-            serving_version: status.version,
-        },
+    let mut verdict = CheckVerdict {
+        compatible: false,
+        problem: None,
+        version: None,
+        display_name: None,
+        sdk_version: None,
+        sha256: hex::encode(sha2::Sha256::digest(&body)),
+        size_bytes: body.len() as u64,
+        serving_version: status.version,
     };
+    match runtime.validate_upload(&id, body.to_vec()).await {
+        Ok(loaded) => {
+            verdict.compatible = true;
+            verdict.version = Some(loaded.version.to_string());
+            verdict.display_name = Some(loaded.manifest.display_name.clone());
+            verdict.sdk_version = Some(loaded.manifest.sdk_version.clone());
+        }
+        Err(error) => verdict.problem = Some(error.problem.to_string()),
+    }
     Ok(Json(verdict))
 }
 

@@ -40,14 +40,34 @@ pub struct Activity {
 #[derive(Debug, Default)]
 struct Inner {
     minutes: VecDeque<MinuteCounts>,
-    outcomes: BTreeMap<(String, String), u64>,
-    errors: BTreeMap<(String, String), u64>,
+    /// By plugin, then outcome word (a fixed set).
+    outcomes: BTreeMap<String, BTreeMap<&'static str, u64>>,
+    /// By plugin, then error code.
+    errors: BTreeMap<String, BTreeMap<String, u64>>,
+}
+
+/// One more under `key` of `map`: the key's string is allocated only the first time it is seen,
+/// not on every run.
+fn count<'a, V>(map: &'a mut BTreeMap<String, V>, key: &str) -> &'a mut V
+where
+    V: Default,
+{
+    if !map.contains_key(key) {
+        map.insert(key.to_string(), V::default());
+    }
+    map.get_mut(key).expect("inserted above")
 }
 
 impl Activity {
     /// Counts one run of `plugin` that ended at `now` with `outcome` (and `error_code`, when it
     /// failed).
-    pub fn record(&self, plugin: &str, outcome: &str, error_code: Option<&str>, now: Millis) {
+    pub fn record(
+        &self,
+        plugin: &str,
+        outcome: &'static str,
+        error_code: Option<&str>,
+        now: Millis,
+    ) {
         let minute = now - now.rem_euclid(MINUTE_MS);
         let mut inner = self.inner.lock().expect("activity");
         if inner.minutes.back().is_none_or(|m| m.minute < minute) {
@@ -65,15 +85,11 @@ impl Activity {
         last.attempts += 1;
         last.published += u64::from(outcome == "published");
         last.errors += u64::from(error_code.is_some());
-        *inner
-            .outcomes
-            .entry((plugin.to_string(), outcome.to_string()))
+        *count(&mut inner.outcomes, plugin)
+            .entry(outcome)
             .or_default() += 1;
         if let Some(code) = error_code {
-            *inner
-                .errors
-                .entry((plugin.to_string(), code.to_string()))
-                .or_default() += 1;
+            *count(count(&mut inner.errors, plugin), code) += 1;
         }
     }
 
@@ -101,13 +117,26 @@ impl Activity {
 
     /// Runs by `(plugin, outcome)` since the process started.
     pub fn outcomes(&self) -> BTreeMap<(String, String), u64> {
-        self.inner.lock().expect("activity").outcomes.clone()
+        flatten(&self.inner.lock().expect("activity").outcomes)
     }
 
     /// Failed runs by `(plugin, error code)` since the process started.
     pub fn errors(&self) -> BTreeMap<(String, String), u64> {
-        self.inner.lock().expect("activity").errors.clone()
+        flatten(&self.inner.lock().expect("activity").errors)
     }
+}
+
+fn flatten<K: ToString>(
+    nested: &BTreeMap<String, BTreeMap<K, u64>>,
+) -> BTreeMap<(String, String), u64> {
+    nested
+        .iter()
+        .flat_map(|(plugin, inner)| {
+            inner
+                .iter()
+                .map(move |(key, n)| ((plugin.clone(), key.to_string()), *n))
+        })
+        .collect()
 }
 
 #[cfg(test)]
