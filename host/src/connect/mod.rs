@@ -23,7 +23,7 @@ use crate::api::connections::{self, NewApiKeyConnection, StartQuery};
 use crate::api::{ApiError, ApiJson, ApiPath, ApiQuery, ApiState, Caller};
 use crate::console::harden;
 use crate::runtime::wit::connector::AuthKind;
-use crate::store::ConnectSession;
+use crate::store::{ConnectSession, new_id};
 
 /// The connect page's routes.
 pub fn router() -> Router<Arc<ApiState>> {
@@ -56,9 +56,9 @@ struct ConnectPage {
 #[template(path = "connect/gone.html")]
 struct Gone;
 
-fn finish(mut response: Response, https: bool) -> Response {
+fn finish(state: &ApiState, mut response: Response) -> Response {
     let headers = response.headers_mut();
-    harden(headers, https);
+    harden(headers, state.public_url.starts_with("https://"));
     // The page's forms end at the tenant's own app (a redirect to `return_to`) or the
     // platform's consent page, so form targets are not limited to this host.
     headers.insert(
@@ -70,22 +70,40 @@ fn finish(mut response: Response, https: bool) -> Response {
     response
 }
 
+/// The live, unused session `token` names. A database failure reads as none (the page says
+/// the link no longer works, and the failure is logged).
 async fn session(state: &ApiState, token: &str) -> Option<ConnectSession> {
-    state
+    match state
         .store()
         .connect_session(token, state.pipeline.now())
         .await
-        .ok()
-        .flatten()
-        .filter(|s| s.connection_id.is_none())
+    {
+        Ok(found) => found.filter(|s| s.connection_id.is_none()),
+        Err(error) => {
+            tracing::error!(%error, "reading a connect session failed");
+            None
+        }
+    }
 }
 
-fn gone(https: bool) -> Response {
+fn gone(state: &ApiState) -> Response {
     let page = Gone.render().unwrap_or_default();
     finish(
+        state,
         (StatusCode::NOT_FOUND, axum::response::Html(page)).into_response(),
-        https,
     )
+}
+
+/// The live session `token` names, when it offers `plugin`; otherwise the page that says why.
+async fn offering(state: &ApiState, token: &str, plugin: &str) -> Result<ConnectSession, Response> {
+    let Some(s) = session(state, token).await else {
+        return Err(gone(state));
+    };
+    if !s.plugins.iter().any(|p| p == plugin) {
+        let why = "That platform is not offered here.".to_string();
+        return Err(render(state, token, &s, Some(why)));
+    }
+    Ok(s)
 }
 
 fn render(state: &ApiState, token: &str, s: &ConnectSession, error: Option<String>) -> Response {
@@ -113,18 +131,14 @@ fn render(state: &ApiState, token: &str, s: &ConnectSession, error: Option<Strin
     }
     .render()
     .unwrap_or_default();
-    finish(
-        (status, axum::response::Html(page)).into_response(),
-        state.public_url.starts_with("https://"),
-    )
+    finish(state, (status, axum::response::Html(page)).into_response())
 }
 
 /// `GET /connect/{token}`
 async fn page(State(state): State<Arc<ApiState>>, Path(token): Path<String>) -> Response {
-    let https = state.public_url.starts_with("https://");
     match session(&state, &token).await {
         Some(s) => render(&state, &token, &s, None),
-        None => gone(https),
+        None => gone(&state),
     }
 }
 
@@ -134,18 +148,10 @@ async fn oauth(
     State(state): State<Arc<ApiState>>,
     Path((token, plugin)): Path<(String, String)>,
 ) -> Response {
-    let https = state.public_url.starts_with("https://");
-    let Some(s) = session(&state, &token).await else {
-        return gone(https);
+    let s = match offering(&state, &token, &plugin).await {
+        Ok(s) => s,
+        Err(page) => return page,
     };
-    if !s.plugins.contains(&plugin) {
-        return render(
-            &state,
-            &token,
-            &s,
-            Some("That platform is not offered here.".into()),
-        );
-    }
     let started = connections::oauth_start(
         State(state.clone()),
         Caller {
@@ -159,7 +165,7 @@ async fn oauth(
     )
     .await;
     match started {
-        Ok(Json(start)) => finish(Redirect::to(&start.authorize_url).into_response(), https),
+        Ok(Json(start)) => finish(&state, Redirect::to(&start.authorize_url).into_response()),
         Err(error) => render(&state, &token, &s, Some(error.message)),
     }
 }
@@ -177,17 +183,18 @@ async fn api_key(
     Path((token, plugin)): Path<(String, String)>,
     Form(form): Form<KeyForm>,
 ) -> Response {
-    let https = state.public_url.starts_with("https://");
-    let Some(s) = session(&state, &token).await else {
-        return gone(https);
+    let s = match offering(&state, &token, &plugin).await {
+        Ok(s) => s,
+        Err(page) => return page,
     };
-    if !s.plugins.contains(&plugin) {
-        return render(
-            &state,
-            &token,
-            &s,
-            Some("That platform is not offered here.".into()),
-        );
+    // The page makes one connection: it is claimed for the id first (a second submit finds it
+    // used), and given back if the connect fails, so the user can correct the key.
+    let id = new_id("conn");
+    let now = state.pipeline.now();
+    match state.store().claim_connect_session(&token, &id, now).await {
+        Ok(true) => {}
+        Ok(false) => return gone(&state),
+        Err(error) => return render(&state, &token, &s, Some(ApiError::from(error).message)),
     }
     let made = connections::create(
         State(state.clone()),
@@ -197,34 +204,40 @@ async fn api_key(
         ApiJson(NewApiKeyConnection {
             plugin,
             api_key: form.api_key.trim().to_string(),
-            id: None,
+            id: Some(id),
         }),
     )
     .await;
     match made {
-        Ok((_, Json(connection))) => {
-            let now = state.pipeline.now();
-            if let Err(error) = state
-                .store()
-                .finish_connect_session(&token, &connection.id, now)
-                .await
-            {
-                return render(&state, &token, &s, Some(ApiError::from(error).message));
+        Ok((_, Json(connection))) => finish(
+            &state,
+            crate::api::return_to_redirect(&s.return_to, &[("connection_id", &connection.id)]),
+        ),
+        Err(error) => {
+            if let Err(release) = state.store().release_connect_session(&token).await {
+                tracing::error!(error = %release, "a connect page could not be given back after a failed connect");
             }
-            finish(
-                crate::api::return_to_redirect(&s.return_to, &[("connection_id", &connection.id)]),
-                https,
-            )
+            render(&state, &token, &s, Some(for_people(&error)))
         }
-        Err(error) => render(&state, &token, &s, Some(error.message)),
+    }
+}
+
+/// A failed connect, as the user reads it: a refused key says so plainly.
+fn for_people(error: &ApiError) -> String {
+    match error.code {
+        "auth-expired" | "auth-revoked" => format!(
+            "The platform did not accept that key: check it and try again. ({})",
+            error.message
+        ),
+        _ => error.message.clone(),
     }
 }
 
 /// `GET /connect/{token}/cancel`: back to `return_to` with `error=cancelled`.
 async fn cancel(State(state): State<Arc<ApiState>>, Path(token): Path<String>) -> Response {
-    let https = state.public_url.starts_with("https://");
     match session(&state, &token).await {
         Some(s) => finish(
+            &state,
             crate::api::return_to_redirect(
                 &s.return_to,
                 &[
@@ -232,8 +245,7 @@ async fn cancel(State(state): State<Arc<ApiState>>, Path(token): Path<String>) -
                     ("error_description", "the user left without connecting"),
                 ],
             ),
-            https,
         ),
-        None => gone(https),
+        None => gone(&state),
     }
 }

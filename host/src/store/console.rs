@@ -158,9 +158,9 @@ impl Store {
         }))
     }
 
-    /// Records that the connect session `token` made `connection`; it cannot make another.
-    /// `false` when it had already made one (a second submit of the same page).
-    pub async fn finish_connect_session(
+    /// Claims the connect session `token` for `connection`, about to be made: `false` when it
+    /// was already claimed (a second submit of the page).
+    pub async fn claim_connect_session(
         &self,
         token: &str,
         connection: &str,
@@ -175,7 +175,19 @@ impl Store {
         .bind(now)
         .execute(&self.pool)
         .await
-        .map_err(StoreError::db("finishing a connect session"))?;
+        .map_err(StoreError::db("claiming a connect session"))?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Gives the connect session `token` back after the connection it was claimed for failed.
+    pub async fn release_connect_session(&self, token: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE connect_sessions SET connection_id = NULL, finished_at = NULL WHERE token_hash = $1",
+        )
+        .bind(digest(token))
+        .execute(&self.pool)
+        .await
+        .map_err(StoreError::db("giving a connect session back"))?;
+        Ok(())
     }
 }

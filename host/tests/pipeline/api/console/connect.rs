@@ -2,11 +2,13 @@
 //! account through OAuth and lands back in the tenant's app with the connection; cancelling,
 //! a used or unknown link, and a `return_to` outside the tenant's origins.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::routing::get;
+use postd_host::config::PluginEntry;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -102,6 +104,39 @@ async fn a_user_connects_through_the_hosted_page_and_lands_back_in_the_tenants_a
         (StatusCode::OK, Some("healthy")),
         "{made:?}"
     );
+
+    // An API-key platform: a key the platform refuses shows on the page, and the user tries
+    // again; the connection made sends the user back, and the link is used up.
+    let mut example = PluginEntry::new("example", postd_test_artifacts::EXAMPLE);
+    example.allowed_hosts = vec![h.platform.url.clone()];
+    example.allowed_ranges = vec!["127.0.0.0/8".into()];
+    example.settings = BTreeMap::from([("base-url".to_string(), h.platform.url.clone())]);
+    h.runtime.configure_plugin(example).await.unwrap();
+    let keyed = api
+        .post(
+            "/v1/connect-sessions",
+            &key,
+            json!({ "plugins": ["example"], "return_to": format!("{app}/done") }),
+        )
+        .await;
+    assert_eq!(keyed.status, StatusCode::CREATED, "{keyed:?}");
+    let keyed_page = keyed.json["url"].as_str().unwrap().to_string();
+    b.goto(&keyed_page).await;
+    h.platform.with(|s| s.revoked = true);
+    b.fill("key-example", "sk-refused").await;
+    b.click("connect-example").await;
+    b.sees("The platform did not accept that key").await;
+    b.shot("connect-refused-key").await;
+    h.platform.with(|s| s.revoked = false);
+    b.fill("key-example", "sk-good").await;
+    b.click("connect-example").await;
+    b.sees("back in the app: connection_id=").await;
+    let back = returns.lock().unwrap().last().cloned().unwrap();
+    let id = back.strip_prefix("connection_id=").unwrap();
+    let made = api.get(&format!("/v1/connections/{id}"), &key).await;
+    assert_eq!(made.json["plugin"], "example", "{made:?}");
+    b.goto(&keyed_page).await;
+    b.sees("This link no longer works").await;
 
     // Cancelling sends the user back with the error; an unknown link says it no longer works.
     let again = api
