@@ -36,7 +36,7 @@ fn semver_like(version: &str) -> bool {
 }
 
 /// The tenant name under which the host's own validation calls are recorded.
-pub const HOST_TENANT: &str = "_host";
+pub const HOST_TENANT: &str = crate::store::HOST_TENANT;
 
 impl Runtime {
     /// Compiles and validates `bytes` for the slot configured as `config`.

@@ -56,7 +56,9 @@ pub use jobs::JobFilter;
 pub use model::*;
 pub use outbox::{EventEndpoint, EventEndpointChange, NewEventEndpoint, new_event_endpoint_id};
 pub use pipeline::{Claimed, Finish, FinishOutcome, HeldScopes, postgres_claim_sql};
-pub use plugins::{PLUGINS_CHANNEL, PluginConfigRow, PluginVersionRow, UploadedComponent};
+pub use plugins::{
+    HOST_TENANT, PLUGINS_CHANNEL, PluginConfigRow, PluginVersionRow, UploadedComponent,
+};
 pub use retention::{RETENTION_BATCH, RETENTION_BATCHES, RetentionPass};
 pub use tenants::{PAUSED_FOR_PLUGIN, RunGate, TenantStore};
 

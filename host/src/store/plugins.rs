@@ -4,7 +4,12 @@
 
 use sqlx::Row;
 
+use super::tenants::audit;
 use super::{Backend, Millis, Store, StoreError};
+
+/// The tenant the audit log files host-wide changes under (plugin uploads, rollbacks and
+/// configuration): `GET /admin/audit?tenant=_host` lists them.
+pub const HOST_TENANT: &str = "_host";
 
 /// The PostgreSQL channel a registry change is announced on (the payload is the plugin id).
 pub const PLUGINS_CHANNEL: &str = "postd_plugins";
@@ -99,7 +104,12 @@ impl Store {
             changed_by: component.uploaded_by.clone(),
             changed_at: now,
         };
-        self.write_version(tx, &row).await?;
+        let detail = format!(
+            "version={} sha256={} size_bytes={}",
+            component.version, component.sha256, component.size_bytes
+        );
+        self.write_version(tx, &row, "plugin.uploaded", &detail)
+            .await?;
         Ok(row)
     }
 
@@ -123,7 +133,12 @@ impl Store {
             changed_by: actor.to_string(),
             changed_at: now,
         };
-        self.write_version(tx, &row).await?;
+        let detail = format!(
+            "serving={}",
+            row.serving.as_deref().unwrap_or("plugins.toml")
+        );
+        self.write_version(tx, &row, "plugin.rolled-back", &detail)
+            .await?;
         Ok(Some(row))
     }
 
@@ -172,7 +187,14 @@ impl Store {
         }))
     }
 
-    async fn write_version(&self, mut tx: Tx, row: &PluginVersionRow) -> Result<(), StoreError> {
+    /// Writes `row` with its audit entry (`action`, `detail`), announces it and commits.
+    async fn write_version(
+        &self,
+        mut tx: Tx,
+        row: &PluginVersionRow,
+        action: &str,
+        detail: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO plugin_versions (plugin, serving_sha256, previous_sha256, generation, changed_by, changed_at)
              VALUES ($1, $2, $3, $4, $5, $6)
@@ -189,6 +211,16 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(StoreError::db("changing the plugin registry"))?;
+        audit(
+            &mut tx,
+            HOST_TENANT,
+            row.changed_at,
+            &row.changed_by,
+            action,
+            &row.plugin,
+            detail,
+        )
+        .await?;
         self.announce_and_commit(tx, &row.plugin).await
     }
 
@@ -286,6 +318,12 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(StoreError::db("storing plugin configuration"))?;
+        let action = if entry.is_some() {
+            "plugin.configured"
+        } else {
+            "plugin.configuration-removed"
+        };
+        audit(&mut tx, HOST_TENANT, now, actor, action, plugin, "").await?;
         self.announce_and_commit(tx, plugin).await?;
         Ok(row)
     }

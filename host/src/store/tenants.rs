@@ -33,6 +33,12 @@ impl Store {
         if id.is_empty() || id.len() > 64 {
             return Err(StoreError::Invalid("tenant ids are 1-64 characters".into()));
         }
+        if id.starts_with('_') {
+            // `_host` and `_webhooks` name the host's own calls and audit entries.
+            return Err(StoreError::Invalid(
+                "tenant ids starting with `_` are reserved for the host".into(),
+            ));
+        }
         sqlx::query(
             "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
         )

@@ -3,6 +3,7 @@
 
 mod browser;
 mod connect;
+mod guards;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
