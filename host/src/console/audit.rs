@@ -6,7 +6,8 @@ use askama::Template;
 use axum::extract::{Query, State};
 use serde::Deserialize;
 
-use super::page::{Frame, PageResult, render, when};
+use super::page::filters;
+use super::page::{Frame, PageResult, query, render};
 use super::session::Signed;
 use crate::api::tenants::{self, AuditQuery};
 use crate::api::{ApiQuery, ApiState};
@@ -38,12 +39,6 @@ struct AuditPage {
     next_query: String,
 }
 
-impl AuditPage {
-    fn when(&self, ms: &i64) -> String {
-        when(*ms)
-    }
-}
-
 fn given(text: &str) -> Option<String> {
     Some(text.trim().to_string()).filter(|t| !t.is_empty())
 }
@@ -68,13 +63,11 @@ pub async fn page(
         }),
     )
     .await?;
-    let next_query = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs([
-            ("tenant", &f.tenant),
-            ("action", &f.action),
-            ("actor", &f.actor),
-        ])
-        .finish();
+    let next_query = query(&[
+        ("tenant", &f.tenant),
+        ("action", &f.action),
+        ("actor", &f.actor),
+    ]);
     Ok(render(&AuditPage {
         frame: Frame::new("audit", &signed),
         f,

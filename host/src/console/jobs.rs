@@ -8,10 +8,10 @@ use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use super::page::{ConsoleError, Frame, PageResult, maybe_when, parse_when, render, when};
+use super::page::filters;
+use super::page::{ConsoleError, Frame, PageResult, back_to, parse_when, query, render};
 use super::session::Signed;
 use crate::api::posts::{DeadLettersQuery, JobsQuery, ReplayBody};
 use crate::api::{ApiJsonOrEmpty, ApiPath, ApiQuery, ApiState, tenant_activity};
@@ -47,12 +47,6 @@ struct JobsPage {
     jobs: Vec<Job>,
     next: Option<String>,
     next_query: String,
-}
-
-impl JobsPage {
-    fn when(&self, ms: &i64) -> String {
-        when(*ms)
-    }
 }
 
 fn time_filter(text: &str, name: &str) -> Result<Option<i64>, ConsoleError> {
@@ -99,15 +93,13 @@ pub async fn list(
     .await?;
     page.jobs = listed.items;
     page.next = listed.next;
-    page.next_query = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs([
-            ("tenant", &page.f.tenant),
-            ("plugin", &page.f.plugin),
-            ("status", &page.f.status),
-            ("since", &page.f.since),
-            ("until", &page.f.until),
-        ])
-        .finish();
+    page.next_query = query(&[
+        ("tenant", &page.f.tenant),
+        ("plugin", &page.f.plugin),
+        ("status", &page.f.status),
+        ("since", &page.f.since),
+        ("until", &page.f.until),
+    ]);
     Ok(render(&page))
 }
 
@@ -117,15 +109,6 @@ struct JobPage {
     frame: Frame,
     job: Job,
     attempts: Vec<Attempt>,
-}
-
-impl JobPage {
-    fn when(&self, ms: &i64) -> String {
-        when(*ms)
-    }
-    fn maybe(&self, ms: &Option<i64>) -> String {
-        maybe_when(*ms)
-    }
 }
 
 /// `GET /console/tenants/{tenant}/jobs/{id}`: the job and its attempts, oldest first.
@@ -167,12 +150,6 @@ struct LettersPage {
     tenant: String,
     letters: Vec<DeadLetter>,
     next: Option<String>,
-}
-
-impl LettersPage {
-    fn when(&self, ms: &i64) -> String {
-        when(*ms)
-    }
 }
 
 /// `GET /console/dead-letters`
@@ -254,11 +231,11 @@ pub async fn replay(State(state): State<Arc<ApiState>>, signed: Signed, body: By
         )
         .await?;
     }
-    let query = form_urlencoded::Serializer::new(String::new())
-        .append_pair("tenant", &tenant)
-        .append_pair("notice", &format!("{} dead letter(s) replayed", ids.len()))
-        .finish();
-    Ok(Redirect::to(&format!("/console/dead-letters?{query}")).into_response())
+    let notice = format!("{} dead letter(s) replayed", ids.len());
+    Ok(back_to(
+        "/console/dead-letters",
+        &[("tenant", &tenant), ("notice", &notice)],
+    ))
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use askama::Template;
 use axum::extract::State;
 
-use super::page::{Frame, PageResult, render, when};
+use super::page::filters;
+use super::page::{Frame, PageResult, render};
 use super::plot;
 use super::session::Signed;
 use crate::api::ApiState;
@@ -54,10 +55,4 @@ pub async fn page(State(state): State<Arc<ApiState>>, signed: Signed) -> PageRes
 /// `GET /console/overview/live`: the part of the overview that changes, alone.
 pub async fn live(State(state): State<Arc<ApiState>>, signed: Signed) -> PageResult {
     Ok(render(&live_part(state, &signed).await?))
-}
-
-impl Live {
-    fn loaded_at(&self, at: &Option<u64>) -> String {
-        at.map_or_else(|| "—".into(), |s| when(s as i64 * 1000))
-    }
 }

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::session::Signed;
 use crate::api::ApiError;
@@ -71,6 +71,19 @@ pub fn render(template: &impl Template) -> Response {
     }
 }
 
+/// `pairs` as a URL query (without the `?`).
+pub fn query(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
+
+/// A `303` to the console page `path` with `pairs` as its query: after a change, its notice
+/// and the filters the admin had.
+pub fn back_to(path: &str, pairs: &[(&str, &str)]) -> Response {
+    Redirect::to(&format!("{path}?{}", query(pairs))).into_response()
+}
+
 /// An error shown as a page: the admin API's error code and message, or the console's own.
 #[derive(Debug)]
 pub struct ConsoleError {
@@ -122,6 +135,28 @@ impl IntoResponse for ConsoleError {
 
 /// A console handler's result.
 pub type PageResult = Result<Response, ConsoleError>;
+
+/// The console templates' filters: `{{ at|when }}` (Unix ms), `{{ at|maybe_when }}` (an optional
+/// Unix ms), `{{ at|when_secs }}` (an optional Unix second), each as UTC or a dash.
+pub mod filters {
+    /// Unix ms as `YYYY-MM-DD HH:MM:SS`.
+    #[askama::filter_fn]
+    pub fn when(ms: &i64, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(super::when(*ms))
+    }
+
+    /// An optional Unix ms, or a dash.
+    #[askama::filter_fn]
+    pub fn maybe_when(ms: &Option<i64>, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(super::maybe_when(*ms))
+    }
+
+    /// An optional Unix second, or a dash.
+    #[askama::filter_fn]
+    pub fn when_secs(secs: &Option<u64>, _: &dyn askama::Values) -> askama::Result<String> {
+        Ok(super::maybe_when(secs.map(|s| s as i64 * 1000)))
+    }
+}
 
 /// Unix ms as `YYYY-MM-DD HH:MM:SS` (UTC).
 pub fn when(ms: i64) -> String {

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Form, Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::page::{Frame, PageResult, render, when};
+use super::page::filters;
+use super::page::{Frame, PageResult, back_to, render};
 use super::session::Signed;
 use crate::api::admin::{self, ConfigView, PluginView};
 use crate::api::tenants::{self, Enablement, PluginEnablement, TenantsQuery};
@@ -26,12 +27,6 @@ struct PluginsPage {
     plugins: Vec<(PluginView, Option<ConfigView>)>,
     matrix: Vec<(TenantRecord, Vec<PluginEnablement>)>,
     next: Option<String>,
-}
-
-impl PluginsPage {
-    fn since(&self, at: &Option<u64>) -> String {
-        at.map_or_else(|| "—".into(), |s| when(s as i64 * 1000))
-    }
 }
 
 /// `GET /console/plugins` query.
@@ -165,8 +160,5 @@ pub async fn toggle(
 }
 
 fn back(notice: &str) -> Response {
-    let query = form_urlencoded::Serializer::new(String::new())
-        .append_pair("notice", notice)
-        .finish();
-    Redirect::to(&format!("/console/plugins?{query}")).into_response()
+    back_to("/console/plugins", &[("notice", notice)])
 }

@@ -6,10 +6,11 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use serde::Deserialize;
 
-use super::page::{Frame, PageResult, maybe_when, render, when};
+use super::page::filters;
+use super::page::{Frame, PageResult, back_to, render};
 use super::session::Signed;
 use crate::api::connections::ListQuery;
 use crate::api::tenant_activity;
@@ -27,12 +28,6 @@ struct TenantsPage {
     status: String,
     tenants: Vec<TenantRecord>,
     next: Option<String>,
-}
-
-impl TenantsPage {
-    fn when(&self, ms: &i64) -> String {
-        when(*ms)
-    }
 }
 
 /// `GET /console/tenants` query.
@@ -118,15 +113,6 @@ struct TenantPage {
     next: Option<String>,
 }
 
-impl TenantPage {
-    fn when(&self, ms: &i64) -> String {
-        when(*ms)
-    }
-    fn maybe(&self, ms: &Option<i64>) -> String {
-        maybe_when(*ms)
-    }
-}
-
 /// `GET /console/tenants/{tenant}` query.
 #[derive(Debug, Default, Deserialize)]
 pub struct TenantQuery {
@@ -168,10 +154,7 @@ pub async fn tenant(
 }
 
 fn back(tenant: &str, notice: &str) -> Response {
-    let query = form_urlencoded::Serializer::new(String::new())
-        .append_pair("notice", notice)
-        .finish();
-    Redirect::to(&format!("/console/tenants/{tenant}?{query}")).into_response()
+    back_to(&format!("/console/tenants/{tenant}"), &[("notice", notice)])
 }
 
 /// The disable form.
