@@ -80,7 +80,7 @@ pub async fn overview(
                 .map(|((tenant, _), usage)| (tenant.clone(), usage.fuel, usage.calls))
                 .collect();
             let calls = spenders.iter().map(|s| s.2).sum();
-            spenders.sort_by(|a, b| b.1.cmp(&a.1));
+            spenders.sort_by_key(|s| std::cmp::Reverse(s.1));
             PluginActivity {
                 calls,
                 outcomes: by(&outcomes),

@@ -16,8 +16,6 @@ use crate::store::{
     TenantStatus,
 };
 
-/// Who the audit log names for changes made through this API.
-
 /// `POST /admin/tenants`
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
