@@ -17,7 +17,7 @@ use crate::support::server::json as with_json;
 use crate::support::{Harness, Kind};
 
 /// The tenant's own app: records the query each return brings.
-async fn tenant_app() -> (String, Arc<Mutex<Vec<String>>>) {
+pub(super) async fn tenant_app() -> (String, Arc<Mutex<Vec<String>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let app = Router::new()
         .route(

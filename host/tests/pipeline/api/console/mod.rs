@@ -4,6 +4,7 @@
 mod browser;
 mod connect;
 mod guards;
+mod sandbox;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
