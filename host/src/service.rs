@@ -157,7 +157,8 @@ pub async fn serve(settings: ServiceSettings) -> Result<(), String> {
             settings.public_url.clone(),
             settings.redis_url.clone(),
         )
-        .with_auth_failures(FailureBudget::per_minute(settings.auth_failures_per_minute)),
+        .with_auth_failures(FailureBudget::per_minute(settings.auth_failures_per_minute))
+        .with_console_admins(settings.console_admins.clone()),
     );
     // The API answers at once (`/readyz` lists the plugins still loading); jobs start once
     // every plugin's first load ended, so none is retried for a plugin that was still loading.

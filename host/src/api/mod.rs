@@ -62,6 +62,8 @@ pub struct ApiState {
     pub pipeline: Arc<Pipeline>,
     /// The admin key; `None` turns the admin API off.
     pub admin_key: Option<String>,
+    /// Admins who sign in to the console with keys of their own.
+    pub console_admins: Vec<crate::config::ConsoleAdmin>,
     /// Where this host is reachable from browsers (OAuth redirects), without a trailing slash.
     pub public_url: String,
     /// HTTP request counts.
@@ -94,6 +96,7 @@ impl ApiState {
             ),
             pipeline,
             admin_key,
+            console_admins: Vec::new(),
             public_url,
             metrics: HttpMetrics::default(),
             redis_url,
@@ -107,6 +110,17 @@ impl ApiState {
     pub fn with_auth_failures(mut self, budget: FailureBudget) -> Self {
         self.auth_failures = budget;
         self
+    }
+
+    /// The same state with the console's named admins.
+    pub fn with_console_admins(mut self, admins: Vec<crate::config::ConsoleAdmin>) -> Self {
+        self.console_admins = admins;
+        self
+    }
+
+    /// Whether the console is on: the admin key or a named console admin is configured.
+    pub fn console_enabled(&self) -> bool {
+        self.admin_key.is_some() || !self.console_admins.is_empty()
     }
 
     /// The store.

@@ -12,4 +12,7 @@ pub use plugins::{
     ConfigProblem, DEFAULT_WEBHOOK_RATE, PluginEntry, PluginsFile, SecretSource, valid_id,
 };
 pub use reference::{SETTINGS, SettingDoc, example_toml};
-pub use service::{DEFAULT_CONFIG_FILE, InstanceAllocation, LogFormat, ServiceSettings};
+pub use service::{
+    ConsoleAdmin, DEFAULT_CONFIG_FILE, InstanceAllocation, LogFormat, ServiceSettings,
+    parse_console_admins,
+};

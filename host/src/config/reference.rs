@@ -178,6 +178,14 @@ pub const SETTINGS: &[SettingDoc] = &[
         "0",
     ),
     doc(
+        "console_admins",
+        "POSTD_CONSOLE_ADMINS",
+        "\"name=sha256:<hex>,…\"",
+        None,
+        "Admins who sign in to the console (/console) with a key of their own, as name=sha256:<SHA-256 of the key in hex> pairs, comma-separated (printf %s \"$KEY\" | sha256sum); their changes are audited as console:<name>. Only digests are kept. The admin key also signs in (as console:admin); the console is off when neither is set.",
+        "ana=sha256:6e1b3a4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f708",
+    ),
+    doc(
         "shutdown_delay_secs",
         "POSTD_SHUTDOWN_DELAY_SECS",
         "integer",

@@ -1,6 +1,7 @@
 //! Signing in and out, the session cookie, CSRF protection and the security headers.
 //!
-//! - Sign-in takes the admin key (compared in constant time, wrong keys counted against the
+//! - Sign-in takes the admin key or a named admin's own key (`console_admins`: only its SHA-256
+//!   is configured; every candidate compared in constant time, wrong keys counted against the
 //!   source's failure budget like the admin API's) and opens a session in the database, so
 //!   every replica knows it and signing out ends it everywhere. The cookie holds a random token
 //!   (only its SHA-256 is stored): `HttpOnly`, `Secure`, `SameSite=Strict`, `Path=/console`,
@@ -25,6 +26,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, http};
 use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use super::page::{ConsoleError, render};
 use crate::api::{Admin, ApiState, constant_time_eq, source};
@@ -132,7 +135,7 @@ async fn check(state: &ApiState, request: Request) -> Result<Request, Response> 
     if path == "/console/sign-in" || path.starts_with("/console/assets/") {
         return Ok(request);
     }
-    if state.admin_key.is_none() {
+    if !state.console_enabled() {
         return Err(not_found());
     }
     let now = state.pipeline.now();
@@ -206,7 +209,7 @@ struct SignInPage {
 
 /// `GET /console/sign-in`
 pub async fn sign_in_page(State(state): State<Arc<ApiState>>) -> Response {
-    if state.admin_key.is_none() {
+    if !state.console_enabled() {
         return not_found();
     }
     sign_in_form(None, StatusCode::OK)
@@ -239,9 +242,9 @@ pub async fn sign_in(
     parts: http::request::Parts,
     Form(form): Form<SignIn>,
 ) -> Response {
-    let Some(expected) = state.admin_key.as_deref() else {
+    if !state.console_enabled() {
         return not_found();
-    };
+    }
     let double_submitted = cookie(&parts.headers, SIGN_IN_COOKIE)
         .is_some_and(|c| constant_time_eq(c.as_bytes(), form.token.as_bytes()));
     if !double_submitted {
@@ -257,20 +260,20 @@ pub async fn sign_in(
             StatusCode::TOO_MANY_REQUESTS,
         );
     }
-    if !constant_time_eq(form.key.trim().as_bytes(), expected.as_bytes()) {
+    let Some(admin) = who(&state, form.key.trim()) else {
         state.auth_failures.record_failure(from);
-        tracing::warn!(source = %from, "console sign-in refused: wrong admin key");
+        tracing::warn!(source = %from, "console sign-in refused: wrong key");
         return sign_in_form(Some("Wrong admin key.".into()), StatusCode::UNAUTHORIZED);
-    }
+    };
     let now = state.pipeline.now();
     let expires = now + SESSION_TTL.as_millis() as i64;
     match state
         .store()
-        .open_console_session("admin", now, expires)
+        .open_console_session(&admin, now, expires)
         .await
     {
         Ok((token, _)) => {
-            tracing::info!(source = %from, "console sign-in");
+            tracing::info!(source = %from, %admin, "console sign-in");
             let mut response = Redirect::to("/console").into_response();
             let headers = response.headers_mut();
             headers.append(
@@ -285,6 +288,25 @@ pub async fn sign_in(
         }
         Err(error) => ConsoleError::from(crate::api::ApiError::from(error)).into_response(),
     }
+}
+
+/// The admin `key` signs in as: `admin` for the admin key, a named admin's name for theirs.
+/// Every candidate is compared (SHA-256 digests, in constant time), so the time taken says
+/// nothing about which one, if any, matched.
+fn who(state: &ApiState, key: &str) -> Option<String> {
+    let digest: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+    let mut found = None;
+    if let Some(admin_key) = &state.admin_key
+        && constant_time_eq(key.as_bytes(), admin_key.as_bytes())
+    {
+        found = Some("admin".to_string());
+    }
+    for admin in &state.console_admins {
+        if bool::from(digest.ct_eq(&admin.key_sha256)) && found.is_none() {
+            found = Some(admin.name.clone());
+        }
+    }
+    found
 }
 
 /// `POST /console/sign-out`: the session ends on every replica.

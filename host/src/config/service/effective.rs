@@ -54,6 +54,14 @@ impl ServiceSettings {
                 "auth_failures_per_minute",
                 self.auth_failures_per_minute.to_string(),
             ),
+            (
+                "console_admins",
+                self.console_admins
+                    .iter()
+                    .map(|a| a.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
             ("shutdown_delay_secs", self.shutdown_delay_secs.to_string()),
             ("shutdown_grace_secs", self.shutdown_grace_secs.to_string()),
             ("event_delivery", e.deliver.to_string()),

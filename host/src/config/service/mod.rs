@@ -69,6 +69,9 @@ pub struct ServiceSettings {
     pub worker_id: Option<String>,
     /// The admin API's key (environment only); `None` turns the admin API off.
     pub admin_key: Option<String>,
+    /// Admins who sign in to the console with a key of their own (its SHA-256 only), so their
+    /// changes are audited by name. The console is on when these or the admin key are set.
+    pub console_admins: Vec<ConsoleAdmin>,
     /// `text` or `json` logs; `None` chooses by where they go ([`LogFormat::for_stderr`]).
     pub log_format: Option<LogFormat>,
     /// How wasm instances are allocated: a pool sized from the plugin configuration (the
@@ -95,6 +98,54 @@ pub struct ServiceSettings {
     pub otlp_endpoint: Option<String>,
     /// The `service.name` of the exported traces.
     pub otlp_service_name: String,
+}
+
+/// An admin of the console with a key of their own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleAdmin {
+    /// The name the audit log gives their changes (`console:<name>`).
+    pub name: String,
+    /// The SHA-256 of their key.
+    pub key_sha256: [u8; 32],
+}
+
+/// `name=sha256:<64 hex digits>` pairs, comma-separated: the console's named admins.
+pub fn parse_console_admins(text: &str) -> Result<Vec<ConsoleAdmin>, String> {
+    let mut admins: Vec<ConsoleAdmin> = Vec::new();
+    for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let problem = || {
+            format!(
+                "console_admins: `{}` is not name=sha256:<64 hex digits> (the SHA-256 of the admin's key, e.g. `printf %s \"$KEY\" | sha256sum`)",
+                pair.chars().take(40).collect::<String>()
+            )
+        };
+        let (name, digest) = pair.split_once('=').ok_or_else(problem)?;
+        let name = name.trim();
+        let valid_name = (1..=64).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        let key_sha256: [u8; 32] = digest
+            .trim()
+            .strip_prefix("sha256:")
+            .and_then(|hex_digits| hex::decode(hex_digits).ok())
+            .and_then(|bytes| bytes.try_into().ok())
+            .ok_or_else(problem)?;
+        if !valid_name {
+            return Err(format!(
+                "console_admins: admin names are 1-64 letters, digits, `.`, `_` or `-`, not `{}`",
+                name.chars().take(64).collect::<String>()
+            ));
+        }
+        if admins.iter().any(|a| a.name == name) {
+            return Err(format!("console_admins: `{name}` is named twice"));
+        }
+        admins.push(ConsoleAdmin {
+            name: name.to_string(),
+            key_sha256,
+        });
+    }
+    Ok(admins)
 }
 
 /// Log output.
@@ -150,6 +201,7 @@ struct RawSettings {
     instance_allocation: Option<InstanceAllocation>,
     host_memory_mb: Option<u64>,
     auth_failures_per_minute: Option<u32>,
+    console_admins: Option<String>,
     shutdown_delay_secs: Option<u64>,
     shutdown_grace_secs: Option<u64>,
     event_delivery: Option<bool>,
@@ -362,6 +414,11 @@ impl ServiceSettings {
         let otlp_service_name = env("POSTD_OTLP_SERVICE_NAME")
             .or(raw.otlp_service_name)
             .unwrap_or_else(|| "postd-host".into());
+        let console_admins = env("POSTD_CONSOLE_ADMINS")
+            .or(raw.console_admins)
+            .map(|text| parse_console_admins(&text))
+            .transpose()?
+            .unwrap_or_default();
         let admin_key = env("POSTD_ADMIN_KEY");
         if admin_key.as_ref().is_some_and(|k| k.len() < 16) {
             return Err("POSTD_ADMIN_KEY must be at least 16 characters".into());
@@ -395,6 +452,7 @@ impl ServiceSettings {
             instance_allocation,
             host_memory_mb: number("POSTD_HOST_MEMORY_MB", raw.host_memory_mb, 1024)?,
             admin_key,
+            console_admins,
             log_format,
             auth_failures_per_minute,
             shutdown_delay_secs,

@@ -114,3 +114,34 @@ fn mistakes_are_named() {
             .unwrap_err();
     assert!(short.contains("16"), "{short}");
 }
+
+#[test]
+fn console_admins_are_names_with_key_digests_and_mistakes_are_named() {
+    let digest = "ab".repeat(32);
+    let admins =
+        super::parse_console_admins(&format!("ana=sha256:{digest}, bo.k=sha256:{digest}")).unwrap();
+    assert_eq!(
+        admins.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(),
+        ["ana", "bo.k"]
+    );
+    assert_eq!(admins[0].key_sha256, [0xab; 32]);
+    for (bad, says) in [
+        (
+            "ana=plain-key-not-a-digest".to_string(),
+            "sha256:<64 hex digits>",
+        ),
+        (
+            format!("ana=sha256:{}", "ab".repeat(31)),
+            "sha256:<64 hex digits>",
+        ),
+        (format!("an a=sha256:{digest}"), "admin names"),
+        (
+            format!("ana=sha256:{digest},ana=sha256:{digest}"),
+            "named twice",
+        ),
+        ("just-a-name".to_string(), "name=sha256"),
+    ] {
+        let error = super::parse_console_admins(&bad).unwrap_err();
+        assert!(error.contains(says), "{bad}: {error}");
+    }
+}

@@ -109,6 +109,71 @@ async fn without_an_admin_key_there_is_no_console() {
 }
 
 #[tokio::test]
+async fn a_named_admin_signs_in_with_their_own_key_and_is_audited_by_name() {
+    let h = Harness::new(Kind::Sqlite).await;
+    let ana_key = "ana-console-key-0123456789";
+    let admins = postd_host::config::parse_console_admins(&format!(
+        "ana=sha256:{}",
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(ana_key))
+    ))
+    .unwrap();
+    // No admin key: the admin API is off, the console is on for its named admins.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let state = Arc::new(
+        ApiState::new(h.pipeline.clone(), None, url.clone(), None).with_console_admins(admins),
+    );
+    tokio::spawn(async move { axum::serve(listener, service(state)).await.unwrap() });
+    let api = Api {
+        url,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    };
+    assert_eq!(
+        sign_in(&api, ADMIN_KEY).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "the admin key is not configured here"
+    );
+    let signed = sign_in(&api, ana_key).await;
+    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+    let cookie = format!(
+        "postd_console={}",
+        set_cookie(&signed, "postd_console").unwrap()
+    );
+    let page = api
+        .request(Method::GET, "/console/tenants", None)
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"<span class="who">ana</span>"#), "{html}");
+    let csrf = attribute(&html, "data-csrf", "data-csrf");
+    let s = Session { cookie, csrf };
+    let made = s
+        .post(
+            &api,
+            "/console/tenants",
+            &[("csrf", &s.csrf), ("id", "by-ana"), ("name", "B")],
+        )
+        .await;
+    assert_eq!(made.status(), StatusCode::OK);
+    let audit = s.get(&api, "/console/audit?tenant=by-ana").await;
+    let audit = audit.text().await.unwrap();
+    assert!(
+        audit.contains("console:ana") && audit.contains("api-key.created"),
+        "{audit}"
+    );
+    // Her key is the console's, not the admin API's.
+    let api_call = api
+        .send(api.request(Method::GET, "/admin/tenants", Some(ana_key)))
+        .await;
+    assert_eq!(api_call.status, StatusCode::FORBIDDEN, "{api_call:?}");
+}
+
+#[tokio::test]
 async fn sign_in_is_refused_without_its_form_token_or_with_a_wrong_key_and_budgeted() {
     let h = Harness::new(Kind::Sqlite).await;
     let api = h.serve_api().await;
