@@ -195,7 +195,7 @@ run: build
 ##       tests, compiled natively; then the API fuzzing and the deployment checks, both on the
 ##       host binary the suite built)
 test: toolchain services fuzz-tools deploy-tools browser-tools python-connectors
-	@mkdir -p target; set -o pipefail; $(CARGO) test 2>&1 | tee target/test-output.log
+	@mkdir -p target; rm -rf target/console-screenshots; set -o pipefail; $(CARGO) test 2>&1 | tee target/test-output.log
 	@set -o pipefail; $(CARGO) test $(foreach c,$(CONNECTORS),-p postd-connector-$(c)) 2>&1 | tee -a target/test-output.log
 	@$(MAKE) --no-print-directory scaffold-check
 	@$(MAKE) --no-print-directory guide-check

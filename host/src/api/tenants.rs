@@ -131,7 +131,7 @@ pub struct TenantsQuery {
 }
 
 /// `GET /admin/audit` query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
     /// One tenant's entries.
@@ -144,6 +144,9 @@ pub struct AuditQuery {
     #[serde(default)]
     pub actor: Option<String>,
     /// At or after (Unix ms).
+    /// One subject (the key, connection, plugin, … the entry is about).
+    #[serde(default)]
+    pub subject: Option<String>,
     #[serde(default)]
     pub since_ms: Option<Millis>,
     /// Before (Unix ms).
@@ -446,6 +449,7 @@ pub async fn audit(
         tenant: query.tenant,
         action: query.action,
         actor: query.actor,
+        subject: query.subject,
         since_ms: query.since_ms,
         until_ms: query.until_ms,
     };

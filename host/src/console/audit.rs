@@ -56,6 +56,7 @@ pub async fn page(
             tenant: given(&f.tenant),
             action: given(&f.action),
             actor: given(&f.actor),
+            subject: None,
             since_ms: None,
             until_ms: None,
             limit: Some(PAGE),

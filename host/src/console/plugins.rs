@@ -13,9 +13,9 @@ use super::page::filters;
 use super::page::{Frame, PageResult, back_to, render};
 use super::session::Signed;
 use crate::api::admin::{self, ConfigView, PluginView};
-use crate::api::tenants::{self, Enablement, PluginEnablement, TenantsQuery};
+use crate::api::tenants::{self, AuditQuery, Enablement, PluginEnablement, TenantsQuery};
 use crate::api::{ApiPath, ApiQuery, ApiState};
-use crate::store::TenantRecord;
+use crate::store::{AuditRecord, HOST_TENANT, TenantRecord};
 
 /// How many tenants one page of the enablement matrix shows.
 pub const MATRIX_TENANTS: u32 = 25;
@@ -24,10 +24,21 @@ pub const MATRIX_TENANTS: u32 = 25;
 #[template(path = "console/plugins.html")]
 struct PluginsPage {
     frame: Frame,
-    plugins: Vec<(PluginView, Option<ConfigView>)>,
+    plugins: Vec<PluginPanel>,
     matrix: Vec<(TenantRecord, Vec<PluginEnablement>)>,
     next: Option<String>,
 }
+
+/// One plugin's part of the page.
+struct PluginPanel {
+    view: PluginView,
+    config: Option<ConfigView>,
+    /// Its latest uploads, newest first (from the audit log).
+    uploads: Vec<AuditRecord>,
+}
+
+/// How many uploads each plugin lists.
+pub const UPLOADS_SHOWN: u32 = 5;
 
 /// `GET /console/plugins` query.
 #[derive(Debug, Default, Deserialize)]
@@ -57,7 +68,24 @@ pub async fn page(
         .await
         .ok()
         .map(|c| c.0);
-        plugins.push((view, config));
+        let uploads = tenants::audit(
+            State(state.clone()),
+            signed.admin(),
+            ApiQuery(AuditQuery {
+                tenant: Some(HOST_TENANT.into()),
+                action: Some("plugin.uploaded".into()),
+                subject: Some(view.id.clone()),
+                limit: Some(UPLOADS_SHOWN),
+                ..AuditQuery::default()
+            }),
+        )
+        .await?
+        .items;
+        plugins.push(PluginPanel {
+            view,
+            config,
+            uploads,
+        });
     }
     let tenants = tenants::list(
         State(state.clone()),

@@ -129,6 +129,8 @@ pub struct AuditFilter {
     pub action: Option<String>,
     /// One actor (`admin`, `api`, `cli`, …).
     pub actor: Option<String>,
+    /// One subject (the key, connection, plugin, … the entry is about).
+    pub subject: Option<String>,
     /// At or after (Unix ms).
     pub since_ms: Option<Millis>,
     /// Before (Unix ms).
@@ -388,6 +390,7 @@ impl Store {
              WHERE ($2 IS NULL OR tenant_id = $2) AND ($3 IS NULL OR action = $3)
                AND ($4 IS NULL OR actor = $4) AND ($5 IS NULL OR at >= $5)
                AND ($6 IS NULL OR at < $6) AND ($7 IS NULL OR id < $7)
+               AND ($8 IS NULL OR subject = $8)
              ORDER BY id DESC LIMIT $1",
         )
         .bind(limit as i64)
@@ -397,6 +400,7 @@ impl Store {
         .bind(filter.since_ms)
         .bind(filter.until_ms)
         .bind(before)
+        .bind(filter.subject.as_deref())
         .fetch_all(&self.pool)
         .await
         .map_err(StoreError::db("reading the audit log"))?;

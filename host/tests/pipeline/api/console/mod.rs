@@ -44,6 +44,7 @@ async fn an_admin_walks_the_console_in_a_browser() {
     // Plugins: the serving version; a new one checked (verdict shown), then served.
     b.goto(&console("/console/plugins")).await;
     let serving = b.css("#pipeline .version").await.text().await.unwrap();
+    b.sees("none through the API").await;
     b.shot("plugins").await;
     b.id("file-pipeline")
         .await
@@ -53,6 +54,11 @@ async fn an_admin_walks_the_console_in_a_browser() {
     b.sees("Compatible:").await;
     b.click("serve-pipeline").await;
     b.sees("is serving").await;
+    let uploads = b.css("#pipeline .uploads").await.text().await.unwrap();
+    assert!(
+        uploads.contains("version=0.2.0") && uploads.contains("console:admin"),
+        "the upload is listed with who made it: {uploads}"
+    );
     let now_serving = b.css("#pipeline .version").await.text().await.unwrap();
     assert_ne!(serving, now_serving, "the upload serves");
     assert_eq!(
