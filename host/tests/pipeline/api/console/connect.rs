@@ -13,11 +13,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use super::browser::Browser;
-use crate::support::server::json as with_json;
+use crate::support::server::{Api, json as with_json};
 use crate::support::{Harness, Kind};
 
-/// The tenant's own app: records the query each return brings.
-pub(super) async fn tenant_app() -> (String, Arc<Mutex<Vec<String>>>) {
+/// The tenant's own app, allowed as the tenant's return origin: records the query each return
+/// brings.
+pub(super) async fn tenant_app(api: &Api, key: &str) -> (String, Arc<Mutex<Vec<String>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let app = Router::new()
         .route(
@@ -34,6 +35,13 @@ pub(super) async fn tenant_app() -> (String, Arc<Mutex<Vec<String>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let origins = api
+        .send(with_json(
+            api.request(Method::PUT, "/v1/oauth/return-origins", Some(key)),
+            &json!({ "origins": [url] }),
+        ))
+        .await;
+    assert_eq!(origins.status, StatusCode::OK, "{origins:?}");
     (url, seen)
 }
 
@@ -42,14 +50,7 @@ async fn a_user_connects_through_the_hosted_page_and_lands_back_in_the_tenants_a
     let h = Harness::new(Kind::Sqlite).await;
     let api = h.serve_api().await;
     let key = h.tenant_key("acme").await;
-    let (app, returns) = tenant_app().await;
-    let origins = api
-        .send(with_json(
-            api.request(Method::PUT, "/v1/oauth/return-origins", Some(&key)),
-            &json!({ "origins": [app] }),
-        ))
-        .await;
-    assert_eq!(origins.status, StatusCode::OK, "{origins:?}");
+    let (app, returns) = tenant_app(&api, &key).await;
 
     // A return outside the tenant's origins, or an unknown plugin, opens no page.
     let outside = api

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use postd_host::api::{ApiState, service};
+use postd_host::config::ConsoleAdmin;
 use reqwest::header::{CONTENT_SECURITY_POLICY, COOKIE, LOCATION, SET_COOKIE, X_FRAME_OPTIONS};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::json;
@@ -56,7 +57,12 @@ async fn sign_in(api: &Api, key: &str) -> Response {
 }
 
 async fn signed_in(api: &Api) -> Session {
-    let answer = sign_in(api, ADMIN_KEY).await;
+    signed_in_as(api, ADMIN_KEY).await.0
+}
+
+/// Signed in with `key`; the session and the first page it saw.
+async fn signed_in_as(api: &Api, key: &str) -> (Session, String) {
+    let answer = sign_in(api, key).await;
     assert_eq!(answer.status(), StatusCode::SEE_OTHER);
     let cookie = format!(
         "postd_console={}",
@@ -68,8 +74,26 @@ async fn signed_in(api: &Api) -> Session {
         .send()
         .await
         .unwrap();
-    let csrf = attribute(&page.text().await.unwrap(), "data-csrf", "data-csrf");
-    Session { cookie, csrf }
+    let html = page.text().await.unwrap();
+    let csrf = attribute(&html, "data-csrf", "data-csrf");
+    (Session { cookie, csrf }, html)
+}
+
+/// The API over `h` without an admin key, with `admins` as the console's named admins.
+async fn serve_without_admin_key(h: &Harness, admins: Vec<ConsoleAdmin>) -> Api {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let state = Arc::new(
+        ApiState::new(h.pipeline.clone(), None, url.clone(), None).with_console_admins(admins),
+    );
+    tokio::spawn(async move { axum::serve(listener, service(state)).await.unwrap() });
+    Api {
+        url,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+    }
 }
 
 impl Session {
@@ -94,16 +118,9 @@ impl Session {
 #[tokio::test]
 async fn without_an_admin_key_there_is_no_console() {
     let h = Harness::new(Kind::Sqlite).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let state = Arc::new(ApiState::new(h.pipeline.clone(), None, url.clone(), None));
-    tokio::spawn(async move { axum::serve(listener, service(state)).await.unwrap() });
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let api = serve_without_admin_key(&h, vec![]).await;
     for path in ["/console", "/console/sign-in", "/console/tenants"] {
-        let answer = client.get(format!("{url}{path}")).send().await.unwrap();
+        let answer = api.request(Method::GET, path, None).send().await.unwrap();
         assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{path}");
     }
 }
@@ -118,40 +135,14 @@ async fn a_named_admin_signs_in_with_their_own_key_and_is_audited_by_name() {
     ))
     .unwrap();
     // No admin key: the admin API is off, the console is on for its named admins.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let state = Arc::new(
-        ApiState::new(h.pipeline.clone(), None, url.clone(), None).with_console_admins(admins),
-    );
-    tokio::spawn(async move { axum::serve(listener, service(state)).await.unwrap() });
-    let api = Api {
-        url,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-    };
+    let api = serve_without_admin_key(&h, admins).await;
     assert_eq!(
         sign_in(&api, ADMIN_KEY).await.status(),
         StatusCode::UNAUTHORIZED,
         "the admin key is not configured here"
     );
-    let signed = sign_in(&api, ana_key).await;
-    assert_eq!(signed.status(), StatusCode::SEE_OTHER);
-    let cookie = format!(
-        "postd_console={}",
-        set_cookie(&signed, "postd_console").unwrap()
-    );
-    let page = api
-        .request(Method::GET, "/console/tenants", None)
-        .header(COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
-    let html = page.text().await.unwrap();
+    let (s, html) = signed_in_as(&api, ana_key).await;
     assert!(html.contains(r#"<span class="who">ana</span>"#), "{html}");
-    let csrf = attribute(&html, "data-csrf", "data-csrf");
-    let s = Session { cookie, csrf };
     let made = s
         .post(
             &api,

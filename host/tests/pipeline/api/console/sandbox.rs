@@ -3,12 +3,11 @@
 
 use postd_host::config::{PluginEntry, SecretSource};
 use postd_sandbox::{Platform, Sandbox, SandboxConfig, seed};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
 
 use super::browser::Browser;
 use super::connect::tenant_app;
-use crate::support::server::json as with_json;
 use crate::support::{Harness, Kind};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -39,14 +38,7 @@ async fn a_user_connects_linkedin_through_the_hosted_page_against_the_sandbox() 
     h.runtime.configure_plugin(entry).await.unwrap();
     let api = h.serve_api().await;
     let key = h.tenant_key("acme").await;
-    let (app, returns) = tenant_app().await;
-    let origins = api
-        .send(with_json(
-            api.request(Method::PUT, "/v1/oauth/return-origins", Some(&key)),
-            &json!({ "origins": [app] }),
-        ))
-        .await;
-    assert_eq!(origins.status, StatusCode::OK, "{origins:?}");
+    let (app, returns) = tenant_app(&api, &key).await;
     let opened = api
         .post(
             "/v1/connect-sessions",
