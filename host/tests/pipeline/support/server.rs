@@ -34,14 +34,27 @@ impl Answer {
 impl Harness {
     /// Serves the API over this harness's pipeline.
     pub async fn serve_api(&self) -> Api {
+        self.serve_api_with(Some(ADMIN_KEY), vec![]).await
+    }
+
+    /// Serves the API with `admin_key` (`None`: the admin API off) and the console's named
+    /// `console_admins`.
+    pub async fn serve_api_with(
+        &self,
+        admin_key: Option<&str>,
+        console_admins: Vec<postd_host::config::ConsoleAdmin>,
+    ) -> Api {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let state = Arc::new(ApiState::new(
-            self.pipeline.clone(),
-            Some(ADMIN_KEY.into()),
-            url.clone(),
-            None,
-        ));
+        let state = Arc::new(
+            ApiState::new(
+                self.pipeline.clone(),
+                admin_key.map(str::to_string),
+                url.clone(),
+                None,
+            )
+            .with_console_admins(console_admins),
+        );
         tokio::spawn(async move { axum::serve(listener, service(state)).await.unwrap() });
         Api {
             url,

@@ -2,10 +2,6 @@
 //! stale sign-ins, changes without a session or with the wrong CSRF token, an ended session,
 //! malformed filters and forms, and what it audits.
 
-use std::sync::Arc;
-
-use postd_host::api::{ApiState, service};
-use postd_host::config::ConsoleAdmin;
 use reqwest::header::{CONTENT_SECURITY_POLICY, COOKIE, LOCATION, SET_COOKIE, X_FRAME_OPTIONS};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::json;
@@ -79,23 +75,6 @@ async fn signed_in_as(api: &Api, key: &str) -> (Session, String) {
     (Session { cookie, csrf }, html)
 }
 
-/// The API over `h` without an admin key, with `admins` as the console's named admins.
-async fn serve_without_admin_key(h: &Harness, admins: Vec<ConsoleAdmin>) -> Api {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let state = Arc::new(
-        ApiState::new(h.pipeline.clone(), None, url.clone(), None).with_console_admins(admins),
-    );
-    tokio::spawn(async move { axum::serve(listener, service(state)).await.unwrap() });
-    Api {
-        url,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-    }
-}
-
 impl Session {
     async fn get(&self, api: &Api, path: &str) -> Response {
         api.request(Method::GET, path, None)
@@ -118,7 +97,7 @@ impl Session {
 #[tokio::test]
 async fn without_an_admin_key_there_is_no_console() {
     let h = Harness::new(Kind::Sqlite).await;
-    let api = serve_without_admin_key(&h, vec![]).await;
+    let api = h.serve_api_with(None, vec![]).await;
     for path in ["/console", "/console/sign-in", "/console/tenants"] {
         let answer = api.request(Method::GET, path, None).send().await.unwrap();
         assert_eq!(answer.status(), StatusCode::NOT_FOUND, "{path}");
@@ -135,7 +114,7 @@ async fn a_named_admin_signs_in_with_their_own_key_and_is_audited_by_name() {
     ))
     .unwrap();
     // No admin key: the admin API is off, the console is on for its named admins.
-    let api = serve_without_admin_key(&h, admins).await;
+    let api = h.serve_api_with(None, admins).await;
     assert_eq!(
         sign_in(&api, ADMIN_KEY).await.status(),
         StatusCode::UNAUTHORIZED,
