@@ -12,7 +12,7 @@ WASM_DIR    := target/wasm
 WASM_OUT    := $(WASM_DIR)/$(WASM_TARGET)/wasm
 CONNECTORS  := example mailchimp meta linkedin gbp tiktok
 
-.PHONY: scaffold-check guide-check all toolchain services fuzz-tools api-fuzz deny-tools deny deploy-tools deploy-check browser-tools python-tools python-connectors wasm build release run test bench bench-external lint fmt clean
+.PHONY: scaffold-check guide-check all toolchain services fuzz-tools api-fuzz deny-tools deny deploy-tools deploy-check browser-tools python-tools python-connectors wasm build release run test bench bench-external bench-console lint fmt clean
 
 all: build
 
@@ -232,6 +232,14 @@ bench: toolchain services
 	@bench/load-note.sh > bench/out/load-after.txt
 	python3 bench/report.py
 	@$(MAKE) --no-print-directory bench-external
+	@$(MAKE) --no-print-directory bench-console
+
+## bench-console: the console at scale (bench/console_scale.py): the release host on SQLite with
+##                1,000 tenants, 100,000 jobs and the repository's six plugins, every console
+##                page fetched over HTTP 20 times; writes bench/out/console.txt
+bench-console: release
+	@mkdir -p bench/out
+	python3 bench/console_scale.py target/release/postd-host | tee bench/out/console.txt
 
 ## bench-external: the external pipeline benchmark (bench/external, bench/NOTES.md): the release
 ##        host binary, the one-post fixture, a platform and a closed-loop load generator

@@ -496,10 +496,10 @@ pub(crate) async fn enablement(
     tenant: &str,
 ) -> Result<Vec<PluginEnablement>, ApiError> {
     let runtime = state.pipeline.runtime();
-    let scoped = state.store().tenant(tenant);
+    let overrides = state.store().tenant(tenant).plugin_overrides().await?;
     let mut out = Vec::new();
     for plugin in runtime.plugins() {
-        let (enabled, source) = match scoped.plugin_enabled(&plugin.id).await? {
+        let (enabled, source) = match overrides.get(&plugin.id).copied() {
             Some(enabled) => (enabled, "override"),
             None => (
                 runtime

@@ -180,6 +180,21 @@ impl TenantStore {
         Ok(row.map(|r| r.get::<i64, _>("enabled") != 0))
     }
 
+    /// Every plugin override of this tenant (plugin → enabled), in one read.
+    pub async fn plugin_overrides(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, bool>, StoreError> {
+        let rows = sqlx::query("SELECT plugin, enabled FROM tenant_plugins WHERE tenant_id = $1")
+            .bind(&self.tenant)
+            .fetch_all(&self.store.pool)
+            .await
+            .map_err(StoreError::db("reading plugin enablement"))?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get("plugin"), r.get::<i64, _>("enabled") != 0))
+            .collect())
+    }
+
     /// What decides whether this tenant's job on `plugin` may run, in one read: whether the
     /// tenant is disabled (or deleted), and its override for the plugin.
     pub async fn run_gate(&self, plugin: &str) -> Result<RunGate, StoreError> {
