@@ -14,7 +14,8 @@
 //! Configuration is live too. An entry set through the admin API ([`FleetPlugins::set_config`])
 //! replaces the file's entry of that id as a whole, on every replica, until it is removed; it
 //! can name a plugin the file does not, which then appears on every replica. Editing
-//! `plugins.toml` applies on the replica that reads it ([`FleetPlugins::watch_file`]): a file
+//! `plugins.toml` applies on the replica that reads it, when its watcher reports it
+//! ([`FleetPlugins::watch_file`]) or at the next poll at the latest: a file
 //! with any problem is refused whole, with the reason logged and kept for `GET /admin/config`,
 //! and the running configuration stays. A plugin removed from the file keeps serving until the
 //! process restarts (its jobs would otherwise fail mid-flight).
@@ -80,6 +81,9 @@ pub struct FleetPlugins {
     applied: tokio::sync::Mutex<Applied>,
     /// The last plugin file read without a problem (entries and plugin directory).
     file: Mutex<PluginsFile>,
+    /// The digest of the plugin file as last read, applied or refused (`None` until the host's
+    /// file is set). Held while a read is applied, so reads apply one at a time.
+    seen: tokio::sync::Mutex<Option<Option<[u8; 32]>>>,
     /// Why the last read of the file was refused.
     file_error: Mutex<Option<String>>,
 }
@@ -92,12 +96,16 @@ impl FleetPlugins {
             runtime,
             applied: tokio::sync::Mutex::new(Applied::default()),
             file: Mutex::new(PluginsFile::parse(std::path::Path::new("plugins.toml"), "")),
+            seen: tokio::sync::Mutex::new(None),
             file_error: Mutex::new(None),
         })
     }
 
-    /// The plugin file the host started with (already applied to the runtime).
-    pub fn set_file(&self, file: PluginsFile) {
+    /// The plugin file the host started with (already applied to the runtime); from now on
+    /// a change of it is applied ([`FleetPlugins::reload_file_if_changed`]).
+    pub async fn set_file(&self, file: PluginsFile) {
+        let mut seen = self.seen.lock().await;
+        *seen = Some(file.digest);
         *self.file.lock().expect("plugin file") = file;
     }
 
@@ -119,12 +127,35 @@ impl FleetPlugins {
         }
     }
 
-    /// Reads the plugin file again and applies it: every entry the admin API does not override
-    /// is reconfigured (new plugins load). A file with any problem is refused whole and the
-    /// running configuration stays; the reason is returned, logged and kept.
-    pub async fn reload_file(&self) -> Result<usize, String> {
-        let path = self.file.lock().expect("plugin file").source.clone();
-        let file = PluginsFile::load(&path);
+    /// Reads the plugin file again when its bytes changed since this host last read it
+    /// (applied or refused) and applies it: every entry the admin API does not override is
+    /// reconfigured (new plugins load). A file with any problem is refused whole and the
+    /// running configuration stays; the reason is returned, logged and kept. `None` when the
+    /// bytes did not change, or before the host's file is set. Besides the file watcher, the registry poll calls
+    /// it, so a change no watcher reported still applies within [`POLL`]: one made while the
+    /// host started, a Kubernetes ConfigMap update (a symlink swap beside the file), a host
+    /// whose inotify instances ran out.
+    pub async fn reload_file_if_changed(&self) -> Option<Result<usize, String>> {
+        let mut seen = self.seen.lock().await;
+        let last = (*seen)?;
+        let file = PluginsFile::load(&self.file_path());
+        if file.digest == last {
+            return None;
+        }
+        Some(self.apply_file(file, &mut seen).await)
+    }
+
+    fn file_path(&self) -> PathBuf {
+        self.file.lock().expect("plugin file").source.clone()
+    }
+
+    async fn apply_file(
+        &self,
+        file: PluginsFile,
+        seen: &mut Option<Option<[u8; 32]>>,
+    ) -> Result<usize, String> {
+        *seen = Some(file.digest);
+        let path = file.source.clone();
         // An entry this host's instance pool cannot serve is a problem of the file too.
         let unfit = file
             .plugins
@@ -144,7 +175,7 @@ impl FleetPlugins {
             return Err(why);
         }
         *self.file_error.lock().expect("file error") = None;
-        self.set_file(file.clone());
+        *self.file.lock().expect("plugin file") = file.clone();
         let overridden = self.applied.lock().await.overridden.clone();
         let mut applied = 0;
         for entry in file.plugins.iter().filter(|e| !overridden.contains(&e.id)) {
@@ -375,6 +406,8 @@ impl FleetPlugins {
                 if let Err(error) = fleet.sync().await {
                     tracing::warn!(%error, "reading the plugin registry failed; trying again");
                 }
+                // Outcomes are logged and kept by the read itself.
+                let _ = fleet.reload_file_if_changed().await;
             }
         })
     }
@@ -395,7 +428,7 @@ impl FleetPlugins {
     pub fn watch_file(self: &Arc<Self>) -> notify::Result<notify::RecommendedWatcher> {
         use notify::{EventKind, RecursiveMode, Watcher};
 
-        let path = self.file.lock().expect("plugin file").source.clone();
+        let path = self.file_path();
         let name = path.file_name().map(ToOwned::to_owned);
         let dir = match path.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
@@ -414,13 +447,15 @@ impl FleetPlugins {
         watcher.watch(&dir, RecursiveMode::NonRecursive)?;
         let fleet = self.clone();
         tokio::spawn(async move {
+            // A change made before the watch began (while the plugins loaded) is applied now.
+            let _ = fleet.reload_file_if_changed().await;
             while rx.recv().await.is_some() {
                 // Debounce: wait until the file is quiet.
                 while let Ok(Some(())) =
                     tokio::time::timeout(crate::runtime::DEBOUNCE, rx.recv()).await
                 {
                 }
-                let _ = fleet.reload_file().await;
+                let _ = fleet.reload_file_if_changed().await;
             }
         });
         Ok(watcher)

@@ -263,7 +263,7 @@ async fn load_plugins(
     for failure in runtime.configure(&file).await {
         tracing::error!(%failure, "plugin not loaded; continuing without it");
     }
-    fleet.set_file(file.clone());
+    fleet.set_file(file.clone()).await;
     // Configuration and uploaded versions the fleet sets apply before jobs start.
     if let Err(error) = fleet.sync().await {
         tracing::error!(%error, "reading the plugin registry failed; following it from now on");

@@ -26,6 +26,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use sha2::Digest;
 
 use super::jobs::RawJobSettings;
 use super::{JobSettings, Limits, LimitsOverride};
@@ -174,6 +175,9 @@ pub struct PluginsFile {
     pub plugins: Vec<PluginEntry>,
     /// Everything that could not be used, and why.
     pub problems: Vec<ConfigProblem>,
+    /// SHA-256 of the text read (`None` when the file could not be read): how a host tells
+    /// whether the file changed since it last read it.
+    pub digest: Option<[u8; 32]>,
 }
 
 #[derive(Deserialize)]
@@ -271,6 +275,7 @@ impl PluginsFile {
     /// Parses `text` as if read from `path` (relative paths resolve against its directory).
     pub fn parse(path: &Path, text: &str) -> PluginsFile {
         let mut file = Self::empty(path);
+        file.digest = Some(sha2::Sha256::digest(text.as_bytes()).into());
         let raw: RawFile = match toml::from_str(text) {
             Ok(raw) => raw,
             Err(error) => {
@@ -310,6 +315,7 @@ impl PluginsFile {
             defaults: Limits::default(),
             plugins: Vec::new(),
             problems: Vec::new(),
+            digest: None,
         }
     }
 

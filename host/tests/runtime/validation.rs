@@ -81,6 +81,7 @@ async fn plugins_load_concurrently_and_report_loading_meanwhile() {
             support::entry("example", EXAMPLE, LimitsOverride::default()),
         ],
         problems: vec![],
+        digest: None,
     };
     let loading = tokio::spawn({
         let runtime = runtime.clone();

@@ -309,3 +309,68 @@ async fn configuration_changes_reach_every_replica_without_a_restart() {
         assert!(host.exited_cleanly().await);
     }
 }
+
+/// Kubernetes updates a mounted ConfigMap by swapping a `..data` symlink beside the file, so
+/// no event names `plugins.toml`; the host's poll reads the file's bytes and applies the change.
+#[tokio::test]
+async fn a_configmap_style_update_no_watcher_reports_applies_at_the_poll() {
+    let dir = tempfile::tempdir().unwrap();
+    let (config, data) = (dir.path().join("config"), dir.path().join("data"));
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::create_dir_all(&data).unwrap();
+    let pipeline = postd_test_artifacts::PIPELINE;
+    let first = format!("[plugins.pipeline]\npath = {pipeline:?}\n");
+    let env = [("POSTD_ADMIN_KEY", ADMIN_KEY)];
+    let host = HostProcess::start(&config, &data, &first, &env, Stdio::inherit()).await;
+    crate::support::eventually(Duration::from_secs(90), "the plugin to serve", || async {
+        serves(&host, "pipeline").await
+    })
+    .await;
+
+    // The layout the kubelet makes: plugins.toml -> ..data/plugins.toml, ..data -> a version.
+    let version = |name: &str, text: &str| {
+        std::fs::create_dir_all(config.join(name)).unwrap();
+        std::fs::write(config.join(name).join("plugins.toml"), text).unwrap();
+    };
+    let swap = |link: &str, target: &str| {
+        let tmp = config.join(format!("{link}_tmp"));
+        std::os::unix::fs::symlink(target, &tmp).unwrap();
+        std::fs::rename(&tmp, config.join(link)).unwrap();
+    };
+    version("..v1", &first);
+    swap("..data", "..v1");
+    swap("plugins.toml", "..data/plugins.toml");
+    assert_eq!(
+        enablement(&host, "pipeline").await,
+        Some((true, "plugins.toml".into()))
+    );
+    // The watcher reads the file once its events settle (the swap above named plugins.toml).
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    // An update: a new version, then `..data` swapped to it. Nothing names plugins.toml.
+    version(
+        "..v2",
+        &format!("[plugins.pipeline]\npath = {pipeline:?}\ntenants = [\"someone-else\"]\n"),
+    );
+    swap("..data", "..v2");
+    crate::support::eventually(Duration::from_secs(30), "the new tenant list", || async {
+        enablement(&host, "pipeline").await == Some((false, "plugins.toml".into()))
+    })
+    .await;
+
+    // A broken version is refused once, with its reason; the running configuration stays.
+    version("..v3", "[plugins.pipeline\n");
+    swap("..data", "..v3");
+    crate::support::eventually(Duration::from_secs(30), "the broken file refused", || async {
+        admin_json(&host, Method::GET, "/admin/config", None).await.json["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("plugins.toml"))
+    })
+    .await;
+    assert_eq!(
+        enablement(&host, "pipeline").await,
+        Some((false, "plugins.toml".into()))
+    );
+    host.signal("-TERM");
+    assert!(host.exited_cleanly().await);
+}
