@@ -1,4 +1,4 @@
-//! Connections to Redis that fail fast. Redis holds shared rate budgets and refresh locks;
+//! Connections to Redis that fail fast. Redis holds shared rate budgets;
 //! the host carries on without it (each replica falls back to its own buckets), but only if a
 //! call to a Redis that went away ends quickly: redis-rs's connection manager, left at its
 //! defaults, waits without bound for an answer and for a reconnection, and every rate decision

@@ -10,8 +10,7 @@ use crate::capability::vault::{EncryptedSecretStore, KeyProvider, KeyRing, Local
 use crate::config::{InstanceAllocation, PluginEntry, PluginsFile, ServiceSettings};
 use crate::fleet::FleetPlugins;
 use crate::jobs::{
-    Clock, DispatchSettings, Dispatcher, Pipeline, PipelineSettings, RefreshLocks, StoreJobSink,
-    SystemClock,
+    Clock, DispatchSettings, Dispatcher, Pipeline, PipelineSettings, StoreJobSink, SystemClock,
 };
 use crate::runtime::{Allocation, HostServices, PluginWatcher, Runtime, RuntimeSettings};
 use crate::store::Store;
@@ -34,14 +33,13 @@ pub fn store_services(
 }
 
 /// What a host process runs on: the database (also the job queue, with wake-ups over
-/// `LISTEN`/`NOTIFY` on PostgreSQL), the vault over it, and — with a Redis URL — Redis for
-/// shared rate buckets and refresh locks.
+/// `LISTEN`/`NOTIFY` on PostgreSQL; refresh leases too), the vault over it, and — with a Redis
+/// URL — Redis for shared rate buckets.
 struct Backends {
     store: Store,
     services: HostServices,
     clock: Arc<dyn Clock>,
     dispatcher: Dispatcher,
-    locks: RefreshLocks,
 }
 
 impl Backends {
@@ -66,30 +64,18 @@ impl Backends {
             crate::store::Backend::Postgres => Dispatcher::postgres(&store, &settings.database_url),
             crate::store::Backend::Sqlite => Dispatcher::local(),
         };
-        let locks = match &settings.redis_url {
-            Some(url) => {
-                let ns = &settings.redis_namespace;
-                let redis = |e: String| format!("Redis at {url}: {e}");
-                let limiter = RedisRateLimiter::connect(url, &format!("{ns}rate:"))
+        if let Some(url) = &settings.redis_url {
+            let limiter =
+                RedisRateLimiter::connect(url, &format!("{}rate:", settings.redis_namespace))
                     .await
-                    .map_err(|e| redis(e.to_string()))?;
-                services.rate = Arc::new(limiter);
-                RefreshLocks::redis(url, ns, Duration::from_secs(120))
-                    .await
-                    .map_err(redis)?
-            }
-            // Replicas sharing PostgreSQL without Redis lock through the database.
-            None => match store.backend() {
-                crate::store::Backend::Postgres => RefreshLocks::Postgres(store.pool().clone()),
-                crate::store::Backend::Sqlite => RefreshLocks::local(),
-            },
-        };
+                    .map_err(|e| format!("Redis at {url}: {e}"))?;
+            services.rate = Arc::new(limiter);
+        }
         Ok(Backends {
             store,
             services,
             clock,
             dispatcher,
-            locks,
         })
     }
 }
@@ -138,7 +124,6 @@ pub async fn serve(settings: ServiceSettings) -> Result<(), String> {
         runtime.clone(),
         backends.clock,
         backends.dispatcher,
-        backends.locks,
         pipeline_settings,
     );
     let listener = tokio::net::TcpListener::bind(&settings.listen)

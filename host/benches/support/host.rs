@@ -11,8 +11,8 @@ use postd_host::api::{ApiState, service};
 use postd_host::capability::vault::LocalKeyProvider;
 use postd_host::config::PluginEntry;
 use postd_host::jobs::{
-    CHECKPOINT_BATCH, Clock, Dispatcher, Pipeline, PipelineSettings, RefreshLocks, StoreJobSink,
-    SystemClock, Workers,
+    CHECKPOINT_BATCH, Clock, Dispatcher, Pipeline, PipelineSettings, StoreJobSink, SystemClock,
+    Workers,
 };
 use postd_host::runtime::{Runtime, RuntimeSettings};
 use postd_host::store::{NewConnection, Store};
@@ -171,14 +171,7 @@ impl Host {
             finish_batch: if grouped { CHECKPOINT_BATCH } else { 1 },
             ..PipelineSettings::default()
         };
-        let pipeline = Pipeline::new(
-            store.clone(),
-            runtime.clone(),
-            clock,
-            dispatcher,
-            RefreshLocks::local(),
-            settings,
-        );
+        let pipeline = Pipeline::new(store.clone(), runtime.clone(), clock, dispatcher, settings);
         let key = seed_tenant(&store, "bench", pipeline.now()).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let api_url = format!("http://{}", listener.local_addr().unwrap());

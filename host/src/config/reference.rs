@@ -70,7 +70,7 @@ pub const SETTINGS: &[SettingDoc] = &[
         "POSTD_REDIS_URL",
         "string",
         None,
-        "Redis shared by the replicas (rate budgets, refresh locks, dispatch). Unset: none.",
+        "Redis shared by the replicas (shared rate budgets). Unset: none.",
         "redis://127.0.0.1:6379",
     ),
     doc(

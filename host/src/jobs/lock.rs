@@ -1,160 +1,117 @@
-//! One token refresh per connection at a time, across replicas: a Redis `SET NX PX` lock when
-//! Redis is configured, a PostgreSQL session advisory lock when the replicas share PostgreSQL
-//! without Redis, an in-process lock for the embedded default (one process on SQLite).
+//! One token refresh per connection at a time, across replicas. Waiters in one process queue
+//! on an in-process lock; the process at the head then takes the connection's lease in the
+//! database ([`Store::take_refresh_lease`]), which every replica sharing the database sees.
+//!
+//! Why the database and not Redis: a platform that rotates refresh tokens (TikTok) revokes
+//! the grant when one refresh token is sent twice, so a lock that a Redis restart forgets
+//! while a refresh runs would cost the user their connection. A lease row survives Redis
+//! outages, is timed by the database's clock (host clocks may jump) and costs three
+//! statements per refresh, which happens about once per connection per token lifetime. The
+//! holder confirms the lease right before the platform call ([`RefreshLocks::confirm`]), so a
+//! holder whose lease ended (a stalled process) does not send the token.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use tokio::sync::OwnedMutexGuard;
 
-use crate::time::{Span, tokio_instant_after};
+use crate::store::Store;
+use crate::time::tokio_instant_after;
 
-/// Deletes the lock only if it still holds our token (it may have expired and been taken).
-const RELEASE: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-";
+/// How long a lease lasts unless its holder confirms it for longer: long enough for the reads
+/// before the call; [`RefreshLocks::confirm`] covers the call.
+const LEASE: Duration = Duration::from_secs(30);
 
-/// Keyed mutual exclusion for refreshes.
+/// Keyed mutual exclusion for refreshes (see the module docs).
 #[derive(Clone)]
-pub enum RefreshLocks {
-    /// In this process.
-    Local(Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>),
-    /// PostgreSQL advisory locks, shared by every replica on the database.
-    Postgres(sqlx::AnyPool),
-    /// In Redis, shared by every replica.
-    Redis {
-        /// Commands.
-        conn: ConnectionManager,
-        /// Key prefix.
-        namespace: String,
-        /// How long a lock lives if its holder dies; longer than a refresh call may take.
-        ttl: Duration,
-    },
+pub struct RefreshLocks {
+    store: Store,
+    /// In this process, by key: only the head of each queue polls the database.
+    local: Arc<Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>>,
 }
 
 /// A held lock; release it with [`RefreshLocks::release`].
-pub enum LockGuard {
-    /// In-process.
-    Local(#[allow(dead_code)] OwnedMutexGuard<()>),
-    /// Redis key and token.
-    Redis(String, String),
-    /// The session holding the advisory lock, and the lock's key.
-    Postgres(sqlx::pool::PoolConnection<sqlx::Any>, String),
+pub struct LockGuard {
+    key: String,
+    /// This acquisition's name in the lease row.
+    holder: String,
+    _local: OwnedMutexGuard<()>,
 }
 
 impl RefreshLocks {
-    /// In-process locks.
-    pub fn local() -> Self {
-        RefreshLocks::Local(Arc::default())
-    }
-
-    /// Redis locks.
-    pub async fn redis(url: &str, namespace: &str, ttl: Duration) -> Result<Self, String> {
-        let conn = crate::redis_link::connect(url)
-            .await
-            .map_err(|e| format!("redis: {e}"))?;
-        Ok(RefreshLocks::Redis {
-            conn,
-            namespace: namespace.to_string(),
-            ttl,
-        })
+    /// Locks kept in `store`'s database.
+    pub fn new(store: Store) -> Self {
+        RefreshLocks {
+            store,
+            local: Arc::default(),
+        }
     }
 
     /// Waits until `key` is ours (up to `wait`).
     pub async fn acquire(&self, key: &str, wait: Duration) -> Result<LockGuard, String> {
-        match self {
-            RefreshLocks::Local(map) => {
-                let lock = map
-                    .lock()
-                    .expect("refresh locks")
-                    .entry(key.to_string())
-                    .or_default()
-                    .clone();
-                tokio::time::timeout(wait, lock.lock_owned())
-                    .await
-                    .map(LockGuard::Local)
-                    .map_err(|_| format!("refresh lock `{key}` busy for {wait:?}"))
+        let busy = || format!("refresh lock `{key}` busy for {wait:?}");
+        let deadline = tokio_instant_after(tokio::time::Instant::now(), wait);
+        let queue = self
+            .local
+            .lock()
+            .expect("refresh locks")
+            .entry(key.to_string())
+            .or_default()
+            .clone();
+        let local = tokio::time::timeout_at(deadline, queue.lock_owned())
+            .await
+            .map_err(|_| busy())?;
+        let holder = uuid::Uuid::now_v7().simple().to_string();
+        loop {
+            let taken = self
+                .store
+                .take_refresh_lease(key, &holder, millis(LEASE))
+                .await
+                .map_err(|e| e.to_string())?;
+            if taken {
+                return Ok(LockGuard {
+                    key: key.to_string(),
+                    holder,
+                    _local: local,
+                });
             }
-            RefreshLocks::Postgres(pool) => {
-                let mut session = pool.acquire().await.map_err(|e| format!("database: {e}"))?;
-                let deadline = tokio_instant_after(tokio::time::Instant::now(), wait);
-                loop {
-                    let held: bool =
-                        sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
-                            .bind(key)
-                            .fetch_one(&mut *session)
-                            .await
-                            .map_err(|e| format!("database: {e}"))?;
-                    if held {
-                        return Ok(LockGuard::Postgres(session, key.to_string()));
-                    }
-                    if tokio::time::Instant::now() >= deadline {
-                        return Err(format!("refresh lock `{key}` busy for {wait:?}"));
-                    }
-                    tokio::time::sleep(Duration::from_millis(20 + fastrand::u64(0..30))).await;
-                }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(busy());
             }
-            RefreshLocks::Redis {
-                conn,
-                namespace,
-                ttl,
-            } => {
-                let name = format!("{namespace}refresh:{key}");
-                let token = uuid::Uuid::now_v7().simple().to_string();
-                let deadline = tokio_instant_after(tokio::time::Instant::now(), wait);
-                let mut conn = conn.clone();
-                loop {
-                    let set: Option<String> = redis::cmd("SET")
-                        .arg(&name)
-                        .arg(&token)
-                        .arg("NX")
-                        .arg("PX")
-                        .arg(Span::from(*ttl).as_millis().max(1))
-                        .query_async(&mut conn)
-                        .await
-                        .map_err(|e| format!("redis: {e}"))?;
-                    if set.is_some() {
-                        return Ok(LockGuard::Redis(name, token));
-                    }
-                    if tokio::time::Instant::now() >= deadline {
-                        return Err(format!("refresh lock `{key}` busy for {wait:?}"));
-                    }
-                    tokio::time::sleep(Duration::from_millis(20 + fastrand::u64(0..30))).await;
-                }
-            }
+            tokio::time::sleep(Duration::from_millis(20 + fastrand::u64(0..30))).await;
         }
+    }
+
+    /// Whether `guard`'s lease is still held, made to last `hold` more if it is: the last step
+    /// before sending a refresh token.
+    pub async fn confirm(&self, guard: &LockGuard, hold: Duration) -> Result<bool, String> {
+        self.store
+            .extend_refresh_lease(&guard.key, &guard.holder, millis(hold))
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Releases a held lock.
     pub async fn release(&self, guard: LockGuard) {
-        if let LockGuard::Postgres(mut session, key) = guard {
-            let unlocked = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
-                .bind(&key)
-                .execute(&mut *session)
-                .await;
-            if let Err(error) = unlocked {
-                // Closing the session releases its advisory locks.
-                tracing::warn!(%error, lock = %key, "releasing a refresh lock failed; closing its session");
-                let _ = session.detach();
-            }
-            return;
+        if let Err(error) = self
+            .store
+            .release_refresh_lease(&guard.key, &guard.holder)
+            .await
+        {
+            // It ends on its own.
+            tracing::warn!(%error, lock = %guard.key, "releasing a refresh lease failed");
         }
-        if let (RefreshLocks::Redis { conn, .. }, LockGuard::Redis(name, token)) = (self, guard) {
-            let mut conn = conn.clone();
-            let released: Result<i64, _> = redis::Script::new(RELEASE)
-                .key(&name)
-                .arg(&token)
-                .invoke_async(&mut conn)
-                .await;
-            if let Err(error) = released {
-                // It expires on its own after its TTL.
-                tracing::warn!(%error, lock = %name, "releasing a refresh lock failed");
-            }
+        let key = guard.key.clone();
+        drop(guard);
+        let mut local = self.local.lock().expect("refresh locks");
+        // Forget a key no one else waits for.
+        if local.get(&key).is_some_and(|q| Arc::strong_count(q) == 1) {
+            local.remove(&key);
         }
     }
+}
+
+fn millis(span: Duration) -> i64 {
+    i64::try_from(span.as_millis()).unwrap_or(i64::MAX)
 }

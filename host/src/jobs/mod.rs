@@ -30,7 +30,6 @@ pub use activity::{Activity, MINUTES_KEPT, MinuteCounts};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use dispatch::{DispatchSettings, Dispatcher, JOBS_CHANNEL};
 pub use health::HealthOutcome;
-pub use lock::RefreshLocks;
 pub use policy::{
     Backoff, DEFAULT_MAX_RATE_LIMIT_WAIT, MIN_RATE_LIMIT_WAIT, RATE_LIMIT_TOO_LONG, Verdict,
     classify_call, classify_connector,
@@ -113,7 +112,8 @@ pub struct Pipeline {
     runtime: Arc<Runtime>,
     clock: Arc<dyn Clock>,
     dispatcher: Dispatcher,
-    locks: RefreshLocks,
+    /// One refresh per connection at a time, across replicas.
+    locks: lock::RefreshLocks,
     settings: PipelineSettings,
     finisher: finisher::Finisher,
     events: Arc<EventDelivery>,
@@ -128,7 +128,6 @@ impl Pipeline {
         runtime: Arc<Runtime>,
         clock: Arc<dyn Clock>,
         dispatcher: Dispatcher,
-        locks: RefreshLocks,
         settings: PipelineSettings,
     ) -> Arc<Self> {
         let events = Arc::new(EventDelivery::new(
@@ -143,11 +142,11 @@ impl Pipeline {
             events,
             holds: holds::Holds::default(),
             activity: activity::Activity::default(),
+            locks: lock::RefreshLocks::new(store.clone()),
             store,
             runtime,
             clock,
             dispatcher,
-            locks,
             settings,
         })
     }

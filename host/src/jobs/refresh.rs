@@ -6,7 +6,9 @@
 use std::time::Duration;
 
 use super::Pipeline;
+use super::lock::LockGuard;
 use crate::capability::CallContext;
+use crate::config::Limits;
 use crate::runtime::wit::types::ConnectorError;
 use crate::runtime::{Answer, Invocation};
 use crate::store::{Connection, ConnectionStatus, Millis};
@@ -14,6 +16,9 @@ use crate::time::{Span, UnixMs};
 
 /// Longest wait for another refresh of the same connection to finish.
 const LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// How much longer than the refresh call may take its lease is held.
+const LEASE_MARGIN: Duration = Duration::from_secs(30);
 
 /// Why a refresh was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +93,9 @@ impl Pipeline {
                 };
             }
         };
-        let outcome = self.refresh_locked(tenant, connection, trigger, seen).await;
+        let outcome = self
+            .refresh_locked(tenant, connection, trigger, seen, &guard)
+            .await;
         self.locks.release(guard).await;
         outcome
     }
@@ -99,6 +106,7 @@ impl Pipeline {
         connection: &str,
         trigger: RefreshTrigger,
         seen_version: i64,
+        guard: &LockGuard,
     ) -> RefreshOutcome {
         let store = self.store.tenant(tenant);
         let current = match store.connection(connection).await {
@@ -121,6 +129,28 @@ impl Pipeline {
                 paused: true,
                 error: "the connection was revoked".into(),
             };
+        }
+        // The last step before the refresh token leaves: the lease must still be ours, for as
+        // long as the call may take.
+        let hold = self
+            .runtime
+            .plugin_config(&current.plugin)
+            .map_or_else(Limits::default, |c| c.entry.limits.clone());
+        let hold = hold.queue_wait + hold.deadline + LEASE_MARGIN;
+        match self.locks.confirm(guard, hold).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return RefreshOutcome::Failed {
+                    paused: false,
+                    error: "the refresh lease ended before the call; trying again later".into(),
+                };
+            }
+            Err(error) => {
+                return RefreshOutcome::Failed {
+                    paused: false,
+                    error,
+                };
+            }
         }
         let context = CallContext::tenant(tenant).with_connection(connection);
         let answer = self

@@ -28,6 +28,7 @@ mod model;
 mod outbox;
 mod pipeline;
 mod plugins;
+mod refresh_leases;
 mod retention;
 mod statistics;
 mod target_cache;

@@ -5,9 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use postd_host::jobs::{
-    DispatchSettings, Dispatcher, Pipeline, PipelineSettings, RefreshLocks, SystemClock,
-};
+use postd_host::jobs::{DispatchSettings, Dispatcher, Pipeline, PipelineSettings, SystemClock};
 use postd_host::store::JobState;
 
 use crate::support::{Harness, Kind, Setup, eventually, new_post};
@@ -136,7 +134,6 @@ async fn work_accepted_on_one_replica_wakes_another_at_once_and_when_due() {
         h.runtime.clone(),
         Arc::new(SystemClock),
         Dispatcher::postgres(&h.store, &h.db.url),
-        RefreshLocks::local(),
         settings,
     );
     let workers = replica_b.start();

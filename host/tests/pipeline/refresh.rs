@@ -21,7 +21,63 @@ on_both_backends!(
     health_checks_log_and_move_the_status,
     a_token_that_cannot_be_refreshed_warns_then_needs_attention,
     a_health_check_meeting_an_expired_token_refreshes_before_blaming_the_user,
+    a_refresh_lease_that_ended_is_taken_over_and_its_old_holder_cannot_extend_it,
 );
+
+/// The database lease behind refresh locks: held, it keeps others out; once it ended another
+/// holder takes it, and the old holder can neither extend nor release the new one's lease.
+async fn a_refresh_lease_that_ended_is_taken_over_and_its_old_holder_cannot_extend_it(kind: Kind) {
+    let h = Harness::new(kind).await;
+    let store = &h.store;
+    assert!(
+        store
+            .take_refresh_lease("acme:c", "a", 60_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .take_refresh_lease("acme:c", "b", 60_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .take_refresh_lease("acme:other", "b", 60_000)
+            .await
+            .unwrap()
+    );
+    assert!(store.extend_refresh_lease("acme:c", "a", 1).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // Ended: taken over, and the old holder's confirmation fails.
+    assert!(
+        store
+            .take_refresh_lease("acme:c", "b", 60_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .extend_refresh_lease("acme:c", "a", 60_000)
+            .await
+            .unwrap()
+    );
+    store.release_refresh_lease("acme:c", "a").await.unwrap();
+    assert!(
+        !store
+            .take_refresh_lease("acme:c", "a", 60_000)
+            .await
+            .unwrap()
+    );
+    // Released by its holder: free at once.
+    store.release_refresh_lease("acme:c", "b").await.unwrap();
+    assert!(
+        store
+            .take_refresh_lease("acme:c", "a", 60_000)
+            .await
+            .unwrap()
+    );
+}
 
 async fn fifty_concurrent_refreshes_cause_one_token_exchange(kind: Kind) {
     let h = Harness::new(kind).await;

@@ -10,8 +10,7 @@ use postd_host::capability::vault::{EncryptedSecretStore, KeyRing, LocalKeyProvi
 use postd_host::config::PluginEntry;
 use postd_host::events::EventSettings;
 use postd_host::jobs::{
-    Clock, Dispatcher, ManualClock, Pipeline, PipelineSettings, RefreshLocks, StoreJobSink,
-    SystemClock,
+    Clock, Dispatcher, ManualClock, Pipeline, PipelineSettings, StoreJobSink, SystemClock,
 };
 use postd_host::runtime::wit::connector::AuthCallback;
 use postd_host::runtime::{Answer, HostServices, Invocation};
@@ -77,7 +76,6 @@ impl Piped {
             env.runtime.clone(),
             shared,
             Dispatcher::local(),
-            RefreshLocks::local(),
             PipelineSettings {
                 worker_id: "test-worker".into(),
                 // Event receivers in these tests listen on loopback.

@@ -13,7 +13,7 @@
 //!
 //! Redis is not a queue here: dispatch through Redis Streams (a message per job, still claimed
 //! in the database) was removed as a second queue in front of the first — see the README's
-//! pipeline notes. Redis stays for shared rate budgets and refresh locks.
+//! pipeline notes. Redis stays for shared rate budgets.
 
 mod listen;
 

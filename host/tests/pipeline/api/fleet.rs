@@ -361,11 +361,17 @@ async fn a_configmap_style_update_no_watcher_reports_applies_at_the_poll() {
     // A broken version is refused once, with its reason; the running configuration stays.
     version("..v3", "[plugins.pipeline\n");
     swap("..data", "..v3");
-    crate::support::eventually(Duration::from_secs(30), "the broken file refused", || async {
-        admin_json(&host, Method::GET, "/admin/config", None).await.json["last_error"]
-            .as_str()
-            .is_some_and(|e| e.contains("plugins.toml"))
-    })
+    crate::support::eventually(
+        Duration::from_secs(30),
+        "the broken file refused",
+        || async {
+            admin_json(&host, Method::GET, "/admin/config", None)
+                .await
+                .json["last_error"]
+                .as_str()
+                .is_some_and(|e| e.contains("plugins.toml"))
+        },
+    )
     .await;
     assert_eq!(
         enablement(&host, "pipeline").await,

@@ -19,8 +19,7 @@ use postd_host::capability::vault::LocalKeyProvider;
 use postd_host::config::PluginEntry;
 use postd_host::events::EventSettings;
 use postd_host::jobs::{
-    Clock, DispatchSettings, Dispatcher, ManualClock, Pipeline, PipelineSettings, RefreshLocks,
-    SystemClock,
+    Clock, DispatchSettings, Dispatcher, ManualClock, Pipeline, PipelineSettings, SystemClock,
 };
 use postd_host::runtime::wit::connector::AuthCallback;
 use postd_host::runtime::{Answer, Invocation, Runtime, RuntimeSettings};
@@ -134,18 +133,9 @@ impl Harness {
             .configure_plugin(plugin_entry(&platform))
             .await
             .expect("loading the pipeline fixture");
-        let (dispatcher, locks) = match setup.kind {
-            Kind::Sqlite => (Dispatcher::local(), RefreshLocks::local()),
-            Kind::Postgres => (
-                Dispatcher::postgres(&store, &db.url),
-                RefreshLocks::Postgres(store.pool().clone()),
-            ),
-            Kind::PostgresRedis => (
-                Dispatcher::postgres(&store, &db.url),
-                RefreshLocks::redis(REDIS_URL, &db.namespace, Duration::from_secs(30))
-                    .await
-                    .unwrap(),
-            ),
+        let dispatcher = match setup.kind {
+            Kind::Sqlite => Dispatcher::local(),
+            Kind::Postgres | Kind::PostgresRedis => Dispatcher::postgres(&store, &db.url),
         };
         let settings = PipelineSettings {
             worker_id: "test-worker".into(),
@@ -153,14 +143,7 @@ impl Harness {
             events: setup.events.clone(),
             ..PipelineSettings::default()
         };
-        let pipeline = Pipeline::new(
-            store.clone(),
-            runtime.clone(),
-            clock,
-            dispatcher,
-            locks,
-            settings,
-        );
+        let pipeline = Pipeline::new(store.clone(), runtime.clone(), clock, dispatcher, settings);
         Harness {
             kind: setup.kind,
             db,
