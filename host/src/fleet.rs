@@ -131,10 +131,10 @@ impl FleetPlugins {
     /// (applied or refused) and applies it: every entry the admin API does not override is
     /// reconfigured (new plugins load). A file with any problem is refused whole and the
     /// running configuration stays; the reason is returned, logged and kept. `None` when the
-    /// bytes did not change, or before the host's file is set. Besides the file watcher, the registry poll calls
-    /// it, so a change no watcher reported still applies within [`POLL`]: one made while the
-    /// host started, a Kubernetes ConfigMap update (a symlink swap beside the file), a host
-    /// whose inotify instances ran out.
+    /// bytes did not change, or before the host's file is set. Besides the file watcher, the
+    /// registry poll calls it, so a change no watcher reported still applies within [`POLL`]:
+    /// one made while the host started, a Kubernetes ConfigMap update (a symlink swap beside
+    /// the file), a host whose inotify instances ran out.
     pub async fn reload_file_if_changed(&self) -> Option<Result<usize, String>> {
         let mut seen = self.seen.lock().await;
         let last = (*seen)?;
