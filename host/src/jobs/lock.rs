@@ -17,7 +17,7 @@ use std::time::Duration;
 use tokio::sync::OwnedMutexGuard;
 
 use crate::store::Store;
-use crate::time::tokio_instant_after;
+use crate::time::{Span, tokio_instant_after};
 
 /// How long a lease lasts unless its holder confirms it for longer: long enough for the reads
 /// before the call; [`RefreshLocks::confirm`] covers the call.
@@ -66,7 +66,7 @@ impl RefreshLocks {
         loop {
             let taken = self
                 .store
-                .take_refresh_lease(key, &holder, millis(LEASE))
+                .take_refresh_lease(key, &holder, Span::from(LEASE).as_millis_i64())
                 .await
                 .map_err(|e| e.to_string())?;
             if taken {
@@ -83,13 +83,19 @@ impl RefreshLocks {
         }
     }
 
-    /// Whether `guard`'s lease is still held, made to last `hold` more if it is: the last step
+    /// Makes `guard`'s lease last `hold` more, or fails if it is no longer held: the last step
     /// before sending a refresh token.
-    pub async fn confirm(&self, guard: &LockGuard, hold: Duration) -> Result<bool, String> {
-        self.store
-            .extend_refresh_lease(&guard.key, &guard.holder, millis(hold))
+    pub async fn confirm(&self, guard: &LockGuard, hold: Duration) -> Result<(), String> {
+        let held = self
+            .store
+            .extend_refresh_lease(&guard.key, &guard.holder, Span::from(hold).as_millis_i64())
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        if held {
+            Ok(())
+        } else {
+            Err("the refresh lease ended before the call; trying again later".into())
+        }
     }
 
     /// Releases a held lock.
@@ -110,8 +116,4 @@ impl RefreshLocks {
             local.remove(&key);
         }
     }
-}
-
-fn millis(span: Duration) -> i64 {
-    i64::try_from(span.as_millis()).unwrap_or(i64::MAX)
 }

@@ -137,20 +137,11 @@ impl Pipeline {
             .plugin_config(&current.plugin)
             .map_or_else(Limits::default, |c| c.entry.limits.clone());
         let hold = hold.queue_wait + hold.deadline + LEASE_MARGIN;
-        match self.locks.confirm(guard, hold).await {
-            Ok(true) => {}
-            Ok(false) => {
-                return RefreshOutcome::Failed {
-                    paused: false,
-                    error: "the refresh lease ended before the call; trying again later".into(),
-                };
-            }
-            Err(error) => {
-                return RefreshOutcome::Failed {
-                    paused: false,
-                    error,
-                };
-            }
+        if let Err(error) = self.locks.confirm(guard, hold).await {
+            return RefreshOutcome::Failed {
+                paused: false,
+                error,
+            };
         }
         let context = CallContext::tenant(tenant).with_connection(connection);
         let answer = self
