@@ -27,7 +27,8 @@ pub fn store_services(
             KeyRing::new(key),
             Arc::new(store.clone()),
         )),
-        jobs: Arc::new(StoreJobSink::new(store.clone(), clock)),
+        jobs: Arc::new(StoreJobSink::new(store.clone(), clock.clone())),
+        clock,
         ..HostServices::in_memory()
     }
 }

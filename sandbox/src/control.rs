@@ -57,14 +57,24 @@ struct Advance {
 #[derive(Deserialize)]
 struct ErrorRate {
     rate: f64,
-    #[serde(default = "default_rate_error")]
-    error: String,
+    /// One error, or `errors`: a mix drawn with equal odds. `503` when neither is given.
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    errors: Vec<String>,
     #[serde(default)]
     seed: u64,
 }
 
-fn default_rate_error() -> String {
-    "503".into()
+impl ErrorRate {
+    fn errors(&self) -> Vec<String> {
+        let mut errors = self.errors.clone();
+        errors.extend(self.error.clone());
+        if errors.is_empty() {
+            errors.push("503".into());
+        }
+        errors
+    }
 }
 
 #[derive(Deserialize)]
@@ -213,15 +223,19 @@ async fn platform_control(
             Err(r) => r,
         },
         (Method::POST, ["error-rate"]) => match body::<ErrorRate>(req) {
-            Ok(r) if platforms::knows_error(p, &r.error) => {
-                state.faults.set_error_rate(p, r.rate, &r.error, r.seed);
-                ok(json!(state.faults.get(p)))
+            Ok(r) => {
+                let errors = r.errors();
+                match errors.iter().find(|e| !platforms::knows_error(p, e)) {
+                    Some(unknown) => bad(format!(
+                        "{p} knows no error named {unknown:?}; known: {}, or hang, reset",
+                        platforms::error_names(p)
+                    )),
+                    None => {
+                        state.faults.set_error_rate(p, r.rate, &errors, r.seed);
+                        ok(json!(state.faults.get(p)))
+                    }
+                }
             }
-            Ok(r) => bad(format!(
-                "{p} knows no error named {:?}; known: {}",
-                r.error,
-                platforms::error_names(p)
-            )),
             Err(r) => r,
         },
         (Method::POST, ["latency"]) => match body::<Latency>(req) {
@@ -231,6 +245,14 @@ async fn platform_control(
             }
             Err(r) => r,
         },
+        (Method::POST, ["hang"]) => match body::<Latency>(req) {
+            Ok(l) => {
+                state.faults.set_hang(p, l.ms);
+                ok(json!(state.faults.get(p)))
+            }
+            Err(r) => r,
+        },
+        (Method::GET, ["throttled"]) => ok(json!({"throttled": state.throttled(p)})),
         (Method::POST, ["tokens", "revoke"]) => match body::<Revoke>(req) {
             Ok(r) => ok(json!({"revoked": platforms::revoke_token(p, state, &r.token)})),
             Err(r) => r,

@@ -1,9 +1,13 @@
 //! Fault injection shared by every platform: a named error for the next N calls, an error rate drawn
-//! from a seeded generator (so a test run is reproducible), and added latency.
+//! from a seeded generator (so a test run is reproducible) over one error or a mix, and added latency.
 //!
 //! Errors are named per platform (`190` or `190/463` for Meta, `spam_risk_too_many_posts` for TikTok,
 //! `RESOURCE_EXHAUSTED` for Google, an HTTP status such as `503` for any platform) and rendered in that
-//! platform's own error shape by `platforms::render_named_error`.
+//! platform's own error shape by `platforms::render_named_error`. Two names work on every platform
+//! and are not answers at all: [`HANG`] holds the request without answering (the client's timeout
+//! ends it) and [`RESET`] starts a `200` answer and cuts the connection mid-body. An injected
+//! answer with status 429 carries `Retry-After` ([`RETRY_AFTER_SECS`]) unless the platform's own
+//! shape already names a wait.
 //!
 //! A name prefixed with [`ANSWER_LOST`] (`answer-lost:502`) lets the call act first (the post is
 //! made, the draft saved) and then answers the error instead of the platform's answer: a proxy's
@@ -37,6 +41,15 @@ fn one() -> u32 {
 /// Prefix of an error name whose call acts before its answer is lost (`answer-lost:502`).
 pub const ANSWER_LOST: &str = "answer-lost:";
 
+/// The name of a fault that holds the request unanswered for the platform's `hang_ms`.
+pub const HANG: &str = "hang";
+
+/// The name of a fault that answers `200` and resets the connection in the middle of the body.
+pub const RESET: &str = "reset";
+
+/// `Retry-After` of an injected 429 that does not name its own wait.
+pub const RETRY_AFTER_SECS: u64 = 1;
+
 /// Splits a fault's error name into whether the call acts first and the error answered.
 pub fn answer_lost(name: &str) -> (bool, &str) {
     match name.strip_prefix(ANSWER_LOST) {
@@ -50,12 +63,14 @@ pub fn answer_lost(name: &str) -> (bool, &str) {
 pub struct PlatformFaults {
     /// Rules applied in order; the first matching one fires.
     pub rules: Vec<FaultRule>,
-    /// Probability (0.0-1.0) that a call fails with `rate_error`.
+    /// Probability (0.0-1.0) that a call fails with one of `rate_errors`.
     pub error_rate: f64,
-    /// Error used by `error_rate`.
-    pub rate_error: String,
+    /// Errors used by `error_rate`, drawn with equal odds.
+    pub rate_errors: Vec<String>,
     /// Added latency per call, in milliseconds (real time).
     pub latency_ms: u64,
+    /// How long a [`HANG`] holds its request before answering 504, in milliseconds.
+    pub hang_ms: u64,
     /// State of the seeded generator behind `error_rate`.
     pub rng_state: u64,
 }
@@ -65,8 +80,9 @@ impl Default for PlatformFaults {
         PlatformFaults {
             rules: Vec::new(),
             error_rate: 0.0,
-            rate_error: "503".into(),
+            rate_errors: vec!["503".into()],
             latency_ms: 0,
+            hang_ms: 60_000,
             rng_state: 0x5eed,
         }
     }
@@ -76,6 +92,7 @@ impl Default for PlatformFaults {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Decision {
     pub latency_ms: u64,
+    pub hang_ms: u64,
     pub error: Option<String>,
 }
 
@@ -95,18 +112,28 @@ impl Faults {
             .push(rule);
     }
 
-    /// Sets the error rate, its error and the generator seed for `platform`.
-    pub fn set_error_rate(&self, platform: Platform, rate: f64, error: &str, seed: u64) {
+    /// Sets the error rate, its errors (drawn with equal odds; `503` when empty) and the
+    /// generator seed for `platform`.
+    pub fn set_error_rate(&self, platform: Platform, rate: f64, errors: &[String], seed: u64) {
         let mut per = lock(&self.per);
         let f = per.entry(platform).or_default();
         f.error_rate = rate.clamp(0.0, 1.0);
-        f.rate_error = error.to_string();
+        f.rate_errors = if errors.is_empty() {
+            PlatformFaults::default().rate_errors
+        } else {
+            errors.to_vec()
+        };
         f.rng_state = seed;
     }
 
     /// Sets the added latency for `platform`.
     pub fn set_latency(&self, platform: Platform, latency_ms: u64) {
         lock(&self.per).entry(platform).or_default().latency_ms = latency_ms;
+    }
+
+    /// Sets how long a [`HANG`] on `platform` holds its request.
+    pub fn set_hang(&self, platform: Platform, hang_ms: u64) {
+        lock(&self.per).entry(platform).or_default().hang_ms = hang_ms;
     }
 
     /// The current settings of `platform`.
@@ -133,6 +160,7 @@ impl Faults {
         };
         let mut decision = Decision {
             latency_ms: f.latency_ms,
+            hang_ms: f.hang_ms,
             error: None,
         };
         if let Some(i) = f.rules.iter().position(|r| {
@@ -149,8 +177,9 @@ impl Faults {
         if f.error_rate > 0.0 {
             let draw = splitmix64(&mut f.rng_state);
             let unit = (draw >> 11) as f64 / (1u64 << 53) as f64;
-            if unit < f.error_rate {
-                decision.error = Some(f.rate_error.clone());
+            if unit < f.error_rate && !f.rate_errors.is_empty() {
+                let pick = splitmix64(&mut f.rng_state) % f.rate_errors.len() as u64;
+                decision.error = Some(f.rate_errors[pick as usize].clone());
             }
         }
         decision
@@ -210,7 +239,7 @@ mod tests {
     fn error_rate_is_reproducible() {
         let run = || {
             let faults = Faults::default();
-            faults.set_error_rate(Platform::Gbp, 0.5, "503", 42);
+            faults.set_error_rate(Platform::Gbp, 0.5, &["503".into()], 42);
             (0..64)
                 .map(|_| faults.decide(Platform::Gbp, "/").error.is_some())
                 .collect::<Vec<_>>()
@@ -219,5 +248,19 @@ mod tests {
         assert_eq!(a, run());
         let failures = a.iter().filter(|f| **f).count();
         assert!((16..=48).contains(&failures), "{failures}");
+    }
+
+    #[test]
+    fn an_error_mix_draws_each_of_its_errors() {
+        let faults = Faults::default();
+        let mix: Vec<String> = ["503", "429", HANG, RESET].map(String::from).to_vec();
+        faults.set_error_rate(Platform::Linkedin, 1.0, &mix, 3);
+        let mut seen = std::collections::BTreeMap::<String, u32>::new();
+        for _ in 0..400 {
+            let error = faults.decide(Platform::Linkedin, "/rest/posts").error;
+            *seen.entry(error.expect("every call fails at rate 1")).or_default() += 1;
+        }
+        assert_eq!(seen.len(), 4, "{seen:?}");
+        assert!(seen.values().all(|n| (60..=140).contains(n)), "{seen:?}");
     }
 }

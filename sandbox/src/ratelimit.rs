@@ -27,10 +27,12 @@ impl Usage {
     }
 }
 
-/// Sliding-window counters.
+/// Sliding-window counters, and how many calls each platform refused for being over budget.
 #[derive(Debug, Default)]
 pub(crate) struct RateLimiter {
     windows: Mutex<HashMap<String, VecDeque<i64>>>,
+    /// Refused calls by key prefix (the platform, the part before the first `:`).
+    refused: Mutex<HashMap<String, u64>>,
 }
 
 impl RateLimiter {
@@ -43,8 +45,11 @@ impl RateLimiter {
         }
         let reset_in_ms = calls.front().map_or(window_ms, |&t| t + window_ms - now_ms);
         if calls.len() as u64 >= limit {
+            let used = calls.len() as u64;
+            drop(windows);
+            self.note_refused(key.split(':').next().unwrap_or(key));
             return Usage {
-                used: calls.len() as u64,
+                used,
                 limit,
                 exceeded: true,
                 reset_in_ms,
@@ -59,9 +64,20 @@ impl RateLimiter {
         }
     }
 
-    /// Forgets every counter whose key starts with `prefix`.
+    /// Counts a call `platform` refused for being over one of its limits.
+    pub fn note_refused(&self, platform: &str) {
+        *lock(&self.refused).entry(platform.to_string()).or_default() += 1;
+    }
+
+    /// Calls `platform` refused for being over one of its limits (injected faults not counted).
+    pub fn refused(&self, platform: &str) -> u64 {
+        lock(&self.refused).get(platform).copied().unwrap_or(0)
+    }
+
+    /// Forgets every counter whose key starts with `prefix`, and the refusals of that platform.
     pub fn clear(&self, prefix: &str) {
         lock(&self.windows).retain(|k, _| !k.starts_with(prefix));
+        lock(&self.refused).remove(prefix.trim_end_matches(':'));
     }
 }
 
@@ -76,5 +92,17 @@ mod tests {
         assert!(!rl.hit("k", 2, 1000, 10).exceeded);
         assert!(rl.hit("k", 2, 1000, 20).exceeded);
         assert!(!rl.hit("k", 2, 1000, 1001).exceeded);
+    }
+
+    #[test]
+    fn refusals_are_counted_by_platform() {
+        let rl = RateLimiter::default();
+        for at in 0..5 {
+            rl.hit("linkedin:token:a", 2, 1000, at);
+        }
+        rl.hit("tiktok:video:b", 2, 1000, 0);
+        assert_eq!((rl.refused("linkedin"), rl.refused("tiktok")), (3, 0));
+        rl.clear("linkedin:");
+        assert_eq!(rl.refused("linkedin"), 0);
     }
 }

@@ -14,7 +14,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::config::SandboxConfig;
-use crate::faults::FaultRule;
+use crate::faults::{self, FaultRule};
 use crate::http::{self, Req};
 use crate::platform::Platform;
 use crate::platforms;
@@ -168,16 +168,37 @@ impl RunningSandbox {
         error: &str,
         seed: u64,
     ) -> Result<(), SandboxError> {
-        if !platforms::knows_error(platform, error) {
+        self.set_error_mix(platform, rate, &[error], seed)
+    }
+
+    /// Makes a share `rate` (0.0-1.0) of calls to `platform` fail with one of `errors` (equal
+    /// odds), drawn from a generator seeded with `seed`: a brownout's mix of 5xx, 429, hangs and
+    /// resets.
+    pub fn set_error_mix(
+        &self,
+        platform: Platform,
+        rate: f64,
+        errors: &[&str],
+        seed: u64,
+    ) -> Result<(), SandboxError> {
+        if let Some(unknown) = errors.iter().find(|e| !platforms::knows_error(platform, e)) {
             return Err(SandboxError::UnknownError {
                 platform,
-                name: error.to_string(),
+                name: unknown.to_string(),
             });
         }
+        let errors: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
         self.state
             .faults
-            .set_error_rate(platform, rate, error, seed);
+            .set_error_rate(platform, rate, &errors, seed);
         Ok(())
+    }
+
+    /// Sets how long an injected `hang` on `platform` holds its request.
+    pub fn set_hang(&self, platform: Platform, hang: Duration) {
+        self.state
+            .faults
+            .set_hang(platform, hang.as_millis() as u64);
     }
 
     /// Adds `latency` to every call to `platform`.
@@ -315,16 +336,61 @@ async fn platform_call(state: &Arc<SandboxState>, platform: Platform, req: Req) 
         tokio::time::sleep(Duration::from_millis(decision.latency_ms)).await;
     }
     if let Some(name) = decision.error {
-        let (acts_first, name) = crate::faults::answer_lost(&name);
-        if let Some(resp) = platforms::render_named_error(platform, name, &req) {
-            if acts_first {
-                // The platform does the work; its answer is lost and the error goes out instead.
-                drop(platforms::handle(platform, state, req).await);
-            }
-            return resp;
+        let (acts_first, name) = faults::answer_lost(&name);
+        let injected = match name {
+            faults::HANG | faults::RESET => None,
+            _ => match platforms::render_named_error(platform, name, &req) {
+                Some(resp) => Some(with_retry_after(resp)),
+                None => return platforms::handle(platform, state, req).await,
+            },
+        };
+        if acts_first {
+            // The platform does the work; its answer is lost and the fault goes out instead.
+            drop(platforms::handle(platform, state, req).await);
         }
+        return match injected {
+            Some(resp) => resp,
+            None if name == faults::HANG => {
+                tokio::time::sleep(Duration::from_millis(decision.hang_ms)).await;
+                http::json(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    &json!({"error": "the sandbox held this request (injected hang)"}),
+                )
+            }
+            None => reset_mid_body(),
+        };
     }
     platforms::handle(platform, state, req).await
+}
+
+/// An injected 429 names its wait, as throttling platforms and proxies do.
+fn with_retry_after(mut resp: Response) -> Response {
+    let throttled = resp.status() == StatusCode::TOO_MANY_REQUESTS;
+    let headers = resp.headers_mut();
+    if throttled && !headers.contains_key(axum::http::header::RETRY_AFTER) {
+        headers.insert(
+            axum::http::header::RETRY_AFTER,
+            faults::RETRY_AFTER_SECS.into(),
+        );
+    }
+    resp
+}
+
+/// A `200` whose body stops after a few bytes with the connection cut (no final chunk): the
+/// client has the status but never a whole answer.
+fn reset_mid_body() -> Response {
+    let chunks: [Result<&'static [u8], std::io::Error>; 2] = [
+        Ok(b"{\"id\": \"urn:li:share:"),
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected reset",
+        )),
+    ];
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(axum::http::header::CONTENT_TYPE, "application/json")
+        .body(axum::body::Body::from_stream(futures::stream::iter(chunks)))
+        .expect("a static response")
 }
 
 fn record(

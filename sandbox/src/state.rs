@@ -35,6 +35,13 @@ pub struct SandboxState {
 }
 
 impl SandboxState {
+    /// Calls `platform` refused because they were over one of its own limits (a token's calls
+    /// per minute, Mailchimp's simultaneous connections): what a well-behaved client never causes.
+    /// Injected faults are not counted.
+    pub fn throttled(&self, platform: Platform) -> u64 {
+        self.limits.refused(platform.as_str())
+    }
+
     pub(crate) fn new(config: SandboxConfig, base_url: String) -> SandboxState {
         SandboxState {
             meta: Mutex::new(meta::MetaState::seed()),

@@ -43,7 +43,7 @@ const JOB_COLUMNS: &str = "j.tenant_id, j.id, j.post_id, j.connection_id, j.plug
 fn claim(held: &[&str]) -> String {
     postd_host::store::postgres_claim_sql(&postd_host::store::HeldScopes {
         tenants: held.iter().map(|t| t.to_string()).collect(),
-        connections: Vec::new(),
+        ..postd_host::store::HeldScopes::default()
     })
 }
 

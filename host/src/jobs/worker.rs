@@ -66,6 +66,8 @@ impl Pipeline {
                 return;
             }
             let clock = self.clock.clone();
+            let mut held = self.holds.scopes(self.now());
+            held.plugins = self.runtime.short_of_room(slots.num_permits());
             let claimed = match self
                 .dispatcher
                 .next(
@@ -74,7 +76,7 @@ impl Pipeline {
                     || clock.now(),
                     &self.settings.dispatch,
                     slots.num_permits() as u32,
-                    &self.holds.scopes(self.now()),
+                    &held,
                 )
                 .await
             {

@@ -152,6 +152,7 @@ impl Runtime {
             )
             .with_memory(memory.clone()),
             LogState::new(plugin.clone(), version.clone(), context.clone(), redactor),
+            self.services.clock.clone(),
         );
         let mut store = Store::new(&self.engine, state);
         store.limiter(|state| &mut state.limiter);

@@ -127,6 +127,22 @@ impl Runtime {
         }
     }
 
+    /// Plugins that can start fewer than `below` calls now, with how many they can: a claim
+    /// of `below` jobs takes no more of such a plugin's jobs than it can run.
+    pub fn short_of_room(&self, below: usize) -> Vec<(String, u32)> {
+        self.registry
+            .all()
+            .iter()
+            .filter_map(|slot| {
+                let max = slot
+                    .max_concurrency
+                    .load(std::sync::atomic::Ordering::Acquire);
+                let room = max.saturating_sub(slot.running());
+                (room < below).then(|| (slot.id.clone(), room as u32))
+            })
+            .collect()
+    }
+
     /// [`Held`] when every call `plugin` may run at once is running: a job started now would
     /// wait for a permit holding a job slot, and jobs of other plugins queued behind it would
     /// wait too. The job goes back to the queue instead (its connection held for

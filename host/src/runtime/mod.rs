@@ -44,6 +44,7 @@ use crate::capability::memory::{DEFAULT_HOST_MEMORY_BYTES, HostMemoryPool};
 use crate::capability::queue::{Continuation, JobSink, MemoryJobSink, QueueLimits};
 use crate::capability::vault::{MemorySecretStore, SecretStore};
 use crate::config::{PluginEntry, PluginsFile};
+use crate::jobs::{Clock, SystemClock};
 use cache::ArtifactCache;
 use registry::Registry;
 
@@ -105,6 +106,9 @@ pub struct HostServices {
     pub rate: Arc<dyn RateLimiter>,
     /// Egress metrics.
     pub egress_metrics: Arc<EgressMetrics>,
+    /// The time guests read from WASI's wall clock: the host's own, so a token expiry a
+    /// connector computes and the host's judgement of it use one time source.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl HostServices {
@@ -115,6 +119,7 @@ impl HostServices {
             jobs: Arc::new(MemoryJobSink::default()),
             rate: Arc::new(LocalRateLimiter::default()),
             egress_metrics: Arc::default(),
+            clock: Arc::new(SystemClock),
         }
     }
 }

@@ -1,14 +1,18 @@
 //! What a call's `Store` holds: locked-down WASI, the four capabilities, and the limiter.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
 use crate::capability::http::HttpState;
 use crate::capability::log::LogState;
 use crate::capability::queue::QueueState;
 use crate::capability::vault::VaultState;
+use crate::jobs::Clock;
 
 /// Bytes of stdout and of stderr kept per call; a guest writing more has its stream closed.
 pub const CAPTURED_OUTPUT_BYTES: usize = 16 << 10;
@@ -33,13 +37,15 @@ pub struct CallState {
 
 impl CallState {
     /// State with WASI locked down: no preopened directories, no sockets, no environment, no
-    /// arguments, stdin closed, stdout and stderr captured for the log.
+    /// arguments, stdin closed, stdout and stderr captured for the log; the wall clock reads
+    /// `clock` (WASI's monotonic clock stays the OS's).
     pub fn new(
         limiter: CallLimiter,
         http: HttpState,
         vault: VaultState,
         queue: QueueState,
         log: LogState,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         let stdout = MemoryOutputPipe::new(CAPTURED_OUTPUT_BYTES);
         let stderr = MemoryOutputPipe::new(CAPTURED_OUTPUT_BYTES);
@@ -49,6 +55,7 @@ impl CallState {
             .allow_tcp(false)
             .allow_udp(false)
             .allow_ip_name_lookup(false)
+            .wall_clock(GuestWallClock(clock))
             .build();
         CallState {
             wasi,
@@ -76,6 +83,21 @@ impl WasiView for CallState {
             ctx: &mut self.wasi,
             table: &mut self.table,
         }
+    }
+}
+
+/// WASI's wall clock for guests, read from the host's [`Clock`]: a connector stamping a token
+/// with `now + expires_in` and the host deciding when to refresh it read the same time, also
+/// under a test's hand-moved clock. Millisecond resolution, as the host keeps time.
+struct GuestWallClock(Arc<dyn Clock>);
+
+impl HostWallClock for GuestWallClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_millis(1)
+    }
+
+    fn now(&self) -> Duration {
+        Duration::from_millis(u64::try_from(self.0.now()).unwrap_or(0))
     }
 }
 

@@ -143,6 +143,10 @@ pub struct HeldScopes {
     pub tenants: Vec<String>,
     /// (tenant, connection) pairs whose bucket has no room.
     pub connections: Vec<(String, String)>,
+    /// Plugins that can start only so many more calls in this process: a claim takes at most
+    /// that many of their queued jobs (none at 0), so a busy plugin's backlog does not fill
+    /// job slots only to be handed back.
+    pub plugins: Vec<(String, u32)>,
 }
 
 /// When a lease taken at `now` for `lease_ms` ends; saturating, so a huge lease (a setting in
@@ -173,10 +177,10 @@ fn claimed_from_row(row: &AnyRow, lease: &str, task: Option<JobTask>) -> Claimed
 }
 
 /// The ids of up to `$4` jobs due at `$3`, earliest first: queued ones (except those of the
-/// `held` scopes, bound from `$5` on) and running ones whose lease ended (their worker died).
-/// Each kind is an ordered scan of its own partial index (`jobs_queued`, `jobs_leases`) that
-/// stops at the limit, so a claim reads about `2 x limit` rows however many are due; `lock`
-/// is the row lock clause of each scan.
+/// `held` scopes, bound from `$5` on, and at most its room of a plugin short of room) and
+/// running ones whose lease ended (their worker died). Each kind is an ordered scan of its own
+/// partial index (`jobs_queued`, `jobs_leases`) that stops at its limit, so a claim reads about
+/// `2 x limit` rows however many are due; `lock` is the row lock clause of each scan.
 fn due_jobs(held: &HeldScopes, lock: &str) -> String {
     let mut except = String::new();
     let mut next = 5;
@@ -195,17 +199,43 @@ fn due_jobs(held: &HeldScopes, lock: &str) -> String {
         except.push_str(&format!(
             " AND (tenant_id, connection_id) NOT IN (VALUES {pairs})"
         ));
+        next += 2 * held.connections.len();
+    }
+    let queued = |only: &str, limit: &str, name: &str| {
+        format!(
+            "SELECT id, next_run_at FROM (SELECT id, next_run_at FROM jobs
+                 WHERE state = 'queued' AND next_run_at <= $3{except}{only}
+                 ORDER BY next_run_at LIMIT {limit} {lock}) AS {name}"
+        )
+    };
+    // A plugin short of room: left out of the main scan, and scanned on its own up to its room
+    // (bound after the plugins' names).
+    let plugins = held.plugins.len();
+    let mut scans = vec![if plugins == 0 {
+        queued("", "$4", "queued")
+    } else {
+        queued(
+            &format!(" AND plugin NOT IN ({})", placeholders(next, plugins)),
+            "$4",
+            "queued",
+        )
+    }];
+    for i in 0..plugins {
+        scans.push(queued(
+            &format!(" AND plugin = ${}", next + i),
+            &format!("${}", next + plugins + i),
+            &format!("room_{i}"),
+        ));
     }
     format!(
         "SELECT id FROM (
-             SELECT id, next_run_at FROM (SELECT id, next_run_at FROM jobs
-                 WHERE state = 'queued' AND next_run_at <= $3{except}
-                 ORDER BY next_run_at LIMIT $4 {lock}) AS queued
+             {queued}
              UNION ALL
              SELECT id, next_run_at FROM (SELECT id, next_run_at FROM jobs
                  WHERE state = 'running' AND lease_until < $3
                  ORDER BY lease_until LIMIT $4 {lock}) AS abandoned) AS due
-         ORDER BY next_run_at LIMIT $4"
+         ORDER BY next_run_at LIMIT $4",
+        queued = scans.join("\n             UNION ALL\n             "),
     )
 }
 
@@ -219,6 +249,12 @@ fn bind_held<'q>(
     }
     for (tenant, connection) in &held.connections {
         query = query.bind(tenant).bind(connection);
+    }
+    for (plugin, _) in &held.plugins {
+        query = query.bind(plugin);
+    }
+    for (_, room) in &held.plugins {
+        query = query.bind(i64::from(*room));
     }
     query
 }

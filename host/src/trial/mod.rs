@@ -65,6 +65,7 @@ impl Trial {
             jobs: jobs.clone(),
             rate: Arc::new(LocalRateLimiter::default()),
             egress_metrics: Arc::default(),
+            clock: Arc::new(crate::jobs::SystemClock),
         };
         let settings = RuntimeSettings {
             cache_dir: compiled.map(Path::to_path_buf),

@@ -207,3 +207,53 @@ async fn a_clock_jump_neither_refills_nor_drains_a_rate_budget() {
         assert_eq!(h.platform.posts_for(job), 1, "job {job} posted once");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clock_jumping_past_every_token_expiry_refreshes_each_connection_once() {
+    let h = Harness::new(Kind::Sqlite).await;
+    let connections: Vec<(String, String)> = (1..=5)
+        .map(|n| (format!("tenant-{n}"), format!("conn-{n}")))
+        .collect();
+    for (tenant, id) in &connections {
+        h.connect(tenant, id).await;
+    }
+    let exchanges = || h.platform.with(|s| s.token_exchanges);
+    let codes = exchanges();
+    assert_eq!(h.pipeline.refresh_due_connections().await, 0, "tokens are fresh (2 h)");
+
+    // Three hours ahead every token (2 h, refreshed 1 h before) looks expired at once. Two
+    // scheduler passes at the same time (two replicas' ticks) refresh each connection once.
+    h.clock.advance(3 * HOUR);
+    let jumped = h.clock.now();
+    let (a, b) = tokio::join!(
+        h.pipeline.refresh_due_connections(),
+        h.pipeline.refresh_due_connections()
+    );
+    assert_eq!(a + b, 5, "one refresh per connection between both passes");
+    assert_eq!(exchanges() - codes, 5, "one token exchange per connection");
+    assert_eq!(h.platform.with(|s| s.reused_refresh), 0, "no refresh token sent twice");
+    // The connector stamped the new tokens with the host's clock: they expire two hours after
+    // the jump, so the next pass finds nothing due (with the OS clock in the guest they looked
+    // expired still, and were refreshed again).
+    for (tenant, id) in &connections {
+        let c = h.store.tenant(tenant).connection(id).await.unwrap();
+        let expires_at = c.expires_at.expect("an expiry");
+        assert!(
+            (jumped + 2 * HOUR - 5_000..=jumped + 2 * HOUR + 60_000).contains(&expires_at),
+            "{id} expires {} s after the jump",
+            (expires_at - jumped) / 1000
+        );
+    }
+    assert_eq!(h.pipeline.refresh_due_connections().await, 0);
+
+    // Back three hours: the tokens are five hours from expiry; nothing to do.
+    h.clock.advance(-3 * HOUR);
+    assert_eq!(h.pipeline.refresh_due_connections().await, 0);
+    assert_eq!(exchanges() - codes, 5);
+
+    // When the moved clock reaches the refresh window again, the schedule runs once more.
+    h.clock.set(jumped + HOUR + 1_000);
+    assert_eq!(h.pipeline.refresh_due_connections().await, 5);
+    assert_eq!(exchanges() - codes, 10);
+    assert_eq!(h.platform.with(|s| s.reused_refresh), 0);
+}

@@ -1,6 +1,6 @@
 //! Faults injected into real `postd-host` processes under load: PostgreSQL restarting or
 //! refusing writes, Redis lost (under load, and while refresh tokens rotate), the disk filling
-//! up, the clock jumping. Each case asserts the invariant the pipeline promises, counted on the
+//! up, a platform's brownout, the clock jumping. Each case asserts the invariant the pipeline promises, counted on the
 //! platform's side: every accepted post went live exactly once, every refresh token was sent
 //! once.
 //!
@@ -9,6 +9,7 @@
 //! not find (PostgreSQL 15's server binaries, `redis-server`, root to mount a tmpfs) fails it
 //! with a message naming what is missing: nothing here is skipped. Figures: bench/FAULTS.md.
 
+mod brownout;
 mod clock_jumps;
 mod disk_full;
 mod postgres_restart;

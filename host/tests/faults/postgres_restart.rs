@@ -16,7 +16,7 @@ use crate::support::pipeline::REDIS_URL;
 use crate::support::postgres::{Postgres, Shutdown};
 use crate::support::{Platform, secs, timed};
 
-/// Posts accepted in all.
+/// Posts accepted in all, unless `POSTD_RESTART_POSTS` says otherwise (`make soak`: 1,000).
 const POSTS: usize = 200;
 /// Posts offered while the database is down (each refused, offered again once it is back).
 const DURING: usize = 10;
@@ -43,8 +43,12 @@ async fn postgres_restarting_under_load_loses_nothing_and_posts_each_once() {
     let mut b = fleet.start("replica-b", 4, &plugins).await;
     let connection = connect(&a, &api_key).await;
     let store = Store::connect(&postgres.url).await.unwrap();
-    let all = keys("post", 0, POSTS);
-    let batch = (POSTS - 2 * DURING) / 3;
+    let posts = std::env::var("POSTD_RESTART_POSTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(POSTS);
+    let all = keys("post", 0, posts);
+    let batch = (posts - 2 * DURING) / 3;
     let mut load = Load::default();
     let mut offered = 0;
 
@@ -124,7 +128,7 @@ async fn postgres_restarting_under_load_loses_nothing_and_posts_each_once() {
     }
     load.offer(&[&a, &b], &api_key, &connection, &all[offered..])
         .await;
-    assert_eq!(load.accepted.len(), POSTS, "{:?}", load.pending(&all));
+    assert_eq!(load.accepted.len(), posts, "{:?}", load.pending(&all));
 
     let settled = Instant::now();
     all_published(&store, &load, &[&a, &b], Duration::from_secs(120)).await;
@@ -134,7 +138,7 @@ async fn postgres_restarting_under_load_loses_nothing_and_posts_each_once() {
     let reruns = reruns(&store).await;
     assert!(a.running() && b.running(), "neither replica exited");
     eprintln!(
-        "faults: postgres: {POSTS} posts accepted, all published {:.1} s after the last \
+        "faults: postgres: {posts} posts accepted, all published {:.1} s after the last \
          batch, each exactly once on the platform, {reruns} jobs run more than once",
         secs(settled)
     );

@@ -5,12 +5,13 @@
 //! so Redis going away (or forgetting everything) cannot let two refreshes send one token: each
 //! refresh token reaches TikTok once and the connection stays healthy.
 
-use postd_sandbox::{Platform, Sandbox, SandboxConfig, seed};
+use postd_sandbox::{Platform, Sandbox, SandboxConfig};
 use reqwest::StatusCode;
 
-use crate::support::host::{Fleet, Host};
+use crate::support::host::Fleet;
 use crate::support::pipeline::{Database, Kind};
 use crate::support::redis::Redis;
+use crate::support::sandbox::{connect, plugin_toml};
 
 /// Refreshes asked of each replica at once, per phase.
 const BURST: usize = 8;
@@ -30,10 +31,10 @@ async fn refreshes_from_two_replicas_never_send_a_rotated_token_twice_while_redi
         lease_secs: 5,
     };
     let api_key = fleet.tenant_key("acme").await;
-    let plugins = tiktok_toml(&sandbox.url(Platform::Tiktok));
+    let plugins = plugin_toml(&sandbox, Platform::Tiktok, "");
     let a = fleet.start("replica-a", 2, &plugins).await;
     let b = fleet.start("replica-b", 2, &plugins).await;
-    let connection = connect(&a, &api_key).await;
+    let connection = connect(&a, &api_key, "tiktok").await;
 
     for phase in ["before", "during", "after"] {
         match phase {
@@ -103,49 +104,4 @@ async fn refreshes_from_two_replicas_never_send_a_rotated_token_twice_while_redi
         grants.len()
     );
     sandbox.shutdown().await;
-}
-
-/// The TikTok connector against the sandbox at `base`.
-fn tiktok_toml(base: &str) -> String {
-    let origin = url::Url::parse(base)
-        .unwrap()
-        .origin()
-        .ascii_serialization();
-    format!(
-        "[plugins.tiktok]\npath = {path:?}\nallowed_hosts = [{origin:?}]\n\
-         allowed_ranges = [\"127.0.0.0/8\"]\n\
-         settings = {{ api-base-url = {base:?}, auth-base-url = {base:?}, client-key = {key:?} }}\n\
-         secrets = {{ client-secret = {{ value = {secret:?} }} }}\n",
-        path = postd_test_artifacts::TIKTOK,
-        key = seed::TIKTOK_CLIENT_KEY,
-        secret = seed::TIKTOK_CLIENT_SECRET,
-    )
-}
-
-/// Connects `acme`'s TikTok account through `host`'s OAuth flow and the sandbox's consent
-/// (which grants at once); returns the connection id.
-async fn connect(host: &Host, key: &str) -> String {
-    let api = &host.api;
-    let start = api.get("/v1/oauth/tiktok/start", key).await;
-    assert!(start.status.is_success(), "{start:?}");
-    let authorize = start.json["authorize_url"].as_str().unwrap();
-    let consent = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-        .get(authorize)
-        .send()
-        .await
-        .unwrap();
-    let back = consent.headers()["location"].to_str().unwrap().to_string();
-    let back = url::Url::parse(&back).unwrap();
-    let callback = api
-        .send(api.request(
-            reqwest::Method::GET,
-            &format!("/v1/oauth/tiktok/callback?{}", back.query().unwrap()),
-            None,
-        ))
-        .await;
-    assert!(callback.status.is_success(), "{callback:?}");
-    callback.json["id"].as_str().unwrap().to_string()
 }

@@ -12,6 +12,7 @@ use crate::support::{Harness, Setup, eventually};
 on_both_backends!(
     a_tenant_at_its_ceiling_waits_its_turn_without_futile_attempts,
     a_claim_leaves_held_tenants_and_connections_queued_but_takes_abandoned_leases,
+    a_claim_takes_no_more_jobs_of_a_plugin_short_of_room_than_its_room,
     jobs_of_a_plugin_running_all_its_calls_go_back_to_the_queue_without_an_attempt,
 );
 
@@ -79,6 +80,7 @@ async fn a_claim_leaves_held_tenants_and_connections_queued_but_takes_abandoned_
     let held = HeldScopes {
         tenants: vec!["globex".into()],
         connections: vec![("acme".into(), "c1".into())],
+        plugins: Vec::new(),
     };
     let later = now + 5_000;
     let claimed: Vec<String> = h
@@ -101,6 +103,52 @@ async fn a_claim_leaves_held_tenants_and_connections_queued_but_takes_abandoned_
         let job = h.store.tenant(tenant).job(job).await.unwrap();
         assert_eq!(job.state, JobState::Queued, "{job:?}");
     }
+}
+
+/// A plugin that can start only so many calls: a claim takes at most that many of its queued
+/// jobs, oldest first, and none when it can start none; the held tenants' exclusions still apply
+/// to what it takes.
+async fn a_claim_takes_no_more_jobs_of_a_plugin_short_of_room_than_its_room(
+    kind: crate::support::Kind,
+) {
+    use postd_host::store::HeldScopes;
+    let h = Harness::new(kind).await;
+    h.connect("acme", "c1").await;
+    h.connect("globex", "g1").await;
+    let held_tenant = h.post_job("globex", "g1", "g-0", "held").await;
+    let mut jobs = Vec::new();
+    for n in 0..4 {
+        jobs.push(h.post_job("acme", "c1", &format!("a-{n}"), "post").await);
+    }
+    let later = h.pipeline.now() + 5_000;
+    let claim = |room: u32| {
+        let h = &h;
+        async move {
+            let held = HeldScopes {
+                tenants: vec!["globex".into()],
+                plugins: vec![("pipeline".into(), room)],
+                ..HeldScopes::default()
+            };
+            h.store
+                .claim_due_except("worker", later, 60_000, 10, &held)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|c| c.job.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(claim(0).await, Vec::<String>::new(), "no room, no claim");
+    let one = claim(1).await;
+    let two = claim(2).await;
+    assert_eq!((one.len(), two.len()), (1, 2), "{one:?} {two:?}");
+    let mut claimed: Vec<String> = one.into_iter().chain(two).collect();
+    claimed.sort();
+    claimed.dedup();
+    assert_eq!(claimed.len(), 3, "three different jobs");
+    assert!(claimed.iter().all(|j| jobs.contains(j)), "{claimed:?}");
+    let job = h.store.tenant("globex").job(&held_tenant).await.unwrap();
+    assert_eq!(job.state, JobState::Queued, "the held tenant's job stays");
 }
 
 /// A plugin already running every call it may (`max_concurrency`): its other jobs go back to

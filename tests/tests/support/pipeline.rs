@@ -68,6 +68,7 @@ impl Piped {
                 Arc::new(store.clone()),
             )),
             jobs: Arc::new(StoreJobSink::new(store.clone(), shared.clone())),
+            clock: shared.clone(),
             ..HostServices::in_memory()
         };
         let env = Env::start_on(plugin, path, config, configure, tweak, services).await;

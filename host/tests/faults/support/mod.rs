@@ -8,6 +8,7 @@ pub mod host;
 pub mod load;
 pub mod postgres;
 pub mod redis;
+pub mod sandbox;
 
 #[path = "../../pipeline/support/mod.rs"]
 #[allow(

@@ -1,0 +1,73 @@
+//! The platform sandbox's connectors as `postd-host` replicas run them: their `plugins.toml`
+//! entries, and connecting an account through a replica's OAuth routes and the sandbox's consent
+//! (which grants at once).
+
+use postd_sandbox::{Platform, RunningSandbox, seed};
+
+use super::host::Host;
+
+/// The `plugins.toml` entry of the real connector for `platform` against `sandbox`, with
+/// `extra` lines in it (`rate_limit = …`, `jobs = …`).
+pub fn plugin_toml(sandbox: &RunningSandbox, platform: Platform, extra: &str) -> String {
+    let base = sandbox.url(platform);
+    let origin = url::Url::parse(&base)
+        .unwrap()
+        .origin()
+        .ascii_serialization();
+    let (id, path, settings, secret) = match platform {
+        Platform::Tiktok => (
+            "tiktok",
+            postd_test_artifacts::TIKTOK,
+            format!(
+                "api-base-url = {base:?}, auth-base-url = {base:?}, client-key = {:?}",
+                seed::TIKTOK_CLIENT_KEY
+            ),
+            seed::TIKTOK_CLIENT_SECRET,
+        ),
+        Platform::Linkedin => (
+            "linkedin",
+            postd_test_artifacts::LINKEDIN,
+            format!(
+                "api-base-url = {base:?}, oauth-base-url = {:?}, client-id = {:?}",
+                format!("{base}/oauth/v2"),
+                seed::LINKEDIN_CLIENT_ID
+            ),
+            seed::LINKEDIN_CLIENT_SECRET,
+        ),
+        other => panic!("the fault suite has no plugins.toml entry for {other:?}"),
+    };
+    format!(
+        "[plugins.{id}]\npath = {path:?}\nallowed_hosts = [{origin:?}]\n\
+         allowed_ranges = [\"127.0.0.0/8\"]\n\
+         settings = {{ {settings} }}\n\
+         secrets = {{ client-secret = {{ value = {secret:?} }} }}\n{extra}",
+    )
+}
+
+/// Connects the API key's tenant to `plugin` through `host`'s OAuth routes; returns the
+/// connection id.
+pub async fn connect(host: &Host, key: &str, plugin: &str) -> String {
+    let api = &host.api;
+    let start = api.get(&format!("/v1/oauth/{plugin}/start"), key).await;
+    assert!(start.status.is_success(), "{start:?}");
+    let authorize = start.json["authorize_url"].as_str().unwrap();
+    let consent = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(authorize)
+        .send()
+        .await
+        .unwrap();
+    let back = consent.headers()["location"].to_str().unwrap().to_string();
+    let back = url::Url::parse(&back).unwrap();
+    let callback = api
+        .send(api.request(
+            reqwest::Method::GET,
+            &format!("/v1/oauth/{plugin}/callback?{}", back.query().unwrap()),
+            None,
+        ))
+        .await;
+    assert!(callback.status.is_success(), "{callback:?}");
+    callback.json["id"].as_str().unwrap().to_string()
+}
