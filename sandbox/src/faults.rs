@@ -3,11 +3,12 @@
 //!
 //! Errors are named per platform (`190` or `190/463` for Meta, `spam_risk_too_many_posts` for TikTok,
 //! `RESOURCE_EXHAUSTED` for Google, an HTTP status such as `503` for any platform) and rendered in that
-//! platform's own error shape by `platforms::render_named_error`. Two names work on every platform
-//! and are not answers at all: [`HANG`] holds the request without answering (the client's timeout
-//! ends it) and [`RESET`] starts a `200` answer and cuts the connection mid-body. An injected
-//! answer with status 429 carries `Retry-After` ([`RETRY_AFTER_SECS`]) unless the platform's own
-//! shape already names a wait.
+//! platform's own error shape by `platforms::render_named_error`. Three names work on every
+//! platform: [`THROTTLE`] is a 429 with `Retry-After` and a plain body, as a gateway in front of
+//! the platform sends it; [`HANG`] holds the request without answering (the client's timeout ends
+//! it) and [`RESET`] starts a `200` answer and cuts the connection mid-body. Any injected answer
+//! with status 429 carries `Retry-After` ([`RETRY_AFTER_SECS`]) unless the platform's own shape
+//! already names a wait.
 //!
 //! A name prefixed with [`ANSWER_LOST`] (`answer-lost:502`) lets the call act first (the post is
 //! made, the draft saved) and then answers the error instead of the platform's answer: a proxy's
@@ -41,6 +42,9 @@ fn one() -> u32 {
 /// Prefix of an error name whose call acts before its answer is lost (`answer-lost:502`).
 pub const ANSWER_LOST: &str = "answer-lost:";
 
+/// The name of a fault answered `429` with `Retry-After` by a gateway, not the platform.
+pub const THROTTLE: &str = "throttle";
+
 /// The name of a fault that holds the request unanswered for the platform's `hang_ms`.
 pub const HANG: &str = "hang";
 
@@ -73,6 +77,9 @@ pub struct PlatformFaults {
     pub hang_ms: u64,
     /// State of the seeded generator behind `error_rate`.
     pub rng_state: u64,
+    /// Faults injected so far (rules and error rate).
+    #[serde(default)]
+    pub injected: u64,
 }
 
 impl Default for PlatformFaults {
@@ -84,6 +91,7 @@ impl Default for PlatformFaults {
             latency_ms: 0,
             hang_ms: 60_000,
             rng_state: 0x5eed,
+            injected: 0,
         }
     }
 }
@@ -169,6 +177,7 @@ impl Faults {
             let rule = &mut f.rules[i];
             rule.count -= 1;
             decision.error = Some(rule.error.clone());
+            f.injected += 1;
             if rule.count == 0 {
                 f.rules.remove(i);
             }
@@ -180,6 +189,7 @@ impl Faults {
             if unit < f.error_rate && !f.rate_errors.is_empty() {
                 let pick = splitmix64(&mut f.rng_state) % f.rate_errors.len() as u64;
                 decision.error = Some(f.rate_errors[pick as usize].clone());
+                f.injected += 1;
             }
         }
         decision
@@ -253,12 +263,14 @@ mod tests {
     #[test]
     fn an_error_mix_draws_each_of_its_errors() {
         let faults = Faults::default();
-        let mix: Vec<String> = ["503", "429", HANG, RESET].map(String::from).to_vec();
+        let mix: Vec<String> = ["503", THROTTLE, HANG, RESET].map(String::from).to_vec();
         faults.set_error_rate(Platform::Linkedin, 1.0, &mix, 3);
         let mut seen = std::collections::BTreeMap::<String, u32>::new();
         for _ in 0..400 {
             let error = faults.decide(Platform::Linkedin, "/rest/posts").error;
-            *seen.entry(error.expect("every call fails at rate 1")).or_default() += 1;
+            *seen
+                .entry(error.expect("every call fails at rate 1"))
+                .or_default() += 1;
         }
         assert_eq!(seen.len(), 4, "{seen:?}");
         assert!(seen.values().all(|n| (60..=140).contains(n)), "{seen:?}");

@@ -339,6 +339,10 @@ async fn platform_call(state: &Arc<SandboxState>, platform: Platform, req: Req) 
         let (acts_first, name) = faults::answer_lost(&name);
         let injected = match name {
             faults::HANG | faults::RESET => None,
+            faults::THROTTLE => Some(with_retry_after(http::json(
+                StatusCode::TOO_MANY_REQUESTS,
+                &json!({"message": "Too many requests (injected gateway throttle)"}),
+            ))),
             _ => match platforms::render_named_error(platform, name, &req) {
                 Some(resp) => Some(with_retry_after(resp)),
                 None => return platforms::handle(platform, state, req).await,

@@ -5,7 +5,7 @@
 //! | --- | --- |
 //! | 401 / 65600 `EXPIRED_ACCESS_TOKEN` | auth-expired (a refresh may fix it) |
 //! | 401 / 65600 `REVOKED_ACCESS_TOKEN`, `INVALID_ACCESS_TOKEN`, any other 401 | auth-revoked |
-//! | 429 / 101 | rate-limited: a "DAY limit" waits until midnight UTC, when LinkedIn resets it; otherwise a minute (no `Retry-After` is sent) |
+//! | 429 / 101 | rate-limited: a "DAY limit" waits until midnight UTC, when LinkedIn resets it; otherwise `Retry-After` when an answer carries one (LinkedIn sends none; a gateway in front may), else a minute |
 //! | 426 (`NONEXISTENT_VERSION`) | platform `426`, naming the `LinkedIn-Version` sent |
 //! | 403 (`ACCESS_DENIED`) | permission-missing |
 //! | 400, 404, 422 (with `errorDetails.inputErrors`) | invalid-input, with LinkedIn's reasons |
@@ -39,7 +39,14 @@ pub struct LiError {
 /// Maps a failed answer; `version` is the `LinkedIn-Version` the request carried.
 pub fn from_response(response: &http::Response, version: &str) -> Error {
     let body: LiError = serde_json::from_slice(&response.body).unwrap_or_default();
-    map(response.status, &body, version, http::now_unix())
+    let now = http::now_unix();
+    if response.status == 429
+        && !body.message.contains("DAY")
+        && response.header("retry-after").is_some()
+    {
+        return Error::from_status(429, &response.headers, now);
+    }
+    map(response.status, &body, version, now)
 }
 
 /// Maps one error answer.
@@ -166,6 +173,24 @@ mod tests {
         }
         match map(429, &error(Some(101), "", "throttled"), "202610", at) {
             Error::RateLimited(info) => assert_eq!(info.retry_after_ms, DEFAULT_THROTTLE_WAIT_MS),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_gateway_429_waits_its_retry_after_but_the_daily_limit_waits_for_midnight() {
+        let answer = |body: &str| http::Response {
+            status: 429,
+            headers: vec![("retry-after".into(), "3".into())],
+            body: body.as_bytes().to_vec(),
+        };
+        match from_response(&answer(r#"{"message":"Too many requests"}"#), "202610") {
+            Error::RateLimited(info) => assert_eq!(info.retry_after_ms, 3_000),
+            other => panic!("{other:?}"),
+        }
+        let daily = r#"{"message":"Resource level throttle APPLICATION DAY limit for calls to this resource is reached.","serviceErrorCode":101}"#;
+        match from_response(&answer(daily), "202610") {
+            Error::RateLimited(info) => assert!(info.retry_after_ms >= DEFAULT_THROTTLE_WAIT_MS),
             other => panic!("{other:?}"),
         }
     }

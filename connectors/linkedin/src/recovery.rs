@@ -10,7 +10,11 @@
 //! <https://learn.microsoft.com/en-us/linkedin/marketing/community-management/shares/posts-api>),
 //! and adopts the earliest post that has the same commentary, was created within
 //! [`CLOCK_SLACK_SECS`](postd_sdk::reconcile::CLOCK_SLACK_SECS) of the attempt, and (for a video)
-//! carries the same video. Only when none is found does it create.
+//! carries the same video. Only when none is found does it create. A busy author may have posted
+//! many times since the attempt, so the finder is read page by page (newest first) until the post
+//! is found or a page reaches back before the attempt's window (a post is modified no earlier than
+//! it is created); after [`LOOKUP_PAGES`] pages without either, the retry fails with
+//! `create-unverified` rather than risk a second post.
 //!
 //! Reading an author's posts takes `r_organization_social` for an organization (the connector asks
 //! for it) and, for a member, `r_member_social`, which LinkedIn grants to approved partners only.
@@ -31,9 +35,10 @@ pub const VIDEO_POINT: &str = "li-video:";
 /// Recovery point after LinkedIn answered a create with a refusal (a 4xx, or the host refused to
 /// send it): nothing was made and nothing is pending.
 pub const NOT_CREATED: &str = "li-not-created";
-/// Posts the finder returns; the post sought was created moments before, so it is among the
-/// author's most recently modified.
-pub const LOOKUP_COUNT: u32 = 50;
+/// Posts per finder page (LinkedIn's most).
+pub const LOOKUP_COUNT: u32 = 100;
+/// Finder pages read at most: the author's 2,000 most recently modified posts.
+pub const LOOKUP_PAGES: u32 = 20;
 
 /// What a job's recovery point says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +90,9 @@ pub struct Found {
     /// Creation time, Unix milliseconds.
     #[serde(default)]
     pub created_at: i64,
+    /// Last modification time, Unix milliseconds (the finder's order).
+    #[serde(default)]
+    pub last_modified_at: i64,
     /// `PUBLISHED`, `DRAFT`, ...
     #[serde(default)]
     pub lifecycle_state: Option<String>,
@@ -137,25 +145,48 @@ pub fn adopt(
     attempt: &CreateAttempt,
     token: &str,
 ) -> Result<Option<String>> {
-    let call = http::Request::get(api::url("rest/posts"))
-        .query("author", author)
-        .query("q", "author")
-        .query("count", &LOOKUP_COUNT.to_string())
-        .query("sortBy", "LAST_MODIFIED")
-        .header("X-RestLi-Method", "FINDER");
-    let page: Page = match api::send_json(call, token) {
-        Ok(page) => page,
-        Err(Error::PermissionMissing(_)) => {
+    let mut found = None;
+    let mut passed_window = false;
+    for page in 0..LOOKUP_PAGES {
+        let call = http::Request::get(api::url("rest/posts"))
+            .query("author", author)
+            .query("q", "author")
+            .query("count", &LOOKUP_COUNT.to_string())
+            .query("start", &(page * LOOKUP_COUNT).to_string())
+            .query("sortBy", "LAST_MODIFIED")
+            .header("X-RestLi-Method", "FINDER");
+        let page: Page = match api::send_json(call, token) {
+            Ok(page) => page,
+            Err(Error::PermissionMissing(_)) => {
+                return Err(Error::platform(
+                    "create-unverified",
+                    format!(
+                        "an earlier attempt to post as {author} may have succeeded, but LinkedIn does not let this connection read that author's posts to check (a member's posts need r_member_social); not posting again: check the profile and publish again if the post is missing"
+                    ),
+                ));
+            }
+            Err(other) => return Err(other),
+        };
+        found = pick(&page.elements, commentary, attempt).cloned();
+        passed_window = page.elements.len() < LOOKUP_COUNT as usize
+            || page
+                .elements
+                .last()
+                .is_some_and(|p| p.last_modified_at.div_euclid(1000) < attempt.since());
+        if found.is_some() || passed_window {
+            break;
+        }
+    }
+    let Some(found) = found else {
+        if !passed_window {
             return Err(Error::platform(
                 "create-unverified",
                 format!(
-                    "an earlier attempt to post as {author} may have succeeded, but LinkedIn does not let this connection read that author's posts to check (a member's posts need r_member_social); not posting again: check the profile and publish again if the post is missing"
+                    "an earlier attempt to post as {author} may have succeeded, but {author} has posted more than {} times since, past what the connector reads to check; not posting again: check the profile and publish again if the post is missing",
+                    LOOKUP_COUNT * LOOKUP_PAGES
                 ),
             ));
         }
-        Err(other) => return Err(other),
-    };
-    let Some(found) = pick(&page.elements, commentary, attempt) else {
         log::info(
             "no post from the earlier attempt; creating",
             &[("author", author)],
@@ -179,6 +210,7 @@ mod tests {
             id: id.into(),
             commentary: commentary.into(),
             created_at: created_secs * 1000,
+            last_modified_at: created_secs * 1000,
             lifecycle_state: Some("PUBLISHED".into()),
             content: Value::Null,
         }

@@ -219,7 +219,11 @@ async fn a_clock_jumping_past_every_token_expiry_refreshes_each_connection_once(
     }
     let exchanges = || h.platform.with(|s| s.token_exchanges);
     let codes = exchanges();
-    assert_eq!(h.pipeline.refresh_due_connections().await, 0, "tokens are fresh (2 h)");
+    assert_eq!(
+        h.pipeline.refresh_due_connections().await,
+        0,
+        "tokens are fresh (2 h)"
+    );
 
     // Three hours ahead every token (2 h, refreshed 1 h before) looks expired at once. Two
     // scheduler passes at the same time (two replicas' ticks) refresh each connection once.
@@ -231,7 +235,11 @@ async fn a_clock_jumping_past_every_token_expiry_refreshes_each_connection_once(
     );
     assert_eq!(a + b, 5, "one refresh per connection between both passes");
     assert_eq!(exchanges() - codes, 5, "one token exchange per connection");
-    assert_eq!(h.platform.with(|s| s.reused_refresh), 0, "no refresh token sent twice");
+    assert_eq!(
+        h.platform.with(|s| s.reused_refresh),
+        0,
+        "no refresh token sent twice"
+    );
     // The connector stamped the new tokens with the host's clock: they expire two hours after
     // the jump, so the next pass finds nothing due (with the OS clock in the guest they looked
     // expired still, and were refreshed again).

@@ -43,7 +43,13 @@ pub(crate) fn render_named_error(platform: Platform, name: &str, req: &Req) -> O
 /// Whether `platform` can render an error named `name` (or `answer-lost:` and such a name).
 pub(crate) fn knows_error(platform: Platform, name: &str) -> bool {
     let name = crate::faults::answer_lost(name).1;
-    if name == crate::faults::HANG || name == crate::faults::RESET {
+    if [
+        crate::faults::HANG,
+        crate::faults::RESET,
+        crate::faults::THROTTLE,
+    ]
+    .contains(&name)
+    {
         return true;
     }
     let probe = Req::new(Method::GET, "/", None, HeaderMap::new(), Vec::new());

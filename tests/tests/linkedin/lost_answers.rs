@@ -110,6 +110,46 @@ async fn a_post_whose_create_answer_is_lost_is_published_exactly_once() {
     assert_versioned(&log);
 }
 
+/// A busy author: 150 posts made after the lost create push it off the finder's first page; the
+/// retry reads the next page, finds it there and does not post twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_create_is_found_behind_the_author_s_later_posts() {
+    let piped = piped(&[]).await;
+    let env = &piped.env;
+    env.sandbox
+        .inject(Platform::Linkedin, rule("answer-lost:502", "/rest/posts"))
+        .unwrap();
+    let job_id = accept(&piped, "li-busy-lost", org(), "The one that got lost").await;
+    assert_eq!(piped.pipeline.run_due().await, 1);
+    assert_eq!(job_now(&piped, &job_id).await.state, JobState::Queued);
+    for n in 0..150 {
+        accept(
+            &piped,
+            &format!("li-busy-{n}"),
+            org(),
+            &format!("Later post {n}"),
+        )
+        .await;
+    }
+    assert_eq!(piped.pipeline.run_due().await, 150);
+    assert_eq!(held(env).len(), 151);
+
+    let since = env.last_request_id();
+    piped.clock.advance(HOUR_MS);
+    assert_eq!(piped.pipeline.run_due().await, 1);
+    let job = job_now(&piped, &job_id).await;
+    assert_eq!(job.state, JobState::Published, "{:?}", job.last_error);
+    assert_eq!(held(env).len(), 151, "published exactly once");
+    let log = env.requests_since(since, PREFIX);
+    assert_eq!(
+        lines(&log),
+        ["GET /rest/posts", "GET /rest/posts"],
+        "two finder pages, no create"
+    );
+    let second = log[1].query.as_deref().unwrap();
+    assert!(second.contains("start=100"), "{second}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_post_whose_first_create_failed_before_acting_is_created_on_retry() {
     let piped = piped(&[]).await;

@@ -303,7 +303,9 @@ pub(crate) fn admit(
     let mut mc = lock(&state.mailchimp);
     let n = mc.connections.entry(cred.clone()).or_insert(0);
     if *n >= state.config.mailchimp.max_connections {
-        state.limits.note_refused(crate::Platform::Mailchimp.as_str());
+        state
+            .limits
+            .note_refused(crate::Platform::Mailchimp.as_str());
         return Err(Problem::new(
             StatusCode::TOO_MANY_REQUESTS,
             "Too Many Requests",
