@@ -113,8 +113,7 @@ pub async fn serve(settings: ServiceSettings) -> Result<(), String> {
         },
         max_rate_limit_wait: Duration::from_secs(settings.max_rate_limit_wait_secs),
         events: settings.events.clone(),
-        job_retention: (settings.job_retention_days > 0)
-            .then(|| Duration::from_secs(settings.job_retention_days * 86_400)),
+        retention: settings.retention,
         ..PipelineSettings::default()
     };
     if let Some(id) = &settings.worker_id {

@@ -13,6 +13,7 @@ pub use plugins::{
 };
 pub use reference::{SETTINGS, SettingDoc, example_toml};
 pub use service::{
-    ConsoleAdmin, DEFAULT_CONFIG_FILE, InstanceAllocation, LogFormat, ServiceSettings,
+    ConsoleAdmin, DEFAULT_CONFIG_FILE, InstanceAllocation, LogFormat, MAX_RETENTION_DAYS,
+    RetentionSettings, ServiceSettings,
     parse_console_admins,
 };

@@ -38,6 +38,7 @@ pub use refresh::{RefreshOutcome, RefreshTrigger, describe as describe_connector
 pub use sink::{CHECKPOINT_BATCH, StoreJobSink};
 pub use worker::Workers;
 
+use crate::config::RetentionSettings;
 use crate::events::{EventDelivery, EventSettings};
 use crate::runtime::Runtime;
 use crate::runtime::wit::connector::{Capabilities, PluginManifest};
@@ -66,9 +67,9 @@ pub struct PipelineSettings {
     pub max_rate_limit_wait: Duration,
     /// How outbound events are delivered.
     pub events: EventSettings,
-    /// How long finished jobs are kept ([`Store::retain_jobs`], each maintenance pass); `None`
-    /// keeps them forever.
-    pub job_retention: Option<Duration>,
+    /// How long finished jobs, webhook events, health checks and audit entries are kept
+    /// ([`Store::retain_jobs`] and [`Store::retain_records`], each maintenance pass).
+    pub retention: RetentionSettings,
 }
 
 impl Default for PipelineSettings {
@@ -82,7 +83,7 @@ impl Default for PipelineSettings {
             expiring_soon_window: Duration::from_secs(7 * 24 * 3600),
             max_rate_limit_wait: DEFAULT_MAX_RATE_LIMIT_WAIT,
             events: EventSettings::default(),
-            job_retention: Some(Duration::from_secs(30 * 24 * 3600)),
+            retention: RetentionSettings::default(),
         }
     }
 }

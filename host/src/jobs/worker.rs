@@ -8,6 +8,7 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinHandle;
 
 use super::Pipeline;
+use crate::store::Recorded;
 use crate::time::Span;
 
 /// How often due refreshes, health checks, expired OAuth states, finished jobs past their
@@ -117,9 +118,10 @@ impl Pipeline {
             if let Err(error) = self.store.purge_expired_oauth_states(self.now()).await {
                 tracing::warn!(%error, "purging expired OAuth states failed");
             }
+            self.retain_records().await;
             match self
                 .store
-                .retain_jobs(self.now(), self.settings.job_retention)
+                .retain_jobs(self.now(), self.settings.retention.jobs)
                 .await
             {
                 Ok(pass) if pass.jobs > 0 || !pass.analyzed.is_empty() => {
@@ -131,6 +133,22 @@ impl Pipeline {
             tokio::select! {
                 _ = tokio::time::sleep(MAINTENANCE_EVERY) => {}
                 _ = stopped.changed() => return,
+            }
+        }
+    }
+
+    /// Deletes webhook events, health checks and audit entries past their retention.
+    async fn retain_records(&self) {
+        let retention = &self.settings.retention;
+        for (table, keep) in [
+            (Recorded::WebhookEvents, retention.webhook_events),
+            (Recorded::HealthChecks, retention.health),
+            (Recorded::Audit, retention.audit),
+        ] {
+            match self.store.retain_recorded(table, self.now(), keep).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::info!(?table, deleted, "deleted records past their retention"),
+                Err(error) => tracing::warn!(?table, %error, "record retention failed"),
             }
         }
     }

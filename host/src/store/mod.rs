@@ -28,6 +28,7 @@ mod model;
 mod outbox;
 mod pipeline;
 mod plugins;
+mod record_retention;
 mod refresh_leases;
 mod retention;
 mod statistics;
@@ -60,6 +61,7 @@ pub use pipeline::{Claimed, Finish, FinishOutcome, HeldScopes, postgres_claim_sq
 pub use plugins::{
     HOST_TENANT, PLUGINS_CHANNEL, PluginConfigRow, PluginVersionRow, UploadedComponent,
 };
+pub use record_retention::{RECORD_BATCH, RECORD_BATCHES, Recorded};
 pub use retention::{RETENTION_BATCH, RETENTION_BATCHES, RetentionPass};
 pub use tenants::{PAUSED_FOR_PLUGIN, RunGate, TenantStore};
 

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use postd_host::store::{
-    Accepted, Claimed, Finish, FinishOutcome, Millis, NewConnection, NewPost, PostContent, Store,
-    StoreError, Target,
+    Accepted, Claimed, Finish, FinishOutcome, HealthRecord, Millis, NewConnection, NewPost,
+    NewWebhookEvent, PostContent, Recorded, Store, StoreError, Target,
 };
 
 use crate::on_both_backends;
@@ -16,6 +16,7 @@ on_both_backends!(
     old_finished_jobs_go_with_their_attempts_and_posts_the_rest_stays,
     a_backlog_drains_in_batches,
     statistics_are_refreshed_for_tables_that_filled,
+    webhook_events_health_checks_and_audit_entries_go_when_past_their_retention,
 );
 
 const DAY: Millis = 86_400_000;
@@ -404,4 +405,67 @@ async fn statistics_are_refreshed_for_tables_that_filled(kind: Kind) {
     })
     .await;
     assert!(reltuples("posts").await >= 1000.0);
+}
+
+/// Webhook events, health checks and audit entries older than their retention are deleted;
+/// younger ones stay; `None` keeps everything. A deleted event's id can be stored again (its
+/// de-duplication lasts as long as its retention).
+async fn webhook_events_health_checks_and_audit_entries_go_when_past_their_retention(kind: Kind) {
+    let (_db, store) = open(kind).await;
+    let tenant = store.tenant("acme");
+    let event = |id: &str| NewWebhookEvent {
+        plugin: "pipeline".into(),
+        event_id: id.into(),
+        tenant_id: Some("acme".into()),
+        connection_id: Some("c1".into()),
+        kind: "ping".into(),
+        payload: "{}".into(),
+    };
+    for day in [0, 10] {
+        let at = T0 + day * DAY;
+        assert!(store
+            .record_webhook_event(&event(&format!("ev-{day}")), at)
+            .await
+            .unwrap());
+        let check = HealthRecord {
+            connection_id: "c1".into(),
+            checked_at: at,
+            latency_ms: 5,
+            ok: true,
+            error: None,
+        };
+        tenant.record_health("c1", &check, at + DAY).await.unwrap();
+        tenant.audit(at, "test", "ping", "c1", "{}").await.unwrap();
+    }
+    let count = |table: &'static str| {
+        let store = store.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
+                "SELECT COUNT(*) FROM {table} WHERE {}",
+                if table == "audit_log" { "action = 'ping'" } else { "1 = 1" }
+            )))
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+        }
+    };
+    let now = T0 + 12 * DAY;
+    let five_days = Some(Duration::from_secs(5 * 86_400));
+    for (table, name) in [
+        (Recorded::WebhookEvents, "webhook_events"),
+        (Recorded::HealthChecks, "connection_health"),
+        (Recorded::Audit, "audit_log"),
+    ] {
+        assert_eq!(store.retain_recorded(table, now, None).await.unwrap(), 0);
+        assert_eq!(count(name).await, 2, "{name}: None keeps everything");
+        // The audit log also holds the day-0 entries of the set-up (tenant, connections).
+        let deleted = store.retain_recorded(table, now, five_days).await.unwrap();
+        assert!(deleted >= 1, "{name}: the day-0 rows went ({deleted})");
+        assert_eq!(count(name).await, 1, "{name}: the day-10 row stayed");
+    }
+    assert!(
+        store.record_webhook_event(&event("ev-0"), now).await.unwrap(),
+        "an event past its retention is no longer a duplicate"
+    );
+    assert!(!store.record_webhook_event(&event("ev-10"), now).await.unwrap());
 }

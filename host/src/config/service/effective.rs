@@ -11,7 +11,7 @@ impl ServiceSettings {
         let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "(unset)".into());
         let secs = |d: Duration| d.as_secs().to_string();
         let e = &self.events;
-        vec![
+        let mut settings = vec![
             ("data_dir", self.data_dir.display().to_string()),
             ("database_url", redact_password(&self.database_url)),
             ("cache_dir", self.cache_dir.display().to_string()),
@@ -86,13 +86,16 @@ impl ServiceSettings {
                 "event_retention_days",
                 (e.retention.as_secs() / 86_400).to_string(),
             ),
-            ("job_retention_days", self.job_retention_days.to_string()),
+        ];
+        settings.extend(self.retention.describe());
+        settings.extend([
             (
                 "otlp_endpoint",
                 opt(&self.otlp_endpoint.as_deref().map(redact_password)),
             ),
             ("otlp_service_name", self.otlp_service_name.clone()),
-        ]
+        ]);
+        settings
     }
 }
 

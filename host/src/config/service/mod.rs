@@ -12,8 +12,11 @@ use serde::Deserialize;
 
 use crate::capability::http::Cidr;
 use crate::events::EventSettings;
+use retention::RawRetention;
+pub use retention::{MAX_RETENTION_DAYS, RetentionSettings};
 
 mod effective;
+mod retention;
 
 /// Where the settings file is looked for by default.
 pub const DEFAULT_CONFIG_FILE: &str = "postd.toml";
@@ -29,12 +32,6 @@ pub const MAX_RATE_LIMIT_WAIT_SECS_LIMIT: u64 = 365 * 24 * 3600;
 /// `tenant_egress_per_second` by default: a ceiling against one tenant crowding out the others;
 /// each platform's own budget (much lower per connection) binds first in normal use.
 pub const DEFAULT_TENANT_EGRESS_PER_SECOND: u32 = 100;
-
-/// `job_retention_days` by default.
-pub const DEFAULT_JOB_RETENTION_DAYS: u64 = 30;
-
-/// The largest `job_retention_days` accepted: a century (0 keeps jobs forever).
-pub const MAX_JOB_RETENTION_DAYS: u64 = 36_500;
 
 /// How a host process is set up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,8 +88,8 @@ pub struct ServiceSettings {
     pub shutdown_grace_secs: u64,
     /// How outbound events are delivered.
     pub events: EventSettings,
-    /// Days finished jobs are kept (see `store::retention`); 0 keeps them forever.
-    pub job_retention_days: u64,
+    /// How long finished jobs, webhook events, health checks and the audit log are kept.
+    pub retention: RetentionSettings,
     /// Where traces are exported with OpenTelemetry (OTLP over HTTP, protobuf): the collector's
     /// base URL (`http://collector:4318`; `/v1/traces` is appended). `None`: no export.
     pub otlp_endpoint: Option<String>,
@@ -213,7 +210,10 @@ struct RawSettings {
     event_secret_grace_secs: Option<u64>,
     event_concurrency: Option<u64>,
     event_retention_days: Option<u64>,
-    job_retention_days: Option<u64>,
+    job_retention_days: Option<f64>,
+    webhook_retention_days: Option<f64>,
+    health_retention_days: Option<f64>,
+    audit_retention_days: Option<f64>,
     otlp_endpoint: Option<String>,
     otlp_service_name: Option<String>,
 }
@@ -395,18 +395,15 @@ impl ServiceSettings {
             ),
             ..defaults
         };
-        let job_retention_days = seconds(
-            "POSTD_JOB_RETENTION_DAYS",
-            raw.job_retention_days,
-            DEFAULT_JOB_RETENTION_DAYS,
-        )
-        .map_err(|_| "POSTD_JOB_RETENTION_DAYS must be a number of days (0 keeps jobs forever)")?;
-        if job_retention_days > MAX_JOB_RETENTION_DAYS {
-            return Err(format!(
-                "POSTD_JOB_RETENTION_DAYS (job_retention_days) is at most {MAX_JOB_RETENTION_DAYS} \
-                 (0 keeps jobs forever), not {job_retention_days}"
-            ));
-        }
+        let retention = RetentionSettings::resolve(
+            &RawRetention {
+                job_retention_days: raw.job_retention_days,
+                webhook_retention_days: raw.webhook_retention_days,
+                health_retention_days: raw.health_retention_days,
+                audit_retention_days: raw.audit_retention_days,
+            },
+            &env,
+        )?;
         let otlp_endpoint = env("POSTD_OTLP_ENDPOINT")
             .or(raw.otlp_endpoint)
             .map(|url| otlp_endpoint(&url))
@@ -458,7 +455,7 @@ impl ServiceSettings {
             shutdown_delay_secs,
             shutdown_grace_secs,
             events,
-            job_retention_days,
+            retention,
             otlp_endpoint,
             otlp_service_name,
             listen,
