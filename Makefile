@@ -12,7 +12,7 @@ WASM_DIR    := target/wasm
 WASM_OUT    := $(WASM_DIR)/$(WASM_TARGET)/wasm
 CONNECTORS  := example mailchimp meta linkedin gbp tiktok
 
-.PHONY: scaffold-check guide-check all toolchain services fuzz-tools api-fuzz deny-tools deny deploy-tools deploy-check browser-tools python-tools python-connectors wasm build release run test bench bench-external bench-console lint fmt clean
+.PHONY: scaffold-check guide-check all toolchain services fuzz-tools api-fuzz deny-tools deny deploy-tools deploy-check browser-tools python-tools python-connectors wasm build release run test bench bench-external bench-console soak lint fmt clean
 
 all: build
 
@@ -233,6 +233,16 @@ bench: toolchain services
 	python3 bench/report.py
 	@$(MAKE) --no-print-directory bench-external
 	@$(MAKE) --no-print-directory bench-console
+
+## soak: the fault suite's long runs (issue 18) on the release build, each printing its figures
+##       (bench/FAULTS.md has the last ones): PostgreSQL restarting with 1,000 posts in flight
+##       when it goes (3,020 posts in all), ten minutes of LinkedIn brownout, and the one-hour
+##       soak of all five connectors; about 65 minutes, the three in parallel
+soak: release services
+	@mkdir -p target; set -o pipefail; POSTD_HOST_BIN=$(CURDIR)/target/release/postd-host \
+	  POSTD_RESTART_POSTS=3020 POSTD_BROWNOUT_SECS=600 POSTD_SOAK_SECS=3600 \
+	  $(CARGO) test -p postd-host --test faults -- --nocapture --test-threads 3 \
+	  postgres_restart brownout soak 2>&1 | tee target/soak-output.log
 
 ## bench-console: the console at scale (bench/console_scale.py): the release host on SQLite with
 ##                1,000 tenants, 100,000 jobs and the repository's six plugins, every console

@@ -77,7 +77,7 @@ async fn a_linkedin_brownout_ends_with_every_post_published_once_and_no_limit_ex
         dir: db.data_dir(),
         lease_secs: 10,
     };
-    let plugins = plugin_toml(&sandbox, Platform::Linkedin, PLUGIN);
+    let plugins = plugin_toml(&sandbox, Platform::Linkedin, &[], PLUGIN);
     let a = fleet.start("replica-a", 8, &plugins).await;
     let b = fleet.start("replica-b", 8, &plugins).await;
     let mut tenants = Vec::new();

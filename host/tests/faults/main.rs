@@ -16,4 +16,5 @@ mod postgres_restart;
 mod read_only;
 mod redis_lost;
 mod refresh_rotation;
+mod soak;
 mod support;

@@ -31,7 +31,7 @@ async fn refreshes_from_two_replicas_never_send_a_rotated_token_twice_while_redi
         lease_secs: 5,
     };
     let api_key = fleet.tenant_key("acme").await;
-    let plugins = plugin_toml(&sandbox, Platform::Tiktok, "");
+    let plugins = plugin_toml(&sandbox, Platform::Tiktok, &[], "");
     let a = fleet.start("replica-a", 2, &plugins).await;
     let b = fleet.start("replica-b", 2, &plugins).await;
     let connection = connect(&a, &api_key, "tiktok").await;

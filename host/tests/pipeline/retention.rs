@@ -423,10 +423,12 @@ async fn webhook_events_health_checks_and_audit_entries_go_when_past_their_reten
     };
     for day in [0, 10] {
         let at = T0 + day * DAY;
-        assert!(store
-            .record_webhook_event(&event(&format!("ev-{day}")), at)
-            .await
-            .unwrap());
+        assert!(
+            store
+                .record_webhook_event(&event(&format!("ev-{day}")), at)
+                .await
+                .unwrap()
+        );
         let check = HealthRecord {
             connection_id: "c1".into(),
             checked_at: at,
@@ -442,7 +444,11 @@ async fn webhook_events_health_checks_and_audit_entries_go_when_past_their_reten
         async move {
             sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(format!(
                 "SELECT COUNT(*) FROM {table} WHERE {}",
-                if table == "audit_log" { "action = 'ping'" } else { "1 = 1" }
+                if table == "audit_log" {
+                    "action = 'ping'"
+                } else {
+                    "1 = 1"
+                }
             )))
             .fetch_one(store.pool())
             .await
@@ -464,8 +470,16 @@ async fn webhook_events_health_checks_and_audit_entries_go_when_past_their_reten
         assert_eq!(count(name).await, 1, "{name}: the day-10 row stayed");
     }
     assert!(
-        store.record_webhook_event(&event("ev-0"), now).await.unwrap(),
+        store
+            .record_webhook_event(&event("ev-0"), now)
+            .await
+            .unwrap(),
         "an event past its retention is no longer a duplicate"
     );
-    assert!(!store.record_webhook_event(&event("ev-10"), now).await.unwrap());
+    assert!(
+        !store
+            .record_webhook_event(&event("ev-10"), now)
+            .await
+            .unwrap()
+    );
 }

@@ -41,6 +41,8 @@ pub struct Fleet {
 /// A running replica; killed when dropped.
 pub struct Host {
     child: Child,
+    /// Its process id.
+    pub pid: u32,
     /// Its HTTP API.
     pub api: Api,
     /// Its log (stderr, `POSTD_LOG=warn`).
@@ -65,11 +67,25 @@ impl Fleet {
     /// Starts replica `name` with `workers` job slots and `plugins` as its plugins file;
     /// returns once it is ready (`/readyz`).
     pub async fn start(&self, name: &str, workers: usize, plugins: &str) -> Host {
+        self.start_with(name, workers, plugins, &[]).await
+    }
+
+    /// [`Fleet::start`] with more settings in the environment. The binary is the suite's own
+    /// build, or `POSTD_HOST_BIN` when set (`make soak` runs the release build).
+    pub async fn start_with(
+        &self,
+        name: &str,
+        workers: usize,
+        plugins: &str,
+        settings: &[(&str, String)],
+    ) -> Host {
         let port = free_port();
         let plugins_file = self.dir.join(format!("plugins-{name}.toml"));
         std::fs::write(&plugins_file, plugins).unwrap();
         let log = self.dir.join(format!("{name}.log"));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_postd-host"));
+        let binary = std::env::var("POSTD_HOST_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_postd-host").to_string());
+        let mut command = Command::new(binary);
         for inherited in ["POSTD_CONFIG", "POSTD_REDIS_URL", "POSTD_REDIS_NAMESPACE"] {
             command.env_remove(inherited);
         }
@@ -88,6 +104,7 @@ impl Fleet {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap());
+        command.envs(settings.iter().map(|(k, v)| (k, v)));
         if let Some((url, namespace)) = &self.redis {
             command
                 .env("POSTD_REDIS_URL", url)
@@ -101,7 +118,13 @@ impl Fleet {
                 .build()
                 .unwrap(),
         };
-        let mut host = Host { child, api, log };
+        let pid = child.id();
+        let mut host = Host {
+            child,
+            pid,
+            api,
+            log,
+        };
         // Ready: database (and Redis) answering, the plugin loaded. Generous: a first start
         // may compile the component (a debug build, on a busy machine).
         eventually(

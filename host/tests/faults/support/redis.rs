@@ -70,6 +70,21 @@ impl Redis {
             .await
             .ok()
     }
+
+    /// Clients connected to the server, counting the connection that asks.
+    pub async fn clients(&self) -> i64 {
+        let client = redis::Client::open(self.url.as_str()).unwrap();
+        let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+        let info: String = redis::cmd("INFO")
+            .arg("clients")
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("connected_clients:"))
+            .and_then(|n| n.trim().parse().ok())
+            .expect("connected_clients in INFO clients")
+    }
 }
 
 impl Drop for Redis {

@@ -6,15 +6,27 @@ use postd_sandbox::{Platform, RunningSandbox, seed};
 
 use super::host::Host;
 
-/// The `plugins.toml` entry of the real connector for `platform` against `sandbox`, with
-/// `extra` lines in it (`rate_limit = …`, `jobs = …`).
-pub fn plugin_toml(sandbox: &RunningSandbox, platform: Platform, extra: &str) -> String {
+/// The `plugins.toml` entry of the real connector for `platform` against `sandbox`, allowed to
+/// reach `more_hosts` too (a media server), with `extra` lines in it (`rate_limit = …`,
+/// `jobs = …`).
+pub fn plugin_toml(
+    sandbox: &RunningSandbox,
+    platform: Platform,
+    more_hosts: &[&str],
+    extra: &str,
+) -> String {
     let base = sandbox.url(platform);
     let origin = url::Url::parse(&base)
         .unwrap()
         .origin()
         .ascii_serialization();
-    let (id, path, settings, secret) = match platform {
+    let hosts = std::iter::once(origin.as_str())
+        .chain(more_hosts.iter().copied())
+        .map(|h| format!("{h:?}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let secret = |value: &str| format!("client-secret = {{ value = {value:?} }}");
+    let (id, path, settings, secrets) = match platform {
         Platform::Tiktok => (
             "tiktok",
             postd_test_artifacts::TIKTOK,
@@ -22,7 +34,7 @@ pub fn plugin_toml(sandbox: &RunningSandbox, platform: Platform, extra: &str) ->
                 "api-base-url = {base:?}, auth-base-url = {base:?}, client-key = {:?}",
                 seed::TIKTOK_CLIENT_KEY
             ),
-            seed::TIKTOK_CLIENT_SECRET,
+            secret(seed::TIKTOK_CLIENT_SECRET),
         ),
         Platform::Linkedin => (
             "linkedin",
@@ -32,15 +44,51 @@ pub fn plugin_toml(sandbox: &RunningSandbox, platform: Platform, extra: &str) ->
                 format!("{base}/oauth/v2"),
                 seed::LINKEDIN_CLIENT_ID
             ),
-            seed::LINKEDIN_CLIENT_SECRET,
+            secret(seed::LINKEDIN_CLIENT_SECRET),
         ),
-        other => panic!("the fault suite has no plugins.toml entry for {other:?}"),
+        Platform::Meta => (
+            "meta",
+            postd_test_artifacts::META,
+            format!(
+                "graph-base-url = {base:?}, dialog-url = {:?}, client-id = {:?}",
+                format!("{base}/{{version}}/dialog/oauth"),
+                seed::META_APP_ID
+            ),
+            format!(
+                "{}, webhook-verify-token = {{ value = \"soak-verify-token\" }}",
+                secret(seed::META_APP_SECRET)
+            ),
+        ),
+        Platform::Gbp => (
+            "gbp",
+            postd_test_artifacts::GBP,
+            format!(
+                "authorize-url = {:?}, oauth-base-url = {base:?}, accounts-base-url = {base:?}, \
+                 information-base-url = {base:?}, posts-base-url = {base:?}, \
+                 performance-base-url = {base:?}, client-id = {:?}",
+                format!("{base}/o/oauth2/v2/auth"),
+                seed::GBP_CLIENT_ID
+            ),
+            secret(seed::GBP_CLIENT_SECRET),
+        ),
+        Platform::Mailchimp => (
+            "mailchimp",
+            postd_test_artifacts::MAILCHIMP,
+            format!(
+                "api-base-url = {:?}, login-base-url = {:?}, client-id = {:?}, \
+                 from-name = \"Sandbox Shop\", reply-to = \"owner@example.com\"",
+                format!("{base}/{{dc}}/3.0"),
+                format!("{base}/login/oauth2"),
+                seed::MAILCHIMP_CLIENT_ID
+            ),
+            secret(seed::MAILCHIMP_CLIENT_SECRET),
+        ),
     };
     format!(
-        "[plugins.{id}]\npath = {path:?}\nallowed_hosts = [{origin:?}]\n\
+        "[plugins.{id}]\npath = {path:?}\nallowed_hosts = [{hosts}]\n\
          allowed_ranges = [\"127.0.0.0/8\"]\n\
          settings = {{ {settings} }}\n\
-         secrets = {{ client-secret = {{ value = {secret:?} }} }}\n{extra}",
+         secrets = {{ {secrets} }}\n{extra}",
     )
 }
 
