@@ -70,13 +70,7 @@ async fn a_linkedin_brownout_ends_with_every_post_published_once_and_no_limit_ex
     .await
     .unwrap();
     let per_minute = LinkedInConfig::default().calls_per_minute;
-    let fleet = Fleet {
-        database_url: db.url.clone(),
-        redis: Some((redis.url.clone(), db.namespace.clone())),
-        data_dir: db.data_dir(),
-        dir: db.data_dir(),
-        lease_secs: 10,
-    };
+    let fleet = Fleet::on(&db, &redis, 10);
     let plugins = plugin_toml(&sandbox, Platform::Linkedin, &[], PLUGIN);
     let a = fleet.start("replica-a", 8, &plugins).await;
     let b = fleet.start("replica-b", 8, &plugins).await;

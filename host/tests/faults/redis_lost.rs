@@ -27,13 +27,7 @@ async fn losing_redis_under_load_falls_back_to_local_budgets_and_posts_each_once
     let mut redis = Redis::start().await;
     let platform = Platform::start().await;
     let namespace = db.namespace.clone();
-    let fleet = Fleet {
-        database_url: db.url.clone(),
-        redis: Some((redis.url.clone(), namespace.clone())),
-        data_dir: db.data_dir(),
-        dir: db.data_dir(),
-        lease_secs: 5,
-    };
+    let fleet = Fleet::on(&db, &redis, 5);
     let api_key = fleet.tenant_key("acme").await;
     let plugins = plugins_toml(&platform, RATE_LIMIT);
     let mut a = fleet.start("replica-a", 4, &plugins).await;

@@ -23,13 +23,7 @@ async fn refreshes_from_two_replicas_never_send_a_rotated_token_twice_while_redi
     let sandbox = Sandbox::start(SandboxConfig::default()).await.unwrap();
     // Slow token answers, so refreshes asked together really overlap.
     sandbox.state().faults.set_latency(Platform::Tiktok, 150);
-    let fleet = Fleet {
-        database_url: db.url.clone(),
-        redis: Some((redis.url.clone(), db.namespace.clone())),
-        data_dir: db.data_dir(),
-        dir: db.data_dir(),
-        lease_secs: 5,
-    };
+    let fleet = Fleet::on(&db, &redis, 5);
     let api_key = fleet.tenant_key("acme").await;
     let plugins = plugin_toml(&sandbox, Platform::Tiktok, &[], "");
     let a = fleet.start("replica-a", 2, &plugins).await;

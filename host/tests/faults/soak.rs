@@ -88,13 +88,7 @@ async fn a_steady_mix_of_all_five_connectors_holds_memory_descriptors_and_tables
     .await
     .unwrap();
     let media = media_server().await;
-    let fleet = Fleet {
-        database_url: db.url.clone(),
-        redis: Some((redis.url.clone(), db.namespace.clone())),
-        data_dir: db.data_dir(),
-        dir: db.data_dir(),
-        lease_secs: 30,
-    };
+    let fleet = Fleet::on(&db, &redis, 30);
     let every_minute = "jobs = { health_interval_secs = 60 }\n";
     let plugins: String = [
         Platform::Meta,

@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use postd_host::store::Store;
 
+use super::pipeline::Database;
 use super::pipeline::server::{ADMIN_KEY, Api};
 use super::pipeline::shared_cache;
+use super::redis::Redis;
 use super::{Platform, eventually, free_port};
 
 /// The `plugins.toml` of the pipeline fixture reaching `platform`, with `extra` lines in its
@@ -50,6 +52,18 @@ pub struct Host {
 }
 
 impl Fleet {
+    /// Replicas on the test database `db` (its data directory for the key, the plugins files
+    /// and the logs) and the private `redis` (under the database's namespace).
+    pub fn on(db: &Database, redis: &Redis, lease_secs: u32) -> Fleet {
+        Fleet {
+            database_url: db.url.clone(),
+            redis: Some((redis.url.clone(), db.namespace.clone())),
+            data_dir: db.data_dir(),
+            dir: db.data_dir(),
+            lease_secs,
+        }
+    }
+
     /// Creates tenant `tenant` with an API key in the fleet's database (migrating it first).
     pub async fn tenant_key(&self, tenant: &str) -> String {
         let store = Store::open(&self.database_url)
