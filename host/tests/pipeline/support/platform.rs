@@ -49,6 +49,9 @@ pub struct Seen {
     pub publishes_held: usize,
     /// Delay before answering a token exchange.
     pub token_delay: Duration,
+    /// Publishes being answered now, and the most there were at once.
+    pub publishing: usize,
+    pub most_publishing: usize,
 }
 
 /// A running platform.
@@ -148,8 +151,14 @@ async fn create_draft(
 }
 
 async fn publish_draft(State(seen): Shared, Path(id): Path<String>) -> (StatusCode, Json<Value>) {
-    let delay = seen.lock().unwrap().publish_delay;
+    let delay = {
+        let mut s = seen.lock().unwrap();
+        s.publishing += 1;
+        s.most_publishing = s.most_publishing.max(s.publishing);
+        s.publish_delay
+    };
     tokio::time::sleep(delay).await;
+    seen.lock().unwrap().publishing -= 1;
     let held = {
         let mut s = seen.lock().unwrap();
         s.publishes_held += usize::from(s.hold_publishes);
