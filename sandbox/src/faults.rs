@@ -4,11 +4,10 @@
 //! Errors are named per platform (`190` or `190/463` for Meta, `spam_risk_too_many_posts` for TikTok,
 //! `RESOURCE_EXHAUSTED` for Google, an HTTP status such as `503` for any platform) and rendered in that
 //! platform's own error shape by `platforms::render_named_error`. Three names work on every
-//! platform: [`THROTTLE`] is a 429 with `Retry-After` and a plain body, as a gateway in front of
-//! the platform sends it; [`HANG`] holds the request without answering (the client's timeout ends
-//! it) and [`RESET`] starts a `200` answer and cuts the connection mid-body. Any injected answer
-//! with status 429 carries `Retry-After` ([`RETRY_AFTER_SECS`]) unless the platform's own shape
-//! already names a wait.
+//! platform: [`THROTTLE`] is a 429 with `Retry-After` ([`RETRY_AFTER_SECS`]) and a plain body, as
+//! a gateway in front of the platform sends it (a platform's own throttle keeps its own shape);
+//! [`HANG`] holds the request without answering (the client's timeout ends it) and [`RESET`]
+//! starts a `200` answer and cuts the connection mid-body.
 //!
 //! A name prefixed with [`ANSWER_LOST`] (`answer-lost:502`) lets the call act first (the post is
 //! made, the draft saved) and then answers the error instead of the platform's answer: a proxy's
@@ -51,7 +50,7 @@ pub const HANG: &str = "hang";
 /// The name of a fault that answers `200` and resets the connection in the middle of the body.
 pub const RESET: &str = "reset";
 
-/// `Retry-After` of an injected 429 that does not name its own wait.
+/// `Retry-After` of a [`THROTTLE`].
 pub const RETRY_AFTER_SECS: u64 = 1;
 
 /// Splits a fault's error name into whether the call acts first and the error answered.

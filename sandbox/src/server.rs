@@ -344,7 +344,7 @@ async fn platform_call(state: &Arc<SandboxState>, platform: Platform, req: Req) 
                 &json!({"message": "Too many requests (injected gateway throttle)"}),
             ))),
             _ => match platforms::render_named_error(platform, name, &req) {
-                Some(resp) => Some(with_retry_after(resp)),
+                Some(resp) => Some(resp),
                 None => return platforms::handle(platform, state, req).await,
             },
         };
@@ -367,16 +367,12 @@ async fn platform_call(state: &Arc<SandboxState>, platform: Platform, req: Req) 
     platforms::handle(platform, state, req).await
 }
 
-/// An injected 429 names its wait, as throttling platforms and proxies do.
+/// A gateway's 429 names its wait.
 fn with_retry_after(mut resp: Response) -> Response {
-    let throttled = resp.status() == StatusCode::TOO_MANY_REQUESTS;
-    let headers = resp.headers_mut();
-    if throttled && !headers.contains_key(axum::http::header::RETRY_AFTER) {
-        headers.insert(
-            axum::http::header::RETRY_AFTER,
-            faults::RETRY_AFTER_SECS.into(),
-        );
-    }
+    resp.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        faults::RETRY_AFTER_SECS.into(),
+    );
     resp
 }
 
