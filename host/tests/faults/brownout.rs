@@ -92,7 +92,7 @@ async fn a_linkedin_brownout_ends_with_every_post_published_once_and_no_limit_ex
     while started.elapsed() < length {
         tick.tick().await;
         let (key, connection) = &tenants[n as usize % TENANTS];
-        let host = if n % 2 == 0 { &a } else { &b };
+        let host = if n.is_multiple_of(2) { &a } else { &b };
         let text = format!("brownout post {n}");
         let job = post(host, key, connection, &format!("brownout-{n}"), &text).await;
         accepted.insert(text, job);

@@ -148,10 +148,10 @@ async fn a_steady_mix_of_all_five_connectors_holds_memory_descriptors_and_tables
             _ => "mailchimp",
         };
         let connection = &targets.iter().find(|(p, _)| *p == plugin).unwrap().1;
-        let scheduled = (n % 5 == 0 && matches!(plugin, "linkedin" | "gbp"))
+        let scheduled = (n.is_multiple_of(5) && matches!(plugin, "linkedin" | "gbp"))
             .then(|| postd_host::time::UnixMs::now().get() / 1000 + 30);
         accepted.push(post(&host, &key, plugin, connection, n, scheduled, &media).await);
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             webhook(&sandbox, &host, n).await;
         }
         if n % 30 == 29 {
