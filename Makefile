@@ -240,7 +240,8 @@ bench: toolchain services
 ##       soak of all five connectors; about 65 minutes, the three in parallel
 soak: release services
 	@mkdir -p target; set -o pipefail; POSTD_HOST_BIN=$(CURDIR)/target/release/postd-host \
-	  POSTD_RESTART_POSTS=3020 POSTD_BROWNOUT_SECS=600 POSTD_SOAK_SECS=3600 \
+	  POSTD_RESTART_POSTS=3020 POSTD_BROWNOUT_SECS=600 POSTD_BROWNOUT_POSTS_PER_SECOND=0.5 \
+	  POSTD_SOAK_SECS=3600 \
 	  $(CARGO) test -p postd-host --test faults -- --nocapture --test-threads 3 \
 	  postgres_restart brownout soak 2>&1 | tee target/soak-output.log
 

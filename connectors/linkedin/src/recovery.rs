@@ -12,9 +12,12 @@
 //! [`CLOCK_SLACK_SECS`](postd_sdk::reconcile::CLOCK_SLACK_SECS) of the attempt, and (for a video)
 //! carries the same video. Only when none is found does it create. A busy author may have posted
 //! many times since the attempt, so the finder is read page by page (newest first) until the post
-//! is found or a page reaches back before the attempt's window (a post is modified no earlier than
-//! it is created); after [`LOOKUP_PAGES`] pages without either, the retry fails with
-//! `create-unverified` rather than risk a second post.
+//! is found or a page reaches back [`LOOKBACK_SECS`] before the attempt (a post is modified no
+//! earlier than it is created, so nothing later in the list can be newer; the bound assumes
+//! LinkedIn's clock and the host's agree within it, and a post on the pages read still matches
+//! within the wider slack); after [`LOOKUP_PAGES`] pages without either, the retry fails with
+//! `create-unverified` rather than risk a second post. Each page is a request under the
+//! connection's budget, so an author posting hundreds of times a minute makes such retries slow.
 //!
 //! Reading an author's posts takes `r_organization_social` for an organization (the connector asks
 //! for it) and, for a member, `r_member_social`, which LinkedIn grants to approved partners only.
@@ -39,6 +42,9 @@ pub const NOT_CREATED: &str = "li-not-created";
 pub const LOOKUP_COUNT: u32 = 100;
 /// Finder pages read at most: the author's 2,000 most recently modified posts.
 pub const LOOKUP_PAGES: u32 = 20;
+/// How far before the attempt the finder is read when the post is not found: a post made by the
+/// attempt was modified after it, give or take the clocks' disagreement.
+pub const LOOKBACK_SECS: i64 = 120;
 
 /// What a job's recovery point says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -172,7 +178,7 @@ pub fn adopt(
             || page
                 .elements
                 .last()
-                .is_some_and(|p| p.last_modified_at.div_euclid(1000) < attempt.since());
+                .is_some_and(|p| p.last_modified_at.div_euclid(1000) < attempt.at - LOOKBACK_SECS);
         if found.is_some() || passed_window {
             break;
         }

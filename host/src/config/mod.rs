@@ -14,6 +14,5 @@ pub use plugins::{
 pub use reference::{SETTINGS, SettingDoc, example_toml};
 pub use service::{
     ConsoleAdmin, DEFAULT_CONFIG_FILE, InstanceAllocation, LogFormat, MAX_RETENTION_DAYS,
-    RetentionSettings, ServiceSettings,
-    parse_console_admins,
+    RetentionSettings, ServiceSettings, parse_console_admins,
 };

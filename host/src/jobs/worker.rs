@@ -147,7 +147,9 @@ impl Pipeline {
         ] {
             match self.store.retain_recorded(table, self.now(), keep).await {
                 Ok(0) => {}
-                Ok(deleted) => tracing::info!(?table, deleted, "deleted records past their retention"),
+                Ok(deleted) => {
+                    tracing::info!(?table, deleted, "deleted records past their retention")
+                }
                 Err(error) => tracing::warn!(?table, %error, "record retention failed"),
             }
         }

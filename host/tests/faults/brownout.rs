@@ -8,8 +8,9 @@
 //! reason; and LinkedIn must never have refused a call for being over its own limit (the
 //! sandbox counts those apart from the injected 429s).
 //!
-//! `make test` runs 20 s of brownout; `POSTD_BROWNOUT_SECS=600` runs the ten minutes
-//! (`make soak`). Figures: bench/FAULTS.md.
+//! `make test` runs 20 s of brownout at 6 posts a second; `POSTD_BROWNOUT_SECS=600` runs the
+//! issue's ten minutes (`make soak`, a post every 2 s: one organization posting 3,600 times in
+//! ten minutes is no account's real traffic, and the lost-create search reads it all). Figures: bench/FAULTS.md.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -38,8 +39,10 @@ const MIX: &[&str] = &[
     "reset",
     "answer-lost:reset",
 ];
-/// Posts accepted per second, spread over the tenants.
-const POSTS_PER_SECOND: u64 = 6;
+/// Posts accepted per second, spread over the tenants, unless `POSTD_BROWNOUT_POSTS_PER_SECOND`
+/// says otherwise. All go to one LinkedIn organization (the sandbox's), so a retry that looks
+/// for what a lost create made reads more of its posts the faster they come.
+const POSTS_PER_SECOND: f64 = 6.0;
 /// Tenants, each with one LinkedIn connection (one token, one budget on LinkedIn's side).
 const TENANTS: usize = 4;
 /// The brownout's length unless `POSTD_BROWNOUT_SECS` says otherwise.
@@ -88,7 +91,11 @@ async fn a_linkedin_brownout_ends_with_every_post_published_once_and_no_limit_ex
     let started = Instant::now();
     let mut accepted = BTreeMap::new();
     let mut n = 0u64;
-    let mut tick = tokio::time::interval(Duration::from_millis(1000 / POSTS_PER_SECOND));
+    let rate: f64 = std::env::var("POSTD_BROWNOUT_POSTS_PER_SECOND")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(POSTS_PER_SECOND);
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
     while started.elapsed() < length {
         tick.tick().await;
         let (key, connection) = &tenants[n as usize % TENANTS];
