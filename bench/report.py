@@ -354,6 +354,17 @@ def main():
     else:
         w("Not run.\n")
 
+    w("## 10. Faults\n")
+    faults = read(os.path.join(ROOT, "bench", "FAULTS.md"))
+    marker = "## Long runs"
+    if marker in faults:
+        long_runs = faults[faults.index(marker):].split("\n", 1)[1]
+        long_runs = long_runs.split("\n## ", 1)[0].strip()
+        w("The fault suite (issue 18): every case, its load, its figures and what the host needed, in [FAULTS.md](FAULTS.md); the short versions run in `make test`. The long runs (`make soak`), as FAULTS.md reports them:\n")
+        w(long_runs + "\n")
+    else:
+        w("See [FAULTS.md](FAULTS.md).\n")
+
     if notes:
         w(notes + "\n")
     with open(os.path.join(ROOT, "bench", "RESULTS.md"), "w") as f:
