@@ -180,7 +180,9 @@ fn claimed_from_row(row: &AnyRow, lease: &str, task: Option<JobTask>) -> Claimed
 /// `held` scopes, bound from `$5` on, and at most its room of a plugin short of room) and
 /// running ones whose lease ended (their worker died). Each kind is an ordered scan of its own
 /// partial index (`jobs_queued`, `jobs_leases`) that stops at its limit, so a claim reads about
-/// `2 x limit` rows however many are due; `lock` is the row lock clause of each scan.
+/// `2 x limit` rows however many are due, plus the queued jobs of held scopes and of plugins
+/// short of room that are older than what it takes (the scan walks past them); `lock` is the
+/// row lock clause of each scan.
 fn due_jobs(held: &HeldScopes, lock: &str) -> String {
     let mut except = String::new();
     let mut next = 5;
