@@ -57,6 +57,73 @@ async fn error_rate_is_reproducible_for_a_seed() {
     assert!(first.contains(&500) && first.contains(&200), "{first:?}");
 }
 
+/// A brownout's mix over HTTP: a gateway's 429 with `Retry-After`, an answer cut mid-body (the
+/// client sees the connection close, with or without the head), a hang answered 504 once its
+/// time is up; an unknown name in the mix is refused; injected
+/// throttles are not counted as the platform's own refusals.
+#[tokio::test]
+async fn an_error_mix_throttles_resets_and_hangs() {
+    let sb = start().await;
+    let rate = control(&sb, "mailchimp/error-rate");
+    let bad = post_json(
+        &rate,
+        None,
+        &json!({"rate": 1.0, "errors": ["throttle", "kaboom"]}),
+    )
+    .await;
+    assert_eq!(bad.status, 400, "{}", bad.text);
+    assert_eq!(
+        post_json(&control(&sb, "mailchimp/hang"), None, &json!({"ms": 50}))
+            .await
+            .status,
+        200
+    );
+    let set = post_json(
+        &rate,
+        None,
+        &json!({"rate": 1.0, "errors": ["throttle", "reset", "hang"], "seed": 3}),
+    )
+    .await;
+    assert_eq!(set.status, 200, "{}", set.text);
+    let (mut throttled, mut reset, mut hung) = (0, 0, 0);
+    for _ in 0..30 {
+        let sent = client()
+            .get(format!("{}/us6/3.0/ping", sb.url(Platform::Mailchimp)))
+            .basic_auth("x", Some(MAILCHIMP_API_KEY_US6))
+            .send()
+            .await;
+        // A reset may reach the client before the answer's head does.
+        let Ok(sent) = sent else {
+            reset += 1;
+            continue;
+        };
+        match sent.status().as_u16() {
+            429 => {
+                assert_eq!(sent.headers()["retry-after"], "1");
+                throttled += 1;
+            }
+            504 => hung += 1,
+            200 => {
+                assert!(sent.bytes().await.is_err(), "a 200 here is cut mid-body");
+                reset += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(
+        throttled > 0 && reset > 0 && hung > 0,
+        "{throttled} {reset} {hung}"
+    );
+    assert_eq!(
+        get(&control(&sb, "mailchimp/faults")).await.body["injected"],
+        30
+    );
+    assert_eq!(
+        get(&control(&sb, "mailchimp/throttled")).await.body["throttled"],
+        0
+    );
+}
+
 #[tokio::test]
 async fn latency_is_set_per_platform() {
     let sb = start().await;
