@@ -6,7 +6,7 @@
 //! events, the health log, the audit log).
 //!
 //! Asserted: every accepted post ends published (none queued, running, paused or dead-lettered
-//! once the load stops); no table keeps a row longer than its retention plus one maintenance
+//! once the load stops), LinkedIn's each made exactly once (the sandbox keeps them); no table keeps a row longer than its retention plus one maintenance
 //! pass; descriptors, database connections and Redis clients do not grow after warm-up; and, on
 //! runs of ten minutes or more, resident memory at the end is within 10 % of its level after
 //! warm-up (the first sixth of the run).
@@ -150,7 +150,8 @@ async fn a_steady_mix_of_all_five_connectors_holds_memory_descriptors_and_tables
         let connection = &targets.iter().find(|(p, _)| *p == plugin).unwrap().1;
         let scheduled = (n.is_multiple_of(5) && matches!(plugin, "linkedin" | "gbp"))
             .then(|| postd_host::time::UnixMs::now().get() / 1000 + 30);
-        accepted.push(post(&host, &key, plugin, connection, n, scheduled, &media).await);
+        post(&host, &key, plugin, connection, n, scheduled, &media).await;
+        accepted.push((plugin, post_text(n, plugin)));
         if n.is_multiple_of(2) {
             webhook(&sandbox, &host, n).await;
         }
@@ -189,6 +190,16 @@ async fn a_steady_mix_of_all_five_connectors_holds_memory_descriptors_and_tables
             host.log_tail()
         );
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    // LinkedIn's side (the sandbox keeps its posts): each post made exactly once.
+    let mut live = BTreeMap::<String, usize>::new();
+    for made in postd_sandbox::platforms::linkedin::posts(sandbox.state()) {
+        *live
+            .entry(made["commentary"].as_str().unwrap_or_default().to_string())
+            .or_default() += 1;
+    }
+    for (_, text) in accepted.iter().filter(|(p, _)| *p == "linkedin") {
+        assert_eq!(live.get(text), Some(&1), "{text} live once on LinkedIn");
     }
     let last = sample(&host, &store, &redis, started).await;
     report(&last);
@@ -277,8 +288,8 @@ async fn a_steady_mix_of_all_five_connectors_holds_memory_descriptors_and_tables
     sandbox.shutdown().await;
 }
 
-/// `POST /v1/posts` for `plugin`'s account; the job id. Accepting touches no platform, so a
-/// refused post fails the case.
+/// `POST /v1/posts` for `plugin`'s account. Accepting touches no platform, so a refused post
+/// fails the case.
 async fn post(
     host: &Host,
     key: &str,
@@ -287,8 +298,8 @@ async fn post(
     n: usize,
     scheduled: Option<i64>,
     media: &str,
-) -> String {
-    let text = format!("soak post {n} to {plugin}");
+) {
+    let text = post_text(n, plugin);
     let account = match plugin {
         "meta" => seed::META_PAGE_ID.to_string(),
         "linkedin" => format!("urn:li:organization:{}", seed::LINKEDIN_ORG_ID),
@@ -326,10 +337,15 @@ async fn post(
                 .body(body.to_string()),
         )
         .await;
-    answer.json["jobs"][0]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("post {n} to {plugin} refused: {answer:?}"))
-        .to_string()
+    assert!(
+        answer.json["jobs"][0]["id"].is_string(),
+        "post {n} to {plugin} refused: {answer:?}"
+    );
+}
+
+/// The text of post `n`, unique per post.
+fn post_text(n: usize, plugin: &str) -> String {
+    format!("soak post {n} to {plugin}")
 }
 
 /// A signed webhook from TikTok, LinkedIn or Meta in turn (each with a new event id), which
