@@ -33,6 +33,7 @@ mod adapter;
 #[doc(hidden)]
 pub mod bindings;
 mod error;
+pub mod fields;
 pub mod http;
 pub mod log;
 mod manifest;

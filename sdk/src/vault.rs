@@ -51,3 +51,23 @@ pub fn app_setting(name: &str) -> Option<String> {
 pub fn app_setting_or(name: &str, default: &str) -> String {
     app_setting(name).unwrap_or_else(|| default.to_string())
 }
+
+/// A base-URL setting with its default (the real platform), without a trailing slash, so
+/// `format!("{base}/path")` never doubles the slash.
+pub fn app_base_url(name: &str, default: &str) -> String {
+    app_setting_or(name, default).trim_end_matches('/').to_string()
+}
+
+/// A credential the operator must configure, as a setting or a secret (`client-id`); `what`
+/// says what the platform calls it, for the error when it is missing.
+pub fn require_app_credential(name: &str, what: &str) -> Result<String> {
+    app_setting(name)
+        .or_else(|| app_secret(name))
+        .ok_or_else(|| Error::invalid_input(format!("the plugin has no `{name}` ({what})")))
+}
+
+/// A secret the operator must configure (`client-secret`).
+pub fn require_app_secret(name: &str) -> Result<String> {
+    app_secret(name)
+        .ok_or_else(|| Error::invalid_input(format!("the plugin has no `{name}` configured")))
+}

@@ -30,43 +30,8 @@ pub mod defaults {
     pub const PERFORMANCE_BASE: &str = "https://businessprofileperformance.googleapis.com";
 }
 
-/// Vault names of the connection's entries.
-pub mod names {
-    /// The access token (about an hour).
-    pub const ACCESS_TOKEN: &str = "access-token";
-    /// The refresh token, from the first consent; never overwritten by an empty one.
-    pub const REFRESH_TOKEN: &str = "refresh-token";
-    /// Scopes granted, space-separated.
-    pub const SCOPES: &str = "scopes";
-}
-
 /// Wait after `RESOURCE_EXHAUSTED`.
 pub const THROTTLE_WAIT_MS: u64 = 60_000;
-
-/// The configured base named `setting`, or `default`, without a trailing slash.
-pub fn base(setting: &str, default: &str) -> String {
-    vault::app_setting_or(setting, default)
-        .trim_end_matches('/')
-        .to_string()
-}
-
-/// The stored access token.
-pub fn token() -> Result<String> {
-    vault::require(names::ACCESS_TOKEN)
-}
-
-/// The OAuth client id.
-pub fn client_id() -> Result<String> {
-    vault::app_setting("client-id")
-        .or_else(|| vault::app_secret("client-id"))
-        .ok_or_else(|| Error::invalid_input("the plugin has no `client-id` (Google OAuth client)"))
-}
-
-/// The OAuth client secret.
-pub fn client_secret() -> Result<String> {
-    vault::app_secret("client-secret")
-        .ok_or_else(|| Error::invalid_input("the plugin has no `client-secret` configured"))
-}
 
 #[derive(Debug, Default, Deserialize)]
 struct Envelope {
@@ -129,20 +94,6 @@ pub fn send(request: http::Request, token: &str) -> Result<http::Response> {
 /// [`send`] and parse the JSON answer.
 pub fn send_json<T: DeserializeOwned>(request: http::Request, token: &str) -> Result<T> {
     send(request, token)?.json()
-}
-
-/// A form post to the token endpoint; OAuth errors (`invalid_grant` -> auth-revoked) are mapped
-/// by the SDK.
-pub fn token_request(pairs: &[(&str, &str)]) -> Result<oauth::TokenResponse> {
-    let url = format!("{}/token", base("oauth-base-url", defaults::OAUTH_BASE));
-    let response = http::Request::post(url).form(pairs).send()?;
-    if response.status >= 500 {
-        return Err(Error::transient(format!(
-            "Google's token endpoint answered HTTP {}",
-            response.status
-        )));
-    }
-    oauth::TokenResponse::parse(&response.body)
 }
 
 #[cfg(test)]

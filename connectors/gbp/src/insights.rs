@@ -89,7 +89,7 @@ pub fn analytics(request: AnalyticsRequest) -> Result<Vec<Metric>> {
     };
     let mut call = http::Request::get(format!(
         "{}/v1/locations/{location}:fetchMultiDailyMetricsTimeSeries",
-        api::base("performance-base-url", defaults::PERFORMANCE_BASE)
+        vault::app_base_url("performance-base-url", defaults::PERFORMANCE_BASE)
     ));
     for metric in &metrics {
         call = call.query("dailyMetrics", metric);
@@ -101,7 +101,7 @@ pub fn analytics(request: AnalyticsRequest) -> Result<Vec<Metric>> {
             .query(&format!("dailyRange.{prefix}.month"), &m.to_string())
             .query(&format!("dailyRange.{prefix}.day"), &d.to_string());
     }
-    let answer: Answer = api::send_json(call, &api::token()?)?;
+    let answer: Answer = api::send_json(call, &oauth::tokens::access_token()?)?;
     Ok(answer
         .multi_daily_metric_time_series
         .into_iter()

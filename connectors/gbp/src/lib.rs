@@ -120,7 +120,7 @@ impl Connector for Gbp {
     }
 
     fn authorize_url(request: AuthorizeRequest) -> Result<String> {
-        auth::authorize_url(request)
+        auth::OAUTH.authorize_url(request)
     }
 
     fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {
@@ -128,7 +128,7 @@ impl Connector for Gbp {
     }
 
     fn refresh() -> Result<TokenExpiry> {
-        auth::refresh()
+        Ok(auth::OAUTH.refresh()?.expiry())
     }
 
     fn list_accounts() -> Result<Vec<Account>> {

@@ -49,7 +49,7 @@ struct LocationsPage {
 fn accounts_page(token: &str, page: Option<&str>) -> Result<AccountsPage> {
     let mut call = http::Request::get(format!(
         "{}/v1/accounts",
-        api::base("accounts-base-url", defaults::ACCOUNTS_BASE)
+        vault::app_base_url("accounts-base-url", defaults::ACCOUNTS_BASE)
     ));
     if let Some(page) = page {
         call = call.query("pageToken", page);
@@ -84,8 +84,8 @@ fn accounts(token: &str) -> Result<Vec<GAccount>> {
 /// Every location of every account, as accounts of kind `location` whose parent is the
 /// business account.
 pub fn list() -> Result<Vec<Account>> {
-    let token = api::token()?;
-    let base = api::base("information-base-url", defaults::INFORMATION_BASE);
+    let token = oauth::tokens::access_token()?;
+    let base = vault::app_base_url("information-base-url", defaults::INFORMATION_BASE);
     let mut out = Vec::new();
     for account in accounts(&token)? {
         let mut page: Option<String> = None;

@@ -37,15 +37,7 @@ const POLL_MS: u64 = 15_000;
 const MAX_POLLS: u32 = 240;
 
 fn posts_base() -> String {
-    api::base("posts-base-url", defaults::POSTS_BASE)
-}
-
-fn option<'a>(post: &'a Post, name: &str) -> Option<&'a str> {
-    post.options
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim())
-        .filter(|v| !v.is_empty())
+    vault::app_base_url("posts-base-url", defaults::POSTS_BASE)
 }
 
 /// `{year, month, day}` and, when a time is given, `{hours, minutes}` of `YYYY-MM-DD[THH:MM]`.
@@ -87,7 +79,7 @@ pub fn date_time(value: &str, field: &str) -> Result<(Value, Option<Value>)> {
 /// The local post body for `post`, or why Google would refuse it. Checked before sending:
 /// the topic, the summary's length, `event` for EVENT and OFFER, no url for CALL.
 pub fn body(post: &Post) -> Result<Value> {
-    let topic = option(post, "topic-type")
+    let topic = post.option("topic-type")
         .unwrap_or("STANDARD")
         .to_ascii_uppercase();
     if !TOPICS.contains(&topic.as_str()) {
@@ -108,7 +100,7 @@ pub fn body(post: &Post) -> Result<Value> {
     let mut body = Map::new();
     body.insert(
         "languageCode".into(),
-        json!(option(post, "language-code").unwrap_or("en")),
+        json!(post.option("language-code").unwrap_or("en")),
     );
     if !post.text.trim().is_empty() {
         body.insert("summary".into(), json!(post.text));
@@ -116,9 +108,9 @@ pub fn body(post: &Post) -> Result<Value> {
     body.insert("topicType".into(), json!(topic));
     if topic == "EVENT" || topic == "OFFER" {
         let (Some(title), Some(start), Some(end)) = (
-            option(post, "event-title"),
-            option(post, "event-start"),
-            option(post, "event-end"),
+            post.option("event-title"),
+            post.option("event-start"),
+            post.option("event-end"),
         ) else {
             return Err(Error::invalid_input(format!(
                 "a {topic} post needs event-title, event-start and event-end"
@@ -140,20 +132,20 @@ pub fn body(post: &Post) -> Result<Value> {
     }
     if topic == "OFFER" {
         let mut offer = Map::new();
-        if let Some(code) = option(post, "coupon-code") {
+        if let Some(code) = post.option("coupon-code") {
             offer.insert("couponCode".into(), json!(code));
         }
-        if let Some(url) = option(post, "redeem-url").or(post.link.as_deref()) {
+        if let Some(url) = post.option("redeem-url").or(post.link.as_deref()) {
             offer.insert("redeemOnlineUrl".into(), json!(url));
         }
-        if let Some(terms) = option(post, "terms") {
+        if let Some(terms) = post.option("terms") {
             offer.insert("termsConditions".into(), json!(terms));
         }
         body.insert("offer".into(), Value::Object(offer));
         // Google ignores a call to action on offers: none is sent.
     } else {
-        let action = option(post, "cta-type").map(str::to_ascii_uppercase);
-        let url = option(post, "cta-url");
+        let action = post.option("cta-type").map(str::to_ascii_uppercase);
+        let url = post.option("cta-url");
         match action.as_deref() {
             Some("CALL") if url.is_some() => {
                 return Err(Error::invalid_input(
@@ -235,7 +227,7 @@ struct StateTask {
 /// Creates (or, with `edit-post`, edits) a local post.
 pub fn publish(post: Post, job: JobContext) -> Result<PublishOutcome> {
     let (account, location) = locations::parse(&post.account_id)?;
-    let token = api::token()?;
+    let token = oauth::tokens::access_token()?;
     if let Some(name) = job
         .recovery_point
         .as_deref()
@@ -243,7 +235,7 @@ pub fn publish(post: Post, job: JobContext) -> Result<PublishOutcome> {
     {
         return follow(name, 0, &token);
     }
-    if let Some(name) = option(&post, "edit-post") {
+    if let Some(name) = post.option("edit-post") {
         return edit(&post, name, &post.account_id, &token);
     }
     let body = body(&post)?;
@@ -347,7 +339,7 @@ fn follow(name: &str, polls: u32, token: &str) -> Result<PublishOutcome> {
 pub fn handle_task(context: TaskContext) -> Result<PublishOutcome> {
     let task: StateTask = serde_json::from_str(&context.task.payload)
         .map_err(|e| Error::invalid_input(format!("malformed post task: {e}")))?;
-    follow(&task.name, task.polls, &api::token()?)
+    follow(&task.name, task.polls, &oauth::tokens::access_token()?)
 }
 
 /// `DELETE .../localPosts/{id}`; a post already gone counts as deleted.
@@ -356,7 +348,7 @@ pub fn delete(request: &DeleteRequest) -> Result<()> {
     let name = own_post(&request.post_id, &request.account_id)?;
     match api::send(
         http::Request::delete(format!("{}/v4/{name}", posts_base())),
-        &api::token()?,
+        &oauth::tokens::access_token()?,
     ) {
         Ok(_) => Ok(()),
         Err(Error::InvalidInput(why)) if why.contains("NOT_FOUND") => Ok(()),

@@ -17,7 +17,7 @@ use postd_sdk::prelude::*;
 use serde::Deserialize;
 
 use crate::api::{self, names};
-use crate::oauth;
+use crate::auth;
 
 /// Scopes that let the member list the organizations they administer.
 const ORG_ADMIN_SCOPES: &[&str] = &["rw_organization_admin", "r_organization_admin"];
@@ -87,8 +87,8 @@ pub fn author(account_id: &str) -> Result<Author> {
 
 /// The member, then each organization they administer (approved `ADMINISTRATOR` roles).
 pub fn list() -> Result<Vec<Account>> {
-    let token = api::token()?;
-    let me = oauth::userinfo(&token)?;
+    let token = oauth::tokens::access_token()?;
+    let me = auth::userinfo(&token)?;
     vault::put(names::MEMBER_ID, &me.sub)?;
     let member = Author::Member(me.sub.clone()).urn();
     let mut accounts = vec![Account {
@@ -97,8 +97,8 @@ pub fn list() -> Result<Vec<Account>> {
         kind: "member".into(),
         parent_id: None,
     }];
-    let scopes = vault::get(names::SCOPES)?.unwrap_or_default();
-    if !scopes.split(' ').any(|s| ORG_ADMIN_SCOPES.contains(&s)) {
+    let scopes = oauth::tokens::granted_scopes()?;
+    if !scopes.iter().any(|s| ORG_ADMIN_SCOPES.contains(&s.as_str())) {
         return Ok(accounts);
     }
     let acls: Acls = api::send_json(

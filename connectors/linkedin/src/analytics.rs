@@ -77,7 +77,7 @@ pub fn analytics(request: AnalyticsRequest) -> Result<Vec<Metric>> {
         };
         call = call.query_restli(list, &http::Restli::list([post.as_str()]));
     }
-    let statistics: Statistics = api::send_json(call, &api::token()?)?;
+    let statistics: Statistics = api::send_json(call, &oauth::tokens::access_token()?)?;
     let totals = statistics
         .elements
         .into_iter()

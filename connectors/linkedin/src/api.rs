@@ -11,35 +11,18 @@ pub const DEFAULT_API_BASE: &str = "https://api.linkedin.com";
 /// Default OAuth base (`/authorization`, `/accessToken`).
 pub const DEFAULT_OAUTH_BASE: &str = "https://www.linkedin.com/oauth/v2";
 
-/// Vault names of the connection's entries.
+/// Vault names of the connection's entries besides its tokens ([`oauth::tokens::names`]).
 pub mod names {
-    /// The access token.
-    pub const ACCESS_TOKEN: &str = "access-token";
-    /// The refresh token, when LinkedIn issued one (approved partners only).
-    pub const REFRESH_TOKEN: &str = "refresh-token";
     /// The member id (`sub` of userinfo).
     pub const MEMBER_ID: &str = "member-id";
-    /// Scopes granted, space-separated.
-    pub const SCOPES: &str = "scopes";
-}
-
-/// The API base URL, without a trailing slash.
-pub fn api_base() -> String {
-    vault::app_setting_or("api-base-url", DEFAULT_API_BASE)
-        .trim_end_matches('/')
-        .to_string()
-}
-
-/// The OAuth base URL, without a trailing slash.
-pub fn oauth_base() -> String {
-    vault::app_setting_or("oauth-base-url", DEFAULT_OAUTH_BASE)
-        .trim_end_matches('/')
-        .to_string()
 }
 
 /// `{api base}/{path}`; `path` is given without its leading slash and already encoded.
 pub fn url(path: &str) -> String {
-    format!("{}/{path}", api_base())
+    format!(
+        "{}/{path}",
+        vault::app_base_url("api-base-url", DEFAULT_API_BASE)
+    )
 }
 
 /// The `LinkedIn-Version` sent on every call: the `linkedin-version` setting, or else the month
@@ -76,24 +59,6 @@ pub fn year_month(now_unix: i64) -> (i64, u32) {
     (year, month)
 }
 
-/// The stored access token.
-pub fn token() -> Result<String> {
-    vault::require(names::ACCESS_TOKEN)
-}
-
-/// The app's client secret: token exchange and webhook signatures.
-pub fn client_secret() -> Result<String> {
-    vault::app_secret("client-secret")
-        .ok_or_else(|| Error::invalid_input("the plugin has no `client-secret` configured"))
-}
-
-/// The app's client id.
-pub fn client_id() -> Result<String> {
-    vault::app_setting("client-id")
-        .or_else(|| vault::app_secret("client-id"))
-        .ok_or_else(|| Error::invalid_input("the plugin has no `client-id` (LinkedIn client id)"))
-}
-
 /// Adds the headers every LinkedIn API call carries.
 pub fn versioned(request: http::Request, version: &str) -> http::Request {
     request
@@ -116,20 +81,6 @@ pub fn send(request: http::Request, token: &str) -> Result<http::Response> {
 /// [`send`] and parse the JSON answer.
 pub fn send_json<T: DeserializeOwned>(request: http::Request, token: &str) -> Result<T> {
     send(request, token)?.json()
-}
-
-/// A form post to the token endpoint; OAuth errors are mapped by the SDK.
-pub fn token_request(pairs: &[(&str, &str)]) -> Result<oauth::TokenResponse> {
-    let response = http::Request::post(format!("{}/accessToken", oauth_base()))
-        .form(pairs)
-        .send()?;
-    if response.status >= 500 {
-        return Err(Error::transient(format!(
-            "LinkedIn's token endpoint answered HTTP {}",
-            response.status
-        )));
-    }
-    oauth::TokenResponse::parse(&response.body)
 }
 
 #[cfg(test)]

@@ -111,7 +111,7 @@ pub mod accounts;
 pub mod analytics;
 pub mod api;
 pub mod errors;
-mod oauth;
+mod auth;
 pub mod publish;
 pub mod recovery;
 pub mod video;
@@ -169,15 +169,15 @@ impl Connector for LinkedIn {
     }
 
     fn authorize_url(request: AuthorizeRequest) -> Result<String> {
-        oauth::authorize_url(request)
+        auth::OAUTH.authorize_url(request)
     }
 
     fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {
-        oauth::complete_auth(callback)
+        auth::complete_auth(callback)
     }
 
     fn refresh() -> Result<TokenExpiry> {
-        oauth::refresh()
+        auth::refresh()
     }
 
     fn list_accounts() -> Result<Vec<Account>> {
@@ -197,7 +197,7 @@ impl Connector for LinkedIn {
     }
 
     fn health() -> Result<HealthReport> {
-        oauth::health()
+        auth::health()
     }
 
     fn webhook_challenge(request: WebhookRequest) -> Result<Option<WebhookResponse>> {

@@ -101,7 +101,7 @@ pub fn publish(post: Post, job: JobContext) -> Result<PublishOutcome> {
     }
     let author = accounts::author(&post.account_id)?;
     check(&post)?;
-    let token = api::token()?;
+    let token = oauth::tokens::access_token()?;
     let uploaded_video = match point {
         Point::Attempted(attempt) => {
             let commentary = escape_commentary(&post.text);
@@ -122,22 +122,13 @@ pub fn publish(post: Post, job: JobContext) -> Result<PublishOutcome> {
     }
     let content = match images.as_slice() {
         [] => post.link.as_ref().map(|link| {
-            json!({ "article": { "source": link, "title": option(&post, "title").unwrap_or_else(|| link.clone()) } })
+            json!({ "article": { "source": link, "title": post.option("title").map_or_else(|| link.clone(), str::to_string) } })
         }),
         [one] => Some(json!({ "media": { "id": one } })),
         many => Some(json!({ "multiImage": { "images": many.iter().map(|id| json!({ "id": id })).collect::<Vec<_>>() } })),
     };
     let urn = create(&author.urn(), &post.text, content, None, &token)?;
     Ok(published(&urn))
-}
-
-/// A non-blank option of the post.
-pub(crate) fn option(post: &Post, name: &str) -> Option<String> {
-    post.options
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.clone())
-        .filter(|v| !v.trim().is_empty())
 }
 
 /// `POST /rest/posts`; the new post's URN comes back in `x-restli-id` and becomes the job's
@@ -264,7 +255,7 @@ fn upload_image(author: &Author, media: &Media, token: &str) -> Result<String> {
 /// `DELETE /rest/posts/{urn}` (204). A post that is already gone counts as deleted.
 pub fn delete(request: &DeleteRequest) -> Result<()> {
     accounts::author(&request.account_id)?;
-    let token = api::token()?;
+    let token = oauth::tokens::access_token()?;
     let call = http::Request::delete(api::url(&format!(
         "rest/posts/{}",
         http::encode(&request.post_id)

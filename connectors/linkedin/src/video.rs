@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::accounts::Author;
 use crate::api;
-use crate::publish::{self, Initialized, escape_commentary, option, published};
+use crate::publish::{self, Initialized, escape_commentary, published};
 use crate::recovery::{self, Point, VIDEO_POINT};
 
 /// Continuation that follows a video's processing and then creates the post.
@@ -43,7 +43,7 @@ pub fn publish(
         author: author.urn(),
         video: urn.clone(),
         text: post.text.clone(),
-        title: option(post, "title"),
+        title: post.option("title").map(str::to_string),
         polls: 0,
     };
     queue::enqueue(
@@ -149,7 +149,7 @@ pub fn handle_video_task(context: TaskContext) -> Result<PublishOutcome> {
     }
     let mut task: VideoTask = serde_json::from_str(&context.task.payload)
         .map_err(|e| Error::invalid_input(format!("malformed video task: {e}")))?;
-    let token = api::token()?;
+    let token = oauth::tokens::access_token()?;
     if let Point::Attempted(attempt) = &point {
         let commentary = escape_commentary(&task.text);
         if let Some(urn) = recovery::adopt(&task.author, &commentary, attempt, &token)? {

@@ -4,17 +4,9 @@ use postd_sdk::prelude::*;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::api;
 
 /// What LinkedIn prefixes to the body before signing it (and, perhaps, to the header).
 const PREFIX: &str = "hmacsha256=";
-
-fn find<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
 
 /// `GET ?challengeCode=<uuid>`: answer `{challengeCode, challengeResponse}` where the response is
 /// the hex HMAC-SHA256 of the code under the client secret; `None` for anything else.
@@ -22,10 +14,10 @@ pub fn challenge(request: &WebhookRequest) -> Result<Option<WebhookResponse>> {
     if !request.method.eq_ignore_ascii_case("GET") {
         return Ok(None);
     }
-    let Some(code) = find(&request.query, "challengeCode") else {
+    let Some(code) = request.query_param("challengeCode") else {
         return Ok(None);
     };
-    let secret = api::client_secret()?;
+    let secret = vault::require_app_secret("client-secret")?;
     let response = hex::encode(webhook::hmac_sha256(secret.as_bytes(), code.as_bytes()));
     Ok(Some(WebhookResponse {
         status: 200,
@@ -42,11 +34,11 @@ pub fn verify(request: &WebhookRequest) -> Result<Vec<WebhookEvent>> {
     if !request.method.eq_ignore_ascii_case("POST") {
         return Err(Error::invalid_input("LinkedIn delivers events with POST"));
     }
-    let header = find(&request.headers, "x-li-signature")
+    let header = request.header("x-li-signature")
         .ok_or_else(|| Error::invalid_input("webhook refused: no X-LI-Signature"))?
         .trim();
     let signature = header.strip_prefix(PREFIX).unwrap_or(header);
-    let secret = api::client_secret()?;
+    let secret = vault::require_app_secret("client-secret")?;
     let mut signed = PREFIX.as_bytes().to_vec();
     signed.extend_from_slice(&request.body);
     if !webhook::verify_hmac_sha256_hex(secret.as_bytes(), &signed, signature) {

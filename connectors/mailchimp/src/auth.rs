@@ -9,9 +9,12 @@ use crate::webhooks;
 /// Default OAuth base.
 pub const DEFAULT_LOGIN_BASE: &str = "https://login.mailchimp.com/oauth2";
 
-fn login_base() -> String {
-    vault::app_setting_or("login-base-url", DEFAULT_LOGIN_BASE)
-}
+/// Mailchimp's OAuth app: no scopes, tokens that do not expire, no refresh.
+pub const OAUTH: oauth::App = oauth::App::new(
+    "Mailchimp",
+    oauth::Endpoint::new("login-base-url", DEFAULT_LOGIN_BASE, "/authorize"),
+    oauth::Endpoint::new("login-base-url", DEFAULT_LOGIN_BASE, "/token"),
+);
 
 /// The data centre of an API key `<32 hex>-<dc>`, or why the key is malformed. The reason
 /// never repeats the key.
@@ -39,35 +42,6 @@ pub fn key_data_centre(key: &str) -> Result<&str> {
     Ok(dc)
 }
 
-/// `{login}/authorize?response_type=code&client_id&redirect_uri&state` (Mailchimp has no scopes).
-pub fn authorize_url(request: AuthorizeRequest) -> Result<String> {
-    let client_id = client_id()?;
-    Ok(format!(
-        "{}/authorize?{}",
-        login_base(),
-        http::query_string(&[
-            ("response_type", "code"),
-            ("client_id", client_id.as_str()),
-            ("redirect_uri", request.redirect_uri.as_str()),
-            ("state", request.state.as_str()),
-        ])
-    ))
-}
-
-fn client_id() -> Result<String> {
-    vault::app_setting("client-id")
-        .or_else(|| vault::app_secret("client-id"))
-        .ok_or_else(|| Error::invalid_input("the plugin has no `client-id` setting for OAuth"))
-}
-
-fn param<'a>(callback: &'a AuthCallback, name: &str) -> Option<&'a str> {
-    callback
-        .params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
 /// `GET /` of the API: who the credential belongs to.
 #[derive(Deserialize)]
 struct Root {
@@ -83,14 +57,14 @@ struct Metadata {
 
 /// Stores an API key or exchanges an OAuth code, then reads the account behind it.
 pub fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {
-    let credential = if let Some(key) = param(&callback, "api-key") {
+    let credential = if let Some(key) = callback.param("api-key") {
         let key = key.trim();
         let dc = key_data_centre(key)?;
         vault::put(names::API_KEY, key)?;
         vault::put(names::DC, dc)?;
         Credential::api_key(key, dc)
-    } else if let Some(code) = param(&callback, "code") {
-        oauth_exchange(code, &callback.redirect_uri)?
+    } else if callback.param("code").is_some() || callback.param("error").is_some() {
+        oauth_exchange(&callback)?
     } else {
         return Err(Error::invalid_input(
             "complete-auth needs an `api-key` or an OAuth `code` parameter",
@@ -121,27 +95,10 @@ pub fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {
     })
 }
 
-fn oauth_exchange(code: &str, redirect_uri: &str) -> Result<Credential> {
-    let client_id = client_id()?;
-    let secret = vault::app_secret("client-secret")
-        .ok_or_else(|| Error::invalid_input("the plugin has no `client-secret` for OAuth"))?;
-    let answer = http::Request::post(format!("{}/token", login_base()))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("client_id", client_id.as_str()),
-            ("client_secret", secret.as_str()),
-            ("redirect_uri", redirect_uri),
-            ("code", code),
-        ])
-        .send()?;
-    if answer.status >= 500 {
-        return Err(Error::transient(format!(
-            "token endpoint: HTTP {}",
-            answer.status
-        )));
-    }
-    let token = oauth::TokenResponse::parse(&answer.body)?;
-    let metadata = http::Request::get(format!("{}/metadata", login_base()))
+fn oauth_exchange(callback: &AuthCallback) -> Result<Credential> {
+    let token = OAUTH.exchange_code(callback)?.token;
+    let login_base = vault::app_base_url("login-base-url", DEFAULT_LOGIN_BASE);
+    let metadata = http::Request::get(format!("{login_base}/metadata"))
         .header("authorization", format!("OAuth {}", token.access_token))
         .send()?;
     if !metadata.is_success() {
@@ -158,7 +115,6 @@ fn oauth_exchange(code: &str, redirect_uri: &str) -> Result<Credential> {
             "the metadata call named no usable data centre",
         ));
     }
-    vault::put(names::ACCESS_TOKEN, &token.access_token)?;
     vault::put(names::DC, &metadata.dc)?;
     Ok(Credential::oauth(&token.access_token, &metadata.dc))
 }

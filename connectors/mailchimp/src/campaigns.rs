@@ -70,14 +70,6 @@ pub struct Campaign {
     pub archive_url: Option<String>,
 }
 
-fn option<'a>(post: &'a Post, name: &str) -> Option<&'a str> {
-    post.options
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim())
-        .filter(|v| !v.is_empty())
-}
-
 /// What a post becomes on Mailchimp, checked before anything is sent.
 struct Draft {
     kind: &'static str,
@@ -101,7 +93,7 @@ fn draft(post: &Post, marker: &str) -> Result<Draft> {
             "a campaign embeds at most {MAX_IMAGES} images"
         )));
     }
-    let kind = match option(post, "campaign-type").unwrap_or("regular") {
+    let kind = match post.option("campaign-type").unwrap_or("regular") {
         "regular" => "regular",
         "plaintext" => "plaintext",
         other => {
@@ -110,7 +102,7 @@ fn draft(post: &Post, marker: &str) -> Result<Draft> {
             )));
         }
     };
-    let subject = option(post, "subject")
+    let subject = post.option("subject")
         .map(str::to_string)
         .unwrap_or_else(|| first_line(&post.text));
     if subject.chars().count() > MAX_SUBJECT_CHARS as usize {
@@ -118,11 +110,11 @@ fn draft(post: &Post, marker: &str) -> Result<Draft> {
             "the subject line is longer than {MAX_SUBJECT_CHARS} characters"
         )));
     }
-    let from_name = option(post, "from-name")
+    let from_name = post.option("from-name")
         .map(str::to_string)
         .or_else(|| vault::app_setting("from-name"))
         .ok_or_else(|| Error::invalid_input("a campaign needs a `from-name` option"))?;
-    let reply_to = option(post, "reply-to")
+    let reply_to = post.option("reply-to")
         .map(str::to_string)
         .or_else(|| vault::app_setting("reply-to"))
         .ok_or_else(|| Error::invalid_input("a campaign needs a `reply-to` option"))?;
@@ -133,9 +125,9 @@ fn draft(post: &Post, marker: &str) -> Result<Draft> {
         "subject_line": subject,
         "from_name": from_name,
         "reply_to": reply_to,
-        "title": format!("{} {marker}", option(post, "title").unwrap_or(&subject)),
+        "title": format!("{} {marker}", post.option("title").unwrap_or(&subject)),
     });
-    if let Some(preview) = option(post, "preview-text") {
+    if let Some(preview) = post.option("preview-text") {
         settings["preview_text"] = json!(preview);
     }
     let content = if kind == "plaintext" {

@@ -8,12 +8,11 @@ use crate::errors;
 /// Default API base; `{dc}` is replaced by the data centre.
 pub const DEFAULT_API_BASE: &str = "https://{dc}.api.mailchimp.com/3.0";
 
-/// Vault names of the connection's entries.
+/// Vault names of the connection's entries besides an OAuth connection's token
+/// ([`oauth::tokens::names`]).
 pub mod names {
     /// An API key connection's key.
     pub const API_KEY: &str = "api-key";
-    /// An OAuth connection's token.
-    pub const ACCESS_TOKEN: &str = "access-token";
     /// The data centre (`us6`).
     pub const DC: &str = "dc";
 }
@@ -49,7 +48,7 @@ impl Credential {
         if let Some(key) = vault::get(names::API_KEY)? {
             return Ok(Credential::api_key(&key, &dc));
         }
-        let token = vault::require(names::ACCESS_TOKEN)?;
+        let token = oauth::tokens::access_token()?;
         Ok(Credential::oauth(&token, &dc))
     }
 

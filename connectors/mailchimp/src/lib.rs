@@ -131,7 +131,7 @@ impl Connector for Mailchimp {
     }
 
     fn authorize_url(request: AuthorizeRequest) -> Result<String> {
-        auth::authorize_url(request)
+        auth::OAUTH.authorize_url(request)
     }
 
     fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {

@@ -82,14 +82,6 @@ pub fn register(credential: &Credential, account_id: &str) -> Result<()> {
     Ok(())
 }
 
-fn query<'a>(request: &'a WebhookRequest, name: &str) -> Option<&'a str> {
-    request
-        .query
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
 /// Checks the URL's secret against the account's, in constant time, then parses the events.
 /// The account comes from the URL (`account`), the secret from `token` or, for hosts that
 /// route by path, the path's last segment.
@@ -98,10 +90,10 @@ pub fn verify(request: &WebhookRequest) -> Result<Vec<WebhookEvent>> {
         return Err(Error::invalid_input("Mailchimp delivers events with POST"));
     }
     let refused = |why: &str| Error::invalid_input(format!("webhook refused: {why}"));
-    let account = query(request, "account")
+    let account = request.query_param("account")
         .filter(|a| !a.is_empty())
         .ok_or_else(|| refused("the callback URL names no account"))?;
-    let presented = query(request, "token")
+    let presented = request.query_param("token")
         .or_else(|| request.path.split('/').rfind(|s| !s.is_empty()))
         .unwrap_or("");
     let expected = url_secret(account).ok_or_else(|| refused("no `webhook-key` is configured"))?;

@@ -90,12 +90,6 @@ pub fn page_token(page: &str) -> Result<String> {
     })
 }
 
-/// The app secret; without it nothing can be exchanged or verified.
-pub fn app_secret() -> Result<String> {
-    vault::app_secret("client-secret")
-        .ok_or_else(|| Error::invalid_input("the plugin has no `client-secret` configured"))
-}
-
 /// Sends `request` with `token`; a failed answer becomes the mapped [`Error`].
 pub fn send(request: http::Request, token: &str) -> Result<http::Response> {
     let response = request.bearer(token).send()?;

@@ -16,30 +16,25 @@ const PAGE_SCOPES: &[&str] = &["pages_show_list", "pages_manage_posts"];
 /// Scopes a connection with Instagram accounts needs in addition.
 const INSTAGRAM_SCOPES: &[&str] = &["instagram_basic", "instagram_content_publish"];
 
+/// Facebook Login as an OAuth app: comma-separated scopes. Its token endpoint is a GET on the
+/// versioned Graph API ([`token_request`]) and its dialog is versioned too, so only the consent
+/// URL and the credentials come from the SDK's flow.
+const OAUTH: oauth::App = oauth::App::new(
+    "Meta",
+    oauth::Endpoint::new("dialog-url", DEFAULT_DIALOG_URL, ""),
+    oauth::Endpoint::new("graph-base-url", graph::DEFAULT_GRAPH_ROOT, "/oauth/access_token"),
+)
+.scopes(SCOPES)
+.scope_separator(",");
+
 fn client_id() -> Result<String> {
-    vault::app_setting("client-id")
-        .or_else(|| vault::app_secret("client-id"))
-        .ok_or_else(|| Error::invalid_input("the plugin has no `client-id` (Meta app id)"))
+    OAUTH.client_id()
 }
 
-/// The login dialog URL; scopes are comma-separated, as Meta wants them.
+/// The login dialog URL at the Graph API version in use.
 pub fn authorize_url(request: AuthorizeRequest) -> Result<String> {
-    let scopes = if request.scopes.is_empty() {
-        SCOPES.iter().map(|s| s.to_string()).collect()
-    } else {
-        request.scopes
-    };
-    let dialog = vault::app_setting_or("dialog-url", DEFAULT_DIALOG_URL)
-        .replace("{version}", &graph::version());
-    Ok(oauth::authorize_url(
-        &dialog,
-        &client_id()?,
-        &request.redirect_uri,
-        &scopes,
-        ",",
-        &request.state,
-        &[],
-    ))
+    let dialog = OAUTH.authorize.url().replace("{version}", &graph::version());
+    OAUTH.authorize_url_at(&dialog, request)
 }
 
 #[derive(Deserialize)]
@@ -75,7 +70,7 @@ fn exchange(token: &str) -> Result<oauth::TokenResponse> {
     token_request(&[
         ("grant_type", "fb_exchange_token"),
         ("client_id", &client_id()?),
-        ("client_secret", &graph::app_secret()?),
+        ("client_secret", &OAUTH.client_secret()?),
         ("fb_exchange_token", token),
     ])
 }
@@ -108,23 +103,11 @@ fn granted(token: &str) -> Result<Vec<String>> {
 /// Code -> short-lived token -> long-lived token; then who the user is, what was granted, and
 /// the Pages with their tokens.
 pub fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {
-    let code = callback
-        .params
-        .iter()
-        .find(|(k, _)| k == "code")
-        .map(|(_, v)| v.as_str())
-        .ok_or_else(|| {
-            let denied = callback.params.iter().any(|(k, _)| k == "error");
-            if denied {
-                Error::PermissionMissing(Vec::new())
-            } else {
-                Error::invalid_input("the callback has no `code`")
-            }
-        })?;
+    let code = callback.code("Meta")?;
     let short = token_request(&[
         ("client_id", &client_id()?),
         ("redirect_uri", &callback.redirect_uri),
-        ("client_secret", &graph::app_secret()?),
+        ("client_secret", &OAUTH.client_secret()?),
         ("code", code),
     ])?;
     let long = exchange(&short.access_token)?;

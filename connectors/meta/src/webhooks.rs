@@ -7,23 +7,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::graph;
-
-fn query<'a>(request: &'a WebhookRequest, name: &str) -> Option<&'a str> {
-    request
-        .query
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
-fn header<'a>(request: &'a WebhookRequest, name: &str) -> Option<&'a str> {
-    request
-        .headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
 
 fn answer(status: u16, body: &str) -> WebhookResponse {
     WebhookResponse {
@@ -37,15 +20,15 @@ fn answer(status: u16, body: &str) -> WebhookResponse {
 /// configured `webhook-verify-token`, 403 otherwise; `None` for anything else.
 pub fn challenge(request: &WebhookRequest) -> Result<Option<WebhookResponse>> {
     if !request.method.eq_ignore_ascii_case("GET")
-        || query(request, "hub.mode") != Some("subscribe")
+        || request.query_param("hub.mode") != Some("subscribe")
     {
         return Ok(None);
     }
-    let presented = query(request, "hub.verify_token").unwrap_or("");
+    let presented = request.query_param("hub.verify_token").unwrap_or("");
     let matches = vault::app_secret("webhook-verify-token").is_some_and(|expected| {
         webhook::constant_time_eq(presented.as_bytes(), expected.as_bytes())
     });
-    Ok(Some(match (matches, query(request, "hub.challenge")) {
+    Ok(Some(match (matches, request.query_param("hub.challenge")) {
         (true, Some(challenge)) => answer(200, challenge),
         _ => answer(403, "verify token mismatch"),
     }))
@@ -56,16 +39,16 @@ pub fn verify(request: &WebhookRequest) -> Result<Vec<WebhookEvent>> {
     if !request.method.eq_ignore_ascii_case("POST") {
         return Err(Error::invalid_input("Meta delivers events with POST"));
     }
-    let secret = graph::app_secret()?;
+    let secret = vault::require_app_secret("client-secret")?;
     if let Some(signed) = form_field(&request.body, "signed_request") {
         let data_deletion = request
             .path
             .trim_end_matches('/')
             .ends_with("data-deletion")
-            || query(request, "callback") == Some("data-deletion");
+            || request.query_param("callback") == Some("data-deletion");
         return signed_request(&signed, &secret, data_deletion).map(|e| vec![e]);
     }
-    let signature = header(request, "x-hub-signature-256")
+    let signature = request.header("x-hub-signature-256")
         .and_then(|v| v.trim().strip_prefix("sha256="))
         .ok_or_else(|| Error::invalid_input("webhook refused: no X-Hub-Signature-256"))?;
     if !webhook::verify_hmac_sha256_hex(secret.as_bytes(), &request.body, signature) {

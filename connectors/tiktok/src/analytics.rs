@@ -50,7 +50,7 @@ fn wanted<'a>(
 
 /// Figures for the creator or one of their videos.
 pub fn analytics(request: AnalyticsRequest) -> Result<Vec<Metric>> {
-    let token = api::token()?;
+    let token = oauth::tokens::access_token()?;
     let now = http::now_unix();
     match &request.post_id {
         None => {

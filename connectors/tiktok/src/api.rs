@@ -12,16 +12,11 @@ pub const DEFAULT_API_BASE: &str = "https://open.tiktokapis.com";
 /// Default base of the consent page (`/v2/auth/authorize/`).
 pub const DEFAULT_AUTH_BASE: &str = "https://www.tiktok.com";
 
-/// Vault names of the connection's entries.
+/// Vault names of the connection's entries besides its tokens ([`oauth::tokens::names`]; the
+/// refresh token rotates on every refresh).
 pub mod names {
-    /// The access token.
-    pub const ACCESS_TOKEN: &str = "access-token";
-    /// The refresh token; TikTok rotates it on every refresh.
-    pub const REFRESH_TOKEN: &str = "refresh-token";
     /// The creator's `open_id`.
     pub const OPEN_ID: &str = "open-id";
-    /// Scopes granted, comma-separated as TikTok writes them.
-    pub const SCOPES: &str = "scopes";
 }
 
 /// Scopes each endpoint family needs (named in permission errors).
@@ -38,41 +33,12 @@ pub mod scopes {
     pub const LIST: &str = "video.list";
 }
 
-fn setting_base(name: &str, default: &str) -> String {
-    vault::app_setting_or(name, default)
-        .trim_end_matches('/')
-        .to_string()
-}
-
 /// `{api base}/{path}`; `path` without its leading slash, with TikTok's trailing slash.
 pub fn url(path: &str) -> String {
-    format!("{}/{path}", setting_base("api-base-url", DEFAULT_API_BASE))
-}
-
-/// The consent page.
-pub fn authorize_endpoint() -> String {
     format!(
-        "{}/v2/auth/authorize/",
-        setting_base("auth-base-url", DEFAULT_AUTH_BASE)
+        "{}/{path}",
+        vault::app_base_url("api-base-url", DEFAULT_API_BASE)
     )
-}
-
-/// The app's client key (TikTok's name for the client id).
-pub fn client_key() -> Result<String> {
-    vault::app_setting("client-key")
-        .or_else(|| vault::app_secret("client-key"))
-        .ok_or_else(|| Error::invalid_input("the plugin has no `client-key` (TikTok client key)"))
-}
-
-/// The app's client secret: token exchange and webhook signatures.
-pub fn client_secret() -> Result<String> {
-    vault::app_secret("client-secret")
-        .ok_or_else(|| Error::invalid_input("the plugin has no `client-secret` configured"))
-}
-
-/// The stored access token.
-pub fn token() -> Result<String> {
-    vault::require(names::ACCESS_TOKEN)
 }
 
 /// Sends `request` with `token`; `scope` is the scope the endpoint needs, named when TikTok
@@ -89,20 +55,3 @@ pub fn call_as<T: DeserializeOwned>(request: http::Request, token: &str, scope: 
         .map_err(|e| Error::platform("malformed-response", format!("TikTok's answer: {e}")))
 }
 
-/// A form post to the token endpoint; OAuth errors are mapped by the SDK
-/// (`invalid_grant`, a used or expired refresh token, means the grant is gone).
-pub fn token_request(pairs: &[(&str, &str)]) -> Result<oauth::TokenResponse> {
-    let response = http::Request::post(url("v2/oauth/token/"))
-        .form(pairs)
-        .send()?;
-    if response.status >= 500 {
-        return Err(Error::transient(format!(
-            "TikTok's token endpoint answered HTTP {}",
-            response.status
-        )));
-    }
-    if response.status == 429 {
-        return Err(Error::from_status(429, &response.headers, http::now_unix()));
-    }
-    oauth::TokenResponse::parse(&response.body)
-}

@@ -68,7 +68,7 @@
 pub mod analytics;
 pub mod api;
 pub mod errors;
-mod oauth;
+mod auth;
 pub mod publish;
 pub mod webhooks;
 
@@ -121,19 +121,19 @@ impl Connector for TikTok {
     }
 
     fn authorize_url(request: AuthorizeRequest) -> Result<String> {
-        oauth::authorize_url(request)
+        auth::OAUTH.authorize_url(request)
     }
 
     fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {
-        oauth::complete_auth(callback)
+        auth::complete_auth(callback)
     }
 
     fn refresh() -> Result<TokenExpiry> {
-        oauth::refresh()
+        auth::refresh()
     }
 
     fn list_accounts() -> Result<Vec<Account>> {
-        oauth::list_accounts()
+        auth::list_accounts()
     }
 
     fn publish(post: Post, job: JobContext) -> Result<PublishOutcome> {
@@ -145,7 +145,7 @@ impl Connector for TikTok {
     }
 
     fn health() -> Result<HealthReport> {
-        oauth::health()
+        auth::health()
     }
 
     fn webhook_challenge(_request: WebhookRequest) -> Result<Option<WebhookResponse>> {

@@ -13,17 +13,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::api;
 
 /// How far a delivery's `t` may be from now, in seconds.
 pub const TOLERANCE_SECS: i64 = 300;
-
-fn header<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
 
 /// `t` and `s` of a `TikTok-Signature` value.
 pub fn parse_signature(value: &str) -> Option<(i64, &str)> {
@@ -78,15 +70,15 @@ pub fn verify(request: &WebhookRequest) -> Result<Vec<WebhookEvent>> {
         return Err(Error::invalid_input("TikTok delivers events with POST"));
     }
     check(
-        header(&request.headers, "tiktok-signature"),
+        request.header("tiktok-signature"),
         &request.body,
-        &api::client_secret()?,
+        &vault::require_app_secret("client-secret")?,
         http::now_unix(),
     )?;
     let envelope: Envelope = serde_json::from_slice(&request.body)
         .map_err(|e| Error::invalid_input(format!("webhook body is not TikTok's envelope: {e}")))?;
     if let Some(key) = &envelope.client_key
-        && *key != api::client_key()?
+        && *key != crate::auth::OAUTH.client_id()?
     {
         return Err(Error::invalid_input(
             "webhook refused: the event is for another app's client key",

@@ -83,7 +83,7 @@ fn content(post: &Post) -> Result<Content<'_>> {
 
 /// Publishes `post` (see the module docs).
 pub fn publish(post: Post, job: JobContext) -> Result<PublishOutcome> {
-    let token = api::token()?;
+    let token = oauth::tokens::access_token()?;
     let mut options = Options::parse(&post.options)?;
     let content = content(&post)?;
     if let Some(open_id) = vault::get(names::OPEN_ID)?

@@ -167,7 +167,7 @@ pub fn handle(context: &TaskContext) -> Result<PublishOutcome> {
 
 /// Polls once and either finishes or schedules the next poll.
 pub fn run(poll: &mut Poll) -> Result<PublishOutcome> {
-    let status = fetch(&api::token()?, &poll.publish_id)?;
+    let status = fetch(&oauth::tokens::access_token()?, &poll.publish_id)?;
     after(poll, &status)
 }
 

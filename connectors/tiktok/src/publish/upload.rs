@@ -178,7 +178,7 @@ pub fn schedule(upload: &Upload) -> Result<PublishOutcome> {
 pub fn handle(context: &TaskContext) -> Result<PublishOutcome> {
     let mut upload: Upload = serde_json::from_str(&context.task.payload)
         .map_err(|e| Error::invalid_input(format!("bad {TASK} payload: {e}")))?;
-    let token = api::token()?;
+    let token = oauth::tokens::access_token()?;
     if context.job.attempt > 1 {
         // This chunk was tried before: TikTok may hold it already.
         if let Some(done) = reconcile(&token, &mut upload)? {

@@ -1,6 +1,14 @@
-//! OAuth 2.0 helpers: consent URLs and token responses.
+//! OAuth 2.0: an [`App`] describing a platform's flow (consent URL, code exchange, refresh),
+//! the vault conventions for the tokens it stores ([`tokens`]), consent URLs and token answers.
 
 use serde::{Deserialize, Deserializer};
+
+mod app;
+mod callback;
+pub mod tokens;
+
+pub use app::{App, Endpoint};
+pub use tokens::{Tokens, names};
 
 use crate::Error;
 use crate::http::query_string;
