@@ -196,3 +196,28 @@ async fn missing_permissions_are_reported_by_health_and_publish() {
         ConnectorError::PermissionMissing(_)
     ));
 }
+
+#[tokio::test]
+async fn a_refused_login_names_meta_s_reason_and_stores_nothing() {
+    let env = env().await;
+    let callback = AuthCallback {
+        params: vec![
+            ("error".into(), "access_denied".into()),
+            ("error_reason".into(), "user_denied".into()),
+            ("error_description".into(), "Permissions error".into()),
+            ("state".into(), "st-meta".into()),
+        ],
+        redirect_uri: "http://127.0.0.1:9/meta/callback".into(),
+    };
+    let served = env
+        .call(Some(CONNECTION), None, Invocation::CompleteAuth(callback))
+        .await;
+    match expect_err(reply!(served, CompleteAuth), "a refused login") {
+        ConnectorError::PermissionMissing(why) => assert_eq!(
+            why,
+            vec!["Meta consent refused: access_denied Permissions error".to_string()]
+        ),
+        other => panic!("a refused login answered {other:?}"),
+    }
+    assert_eq!(env.secret(CONNECTION, "access-token").await, None);
+}
