@@ -38,6 +38,7 @@ pub mod http;
 pub mod log;
 mod manifest;
 pub mod oauth;
+pub mod paging;
 pub mod queue;
 pub mod reconcile;
 pub mod time;
@@ -144,7 +145,7 @@ pub mod prelude {
         ConnectionInfo, Connector, ContentLimits, DeleteRequest, Error, HealthReport, JobContext,
         Manifest, Media, MediaKind, Metric, Post, PublishOutcome, Published, RateBudget, Result,
         ScheduleWindow, Task, TaskContext, TokenExpiry, WebhookEvent, WebhookRequest,
-        WebhookResponse, http, log, oauth, queue, register_connector, vault, webhook,
+        WebhookResponse, http, log, oauth, paging, queue, register_connector, vault, webhook,
     };
 }
 

@@ -68,17 +68,13 @@ pub fn first_account(token: &str) -> Result<GAccount> {
 
 /// Every account, following `nextPageToken`.
 fn accounts(token: &str) -> Result<Vec<GAccount>> {
-    let mut all = Vec::new();
-    let mut page: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let answer = accounts_page(token, page.as_deref())?;
-        all.extend(answer.accounts);
-        page = answer.next_page_token.filter(|t| !t.is_empty());
-        if page.is_none() {
-            break;
-        }
-    }
-    Ok(all)
+    paging::collect(MAX_PAGES, |page: Option<&String>| {
+        let answer = accounts_page(token, page.map(String::as_str))?;
+        Ok(paging::Page::by_token(
+            answer.accounts,
+            answer.next_page_token,
+        ))
+    })
 }
 
 /// Every location of every account, as accounts of kind `location` whose parent is the
@@ -88,32 +84,31 @@ pub fn list() -> Result<Vec<Account>> {
     let base = vault::app_base_url("information-base-url", defaults::INFORMATION_BASE);
     let mut out = Vec::new();
     for account in accounts(&token)? {
-        let mut page: Option<String> = None;
-        for _ in 0..MAX_PAGES {
+        let locations = paging::collect(MAX_PAGES, |page: Option<&String>| {
             let mut call = http::Request::get(format!("{base}/v1/{}/locations", account.name))
                 .query("readMask", "name,title,storefrontAddress,metadata")
                 .query("pageSize", &page_size());
-            if let Some(page) = &page {
+            if let Some(page) = page {
                 call = call.query("pageToken", page);
             }
             let answer: LocationsPage = api::send_json(call, &token)?;
-            for location in answer.locations {
-                let id = location
-                    .name
-                    .strip_prefix("locations/")
-                    .unwrap_or(&location.name)
-                    .to_string();
-                out.push(Account {
-                    id: format!("{}/locations/{id}", account.name),
-                    name: location.title.unwrap_or_else(|| location.name.clone()),
-                    kind: "location".into(),
-                    parent_id: Some(account.name.clone()),
-                });
-            }
-            page = answer.next_page_token.filter(|t| !t.is_empty());
-            if page.is_none() {
-                break;
-            }
+            Ok(paging::Page::by_token(
+                answer.locations,
+                answer.next_page_token,
+            ))
+        })?;
+        for location in locations {
+            let id = location
+                .name
+                .strip_prefix("locations/")
+                .unwrap_or(&location.name)
+                .to_string();
+            out.push(Account {
+                id: format!("{}/locations/{id}", account.name),
+                name: location.title.unwrap_or_else(|| location.name.clone()),
+                kind: "location".into(),
+                parent_id: Some(account.name.clone()),
+            });
         }
     }
     Ok(out)

@@ -20,7 +20,7 @@ use crate::api;
 const PAGE_SIZE: u32 = 100;
 /// Pages read at most. Google documents no order for the listing, so the window cannot end the
 /// walk early; 500 posts is far more than a location keeps.
-const MAX_PAGES: u32 = 5;
+const MAX_PAGES: usize = 5;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -52,27 +52,20 @@ pub fn earlier_post(
     attempt: &CreateAttempt,
     token: &str,
 ) -> Result<Option<Value>> {
-    let mut best: Option<(i64, Value)> = None;
-    let mut page_token: Option<String> = None;
-    for _ in 0..MAX_PAGES {
+    let posts = paging::collect(MAX_PAGES, |page_token: Option<&String>| {
         let mut request = http::Request::get(parent).query("pageSize", &PAGE_SIZE.to_string());
-        if let Some(t) = &page_token {
+        if let Some(t) = page_token {
             request = request.query("pageToken", t);
         }
         let page: Page = api::send_json(request, token)?;
-        for post in page.local_posts {
-            if let Some(at) = made_by(&post, body, attempt)
-                && best.as_ref().is_none_or(|(b, _)| at < *b)
-            {
-                best = Some((at, post));
-            }
-        }
-        page_token = page.next_page_token.filter(|t| !t.is_empty());
-        if page_token.is_none() {
-            break;
-        }
-    }
-    Ok(best.map(|(_, post)| post))
+        Ok(paging::Page::by_token(page.local_posts, page.next_page_token))
+    })?;
+    // The earliest match: a later one would be another attempt's.
+    Ok(posts
+        .into_iter()
+        .filter_map(|post| made_by(&post, body, attempt).map(|at| (at, post)))
+        .min_by_key(|(at, _)| *at)
+        .map(|(_, post)| post))
 }
 
 #[cfg(test)]

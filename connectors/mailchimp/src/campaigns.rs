@@ -13,6 +13,8 @@ pub const MAX_IMAGES: u32 = 10;
 
 /// Audiences fetched per page (Mailchimp allows up to 1000).
 const PAGE_SIZE: usize = 100;
+/// At most this many pages of audiences (10,000 audiences) are read.
+const MAX_PAGES: usize = 100;
 
 #[derive(Deserialize)]
 struct Lists {
@@ -35,26 +37,26 @@ pub fn list_audiences() -> Result<Vec<Account>> {
 
 /// Every audience `credential` opens.
 pub fn audiences(credential: &Credential) -> Result<Vec<Account>> {
-    let mut accounts = Vec::new();
-    loop {
+    let lists = paging::collect(MAX_PAGES, |offset: Option<&usize>| {
+        let offset = offset.copied().unwrap_or(0);
         let page: Lists = client::send_json(
             credential
                 .get("/lists")
                 .query("count", &PAGE_SIZE.to_string())
-                .query("offset", &accounts.len().to_string())
+                .query("offset", &offset.to_string())
                 .query("fields", "lists.id,lists.name,total_items"),
         )?;
-        let fetched = page.lists.len();
-        accounts.extend(page.lists.into_iter().map(|l| Account {
+        Ok(paging::Page::by_offset(page.lists, offset, page.total_items))
+    })?;
+    Ok(lists
+        .into_iter()
+        .map(|l| Account {
             id: l.id,
             name: l.name,
             kind: "audience".into(),
             parent_id: None,
-        }));
-        if fetched == 0 || accounts.len() >= page.total_items {
-            return Ok(accounts);
-        }
-    }
+        })
+        .collect())
 }
 
 /// A campaign as Mailchimp describes it.

@@ -82,9 +82,8 @@ pub fn earlier_campaign(
     if attempt.marker.is_empty() {
         return Ok(None);
     }
-    let mut marked: Vec<Listed> = Vec::new();
-    let mut offset = 0;
-    for _ in 0..MAX_PAGES {
+    let mut marked: Vec<Listed> = paging::collect(MAX_PAGES, |offset: Option<&usize>| {
+        let offset = offset.copied().unwrap_or(0);
         let page: Page = client::send_json(
             credential
                 .get("/campaigns")
@@ -95,17 +94,11 @@ pub fn earlier_campaign(
                 .query("count", &PAGE_SIZE.to_string())
                 .query("offset", &offset.to_string()),
         )?;
-        let fetched = page.campaigns.len();
-        offset += fetched;
-        marked.extend(
-            page.campaigns
-                .into_iter()
-                .filter(|c| c.settings.title.contains(&attempt.marker)),
-        );
-        if fetched == 0 || offset >= page.total_items {
-            break;
-        }
-    }
+        Ok(paging::Page::by_offset(page.campaigns, offset, page.total_items))
+    })?
+    .into_iter()
+    .filter(|c| c.settings.title.contains(&attempt.marker))
+    .collect();
     let statuses: Vec<&str> = marked.iter().map(|c| c.status.as_str()).collect();
     let plan = plan(&statuses);
     for i in &plan.delete {

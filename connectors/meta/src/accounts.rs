@@ -69,57 +69,57 @@ pub enum Kind {
 /// Reads the user's Pages with `token`, stores every Page token and Instagram link in the
 /// vault, and returns the accounts.
 pub fn sync_with(token: &str) -> Result<Vec<Account>> {
-    let mut accounts = Vec::new();
-    let mut ig_ids = Vec::new();
-    let mut after: Option<String> = None;
-    for _ in 0..MAX_PAGES {
+    let pages = paging::collect(MAX_PAGES, |after: Option<&String>| {
         let mut request = http::Request::get(graph::url(&["me", "accounts"]))
             .query(
                 "fields",
                 "id,name,username,access_token,instagram_business_account",
             )
             .query("limit", PAGE_SIZE);
-        if let Some(cursor) = &after {
+        if let Some(cursor) = after {
             request = request.query("after", cursor);
         }
         let answer: Accounts = graph::send_json(request, token)?;
-        for page in answer.data {
-            let name = page.name.clone().unwrap_or_else(|| page.id.clone());
-            if let Some(page_token) = &page.access_token {
-                vault::put(&names::page_token(&page.id), page_token)?;
-            }
-            accounts.push(Account {
-                id: page.id.clone(),
-                name: name.clone(),
-                kind: "page".into(),
-                parent_id: None,
-            });
-            let Some(ig) = &page.instagram_business_account else {
-                continue;
-            };
-            vault::put(&names::ig_page(&ig.id), &page.id)?;
-            let page_token = page.access_token.as_deref().unwrap_or(token);
-            let user: IgUser = graph::send_json(
-                http::Request::get(graph::url(&[&ig.id])).query("fields", "username"),
-                page_token,
-            )?;
-            accounts.push(Account {
-                id: ig.id.clone(),
-                name: user
-                    .username
-                    .map(|u| format!("@{u}"))
-                    .unwrap_or_else(|| format!("{name} (Instagram)")),
-                kind: "instagram".into(),
-                parent_id: Some(page.id.clone()),
-            });
-            ig_ids.push(ig.id.clone());
-        }
         // Follow the cursor, never the absolute `next` URL: requests stay on the configured base.
-        let paging = answer.paging.filter(|p| p.next.is_some());
-        after = paging.and_then(|p| p.cursors).and_then(|c| c.after);
-        if after.is_none() {
-            break;
+        let after = answer
+            .paging
+            .filter(|p| p.next.is_some())
+            .and_then(|p| p.cursors)
+            .and_then(|c| c.after);
+        Ok(paging::Page::by_token(answer.data, after))
+    })?;
+    let mut accounts = Vec::new();
+    let mut ig_ids = Vec::new();
+    for page in pages {
+        let name = page.name.clone().unwrap_or_else(|| page.id.clone());
+        if let Some(page_token) = &page.access_token {
+            vault::put(&names::page_token(&page.id), page_token)?;
         }
+        accounts.push(Account {
+            id: page.id.clone(),
+            name: name.clone(),
+            kind: "page".into(),
+            parent_id: None,
+        });
+        let Some(ig) = &page.instagram_business_account else {
+            continue;
+        };
+        vault::put(&names::ig_page(&ig.id), &page.id)?;
+        let page_token = page.access_token.as_deref().unwrap_or(token);
+        let user: IgUser = graph::send_json(
+            http::Request::get(graph::url(&[&ig.id])).query("fields", "username"),
+            page_token,
+        )?;
+        accounts.push(Account {
+            id: ig.id.clone(),
+            name: user
+                .username
+                .map(|u| format!("@{u}"))
+                .unwrap_or_else(|| format!("{name} (Instagram)")),
+            kind: "instagram".into(),
+            parent_id: Some(page.id.clone()),
+        });
+        ig_ids.push(ig.id.clone());
     }
     vault::put(names::IG_ACCOUNTS, &ig_ids.join(","))?;
     Ok(accounts)
