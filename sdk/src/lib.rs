@@ -58,6 +58,9 @@ pub use export::{
 };
 pub use queue::Task;
 
+/// Runs one kind of continuation (see [`Connector::TASKS`]).
+pub type TaskHandler = fn(TaskContext) -> Result<PublishOutcome>;
+
 /// The result type of every connector method.
 pub type Result<T, E = Error> = core::result::Result<T, E>;
 
@@ -74,10 +77,20 @@ pub trait Connector {
     /// the component before serving it. The SDK fills in [`Manifest::sdk_version`].
     fn manifest() -> Manifest;
 
-    /// The platform's consent URL for an OAuth connection.
+    /// The connector's OAuth app, when its platform's flow fits [`oauth::App`]: then
+    /// [`Connector::authorize_url`] and [`Connector::refresh`] default to the app's.
+    const OAUTH: Option<oauth::App> = None;
+
+    /// The continuations the connector enqueues, by task kind: [`Connector::handle_task`]
+    /// runs the one the task names.
+    const TASKS: &'static [(&'static str, TaskHandler)] = &[];
+
+    /// The platform's consent URL for an OAuth connection ([`Connector::OAUTH`]'s by default).
     fn authorize_url(request: AuthorizeRequest) -> Result<String> {
-        let _ = request;
-        Err(Error::not_supported("authorize-url"))
+        match Self::OAUTH {
+            Some(app) => app.authorize_url(request),
+            None => Err(Error::not_supported("authorize-url")),
+        }
     }
 
     /// Exchanges the callback (or a pasted API key) for tokens, stores them with [`vault::put`].
@@ -86,9 +99,13 @@ pub trait Connector {
         Err(Error::not_supported("complete-auth"))
     }
 
-    /// Refreshes the connection's tokens in the vault.
+    /// Refreshes the connection's tokens in the vault ([`Connector::OAUTH`]'s refresh grant by
+    /// default).
     fn refresh() -> Result<TokenExpiry> {
-        Err(Error::not_supported("refresh"))
+        match Self::OAUTH {
+            Some(app) => Ok(app.refresh()?.expiry()),
+            None => Err(Error::not_supported("refresh")),
+        }
     }
 
     /// Accounts the connection can post to.
@@ -131,10 +148,17 @@ pub trait Connector {
         Err(Error::not_supported("verify-webhook"))
     }
 
-    /// Runs a continuation enqueued with [`queue::enqueue`].
+    /// Runs a continuation enqueued with [`queue::enqueue`]: by default the handler
+    /// [`Connector::TASKS`] lists for its kind.
     fn handle_task(context: TaskContext) -> Result<PublishOutcome> {
-        let _ = context;
-        Err(Error::not_supported("handle-task"))
+        if Self::TASKS.is_empty() {
+            return Err(Error::not_supported("handle-task"));
+        }
+        let kind = context.task.kind.as_str();
+        match Self::TASKS.iter().find(|(name, _)| *name == kind) {
+            Some((_, handler)) => handler(context),
+            None => Err(Error::invalid_input(format!("unknown task kind `{kind}`"))),
+        }
     }
 }
 
@@ -144,7 +168,7 @@ pub mod prelude {
         Account, AnalyticsRequest, AuthCallback, AuthKind, AuthorizeRequest, Capabilities,
         ConnectionInfo, Connector, ContentLimits, DeleteRequest, Error, HealthReport, JobContext,
         Manifest, Media, MediaKind, Metric, Post, PublishOutcome, Published, RateBudget, Result,
-        ScheduleWindow, Task, TaskContext, TokenExpiry, WebhookEvent, WebhookRequest,
+        ScheduleWindow, Task, TaskContext, TaskHandler, TokenExpiry, WebhookEvent, WebhookRequest,
         WebhookResponse, http, log, oauth, paging, queue, register_connector, vault, webhook,
     };
 }

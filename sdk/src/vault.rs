@@ -55,7 +55,9 @@ pub fn app_setting_or(name: &str, default: &str) -> String {
 /// A base-URL setting with its default (the real platform), without a trailing slash, so
 /// `format!("{base}/path")` never doubles the slash.
 pub fn app_base_url(name: &str, default: &str) -> String {
-    app_setting_or(name, default).trim_end_matches('/').to_string()
+    app_setting_or(name, default)
+        .trim_end_matches('/')
+        .to_string()
 }
 
 /// A credential the operator must configure, as a setting or a secret (`client-id`); `what`

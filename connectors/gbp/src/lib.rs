@@ -90,6 +90,10 @@ pub const REFRESH_BEFORE_EXPIRY_SECS: u64 = 5 * 60;
 const NO_WEBHOOKS: &str = "Google Business Profile notifications come through Cloud Pub/Sub, not signed webhooks; not supported yet";
 
 impl Connector for Gbp {
+    const OAUTH: Option<oauth::App> = Some(auth::OAUTH);
+    const TASKS: &'static [(&'static str, TaskHandler)] =
+        &[(posts::STATE_TASK, posts::handle_task)];
+
     fn manifest() -> Manifest {
         Manifest::new(
             "gbp",
@@ -119,16 +123,8 @@ impl Connector for Gbp {
         .with_refresh_before_expiry(REFRESH_BEFORE_EXPIRY_SECS)
     }
 
-    fn authorize_url(request: AuthorizeRequest) -> Result<String> {
-        auth::OAUTH.authorize_url(request)
-    }
-
     fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {
         auth::complete_auth(callback)
-    }
-
-    fn refresh() -> Result<TokenExpiry> {
-        Ok(auth::OAUTH.refresh()?.expiry())
     }
 
     fn list_accounts() -> Result<Vec<Account>> {
@@ -159,13 +155,6 @@ impl Connector for Gbp {
     fn verify_webhook(request: WebhookRequest) -> Result<Vec<WebhookEvent>> {
         let _ = request;
         Err(Error::not_supported(NO_WEBHOOKS))
-    }
-
-    fn handle_task(context: TaskContext) -> Result<PublishOutcome> {
-        match context.task.kind.as_str() {
-            posts::STATE_TASK => posts::handle_task(context),
-            other => Err(Error::invalid_input(format!("unknown task kind `{other}`"))),
-        }
     }
 }
 

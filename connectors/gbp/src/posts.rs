@@ -79,7 +79,8 @@ pub fn date_time(value: &str, field: &str) -> Result<(Value, Option<Value>)> {
 /// The local post body for `post`, or why Google would refuse it. Checked before sending:
 /// the topic, the summary's length, `event` for EVENT and OFFER, no url for CALL.
 pub fn body(post: &Post) -> Result<Value> {
-    let topic = post.option("topic-type")
+    let topic = post
+        .option("topic-type")
         .unwrap_or("STANDARD")
         .to_ascii_uppercase();
     if !TOPICS.contains(&topic.as_str()) {

@@ -58,7 +58,10 @@ pub fn earlier_post(
             request = request.query("pageToken", t);
         }
         let page: Page = api::send_json(request, token)?;
-        Ok(paging::Page::by_token(page.local_posts, page.next_page_token))
+        Ok(paging::Page::by_token(
+            page.local_posts,
+            page.next_page_token,
+        ))
     })?;
     // The earliest match: a later one would be another attempt's.
     Ok(posts

@@ -98,7 +98,10 @@ pub fn list() -> Result<Vec<Account>> {
         parent_id: None,
     }];
     let scopes = oauth::tokens::granted_scopes()?;
-    if !scopes.iter().any(|s| ORG_ADMIN_SCOPES.contains(&s.as_str())) {
+    if !scopes
+        .iter()
+        .any(|s| ORG_ADMIN_SCOPES.contains(&s.as_str()))
+    {
         return Ok(accounts);
     }
     let acls: Acls = api::send_json(

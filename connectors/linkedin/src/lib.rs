@@ -110,8 +110,8 @@
 pub mod accounts;
 pub mod analytics;
 pub mod api;
-pub mod errors;
 mod auth;
+pub mod errors;
 pub mod publish;
 pub mod recovery;
 pub mod video;
@@ -136,6 +136,10 @@ pub const SCOPES: &[&str] = &[
 pub const REFRESH_BEFORE_EXPIRY_SECS: u64 = 7 * 86_400;
 
 impl Connector for LinkedIn {
+    const OAUTH: Option<oauth::App> = Some(auth::OAUTH);
+    const TASKS: &'static [(&'static str, TaskHandler)] =
+        &[(publish::VIDEO_TASK, publish::handle_video_task)];
+
     fn manifest() -> Manifest {
         Manifest::new(
             "linkedin",
@@ -166,10 +170,6 @@ impl Connector for LinkedIn {
         // The design seed's 300 calls per 60 s per token.
         .with_rate_budget(300, 60)
         .with_refresh_before_expiry(REFRESH_BEFORE_EXPIRY_SECS)
-    }
-
-    fn authorize_url(request: AuthorizeRequest) -> Result<String> {
-        auth::OAUTH.authorize_url(request)
     }
 
     fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {
@@ -206,13 +206,6 @@ impl Connector for LinkedIn {
 
     fn verify_webhook(request: WebhookRequest) -> Result<Vec<WebhookEvent>> {
         webhooks::verify(&request)
-    }
-
-    fn handle_task(context: TaskContext) -> Result<PublishOutcome> {
-        match context.task.kind.as_str() {
-            publish::VIDEO_TASK => publish::handle_video_task(context),
-            other => Err(Error::invalid_input(format!("unknown task kind `{other}`"))),
-        }
     }
 }
 

@@ -4,7 +4,6 @@ use postd_sdk::prelude::*;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-
 /// What LinkedIn prefixes to the body before signing it (and, perhaps, to the header).
 const PREFIX: &str = "hmacsha256=";
 
@@ -34,7 +33,8 @@ pub fn verify(request: &WebhookRequest) -> Result<Vec<WebhookEvent>> {
     if !request.method.eq_ignore_ascii_case("POST") {
         return Err(Error::invalid_input("LinkedIn delivers events with POST"));
     }
-    let header = request.header("x-li-signature")
+    let header = request
+        .header("x-li-signature")
         .ok_or_else(|| Error::invalid_input("webhook refused: no X-LI-Signature"))?
         .trim();
     let signature = header.strip_prefix(PREFIX).unwrap_or(header);

@@ -46,7 +46,11 @@ pub fn audiences(credential: &Credential) -> Result<Vec<Account>> {
                 .query("offset", &offset.to_string())
                 .query("fields", "lists.id,lists.name,total_items"),
         )?;
-        Ok(paging::Page::by_offset(page.lists, offset, page.total_items))
+        Ok(paging::Page::by_offset(
+            page.lists,
+            offset,
+            page.total_items,
+        ))
     })?;
     Ok(lists
         .into_iter()
@@ -104,7 +108,8 @@ fn draft(post: &Post, marker: &str) -> Result<Draft> {
             )));
         }
     };
-    let subject = post.option("subject")
+    let subject = post
+        .option("subject")
         .map(str::to_string)
         .unwrap_or_else(|| first_line(&post.text));
     if subject.chars().count() > MAX_SUBJECT_CHARS as usize {
@@ -112,11 +117,13 @@ fn draft(post: &Post, marker: &str) -> Result<Draft> {
             "the subject line is longer than {MAX_SUBJECT_CHARS} characters"
         )));
     }
-    let from_name = post.option("from-name")
+    let from_name = post
+        .option("from-name")
         .map(str::to_string)
         .or_else(|| vault::app_setting("from-name"))
         .ok_or_else(|| Error::invalid_input("a campaign needs a `from-name` option"))?;
-    let reply_to = post.option("reply-to")
+    let reply_to = post
+        .option("reply-to")
         .map(str::to_string)
         .or_else(|| vault::app_setting("reply-to"))
         .ok_or_else(|| Error::invalid_input("a campaign needs a `reply-to` option"))?;

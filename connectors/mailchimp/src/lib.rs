@@ -101,6 +101,8 @@ pub const MAX_SUBJECT_CHARS: u32 = 150;
 pub const MAX_SCHEDULE_LEAD_SECS: u64 = 365 * 86_400;
 
 impl Connector for Mailchimp {
+    const OAUTH: Option<oauth::App> = Some(auth::OAUTH);
+
     fn manifest() -> Manifest {
         Manifest::new(
             "mailchimp",
@@ -128,10 +130,6 @@ impl Connector for Mailchimp {
         // "10 simultaneous connections per user" and the design seed's 10 requests per second.
         .with_rate_budget(10, 1)
         .with_schedule_window(0, MAX_SCHEDULE_LEAD_SECS)
-    }
-
-    fn authorize_url(request: AuthorizeRequest) -> Result<String> {
-        auth::OAUTH.authorize_url(request)
     }
 
     fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {

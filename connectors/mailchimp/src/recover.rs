@@ -94,7 +94,11 @@ pub fn earlier_campaign(
                 .query("count", &PAGE_SIZE.to_string())
                 .query("offset", &offset.to_string()),
         )?;
-        Ok(paging::Page::by_offset(page.campaigns, offset, page.total_items))
+        Ok(paging::Page::by_offset(
+            page.campaigns,
+            offset,
+            page.total_items,
+        ))
     })?
     .into_iter()
     .filter(|c| c.settings.title.contains(&attempt.marker))

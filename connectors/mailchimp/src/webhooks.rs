@@ -90,10 +90,12 @@ pub fn verify(request: &WebhookRequest) -> Result<Vec<WebhookEvent>> {
         return Err(Error::invalid_input("Mailchimp delivers events with POST"));
     }
     let refused = |why: &str| Error::invalid_input(format!("webhook refused: {why}"));
-    let account = request.query_param("account")
+    let account = request
+        .query_param("account")
         .filter(|a| !a.is_empty())
         .ok_or_else(|| refused("the callback URL names no account"))?;
-    let presented = request.query_param("token")
+    let presented = request
+        .query_param("token")
         .or_else(|| request.path.split('/').rfind(|s| !s.is_empty()))
         .unwrap_or("");
     let expected = url_secret(account).ok_or_else(|| refused("no `webhook-key` is configured"))?;

@@ -120,6 +120,12 @@ pub const MIN_SCHEDULE_LEAD_SECS: u64 = 10 * 60;
 pub const MAX_SCHEDULE_LEAD_SECS: u64 = 75 * 86_400;
 
 impl Connector for Meta {
+    const TASKS: &'static [(&'static str, TaskHandler)] = &[
+        (instagram::POLL_TASK, instagram::handle_task),
+        (instagram::WAIT_TASK, instagram::handle_task),
+        (publish::VIDEO_TASK, publish::handle_video_task),
+    ];
+
     fn manifest() -> Manifest {
         Manifest::new(
             "meta",
@@ -200,14 +206,6 @@ impl Connector for Meta {
 
     fn verify_webhook(request: WebhookRequest) -> Result<Vec<WebhookEvent>> {
         webhooks::verify(&request)
-    }
-
-    fn handle_task(context: TaskContext) -> Result<PublishOutcome> {
-        match context.task.kind.as_str() {
-            instagram::POLL_TASK | instagram::WAIT_TASK => instagram::handle_task(context),
-            publish::VIDEO_TASK => publish::handle_video_task(context),
-            other => Err(Error::invalid_input(format!("unknown task kind `{other}`"))),
-        }
     }
 }
 

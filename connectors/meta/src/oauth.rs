@@ -22,7 +22,11 @@ const INSTAGRAM_SCOPES: &[&str] = &["instagram_basic", "instagram_content_publis
 const OAUTH: oauth::App = oauth::App::new(
     "Meta",
     oauth::Endpoint::new("dialog-url", DEFAULT_DIALOG_URL, ""),
-    oauth::Endpoint::new("graph-base-url", graph::DEFAULT_GRAPH_ROOT, "/oauth/access_token"),
+    oauth::Endpoint::new(
+        "graph-base-url",
+        graph::DEFAULT_GRAPH_ROOT,
+        "/oauth/access_token",
+    ),
 )
 .scopes(SCOPES)
 .scope_separator(",");
@@ -33,7 +37,10 @@ fn client_id() -> Result<String> {
 
 /// The login dialog URL at the Graph API version in use.
 pub fn authorize_url(request: AuthorizeRequest) -> Result<String> {
-    let dialog = OAUTH.authorize.url().replace("{version}", &graph::version());
+    let dialog = OAUTH
+        .authorize
+        .url()
+        .replace("{version}", &graph::version());
     OAUTH.authorize_url_at(&dialog, request)
 }
 

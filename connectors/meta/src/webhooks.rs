@@ -7,7 +7,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-
 fn answer(status: u16, body: &str) -> WebhookResponse {
     WebhookResponse {
         status,
@@ -28,10 +27,12 @@ pub fn challenge(request: &WebhookRequest) -> Result<Option<WebhookResponse>> {
     let matches = vault::app_secret("webhook-verify-token").is_some_and(|expected| {
         webhook::constant_time_eq(presented.as_bytes(), expected.as_bytes())
     });
-    Ok(Some(match (matches, request.query_param("hub.challenge")) {
-        (true, Some(challenge)) => answer(200, challenge),
-        _ => answer(403, "verify token mismatch"),
-    }))
+    Ok(Some(
+        match (matches, request.query_param("hub.challenge")) {
+            (true, Some(challenge)) => answer(200, challenge),
+            _ => answer(403, "verify token mismatch"),
+        },
+    ))
 }
 
 /// Verifies a delivery over its raw body and parses its events.
@@ -48,7 +49,8 @@ pub fn verify(request: &WebhookRequest) -> Result<Vec<WebhookEvent>> {
             || request.query_param("callback") == Some("data-deletion");
         return signed_request(&signed, &secret, data_deletion).map(|e| vec![e]);
     }
-    let signature = request.header("x-hub-signature-256")
+    let signature = request
+        .header("x-hub-signature-256")
         .and_then(|v| v.trim().strip_prefix("sha256="))
         .ok_or_else(|| Error::invalid_input("webhook refused: no X-Hub-Signature-256"))?;
     if !webhook::verify_hmac_sha256_hex(secret.as_bytes(), &request.body, signature) {

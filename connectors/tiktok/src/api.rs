@@ -54,4 +54,3 @@ pub fn call_as<T: DeserializeOwned>(request: http::Request, token: &str, scope: 
     serde_json::from_value(data)
         .map_err(|e| Error::platform("malformed-response", format!("TikTok's answer: {e}")))
 }
-

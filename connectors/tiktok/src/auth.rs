@@ -30,10 +30,17 @@ pub fn user(token: &str, fields: &str, scope: &str) -> Result<User> {
 }
 
 /// TikTok's OAuth app: the client id is called `client_key`, scopes are comma-separated, the
-/// consent page and the token endpoint live on different hosts.
+/// consent page and the token endpoint live on different hosts. Refresh (the SDK's grant)
+/// rotates: TikTok retires a refresh token once used and answers a new one, stored with the
+/// access token in the call's single commit; the host runs one refresh per connection at a
+/// time, so an old refresh token is never sent twice.
 pub const OAUTH: oauth::App = oauth::App::new(
     "TikTok",
-    oauth::Endpoint::new("auth-base-url", api::DEFAULT_AUTH_BASE, "/v2/auth/authorize/"),
+    oauth::Endpoint::new(
+        "auth-base-url",
+        api::DEFAULT_AUTH_BASE,
+        "/v2/auth/authorize/",
+    ),
     oauth::Endpoint::new("api-base-url", api::DEFAULT_API_BASE, "/v2/oauth/token/"),
 )
 .scopes(SCOPES)
@@ -49,17 +56,7 @@ pub fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {
         scopes::USER_INFO,
     )?;
     vault::put(names::OPEN_ID, &me.open_id)?;
-    Ok(tokens.connection(
-        me.open_id.clone(),
-        me.display_name.unwrap_or(me.open_id),
-    ))
-}
-
-/// Exchanges the stored refresh token. TikTok retires a refresh token once used and answers a
-/// new one, stored with the access token in this call's single commit; the host runs one
-/// refresh per connection at a time, so an old refresh token is never sent twice.
-pub fn refresh() -> Result<TokenExpiry> {
-    Ok(OAUTH.refresh()?.expiry())
+    Ok(tokens.connection(me.open_id.clone(), me.display_name.unwrap_or(me.open_id)))
 }
 
 /// `/v2/user/info/` answers for the token; publishing scopes missing from the grant are named.

@@ -67,8 +67,8 @@
 
 pub mod analytics;
 pub mod api;
-pub mod errors;
 mod auth;
+pub mod errors;
 pub mod publish;
 pub mod webhooks;
 
@@ -90,6 +90,12 @@ pub const SCOPES: &[&str] = &[
 pub const REFRESH_BEFORE_EXPIRY_SECS: u64 = 15 * 60;
 
 impl Connector for TikTok {
+    const OAUTH: Option<oauth::App> = Some(auth::OAUTH);
+    const TASKS: &'static [(&'static str, TaskHandler)] = &[
+        (publish::upload::TASK, |task| publish::upload::handle(&task)),
+        (publish::status::TASK, |task| publish::status::handle(&task)),
+    ];
+
     fn manifest() -> Manifest {
         Manifest::new(
             "tiktok",
@@ -120,16 +126,8 @@ impl Connector for TikTok {
         .with_refresh_before_expiry(REFRESH_BEFORE_EXPIRY_SECS)
     }
 
-    fn authorize_url(request: AuthorizeRequest) -> Result<String> {
-        auth::OAUTH.authorize_url(request)
-    }
-
     fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {
         auth::complete_auth(callback)
-    }
-
-    fn refresh() -> Result<TokenExpiry> {
-        auth::refresh()
     }
 
     fn list_accounts() -> Result<Vec<Account>> {
@@ -155,14 +153,6 @@ impl Connector for TikTok {
 
     fn verify_webhook(request: WebhookRequest) -> Result<Vec<WebhookEvent>> {
         webhooks::verify(&request)
-    }
-
-    fn handle_task(context: TaskContext) -> Result<PublishOutcome> {
-        match context.task.kind.as_str() {
-            publish::upload::TASK => publish::upload::handle(&context),
-            publish::status::TASK => publish::status::handle(&context),
-            other => Err(Error::invalid_input(format!("unknown task kind `{other}`"))),
-        }
     }
 }
 

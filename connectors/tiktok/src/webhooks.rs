@@ -13,7 +13,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-
 /// How far a delivery's `t` may be from now, in seconds.
 pub const TOLERANCE_SECS: i64 = 300;
 

@@ -16,8 +16,8 @@
 //! }
 //! ```
 
-use crate::oauth::tokens::{self, Tokens};
 use crate::oauth::TokenResponse;
+use crate::oauth::tokens::{self, Tokens};
 use crate::{AuthCallback, AuthorizeRequest, Error, Result, http, vault};
 
 /// Where an OAuth endpoint lives: a base-URL setting, its default (the real platform) and the
