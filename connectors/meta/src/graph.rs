@@ -33,13 +33,12 @@ pub mod names {
 /// `graph-base-url` split into its root and the version segment it may end with (the way the
 /// setting was written before `graph-version` existed).
 fn root_and_legacy_version() -> (String, Option<String>) {
-    let base = vault::app_setting_or("graph-base-url", DEFAULT_GRAPH_ROOT);
-    let base = base.trim_end_matches('/');
+    let base = vault::app_base_url("graph-base-url", DEFAULT_GRAPH_ROOT);
     match base.rsplit_once('/') {
         Some((root, last)) if versions::parse(last).is_some() => {
             (root.to_string(), Some(last.to_string()))
         }
-        _ => (base.to_string(), None),
+        _ => (base, None),
     }
 }
 
