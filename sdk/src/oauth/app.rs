@@ -136,15 +136,24 @@ impl App {
     /// such as Meta's versioned dialog). Every value is encoded; the scope parameter is left
     /// out when the platform has no scopes (Mailchimp).
     pub fn authorize_url_at(&self, endpoint: &str, request: AuthorizeRequest) -> Result<String> {
+        Ok(self.consent_url(endpoint, &self.client_id()?, &request))
+    }
+
+    /// The consent URL at `endpoint` for `client_id`: no I/O.
+    pub fn consent_url(
+        &self,
+        endpoint: &str,
+        client_id: &str,
+        request: &AuthorizeRequest,
+    ) -> String {
         let scopes = if request.scopes.is_empty() {
             self.default_scopes.join(self.scope_separator)
         } else {
             request.scopes.join(self.scope_separator)
         };
-        let client_id = self.client_id()?;
         let mut pairs: Vec<(&str, &str)> = vec![
             ("response_type", "code"),
-            (self.client_id_param, &client_id),
+            (self.client_id_param, client_id),
             ("redirect_uri", &request.redirect_uri),
         ];
         if !scopes.is_empty() {
@@ -153,10 +162,7 @@ impl App {
         pairs.push(("state", &request.state));
         pairs.extend_from_slice(self.authorize_extra);
         let separator = if endpoint.contains('?') { '&' } else { '?' };
-        Ok(format!(
-            "{endpoint}{separator}{}",
-            http::query_string(&pairs)
-        ))
+        format!("{endpoint}{separator}{}", http::query_string(&pairs))
     }
 
     /// Exchanges the callback's code for tokens and stores them ([`tokens::store`]). A refused
@@ -216,5 +222,51 @@ impl App {
             return Err(Error::from_status(429, &response.headers, http::now_unix()));
         }
         TokenResponse::parse(&response.body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ENDPOINT: Endpoint = Endpoint::new("auth-base-url", "https://x.example", "/auth");
+
+    fn request(scopes: &[&str]) -> AuthorizeRequest {
+        AuthorizeRequest {
+            state: "st/1".into(),
+            redirect_uri: "https://app.example/cb".into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn consent_urls_follow_each_platform_s_conventions() {
+        let tiktok = App::new("TikTok", ENDPOINT, ENDPOINT)
+            .scopes(&["user.info.basic", "video.publish"])
+            .scope_separator(",")
+            .client_id_named("client-key", "client_key");
+        assert_eq!(
+            tiktok.consent_url("https://x.example/auth", "k 1", &request(&[])),
+            "https://x.example/auth?response_type=code&client_key=k%201\
+             &redirect_uri=https%3A%2F%2Fapp.example%2Fcb\
+             &scope=user.info.basic%2Cvideo.publish&state=st%2F1"
+        );
+        // The host's scopes win over the defaults; extras come last; an existing query is kept.
+        let google = App::new("Google", ENDPOINT, ENDPOINT)
+            .scopes(&["a"])
+            .authorize_extra(&[("access_type", "offline")]);
+        assert_eq!(
+            google.consent_url("https://x.example/auth?v=2", "c", &request(&["b", "c"])),
+            "https://x.example/auth?v=2&response_type=code&client_id=c\
+             &redirect_uri=https%3A%2F%2Fapp.example%2Fcb&scope=b%20c&state=st%2F1\
+             &access_type=offline"
+        );
+        // A platform without scopes gets no `scope` parameter.
+        let mailchimp = App::new("Mailchimp", ENDPOINT, ENDPOINT);
+        assert!(
+            !mailchimp
+                .consent_url("https://x.example/auth", "c", &request(&[]))
+                .contains("scope")
+        );
     }
 }
