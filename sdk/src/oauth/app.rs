@@ -161,8 +161,7 @@ impl App {
         }
         pairs.push(("state", &request.state));
         pairs.extend_from_slice(self.authorize_extra);
-        let separator = if endpoint.contains('?') { '&' } else { '?' };
-        format!("{endpoint}{separator}{}", http::query_string(&pairs))
+        super::with_query(endpoint, &pairs)
     }
 
     /// Exchanges the callback's code for tokens and stores them ([`tokens::store`]). A refused

@@ -5,10 +5,7 @@ use crate::{AuthCallback, Error, Result};
 impl AuthCallback {
     /// The callback's query parameter `name`, or a field of a pasted credential.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        crate::fields::field(&self.params, name)
     }
 
     /// The authorization `code`. Without one, the user refused consent (RFC 6749 §4.1.2.1:

@@ -34,12 +34,14 @@ pub fn authorize_url(
         ("state", state),
     ];
     pairs.extend_from_slice(extra);
-    let separator = if authorize_endpoint.contains('?') {
-        '&'
-    } else {
-        '?'
-    };
-    format!("{authorize_endpoint}{separator}{}", query_string(&pairs))
+    with_query(authorize_endpoint, &pairs)
+}
+
+/// `endpoint` with `pairs` appended to its query (an existing query is kept), every value
+/// encoded.
+pub(crate) fn with_query(endpoint: &str, pairs: &[(&str, &str)]) -> String {
+    let separator = if endpoint.contains('?') { '&' } else { '?' };
+    format!("{endpoint}{separator}{}", query_string(pairs))
 }
 
 /// A token endpoint's answer (RFC 6749 §5.1), tolerant of the platforms' variations: `expires_in`
