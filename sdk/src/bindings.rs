@@ -1,10 +1,10 @@
-//! Generated guest bindings for `postd:connector@0.1.0`.
+//! Generated guest bindings for `postd:connector@0.2.0`.
 //!
 //! Private to the SDK: authors see the curated re-exports in the crate root, so a change of
 //! binding generator or WIT layout does not ripple into every connector.
 
 wit_bindgen::generate!({
-    path: "../wit/since_v0.1.0",
+    path: "../wit/since_v0.2.0",
     world: "connector-plugin",
     pub_export_macro: true,
     export_macro_name: "__export_connector",

@@ -52,9 +52,9 @@ pub(crate) use bindings::exports::postd::connector::connector as export;
 pub use export::PluginManifest as Manifest;
 pub use export::{
     Account, AnalyticsRequest, AuthCallback, AuthKind, AuthorizeRequest, Capabilities,
-    ConnectionInfo, ContentLimits, DeleteRequest, HealthReport, JobContext, Media, MediaKind,
-    Metric, Post, PublishOutcome, Published, RateBudget, ScheduleWindow, TaskContext, TokenExpiry,
-    WebhookEvent, WebhookRequest, WebhookResponse,
+    ConnectionInfo, ContentLimits, Continuation, DeleteRequest, HealthReport, JobContext, Media,
+    MediaKind, Metric, Post, Progress, PublishOutcome, Published, RateBudget, ScheduleWindow,
+    SettingSpec, TaskContext, TokenExpiry, WebhookEvent, WebhookRequest, WebhookResponse,
 };
 pub use queue::Task;
 
@@ -81,8 +81,8 @@ pub trait Connector {
     /// [`Connector::authorize_url`] and [`Connector::refresh`] default to the app's.
     const OAUTH: Option<oauth::App> = None;
 
-    /// The continuations the connector enqueues, by task kind: [`Connector::handle_task`]
-    /// runs the one the task names.
+    /// The continuations the connector answers with ([`queue::continue_after`]), by task kind:
+    /// [`Connector::handle_task`] runs the one the task names.
     const TASKS: &'static [(&'static str, TaskHandler)] = &[];
 
     /// The platform's consent URL for an OAuth connection ([`Connector::OAUTH`]'s by default).
@@ -148,7 +148,7 @@ pub trait Connector {
         Err(Error::not_supported("verify-webhook"))
     }
 
-    /// Runs a continuation enqueued with [`queue::enqueue`]: by default the handler
+    /// Runs a continuation of an earlier [`queue::continue_after`]: by default the handler
     /// [`Connector::TASKS`] lists for its kind.
     fn handle_task(context: TaskContext) -> Result<PublishOutcome> {
         if Self::TASKS.is_empty() {

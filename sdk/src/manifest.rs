@@ -1,7 +1,9 @@
 //! Conveniences for building a [`Manifest`].
 
 use crate::export::PluginManifest;
-use crate::{AuthKind, Capabilities, ContentLimits, Manifest, RateBudget, ScheduleWindow};
+use crate::{
+    AuthKind, Capabilities, ContentLimits, Manifest, RateBudget, ScheduleWindow, SettingSpec, oauth,
+};
 
 impl Manifest {
     /// A manifest with no capabilities, no limits and no scopes; add them with the `with_*`
@@ -19,7 +21,57 @@ impl Manifest {
             rate_budget: None,
             refresh_before_expiry_secs: None,
             schedule_window: None,
+            settings: Vec::new(),
         }
+    }
+
+    /// Declares a plain setting (`[plugins.<id>.settings]`, read with [`crate::vault::app_setting`]).
+    /// The host refuses a plugin entry naming a setting or secret the manifest does not declare.
+    pub fn with_setting(self, name: &str, required: bool, description: &str) -> Self {
+        self.declare(name, false, required, description)
+    }
+
+    /// Declares a secret (`[plugins.<id>.secrets]`, read with [`crate::vault::app_secret`]).
+    pub fn with_secret(self, name: &str, required: bool, description: &str) -> Self {
+        self.declare(name, true, required, description)
+    }
+
+    /// Declares what `app` reads: its client id and secret (required) and the base-URL settings
+    /// of its endpoints (optional; they default to the platform).
+    pub fn with_oauth(self, app: &oauth::App) -> Self {
+        let platform = app.platform;
+        let mut manifest = self
+            .with_secret(
+                app.client_id_setting,
+                true,
+                &format!("the {platform} app's client id"),
+            )
+            .with_secret(
+                "client-secret",
+                true,
+                &format!("the {platform} app's client secret"),
+            );
+        for endpoint in [app.authorize, app.token] {
+            manifest = manifest.with_setting(
+                endpoint.setting,
+                false,
+                &format!("{platform}'s OAuth base URL (default {})", endpoint.default),
+            );
+        }
+        manifest
+    }
+
+    /// Adds one declaration, once per name (a later one with the same name is ignored).
+    fn declare(mut self, name: &str, secret: bool, required: bool, description: &str) -> Self {
+        if !self.settings.iter().any(|s| s.name == name) {
+            self.settings.push(SettingSpec {
+                name: name.to_string(),
+                secret,
+                required,
+                description: description.to_string(),
+            });
+        }
+        self
     }
 
     /// Sets the capabilities.

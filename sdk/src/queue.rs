@@ -1,7 +1,12 @@
 //! Continuations and recovery points of the current job.
+//!
+//! A job that is not done answers [`continue_after`]: the host stores the continuation with the
+//! attempt and runs [`crate::Connector::handle_task`] with it later. A recovery point recorded
+//! with [`checkpoint`] is durable before the call goes on.
 
 use crate::bindings::postd::connector::queue as wit;
-use crate::{Error, Result};
+use crate::export::{Continuation, Progress};
+use crate::{Error, PublishOutcome, Result};
 
 pub use wit::{QueueError, Task};
 
@@ -21,9 +26,29 @@ impl Task {
     }
 }
 
-/// Asks the host to call `handle-task` with `task` after `delay_ms`.
-pub fn enqueue(task: &Task, delay_ms: u64) -> Result<()> {
-    Ok(wit::enqueue(task, delay_ms)?)
+/// The job is not done: the host runs `handle-task` with `task` after `delay_ms`;
+/// `waiting_for` tells the operator what the job waits for (`video processing`).
+pub fn continue_after(delay_ms: u64, task: Task, waiting_for: impl Into<String>) -> PublishOutcome {
+    PublishOutcome::InProgress(Progress {
+        waiting_for: waiting_for.into(),
+        continuations: vec![Continuation { task, delay_ms }],
+    })
+}
+
+/// [`continue_after`] with a task of `kind` whose payload is `state` as JSON.
+pub fn continue_with<T: serde::Serialize>(
+    kind: &str,
+    state: &T,
+    delay_ms: u64,
+    waiting_for: impl Into<String>,
+) -> Result<PublishOutcome> {
+    let payload = serde_json::to_string(state)
+        .map_err(|e| Error::invalid_input(format!("the state of task `{kind}`: {e}")))?;
+    Ok(continue_after(
+        delay_ms,
+        Task::new(kind, payload),
+        waiting_for,
+    ))
 }
 
 /// Records the job's recovery point now, before the next risky step.

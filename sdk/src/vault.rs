@@ -8,12 +8,11 @@ use crate::{Error, Result};
 
 pub use wit::VaultError;
 
+/// A refusal is the connector's own mistake (a bad name, no connection, too large a value): a
+/// fault of the secret store never reaches it, the host ends the call and retries the job.
 impl From<VaultError> for Error {
     fn from(error: VaultError) -> Self {
-        match error {
-            VaultError::Unavailable(why) => Error::transient(format!("vault unavailable: {why}")),
-            other => Error::invalid_input(format!("vault: {other}")),
-        }
+        Error::invalid_input(format!("vault: {error}"))
     }
 }
 

@@ -309,14 +309,8 @@ fn outcome(post: LocalPost, polls: u32) -> Result<PublishOutcome> {
                 name: post.name.clone(),
                 polls: polls + 1,
             };
-            queue::enqueue(
-                &Task::new(STATE_TASK, serde_json::to_string(&task)?),
-                POLL_MS,
-            )?;
-            Ok(PublishOutcome::InProgress(format!(
-                "local post {} is processing",
-                post.name
-            )))
+            let waiting_for = format!("local post {} is processing", post.name);
+            queue::continue_with(STATE_TASK, &task, POLL_MS, waiting_for)
         }
         // LIVE, or a state this connector does not know: the post exists.
         _ => Ok(PublishOutcome::Published(Published {

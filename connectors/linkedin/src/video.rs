@@ -46,13 +46,8 @@ pub fn publish(
         title: post.option("title").map(str::to_string),
         polls: 0,
     };
-    queue::enqueue(
-        &Task::new(VIDEO_TASK, serde_json::to_string(&task)?),
-        VIDEO_POLL_MS,
-    )?;
-    Ok(PublishOutcome::InProgress(format!(
-        "waiting for LinkedIn to process video {urn}"
-    )))
+    let waiting_for = format!("waiting for LinkedIn to process video {urn}");
+    queue::continue_with(VIDEO_TASK, &task, VIDEO_POLL_MS, waiting_for)
 }
 
 #[derive(Deserialize)]
@@ -188,14 +183,8 @@ pub fn handle_video_task(context: TaskContext) -> Result<PublishOutcome> {
         ))),
         other => {
             task.polls += 1;
-            queue::enqueue(
-                &Task::new(VIDEO_TASK, serde_json::to_string(&task)?),
-                VIDEO_POLL_MS,
-            )?;
-            Ok(PublishOutcome::InProgress(format!(
-                "video {} is {other}",
-                task.video
-            )))
+            let waiting_for = format!("video {} is {other}", task.video);
+            queue::continue_with(VIDEO_TASK, &task, VIDEO_POLL_MS, waiting_for)
         }
     }
 }

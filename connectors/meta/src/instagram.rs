@@ -122,11 +122,8 @@ fn start(plan: Plan, token: &str) -> Result<PublishOutcome> {
     if let Some(at) = plan.scheduled_for {
         let wait = (at - http::now_unix()).max(0) as u64 * 1000;
         if wait > 0 {
-            let task = Task::new(WAIT_TASK, serde_json::to_string(&plan)?);
-            queue::enqueue(&task, wait.min(MAX_WAIT_MS))?;
-            return Ok(PublishOutcome::InProgress(format!(
-                "Instagram cannot schedule: holding the post until {at}"
-            )));
+            let waiting_for = format!("Instagram cannot schedule: holding the post until {at}");
+            return queue::continue_with(WAIT_TASK, &plan, wait.min(MAX_WAIT_MS), waiting_for);
         }
     }
     check_quota(&plan.ig, token)?;
@@ -136,13 +133,8 @@ fn start(plan: Plan, token: &str) -> Result<PublishOutcome> {
         container: Some(container.clone()),
         ..plan
     };
-    queue::enqueue(
-        &Task::new(POLL_TASK, serde_json::to_string(&plan)?),
-        POLL_MS,
-    )?;
-    Ok(PublishOutcome::InProgress(format!(
-        "waiting for Instagram to process container {container}"
-    )))
+    let waiting_for = format!("waiting for Instagram to process container {container}");
+    queue::continue_with(POLL_TASK, &plan, POLL_MS, waiting_for)
 }
 
 #[derive(Deserialize)]
@@ -248,13 +240,8 @@ fn poll(mut plan: Plan, token: &str) -> Result<PublishOutcome> {
         "PUBLISHED" => already_published(&plan, &container, token),
         "IN_PROGRESS" if plan.polls < MAX_POLLS => {
             plan.polls += 1;
-            queue::enqueue(
-                &Task::new(POLL_TASK, serde_json::to_string(&plan)?),
-                POLL_MS,
-            )?;
-            Ok(PublishOutcome::InProgress(format!(
-                "container {container} is in progress"
-            )))
+            let waiting_for = format!("container {container} is in progress");
+            queue::continue_with(POLL_TASK, &plan, POLL_MS, waiting_for)
         }
         "IN_PROGRESS" => Err(Error::transient(format!(
             "container {container} is still in progress after {MAX_POLLS} checks"
@@ -286,13 +273,8 @@ fn publish_container(plan: &Plan, container: &str, token: &str) -> Result<Publis
         Err(Error::Platform(p)) if p.code.starts_with("9007") => {
             let mut next = plan.clone();
             next.polls += 1;
-            queue::enqueue(
-                &Task::new(POLL_TASK, serde_json::to_string(&next)?),
-                POLL_MS,
-            )?;
-            Ok(PublishOutcome::InProgress(format!(
-                "container {container} is not ready yet"
-            )))
+            let waiting_for = format!("container {container} is not ready yet");
+            queue::continue_with(POLL_TASK, &next, POLL_MS, waiting_for)
         }
         Err(other) => Err(other),
     }

@@ -176,13 +176,8 @@ fn video(
         polls: 0,
         scheduled_for: at,
     };
-    queue::enqueue(
-        &Task::new(VIDEO_TASK, serde_json::to_string(&task)?),
-        VIDEO_POLL_MS,
-    )?;
-    Ok(PublishOutcome::InProgress(format!(
-        "waiting for Facebook to process video {video}"
-    )))
+    let waiting_for = format!("waiting for Facebook to process video {video}");
+    queue::continue_with(VIDEO_TASK, &task, VIDEO_POLL_MS, waiting_for)
 }
 
 #[derive(Deserialize)]
@@ -226,12 +221,8 @@ pub fn handle_video_task(context: TaskContext) -> Result<PublishOutcome> {
         ))),
         _ => {
             task.polls += 1;
-            let next = Task::new(VIDEO_TASK, serde_json::to_string(&task)?);
-            queue::enqueue(&next, VIDEO_POLL_MS)?;
-            Ok(PublishOutcome::InProgress(format!(
-                "video {} is {status}",
-                task.video
-            )))
+            let waiting_for = format!("video {} is {status}", task.video);
+            queue::continue_with(VIDEO_TASK, &task, VIDEO_POLL_MS, waiting_for)
         }
     }
 }

@@ -24,6 +24,8 @@ pub struct PluginView {
     pub status: &'static str,
     /// The serving version.
     pub version: Option<String>,
+    /// The `postd:connector` contract version it was built against (`0.2.0`, `0.1.0`).
+    pub contract: Option<&'static str>,
     /// Its sha256.
     pub sha256: Option<String>,
     /// When it was installed (Unix seconds).
@@ -49,6 +51,7 @@ impl From<PluginStatus> for PluginView {
             id: s.id,
             status,
             version: s.version,
+            contract: s.contract.map(|c| c.as_str()),
             sha256: s.sha256,
             loaded_at: s
                 .loaded_at

@@ -181,7 +181,7 @@ pub fn classify_call(error: &CallError) -> Verdict {
         },
         // The connector answered, so the platform may have acted; the same connector would
         // answer the same again, and a retry could act twice.
-        CallError::AnswerTooLarge { .. } => Verdict::Dead {
+        CallError::AnswerTooLarge { .. } | CallError::BadContinuation { .. } => Verdict::Dead {
             code: error.code().into(),
             error: error.to_string(),
         },

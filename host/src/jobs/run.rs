@@ -223,7 +223,8 @@ impl Pipeline {
                 .to_string();
                 (export, fuel, FinishOutcome::Published { result }, None)
             }
-            Ok(PublishOutcome::InProgress(waiting_for)) if !served.continuations.is_empty() => {
+            Ok(PublishOutcome::InProgress(progress)) if !served.continuations.is_empty() => {
+                let waiting_for = progress.waiting_for;
                 let end = UnixMs::new(self.now());
                 let tasks = served
                     .continuations
@@ -240,9 +241,10 @@ impl Pipeline {
                     None,
                 )
             }
-            Ok(PublishOutcome::InProgress(waiting_for)) => {
+            Ok(PublishOutcome::InProgress(progress)) => {
                 let error = format!(
-                    "the connector answered in-progress ({waiting_for}) without enqueuing a continuation"
+                    "the connector answered in-progress ({}) without a continuation",
+                    progress.waiting_for
                 );
                 (
                     export,

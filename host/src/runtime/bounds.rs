@@ -160,7 +160,7 @@ fn bound_outcome(outcome: &mut PublishOutcome) -> Result<(), Oversized> {
                 check("published.url", url.len(), MAX_URL_BYTES)?;
             }
         }
-        PublishOutcome::InProgress(waiting_for) => cut(waiting_for),
+        PublishOutcome::InProgress(progress) => cut(&mut progress.waiting_for),
     }
     Ok(())
 }

@@ -13,14 +13,15 @@ use super::error::CallError;
 use super::invoke::{Answer, Invocation};
 use super::registry::SlotConfig;
 use super::state::{CallLimiter, CallState};
-use super::wit::ConnectorPluginPre;
+use super::wit::ConnectorPre;
+use super::wit::connector::PublishOutcome;
 use super::{Runtime, Served};
 use crate::capability::CallContext;
 use crate::capability::Redactor;
 use crate::capability::http::{Budget, HttpState};
 use crate::capability::log::LogState;
 use crate::capability::memory::{CallMemory, MemoryCaps, MemoryExceeded};
-use crate::capability::queue::QueueState;
+use crate::capability::queue::{ContinuationRefused, QueueState};
 use crate::capability::vault::{SecretScope, VaultState};
 
 /// How long after the deadline the outer timeout fires. Guest code is stopped by the epoch
@@ -99,7 +100,7 @@ impl Runtime {
     /// Runs one export in a fresh instance under the configuration's limits.
     pub(crate) async fn run(
         &self,
-        pre: &ConnectorPluginPre<CallState>,
+        pre: &ConnectorPre,
         version: Arc<str>,
         config: &SlotConfig,
         context: CallContext,
@@ -172,12 +173,7 @@ impl Runtime {
 
         let outcome = tokio::time::timeout_at(
             crate::time::instant_after(deadline, HOST_GRACE).into(),
-            async {
-                let instance = pre.instantiate_async(&mut store).await?;
-                invocation
-                    .call(instance.postd_connector_connector(), &mut store)
-                    .await
-            },
+            async { invocation.call(pre, &mut store).await },
         )
         .await;
 
@@ -209,6 +205,21 @@ impl Runtime {
                 plugin: plugin.to_string(),
                 oversized,
             })?;
+            accept_continuations(&mut answer, &mut store.data_mut().queue).map_err(|failure| {
+                match failure {
+                    Accepting::Refused(refused) => CallError::BadContinuation {
+                        plugin: plugin.to_string(),
+                        refused,
+                    },
+                    Accepting::Memory(exceeded) => classify(
+                        &plugin,
+                        limits,
+                        None,
+                        Some(exceeded),
+                        wasmtime::Error::msg("continuations over the call's host memory"),
+                    ),
+                }
+            })?;
             Ok(answer)
         });
         let elapsed_ms = started.elapsed().as_millis() as u64;
@@ -235,6 +246,36 @@ impl Runtime {
             recovery_point: state.queue.last_checkpoint().map(str::to_string),
         })
     }
+}
+
+/// Why the continuations of an answer were not accepted.
+enum Accepting {
+    Refused(ContinuationRefused),
+    Memory(MemoryExceeded),
+}
+
+/// Moves the continuations of an `in-progress` answer into the call's queue, under the caps
+/// 0.1's `enqueue` has, so the pipeline finds every continuation of the call in one place.
+fn accept_continuations(answer: &mut Answer, queue: &mut QueueState) -> Result<(), Accepting> {
+    let (Answer::Publish(Ok(PublishOutcome::InProgress(progress)))
+    | Answer::HandleTask(Ok(PublishOutcome::InProgress(progress)))) = answer
+    else {
+        return Ok(());
+    };
+    for next in std::mem::take(&mut progress.continuations) {
+        let delay = Duration::from_millis(next.delay_ms);
+        match queue.accept(next.task, delay) {
+            Ok(Ok(())) => {}
+            Ok(Err(refused)) => return Err(Accepting::Refused(refused)),
+            Err(error) => match error.downcast::<MemoryExceeded>() {
+                Ok(exceeded) => return Err(Accepting::Memory(exceeded)),
+                Err(other) => {
+                    unreachable!("accepting a continuation fails only on memory: {other}")
+                }
+            },
+        }
+    }
+    Ok(())
 }
 
 /// Waits up to `wait` for a permit.

@@ -90,6 +90,15 @@ pub enum CallError {
         /// The field and its cap.
         oversized: super::bounds::Oversized,
     },
+    /// The connector answered `in-progress` with a continuation over the queue's caps; nothing
+    /// of the answer is used.
+    #[error("plugin `{plugin}` answered an unacceptable continuation: {refused}")]
+    BadContinuation {
+        /// The plugin.
+        plugin: String,
+        /// The cap it broke.
+        refused: crate::capability::queue::ContinuationRefused,
+    },
     /// The guest recursed past the wasm stack limit.
     #[error("plugin `{plugin}` overflowed its stack")]
     StackOverflow {
@@ -127,6 +136,7 @@ impl CallError {
             CallError::MemoryLimit { .. } | CallError::HostMemoryLimit { .. } => "memory-limit",
             CallError::StackOverflow { .. } => "stack-overflow",
             CallError::AnswerTooLarge { .. } => "answer-too-large",
+            CallError::BadContinuation { .. } => "bad-continuation",
             CallError::Trap { .. } => "trap",
             CallError::Host { .. } => "host-failure",
         }
@@ -153,8 +163,8 @@ pub enum LoadProblem {
     #[error("not a valid WebAssembly component: {0}")]
     Invalid(String),
     /// The component targets another world: it imports something this host does not provide
-    /// or does not export `postd:connector/connector@0.1.0`.
-    #[error("not a postd:connector@0.1.0 component: {0}")]
+    /// or does not export a `postd:connector/connector` version the host serves.
+    #[error("not a postd:connector component this host serves (0.1.0 or 0.2.0): {0}")]
     ForeignWorld(String),
     /// `manifest()` did not answer.
     #[error("its manifest() call failed: {0}")]

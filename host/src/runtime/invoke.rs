@@ -3,6 +3,7 @@
 use wasmtime::Store;
 
 use super::state::CallState;
+use super::wit::ConnectorPre;
 use super::wit::connector::Account;
 use super::wit::connector::{
     AnalyticsRequest, AuthCallback, AuthorizeRequest, ConnectionInfo, DeleteRequest, Guest,
@@ -92,18 +93,20 @@ impl Invocation {
         }
     }
 
-    /// Calls the export on `guest`. A connector's error text reaches API answers, attempts and
-    /// logs, so every secret the call was handed or wrote is redacted from it.
+    /// Instantiates `pre` and calls the export, in the component's contract version. A
+    /// connector's error text reaches API answers, attempts and logs, so every secret the call
+    /// was handed or wrote is redacted from it.
     pub(crate) async fn call(
         self,
-        guest: &Guest,
+        pre: &ConnectorPre,
         store: &mut Store<CallState>,
     ) -> wasmtime::Result<Answer> {
-        let answer = self.call_export(guest, &mut *store).await?;
+        let answer = pre.call(&mut *store, self).await?;
         Ok(answer.redact_error(store.data().vault.redactor()))
     }
 
-    async fn call_export(
+    /// Calls the export on a `guest` of the newest contract version.
+    pub(crate) async fn call_newest(
         self,
         guest: &Guest,
         store: &mut Store<CallState>,

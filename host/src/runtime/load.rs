@@ -10,20 +10,23 @@ use wasmtime::component::Component;
 use super::error::{LoadError, LoadProblem};
 use super::invoke::{Answer, Invocation};
 use super::registry::{LoadedPlugin, SlotConfig};
-use super::wit::ConnectorPluginPre;
 use super::wit::connector::PluginManifest;
+use super::wit::{ConnectorPre, ContractVersion};
 use super::{Runtime, Served, precheck};
 use crate::capability::CallContext;
 use crate::config::{PluginEntry, valid_id};
 
-/// The `postd-sdk` versions this host serves: `0.1.x` (the SDK is pre-1.0, so a minor version
-/// is a breaking one).
-pub const SDK_COMPATIBILITY: &str = "0.1.x";
+/// The `postd-sdk` versions this host serves: `0.1.x` for `postd:connector@0.1.0` components
+/// and `0.2.x` for `@0.2.0` ones (the SDK is pre-1.0, so a minor version is a breaking one, and
+/// its minor version follows the contract's).
+pub const SDK_COMPATIBILITY: &str = "0.2.x and 0.1.x";
 
-/// True when a component built with `postd-sdk` `version` can be served.
-pub fn sdk_supported(version: &str) -> bool {
+/// True when a component of contract `contract` built with `postd-sdk` `version` can be served.
+pub fn sdk_supported(contract: ContractVersion, version: &str) -> bool {
     let mut parts = version.split('.');
-    matches!((parts.next(), parts.next(), parts.next()), (Some("0"), Some("1"), Some(patch)) if patch.split(['-', '+']).next().is_some_and(|p| p.parse::<u32>().is_ok()))
+    matches!((parts.next(), parts.next(), parts.next()), (Some("0"), Some(minor), Some(patch))
+        if minor == contract.sdk_minor()
+            && patch.split(['-', '+']).next().is_some_and(|p| p.parse::<u32>().is_ok()))
 }
 
 fn semver_like(version: &str) -> bool {
@@ -87,7 +90,7 @@ impl Runtime {
             .linker
             .instantiate_pre(&component)
             .map_err(|e| fail(LoadProblem::ForeignWorld(format!("{e:#}"))))?;
-        let pre = ConnectorPluginPre::new(pre)
+        let pre = ConnectorPre::new(pre)
             .map_err(|e| fail(LoadProblem::ForeignWorld(format!("{e:#}"))))?;
 
         // The self-check: `manifest()` must answer under the plugin's own limits, within a
@@ -123,10 +126,14 @@ impl Runtime {
                 manifest.version
             ))));
         }
-        if !sdk_supported(&manifest.sdk_version) {
+        let contract = pre.version();
+        if !sdk_supported(contract, &manifest.sdk_version) {
             return Err(fail(LoadProblem::UnsupportedSdk {
                 found: manifest.sdk_version.clone(),
-                supported: SDK_COMPATIBILITY.to_string(),
+                supported: format!(
+                    "0.{}.x for postd:connector@{contract}",
+                    contract.sdk_minor()
+                ),
             }));
         }
         Ok(LoadedPlugin {
@@ -181,13 +188,16 @@ mod tests {
 
     #[test]
     fn sdk_compatibility_is_the_same_minor_version() {
-        assert!(sdk_supported("0.1.0"));
-        assert!(sdk_supported("0.1.17"));
-        assert!(sdk_supported("0.1.2-rc.1"));
-        assert!(!sdk_supported("0.2.0"));
-        assert!(!sdk_supported("1.1.0"));
-        assert!(!sdk_supported("0.1"));
-        assert!(!sdk_supported(""));
+        use ContractVersion::{V0_1, V0_2};
+        assert!(sdk_supported(V0_1, "0.1.0"));
+        assert!(sdk_supported(V0_1, "0.1.17"));
+        assert!(sdk_supported(V0_1, "0.1.2-rc.1"));
+        assert!(!sdk_supported(V0_1, "0.2.0"));
+        assert!(sdk_supported(V0_2, "0.2.0"));
+        assert!(!sdk_supported(V0_2, "0.1.9"));
+        assert!(!sdk_supported(V0_1, "1.1.0"));
+        assert!(!sdk_supported(V0_1, "0.1"));
+        assert!(!sdk_supported(V0_2, ""));
     }
 
     #[test]

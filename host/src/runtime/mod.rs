@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::Semaphore;
 use wasmtime::Engine;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 
 pub use egress::{Held, HoldScope, TenantCeilings};
 pub use engine::{Allocation, EPOCH_TICK, FUEL_YIELD_INTERVAL};
@@ -163,10 +163,7 @@ impl Runtime {
         let engine = pool::engine(&settings)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        wit::http::add_to_linker::<_, HasSelf<_>>(&mut linker, |s: &mut CallState| &mut s.http)?;
-        wit::vault::add_to_linker::<_, HasSelf<_>>(&mut linker, |s: &mut CallState| &mut s.vault)?;
-        wit::queue::add_to_linker::<_, HasSelf<_>>(&mut linker, |s: &mut CallState| &mut s.queue)?;
-        wit::log::add_to_linker::<_, HasSelf<_>>(&mut linker, |s: &mut CallState| &mut s.log)?;
+        wit::add_capabilities(&mut linker)?;
         let cache = ArtifactCache::new(
             settings.cache_dir.clone(),
             engine::compatibility_hash(&engine),

@@ -10,14 +10,14 @@ use wasmparser::{Encoding, Parser, Payload};
 
 use super::error::LoadProblem;
 
-/// The export every connector component has.
-pub const CONNECTOR_EXPORT: &str = "postd:connector/connector@0.1.0";
+/// The export every connector component has, followed by its contract version.
+pub const CONNECTOR_EXPORT: &str = "postd:connector/connector@";
 
 /// Import namespaces the host's linker provides: the contract's own interfaces and WASI.
 const PROVIDED_IMPORTS: &[&str] = &["postd:connector/", "wasi:"];
 
-/// The versions of the connector contract this host serves.
-pub const SERVED_CONTRACTS: &[&str] = &["0.1.0"];
+/// The versions of the connector contract this host serves, newest first.
+pub const SERVED_CONTRACTS: &[&str] = &["0.2.0", "0.1.0"];
 
 /// The contract version of an import or export name of the contract (`postd:connector/http@0.1.0`).
 fn contract_version(name: &str) -> Option<&str> {
@@ -74,13 +74,14 @@ pub fn check_outline(bytes: &[u8]) -> Result<(), LoadProblem> {
                 for export in exports {
                     let export = export.map_err(|e| LoadProblem::Invalid(e.to_string()))?;
                     let name = export.name.name;
-                    if name.starts_with("postd:connector/connector@")
+                    if name.starts_with(CONNECTOR_EXPORT)
                         && let Some(version) = contract_version(name)
-                        && !SERVED_CONTRACTS.contains(&version)
                     {
-                        return Err(unserved_contract(name, version));
+                        if !SERVED_CONTRACTS.contains(&version) {
+                            return Err(unserved_contract(name, version));
+                        }
+                        exports_connector = true;
                     }
-                    exports_connector |= name == CONNECTOR_EXPORT;
                 }
             }
             _ => {}
@@ -88,8 +89,9 @@ pub fn check_outline(bytes: &[u8]) -> Result<(), LoadProblem> {
     }
     if !exports_connector {
         return Err(LoadProblem::ForeignWorld(format!(
-            "it does not export `{CONNECTOR_EXPORT}`: implement `Connector` and call \
-             `register_connector!(YourType)` once in the crate"
+            "it does not export `{CONNECTOR_EXPORT}{}`: implement `Connector` and call \
+             `register_connector!(YourType)` once in the crate",
+            SERVED_CONTRACTS[0]
         )));
     }
     Ok(())
@@ -123,7 +125,7 @@ mod tests {
         assert_eq!(contract_version("wasi:io/streams@0.2.0"), None);
         let problem = unserved_contract("postd:connector/connector@0.9.0", "0.9.0").to_string();
         assert!(
-            problem.contains("serves postd:connector@0.1.0"),
+            problem.contains("serves postd:connector@0.2.0, @0.1.0"),
             "{problem}"
         );
     }

@@ -12,9 +12,8 @@ use arc_swap::{ArcSwap, ArcSwapOption};
 use tokio::sync::Semaphore;
 
 use super::error::LoadError;
-use super::state::CallState;
-use super::wit::ConnectorPluginPre;
 use super::wit::connector::PluginManifest;
+use super::wit::{ConnectorPre, ContractVersion};
 use crate::capability::http::EgressPolicy;
 use crate::config::PluginEntry;
 
@@ -30,7 +29,7 @@ pub struct LoadedPlugin {
     pub source: PathBuf,
     /// When this version was validated.
     pub loaded_at: SystemTime,
-    pub(crate) pre: ConnectorPluginPre<CallState>,
+    pub(crate) pre: ConnectorPre,
 }
 
 /// The configuration a slot serves with, prepared once per configuration change.
@@ -186,6 +185,7 @@ impl PluginSlot {
         PluginStatus {
             id: self.id.clone(),
             version: current.as_ref().map(|p| p.version.to_string()),
+            contract: current.as_ref().map(|p| p.pre.version()),
             sha256: current.as_ref().map(|p| p.sha256.clone()),
             source: current.as_ref().map(|p| p.source.clone()),
             previous_version: previous.map(|p| p.version.to_string()),
@@ -210,6 +210,8 @@ pub struct PluginStatus {
     pub id: String,
     /// The serving version, if one loaded.
     pub version: Option<String>,
+    /// The contract version it was built against.
+    pub contract: Option<ContractVersion>,
     /// Its sha256.
     pub sha256: Option<String>,
     /// Where it came from.

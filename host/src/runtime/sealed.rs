@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, HasSelf, Linker, ResourceType};
+use wasmtime::component::{Component, Linker, ResourceType};
 
 use super::invoke::Invocation;
 use super::registry::SlotConfig;
 use super::state::CallState;
-use super::wit::{self, ConnectorPluginPre};
+use super::wit::{self, ConnectorPre};
 use super::{Runtime, load::HOST_TENANT};
 use crate::capability::CallContext;
 use crate::config::PluginEntry;
@@ -81,9 +81,9 @@ impl Runtime {
         let pre = (|| {
             let mut linker: Linker<CallState> = Linker::new(&self.engine);
             wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-            wit::log::add_to_linker::<_, HasSelf<_>>(&mut linker, |s: &mut CallState| &mut s.log)?;
+            wit::add_logging(&mut linker)?;
             stub_capabilities(&mut linker, &component, &self.engine)?;
-            ConnectorPluginPre::new(linker.instantiate_pre(&component)?)
+            ConnectorPre::new(linker.instantiate_pre(&component)?)
         })();
         let pre = match pre {
             Ok(pre) => pre,

@@ -4,6 +4,7 @@
 
 mod accept;
 mod api;
+mod contracts;
 mod crash;
 mod dispatch;
 mod holds;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use postd_host::capability::CallContext;
-use postd_host::capability::queue::MemoryJobSink;
+use postd_host::capability::queue::{ContinuationRefused, MemoryJobSink};
 use postd_host::config::LimitsOverride;
 use postd_host::runtime::bounds::{MAX_EVENTS_PER_DELIVERY, MAX_ID_BYTES};
 use postd_host::runtime::wit::connector::{PublishOutcome, WebhookRequest};
@@ -118,11 +118,20 @@ async fn recovery_points_and_continuations_are_capped_per_call() {
         post_id(checkpoints),
         format!("checkpoints={}", limits.max_checkpoints)
     );
-    let enqueued = publish_in_job(&runtime, "enqueue-flood").await.unwrap();
-    assert_eq!(enqueued.continuations.len(), limits.max_pending as usize);
+    let flood = publish_in_job(&runtime, "continuation-flood")
+        .await
+        .expect_err("1,000 continuations are over the cap");
+    match &flood {
+        CallError::BadContinuation { refused, .. } => {
+            assert_eq!(*refused, ContinuationRefused::TooMany(limits.max_pending))
+        }
+        other => panic!("expected bad-continuation, got {other:?}"),
+    }
+    assert_eq!(flood.code(), "bad-continuation");
     assert_eq!(
-        post_id(enqueued),
-        format!("enqueued={}", limits.max_pending)
+        runtime.host_memory().0,
+        0,
+        "nothing stays held after the refusal"
     );
 }
 

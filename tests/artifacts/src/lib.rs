@@ -46,3 +46,11 @@ pub const ONE_POST: &str = env!("POSTD_FIXTURE_ONE_POST");
 pub fn bytes(path: &str) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("reading fixture {path}: {e}"))
 }
+
+/// The example connector built with postd-sdk 0.1 from the pinned commit: a
+/// `postd:connector@0.1.0` component.
+pub const EXAMPLE_V0_1: &str = env!("POSTD_FIXTURE_EXAMPLE_V0_1");
+
+/// The pipeline fixture built with postd-sdk 0.1 from the pinned commit: a
+/// `postd:connector@0.1.0` component whose multi-step posts use 0.1's `queue.enqueue`.
+pub const PIPELINE_V0_1: &str = env!("POSTD_FIXTURE_PIPELINE_V0_1");

@@ -150,12 +150,9 @@ pub fn public_id_wait() -> u64 {
         .unwrap_or(DEFAULT_PUBLIC_ID_WAIT_SECS)
 }
 
-/// Enqueues the next poll and says what the job waits for.
+/// The next poll, and what the job waits for.
 pub fn schedule(poll: &Poll, delay_secs: u64, waiting_for: String) -> Result<PublishOutcome> {
-    let payload = serde_json::to_string(poll)
-        .map_err(|e| Error::invalid_input(format!("poll state: {e}")))?;
-    queue::enqueue(&Task::new(TASK, payload), delay_secs * 1000)?;
-    Ok(PublishOutcome::InProgress(waiting_for))
+    queue::continue_with(TASK, poll, delay_secs * 1000, waiting_for)
 }
 
 /// Runs one `tt-status` continuation.

@@ -162,16 +162,10 @@ pub fn fetch_range(url: &str, first: u64, last: u64, video_size: u64) -> Result<
     Ok(bytes)
 }
 
-/// Enqueues the continuation that sends chunk `upload.next`.
+/// The continuation that sends chunk `upload.next`.
 pub fn schedule(upload: &Upload) -> Result<PublishOutcome> {
-    let payload = serde_json::to_string(upload)
-        .map_err(|e| Error::invalid_input(format!("upload state: {e}")))?;
-    queue::enqueue(&Task::new(TASK, payload), 0)?;
-    Ok(PublishOutcome::InProgress(format!(
-        "uploading chunk {} of {}",
-        upload.next + 1,
-        upload.total
-    )))
+    let waiting_for = format!("uploading chunk {} of {}", upload.next + 1, upload.total);
+    queue::continue_with(TASK, upload, 0, waiting_for)
 }
 
 /// Runs one `tt-upload` continuation.

@@ -1,8 +1,9 @@
 //! Continuations and recovery points of the job a call runs for.
 //!
-//! `enqueue` collects tasks during the call; the runtime hands them to the caller with the
-//! call's result so the job pipeline stores them together with the attempt. `checkpoint` goes to
-//! the [`JobSink`] at once: a recovery point exists to survive a crash later in the same call.
+//! Continuations are accepted during the call (0.1's `enqueue`) or from its `in-progress`
+//! answer (0.2); the runtime hands them to the caller with the call's result so the job pipeline
+//! stores them together with the attempt. `checkpoint` goes to the [`JobSink`] at once: a
+//! recovery point exists to survive a crash later in the same call.
 
 mod host;
 mod memory;
@@ -20,6 +21,23 @@ use crate::runtime::wit::queue::Task;
 pub trait JobSink: Send + Sync {
     /// Records `recovery_point` as job `job`'s latest, durably, before returning.
     async fn checkpoint(&self, job: &str, recovery_point: &str) -> Result<(), String>;
+}
+
+/// Why a continuation was refused: the connector asked for more than the caps allow.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContinuationRefused {
+    /// The call does not run for a job.
+    #[error("the call runs for no job")]
+    NoJob,
+    /// More continuations than one call may leave.
+    #[error("more than {0} continuations")]
+    TooMany(u32),
+    /// A delay longer than the cap, in milliseconds.
+    #[error("a delay longer than {0} ms")]
+    DelayTooLong(u64),
+    /// A task larger than the cap, in bytes.
+    #[error("a task larger than {0} bytes")]
+    TooLarge(u64),
 }
 
 /// Caps on continuations.
@@ -99,11 +117,36 @@ impl QueueState {
         self.checkpoint.as_deref()
     }
 
-    fn continuation(task: Task, delay: Duration) -> Continuation {
-        Continuation {
+    /// Accepts `task` as a continuation due `delay` after the call, within the caps; what it
+    /// holds is charged to the call's host memory (a trap when that is spent).
+    pub fn accept(
+        &mut self,
+        task: Task,
+        delay: Duration,
+    ) -> wasmtime::Result<Result<(), ContinuationRefused>> {
+        if self.job.is_none() {
+            return Ok(Err(ContinuationRefused::NoJob));
+        }
+        if self.enqueued.len() as u32 >= self.limits.max_pending {
+            return Ok(Err(ContinuationRefused::TooMany(self.limits.max_pending)));
+        }
+        if delay > self.limits.max_delay {
+            return Ok(Err(ContinuationRefused::DelayTooLong(
+                self.limits.max_delay.as_millis() as u64,
+            )));
+        }
+        let size = task.payload.len().saturating_add(task.kind.len());
+        if size > self.limits.max_payload {
+            return Ok(Err(ContinuationRefused::TooLarge(
+                self.limits.max_payload as u64,
+            )));
+        }
+        self.memory.charge(size)?;
+        self.enqueued.push(Continuation {
             kind: task.kind,
             payload: task.payload,
             delay,
-        }
+        });
+        Ok(Ok(()))
     }
 }

@@ -15,6 +15,12 @@ impl VaultState {
     }
 }
 
+/// A fault of the secret store: the connector cannot fix it, so the call ends (a trap) and the
+/// job is retried, rather than the connector reading "no secret" or an error it could ignore.
+#[derive(Debug, thiserror::Error)]
+#[error("the secret store failed: {0}")]
+pub struct StoreFault(pub String);
+
 /// What the vault answers a guest, inside what the host may end the call with (a trap when the
 /// call's host memory is spent).
 type Answer<T> = wasmtime::Result<Result<T, VaultError>>;
@@ -30,7 +36,7 @@ impl vault::Host for VaultState {
         let scope = self.scope.as_ref().expect("checked above");
         let value = match self.store.get(scope, &name).await {
             Ok(value) => value,
-            Err(fault) => return Ok(Err(VaultError::Unavailable(fault.0))),
+            Err(fault) => return Err(StoreFault(fault.0).into()),
         };
         if let Some(value) = &value {
             self.redactor.remember(value)?;

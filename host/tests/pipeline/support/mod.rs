@@ -160,6 +160,13 @@ impl Harness {
     pub async fn connect(&self, tenant: &str, id: &str) -> Connection {
         let now = self.pipeline.now();
         self.store.create_tenant(tenant, tenant, now).await.unwrap();
+        self.connect_to(tenant, id, "pipeline").await
+    }
+
+    /// Creates a connection `id` of `plugin` (a pipeline fixture of any contract version) for
+    /// the existing `tenant`, through the same OAuth flow as [`Harness::connect`].
+    pub async fn connect_to(&self, tenant: &str, id: &str, plugin: &str) -> Connection {
+        let now = self.pipeline.now();
         let context = CallContext::tenant(tenant).with_connection(id);
         let callback = AuthCallback {
             params: vec![("code".into(), "test-code".into())],
@@ -167,7 +174,7 @@ impl Harness {
         };
         let served = self
             .runtime
-            .invoke("pipeline", context, Invocation::CompleteAuth(callback))
+            .invoke(plugin, context, Invocation::CompleteAuth(callback))
             .await
             .unwrap();
         let Answer::CompleteAuth(Ok(info)) = served.answer else {
@@ -175,7 +182,7 @@ impl Harness {
         };
         let new = NewConnection {
             id: id.into(),
-            plugin: "pipeline".into(),
+            plugin: plugin.into(),
             external_id: info.external_id,
             display_name: info.display_name,
             scopes: info.scopes,

@@ -1,9 +1,10 @@
-//! Bindings of `postd:connector@0.1.0`, generated privately with a curated re-export.
+//! Bindings of `postd:connector@0.2.0`, the newest contract: the capabilities implement its
+//! `Host` traits and the runtime speaks its types. Generated privately with a curated re-export.
 
 #[allow(missing_docs)]
 mod generated {
     wasmtime::component::bindgen!({
-        path: "../wit/since_v0.1.0",
+        path: "../wit/since_v0.2.0",
         world: "connector-plugin",
         // `trappable`: the imports that keep something for the call (charged to its host
         // memory) or can meet a host fault end the call with a trap instead of handing the
@@ -14,7 +15,6 @@ mod generated {
             "postd:connector/vault.put": trappable,
             "postd:connector/vault.delete": async | trappable,
             "postd:connector/vault.app-secret": trappable,
-            "postd:connector/queue.enqueue": async | trappable,
             "postd:connector/queue.checkpoint": async | trappable,
         },
         exports: { default: async },
