@@ -299,12 +299,22 @@ impl Request {
 
     /// Sends the request through the host, keeping the host's own error.
     pub fn try_send(self) -> core::result::Result<Response, HttpError> {
-        let answer = wit::send(&self.inner)?;
-        Ok(Response {
+        Ok(wit::send(&self.inner)?.into())
+    }
+
+    /// The request as the contract carries it.
+    pub(crate) fn as_wit(&self) -> &wit::Request {
+        &self.inner
+    }
+}
+
+impl From<wit::Response> for Response {
+    fn from(answer: wit::Response) -> Self {
+        Response {
             status: answer.status,
             headers: answer.headers,
             body: answer.body,
-        })
+        }
     }
 }
 

@@ -37,6 +37,7 @@ pub mod fields;
 pub mod http;
 pub mod log;
 mod manifest;
+pub mod media;
 pub mod oauth;
 pub mod paging;
 pub mod queue;
@@ -169,7 +170,8 @@ pub mod prelude {
         ConnectionInfo, Connector, ContentLimits, DeleteRequest, Error, HealthReport, JobContext,
         Manifest, Media, MediaKind, Metric, Post, PublishOutcome, Published, RateBudget, Result,
         ScheduleWindow, Task, TaskContext, TaskHandler, TokenExpiry, WebhookEvent, WebhookRequest,
-        WebhookResponse, http, log, oauth, paging, queue, register_connector, vault, webhook,
+        WebhookResponse, http, log, media, oauth, paging, queue, register_connector, vault,
+        webhook,
     };
 }
 

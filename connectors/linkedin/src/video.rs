@@ -69,14 +69,16 @@ struct Instruction {
 }
 
 /// `initializeUpload` with the size, `PUT` each part (collecting its `etag`), `finalizeUpload`
-/// with the etags in order; answers the video URN.
+/// with the etags in order; answers the video URN. The parts stream from the media URL to
+/// LinkedIn through the host (`media::Source`): the video never enters this component's memory.
 fn upload(author: &Author, media: &Media, token: &str) -> Result<String> {
-    let (bytes, _) = publish::fetch(media)?;
+    let video = media::Source::open(&media.url)?;
+    let size = video.require_size(media.size_bytes)?;
     let init: Initialized<VideoUpload> = api::send_json(
         http::Request::post(api::url("rest/videos?action=initializeUpload")).json(&json!({
             "initializeUploadRequest": {
                 "owner": author.urn(),
-                "fileSizeBytes": bytes.len(),
+                "fileSizeBytes": size,
                 "uploadCaptions": false,
                 "uploadThumbnail": false
             }
@@ -85,19 +87,16 @@ fn upload(author: &Author, media: &Media, token: &str) -> Result<String> {
     )?;
     let mut etags = Vec::new();
     for part in &init.value.upload_instructions {
-        let (first, last) = (part.first_byte as usize, part.last_byte as usize);
-        let slice = bytes.get(first..=last).ok_or_else(|| {
-            Error::platform(
+        let (first, last) = (part.first_byte, part.last_byte);
+        if first > last || last >= size {
+            return Err(Error::platform(
                 "upload-instructions",
-                format!(
-                    "LinkedIn asked for bytes {first}-{last} of a {} byte video",
-                    bytes.len()
-                ),
-            )
-        })?;
-        let response = http::Request::put(part.upload_url.clone())
-            .body(slice.to_vec(), "application/octet-stream")
-            .send()?;
+                format!("LinkedIn asked for bytes {first}-{last} of a {size} byte video"),
+            ));
+        }
+        let put = http::Request::put(part.upload_url.clone())
+            .header("content-type", "application/octet-stream");
+        let response = video.send_range(first, last - first + 1, put)?;
         if !response.is_success() {
             return Err(crate::errors::from_response(&response, &api::version()));
         }

@@ -223,13 +223,15 @@ struct RawBudget {
     per_seconds: u32,
 }
 
-/// `http = { max_request_body_mb = 64, max_response_body_mb = 16, max_timeout_ms = 60000 }`
+/// `http = { max_request_body_mb = 64, max_response_body_mb = 16, max_timeout_ms = 60000,
+/// max_transfer_mb = 4096 }`
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawHttpLimits {
     max_request_body_mb: Option<u64>,
     max_response_body_mb: Option<u64>,
     max_timeout_ms: Option<u64>,
+    max_transfer_mb: Option<u64>,
 }
 
 impl RawHttpLimits {
@@ -247,6 +249,10 @@ impl RawHttpLimits {
                 .max_timeout_ms
                 .map(std::time::Duration::from_millis)
                 .unwrap_or(base.max_timeout),
+            max_transfer: self
+                .max_transfer_mb
+                .map(|mb| mb << 20)
+                .unwrap_or(base.max_transfer),
         }
     }
 }

@@ -99,7 +99,7 @@ mod tests {
             id: "p".into(),
             display_name: "P".into(),
             version: "1".into(),
-            sdk_version: "0.1.0".into(),
+            sdk_version: "0.2.0".into(),
             auth: AuthKind::Oauth2,
             scopes: vec![],
             capabilities,
@@ -113,6 +113,7 @@ mod tests {
             rate_budget: None,
             refresh_before_expiry_secs: None,
             schedule_window: None,
+            settings: vec![],
         }
     }
 

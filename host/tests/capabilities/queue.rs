@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use postd_host::capability::queue::{JobSink, MemoryJobSink, QueueLimits, QueueState};
+use postd_host::capability::queue::{
+    ContinuationRefused, JobSink, MemoryJobSink, QueueLimits, QueueState,
+};
 use postd_host::runtime::wit::queue::{Host as _, QueueError, Task};
 
 fn task(payload: &str) -> Task {
@@ -26,24 +28,24 @@ fn limits() -> QueueLimits {
 async fn continuations_are_collected_within_the_limits() {
     let sink = Arc::new(MemoryJobSink::default());
     let mut queue = QueueState::new(Some("job-1".into()), sink, limits());
+    let ms = Duration::from_millis;
     queue
-        .enqueue(task("{\"publish_id\":\"v_pub_1\"}"), 5_000)
-        .await
+        .accept(task("{\"publish_id\":\"v_pub_1\"}"), ms(5_000))
         .unwrap()
         .unwrap();
-    assert!(matches!(
-        queue.enqueue(task("x"), 61_000).await.unwrap(),
-        Err(QueueError::DelayTooLong(60_000))
-    ));
-    assert!(matches!(
-        queue.enqueue(task(&"x".repeat(100)), 0).await.unwrap(),
-        Err(QueueError::TooLarge(64))
-    ));
-    queue.enqueue(task("second"), 0).await.unwrap().unwrap();
-    assert!(matches!(
-        queue.enqueue(task("third"), 0).await.unwrap(),
-        Err(QueueError::TooManyPending(2))
-    ));
+    assert_eq!(
+        queue.accept(task("x"), ms(61_000)).unwrap(),
+        Err(ContinuationRefused::DelayTooLong(60_000))
+    );
+    assert_eq!(
+        queue.accept(task(&"x".repeat(100)), ms(0)).unwrap(),
+        Err(ContinuationRefused::TooLarge(64))
+    );
+    queue.accept(task("second"), ms(0)).unwrap().unwrap();
+    assert_eq!(
+        queue.accept(task("third"), ms(0)).unwrap(),
+        Err(ContinuationRefused::TooMany(2))
+    );
 
     let enqueued = queue.take_enqueued();
     assert_eq!(enqueued.len(), 2);
@@ -78,10 +80,10 @@ async fn a_checkpoint_is_recorded_durably_before_the_call_goes_on() {
 async fn calls_without_a_job_cannot_continue_one() {
     let sink: Arc<dyn JobSink> = Arc::new(MemoryJobSink::default());
     let mut queue = QueueState::new(None, sink, limits());
-    assert!(matches!(
-        queue.enqueue(task("x"), 0).await.unwrap(),
-        Err(QueueError::NoJob)
-    ));
+    assert_eq!(
+        queue.accept(task("x"), Duration::ZERO).unwrap(),
+        Err(ContinuationRefused::NoJob)
+    );
     assert!(matches!(
         queue.checkpoint("p".into()).await.unwrap(),
         Err(QueueError::NoJob)

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use postd_test_artifacts::{EXAMPLE, HOSTILE, META};
+use postd_test_artifacts::{EXAMPLE, EXAMPLE_V0_1, HOSTILE, META};
 
 fn check(path: &std::path::Path) -> (bool, String) {
     check_with(path, &[])
@@ -29,6 +29,14 @@ fn check_prints_the_manifest_of_a_good_component() {
     assert!(out.contains("loadable by this host"), "{out}");
     assert!(out.contains("id:            example"), "{out}");
     assert!(out.contains("version:       0.1.0"), "{out}");
+    assert!(out.contains("sdk:           postd-sdk 0.2.0"), "{out}");
+}
+
+#[test]
+fn a_component_built_with_the_0_1_sdk_is_still_loadable() {
+    let (ok, out) = check(std::path::Path::new(EXAMPLE_V0_1));
+    assert!(ok, "{out}");
+    assert!(out.contains("loadable by this host"), "{out}");
     assert!(out.contains("sdk:           postd-sdk 0.1.0"), "{out}");
 }
 
@@ -63,7 +71,7 @@ fn a_manifest_that_does_io_is_refused_with_the_import_it_called() {
     assert!(!ok, "{out}");
     assert!(
         out.contains(
-            "error: manifest() calls `postd:connector/vault@0.1.0#app-setting`: it must not do I/O"
+            "error: manifest() calls `postd:connector/vault@0.2.0#app-setting`: it must not do I/O"
         ),
         "{out}"
     );

@@ -41,7 +41,7 @@ async fn truncated_and_foreign_components_are_refused_while_the_old_version_serv
     assert!(
         foreign
             .to_string()
-            .contains("not a postd:connector@0.1.0 component"),
+            .contains("not a postd:connector component this host serves (0.1.0 or 0.2.0)"),
         "{foreign}"
     );
 

@@ -1,6 +1,6 @@
-//! FILE_UPLOAD: one `tt-upload` continuation per chunk. Each reads its byte range of the media
-//! through the `http` import (`Range` requests of at most [`FETCH_PIECE`] bytes, so memory
-//! holds one chunk, never the file) and `PUT`s it to TikTok's upload URL with `Content-Range`.
+//! FILE_UPLOAD: one `tt-upload` continuation per chunk. Each streams its byte range from the
+//! media URL to TikTok's upload URL (`PUT` with `Content-Range`) through the host's
+//! `media::Source`: the chunk never enters this component's memory, whatever its size.
 //!
 //! Resuming: the publish id is the job's recovery point from the moment init answered, and the
 //! upload URL sits in the vault. A continuation that runs again (its earlier run failed, or its
@@ -18,9 +18,6 @@ use crate::api;
 
 /// The continuation kind.
 pub const TASK: &str = "tt-upload";
-
-/// The most bytes read from the media server in one request (under the host's answer cap).
-pub const FETCH_PIECE: u64 = 8 * 1024 * 1024;
 
 /// The chunk size used unless the `chunk-size-mb` setting says otherwise.
 pub const DEFAULT_CHUNK_MB: u64 = 10;
@@ -70,96 +67,9 @@ pub fn url_secret(publish_id: &str) -> String {
     format!("upload-url:{}", &hex::encode(digest)[..24])
 }
 
-/// `bytes first-last/total` of a `Content-Range` answer header, parsed.
-fn content_range(value: &str) -> Option<(u64, u64, u64)> {
-    let rest = value.trim().strip_prefix("bytes ")?;
-    let (range, total) = rest.split_once('/')?;
-    let (first, last) = range.split_once('-')?;
-    Some((
-        first.trim().parse().ok()?,
-        last.trim().parse().ok()?,
-        total.trim().parse().ok()?,
-    ))
-}
-
-fn media_error(url: &str, response: &http::Response) -> Error {
-    match response.status {
-        404 | 410 => Error::invalid_input(format!(
-            "the video at {url} is gone (HTTP {})",
-            response.status
-        )),
-        401 | 403 => Error::invalid_input(format!(
-            "the video at {url} is not readable (HTTP {})",
-            response.status
-        )),
-        status => match Error::from_status(status, &response.headers, http::now_unix()) {
-            Error::AuthExpired(_) | Error::PermissionMissing(_) => Error::invalid_input(format!(
-                "the video at {url} is not readable (HTTP {status})"
-            )),
-            other => other,
-        },
-    }
-}
-
-/// The video's size: from the post when given, else from a one-byte `Range` request.
+/// The video's size: the media server's word, else the post's.
 pub fn probe_size(media: &Media) -> Result<u64> {
-    if let Some(size) = media.size_bytes.filter(|s| *s > 0) {
-        return Ok(size);
-    }
-    let response = http::Request::get(&media.url)
-        .header("range", "bytes=0-0")
-        .send()?;
-    match response.status {
-        206 => response
-            .header("content-range")
-            .and_then(content_range)
-            .map(|(_, _, total)| total)
-            .ok_or_else(|| {
-                Error::invalid_input(format!(
-                    "the media server answered a range request for {} without Content-Range",
-                    media.url
-                ))
-            }),
-        200 => Ok(response.body.len() as u64),
-        _ => Err(media_error(&media.url, &response)),
-    }
-}
-
-/// Reads bytes `first..=last` of the media, in pieces of at most [`FETCH_PIECE`].
-pub fn fetch_range(url: &str, first: u64, last: u64, video_size: u64) -> Result<Vec<u8>> {
-    let mut bytes = Vec::with_capacity((last - first + 1) as usize);
-    let mut at = first;
-    while at <= last {
-        let end = (at + FETCH_PIECE - 1).min(last);
-        let response = http::Request::get(url)
-            .header("range", format!("bytes={at}-{end}"))
-            .send()?;
-        match response.status {
-            206 => {
-                let announced = response.header("content-range").and_then(content_range);
-                if announced.is_some_and(|(a, b, total)| a != at || b != end || total != video_size)
-                    || response.body.len() as u64 != end - at + 1
-                {
-                    return Err(Error::invalid_input(format!(
-                        "the media at {url} changed during the upload (asked for bytes {at}-{end}/{video_size})"
-                    )));
-                }
-                bytes.extend_from_slice(&response.body);
-            }
-            // A server without range support: acceptable only when the whole file is the chunk.
-            200 if at == 0 && end + 1 == video_size && response.body.len() as u64 == video_size => {
-                bytes.extend_from_slice(&response.body);
-            }
-            200 => {
-                return Err(Error::invalid_input(format!(
-                    "the media server of {url} ignores Range requests; videos over one chunk need them"
-                )));
-            }
-            _ => return Err(media_error(url, &response)),
-        }
-        at = end + 1;
-    }
-    Ok(bytes)
+    media::Source::open(&media.url)?.require_size(media.size_bytes.filter(|s| *s > 0))
 }
 
 /// The continuation that sends chunk `upload.next`.
@@ -227,14 +137,22 @@ fn send_chunk(mut upload: Upload) -> Result<PublishOutcome> {
         )
     })?;
     let (first, last) = upload.plan().range(upload.next);
-    let bytes = fetch_range(&upload.media_url, first, last, upload.video_size)?;
-    let response = http::Request::put(&upload_url)
+    let video = media::Source::open(&upload.media_url)?;
+    if video.size().is_some_and(|size| size != upload.video_size) {
+        return Err(Error::invalid_input(format!(
+            "the media at {} changed during the upload ({} bytes, was {})",
+            upload.media_url,
+            video.size().unwrap_or_default(),
+            upload.video_size
+        )));
+    }
+    let put = http::Request::put(&upload_url)
         .header(
             "content-range",
             format!("bytes {first}-{last}/{}", upload.video_size),
         )
-        .body(bytes, &upload.content_type)
-        .send()?;
+        .header("content-type", &upload.content_type);
+    let response = video.send_range(first, last - first + 1, put)?;
     match response.status {
         206 if upload.next + 1 < upload.total => {
             upload.next += 1;
@@ -268,16 +186,6 @@ fn send_chunk(mut upload: Upload) -> Result<PublishOutcome> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn content_ranges_parse() {
-        assert_eq!(
-            content_range("bytes 0-0/17825792"),
-            Some((0, 0, 17_825_792))
-        );
-        assert_eq!(content_range("bytes */100"), None);
-        assert_eq!(content_range("items 0-1/2"), None);
-    }
 
     #[test]
     fn upload_secrets_are_valid_vault_names_per_publish() {

@@ -64,7 +64,7 @@ impl HttpState {
 
 /// Why a transfer ended without an answer: the request's own failure (the guest's to handle),
 /// or the call's host memory spent while the answer was read (the call ends).
-enum Failure {
+pub(super) enum Failure {
     Http(HttpError),
     Memory(MemoryExceeded),
 }
@@ -82,13 +82,37 @@ pub const IN_CALL_RATE_WAIT: Duration = Duration::from_secs(1);
 impl HttpState {
     /// Checks, rate-limits and sends one request.
     async fn transfer(&mut self, request: Request) -> Result<Response, Failure> {
-        let url = self.policy.check(&request.url).map_err(|denied| {
+        let (url, timeout) = self.admit(&request.url, request.timeout_ms).await?;
+        let mut builder = self.builder(request.method, url, timeout, &request.headers)?;
+        if !request.body.is_empty() {
+            builder = builder.body(request.body);
+        }
+        let started = Instant::now();
+        let answer = builder.send().await.map_err(transport_error)?;
+        let answer = self.read_answer(answer).await?;
+        tracing::debug!(
+            plugin = %self.plugin,
+            status = answer.status,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "egress request"
+        );
+        Ok(answer)
+    }
+
+    /// Admits one request to `url`: the egress policy, then the rate buckets (a short wait for
+    /// room is spent here, in the call, rather than failing it), then its timeout within the
+    /// call's deadline.
+    pub(super) async fn admit(
+        &mut self,
+        url: &str,
+        timeout_ms: Option<u32>,
+    ) -> Result<(reqwest::Url, Duration), HttpError> {
+        let url = self.policy.check(url).map_err(|denied| {
             tracing::warn!(plugin = %self.plugin, reason = %denied, "egress refused");
             HttpError::Denied(denied.0)
         })?;
         crate::telemetry::record_origin(&tracing::Span::current(), &url);
         // Every bucket at once, or none: a request refused by one uses no place in the others.
-        // A short wait for room is spent here, in the call, rather than failing it.
         if let Some(gate) = &mut self.rate
             && !std::mem::take(&mut gate.prepaid)
         {
@@ -101,23 +125,32 @@ impl HttpState {
                     let bucket = &gate.buckets[refusal.bucket].0;
                     let wait_ms = refusal.wait.as_millis().max(1) as u64;
                     tracing::info!(plugin = %self.plugin, bucket, wait_ms, "rate budget spent; request not sent");
-                    return Err(HttpError::RateLimited(wait_ms).into());
+                    return Err(HttpError::RateLimited(wait_ms));
                 }
             }
         }
         let remaining = self.deadline.saturating_duration_since(Instant::now());
-        let asked = request
-            .timeout_ms
-            .map(|ms| Duration::from_millis(ms.into()));
+        let asked = timeout_ms.map(|ms| Duration::from_millis(ms.into()));
         let timeout = asked
             .unwrap_or(self.limits.max_timeout)
             .min(self.limits.max_timeout)
             .min(remaining);
         if timeout.is_zero() {
-            return Err(HttpError::Timeout.into());
+            return Err(HttpError::Timeout);
         }
+        Ok((url, timeout))
+    }
 
-        let method = match request.method {
+    /// A request to an admitted `url` with the connector's `headers` (less those the host
+    /// sets itself).
+    pub(super) fn builder(
+        &self,
+        method: Method,
+        url: reqwest::Url,
+        timeout: Duration,
+        headers: &[(String, String)],
+    ) -> Result<reqwest::RequestBuilder, HttpError> {
+        let method = match method {
             Method::Get => reqwest::Method::GET,
             Method::Head => reqwest::Method::HEAD,
             Method::Post => reqwest::Method::POST,
@@ -126,7 +159,7 @@ impl HttpState {
             Method::Delete => reqwest::Method::DELETE,
         };
         let mut builder = self.client.request(method, url).timeout(timeout);
-        for (name, value) in &request.headers {
+        for (name, value) in headers {
             let lower = name.to_ascii_lowercase();
             if matches!(
                 lower.as_str(),
@@ -141,12 +174,15 @@ impl HttpState {
             })?;
             builder = builder.header(name, value);
         }
-        if !request.body.is_empty() {
-            builder = builder.body(request.body);
-        }
+        Ok(builder)
+    }
 
-        let started = Instant::now();
-        let mut answer = builder.send().await.map_err(transport_error)?;
+    /// Reads an answer whole, within the response cap, charging its body to the call's host
+    /// memory as it grows.
+    pub(super) async fn read_answer(
+        &mut self,
+        mut answer: reqwest::Response,
+    ) -> Result<Response, Failure> {
         let status = answer.status().as_u16();
         let headers = answer
             .headers()
@@ -173,12 +209,6 @@ impl HttpState {
                 .map_err(Failure::Memory)?;
             body.extend_from_slice(&chunk);
         }
-        tracing::debug!(
-            plugin = %self.plugin,
-            status,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "egress request"
-        );
         Ok(Response {
             status,
             headers,
@@ -210,7 +240,7 @@ fn error_word(error: &HttpError) -> &'static str {
     }
 }
 
-fn transport_error(error: reqwest::Error) -> HttpError {
+pub(super) fn transport_error(error: reqwest::Error) -> HttpError {
     if let Some(forbidden) = super::forbidden_in(&error) {
         return HttpError::Denied(forbidden.to_string());
     }

@@ -5,6 +5,7 @@
 
 mod address;
 mod host;
+mod media;
 mod metrics;
 mod policy;
 mod rate;
@@ -19,6 +20,7 @@ use super::memory::CallMemory;
 pub use address::{
     Cidr, ForbiddenAddress, GuardedResolver, Reason, check_address, forbidden_in, forbidden_reason,
 };
+pub use media::MediaSource;
 pub use metrics::{EgressMetrics, EgressStats, LATENCY_BUCKETS};
 pub use policy::{Denied, EgressPolicy, HostPattern, UrlRefusal, screen_url};
 pub use rate::{Budget, LocalRateLimiter, RateLimiter, Refusal};
@@ -34,16 +36,22 @@ pub struct HttpLimits {
     pub max_response_body: u64,
     /// Longest timeout a connector may ask for.
     pub max_timeout: Duration,
+    /// Largest range one `media` transfer streams from a media file to an upload, in bytes
+    /// (it never enters guest or host memory whole).
+    pub max_transfer: u64,
 }
 
 impl Default for HttpLimits {
     /// 64 MiB request bodies fit one TikTok video chunk (5-64 MB); 16 MiB answers fit any
-    /// platform's JSON; 60 s is the longest a platform answer is worth waiting for.
+    /// platform's JSON; 60 s is the longest a platform answer is worth waiting for; 4 GiB
+    /// transfers fit the largest video any supported platform takes in one request (TikTok's
+    /// 4 GB).
     fn default() -> Self {
         HttpLimits {
             max_request_body: 64 << 20,
             max_response_body: 16 << 20,
             max_timeout: Duration::from_secs(60),
+            max_transfer: 4 << 30,
         }
     }
 }
@@ -90,6 +98,7 @@ pub struct HttpState {
     limits: HttpLimits,
     deadline: Instant,
     memory: CallMemory,
+    sources: wasmtime::component::ResourceTable,
 }
 
 impl HttpState {
@@ -110,6 +119,7 @@ impl HttpState {
             rate: None,
             metrics: None,
             memory: CallMemory::unlimited(),
+            sources: wasmtime::component::ResourceTable::new(),
         }
     }
 

@@ -73,11 +73,13 @@ impl std::fmt::Display for ContractVersion {
     }
 }
 
-/// Defines every version's capability imports (`http`, `vault`, `queue`, `log`) in `linker`.
+/// Defines every version's capability imports (`http`, `vault`, `queue`, `log`, and 0.2's
+/// `media`) in `linker`.
 pub(crate) fn add_capabilities(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
     http::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut CallState| &mut s.http)?;
     vault::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut CallState| &mut s.vault)?;
     queue::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut CallState| &mut s.queue)?;
+    media::add_to_linker::<_, HasSelf<_>>(linker, |s: &mut CallState| &mut s.http)?;
     since_v0_1_0::add_capabilities(linker)?;
     add_logging(linker)
 }

@@ -16,7 +16,12 @@ mod generated {
             "postd:connector/vault.delete": async | trappable,
             "postd:connector/vault.app-secret": trappable,
             "postd:connector/queue.checkpoint": async | trappable,
+            "postd:connector/media.[static]source.open": async | trappable,
+            "postd:connector/media.[method]source.send-range": async | trappable,
+            "postd:connector/media.[method]source.size": trappable,
+            "postd:connector/media.[method]source.mime-type": trappable,
         },
+        with: { "postd:connector/media.source": crate::capability::http::MediaSource },
         exports: { default: async },
     });
 }
@@ -25,7 +30,7 @@ mod generated {
 pub use generated::{ConnectorPlugin, ConnectorPluginPre};
 
 /// The imported interfaces, each with the `Host` trait a capability implements.
-pub use generated::postd::connector::{http, log, queue, types, vault};
+pub use generated::postd::connector::{http, log, media, queue, types, vault};
 
 /// The exported `connector` interface and its types.
 pub use generated::exports::postd::connector::connector;
