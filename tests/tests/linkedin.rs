@@ -43,7 +43,7 @@ fn org() -> String {
 const PART: usize = 4 * 1024 * 1024;
 
 /// Serves media for posts to fetch: `/image.jpg`, `/video.mp4` (two parts), `/fail.mp4`
-/// (bytes the sandbox fails in processing); anything else is 404.
+/// (bytes the sandbox fails in processing), `/big-<bytes>.mp4`; anything else is 404.
 async fn media_server() -> String {
     use axum::routing::get;
     async fn serve(
@@ -60,6 +60,15 @@ async fn media_server() -> String {
                 bytes.resize(1024 * 1024, 0);
                 (axum::http::StatusCode::OK, bytes)
             }
+            // `big-<bytes>.mp4`: a video of that many bytes.
+            big if big.starts_with("big-") => match big
+                .strip_prefix("big-")
+                .and_then(|n| n.strip_suffix(".mp4"))
+                .and_then(|n| n.parse::<usize>().ok())
+            {
+                Some(size) => (axum::http::StatusCode::OK, vec![9u8; size]),
+                None => (axum::http::StatusCode::NOT_FOUND, vec![]),
+            },
             _ => (axum::http::StatusCode::NOT_FOUND, vec![]),
         }
     }
@@ -78,6 +87,24 @@ struct Li {
 
 async fn env() -> Li {
     env_with(SandboxConfig::default(), None).await
+}
+
+/// [`env`] with the plugin's memory limited to `memory_bytes`.
+async fn env_with_memory(memory_bytes: usize) -> Li {
+    let media = media_server().await;
+    let allowed = media.clone();
+    let env = Env::start_with(
+        "linkedin",
+        postd_test_artifacts::LINKEDIN,
+        SandboxConfig::default(),
+        settings,
+        move |entry| {
+            entry.allowed_hosts.push(allowed);
+            entry.limits.memory_bytes = memory_bytes;
+        },
+    )
+    .await;
+    Li { env, media }
 }
 
 /// `version` pins the `linkedin-version` setting.
@@ -203,7 +230,7 @@ fn published(outcome: PublishOutcome) -> Published {
 
 fn in_progress(outcome: PublishOutcome) -> String {
     match outcome {
-        PublishOutcome::InProgress(why) => why,
+        PublishOutcome::InProgress(progress) => progress.waiting_for,
         other => panic!("expected in-progress, got {other:?}"),
     }
 }

@@ -178,7 +178,7 @@ fn published(outcome: PublishOutcome) -> Published {
 
 fn in_progress(outcome: PublishOutcome) -> String {
     match outcome {
-        PublishOutcome::InProgress(why) => why,
+        PublishOutcome::InProgress(progress) => progress.waiting_for,
         other => panic!("expected in-progress, got {other:?}"),
     }
 }

@@ -288,6 +288,45 @@ async fn a_video_is_uploaded_in_parts_finalized_with_its_etags_and_polled_as_con
 }
 
 #[tokio::test]
+async fn a_video_larger_than_the_plugins_memory_streams_through_the_host() {
+    // 41 MiB of video against 32 MiB of instance memory: eleven 4 MiB parts (the last 1 MiB),
+    // each streamed by the host from the media server to LinkedIn's upload URL.
+    let li = env_with_memory(32 << 20).await;
+    let env = &li.env;
+    connect(env, &[]).await.unwrap();
+    let since = env.last_request_id();
+    let size = 41 << 20;
+    let mut video = post(&org(), "Longer than memory", &[]);
+    video.media = vec![media(
+        MediaKind::Video,
+        format!("{}/big-{size}.mp4", li.media),
+    )];
+    let served = publish(env, video, job("job-big-video", 1, None)).await;
+    assert!(
+        served
+            .recovery_point
+            .as_deref()
+            .is_some_and(|p| p.starts_with("li-video:")),
+        "{:?}",
+        served.answer
+    );
+    in_progress(reply!(served, Publish).unwrap());
+    let log = env.requests_since(since, PREFIX);
+    let parts: Vec<usize> = log
+        .iter()
+        .filter(|r| r.method == "PUT")
+        .map(|r| r.body_len)
+        .collect();
+    let mut expected = vec![PART; 10];
+    expected.push(1 << 20);
+    assert_eq!(parts, expected, "every part whole, in order");
+    let finalize = log.last().unwrap();
+    assert_eq!(finalize.query.as_deref(), Some("action=finalizeUpload"));
+    let etags = &body(finalize)["finalizeUploadRequest"]["uploadedPartIds"];
+    assert_eq!(etags.as_array().map(Vec::len), Some(11));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_video_linkedin_cannot_process_fails_with_the_reason() {
     let li = env().await;
     let env = &li.env;

@@ -187,14 +187,17 @@ impl HttpState {
             .send()
             .await
             .map_err(|e| refused(TransferError::Source(transport_error(e))))?;
-        let whole_file =
-            read.status().as_u16() == 200 && offset == 0 && read.content_length() == Some(length);
+        // A server that ignores `Range` answers the whole file: the bytes before the range are
+        // read and dropped (slower for late parts, still one buffer at a time).
+        let whole_file = read.status().as_u16() == 200
+            && read.content_length().is_none_or(|len| len >= offset + length);
         let ranged = read.status().as_u16() == 206
             && header(&read, CONTENT_RANGE.as_str())
                 .is_some_and(|v| v.starts_with(&format!("bytes {offset}-{last}/")));
         if !ranged && !whole_file {
             return Err(refused(TransferError::SourceStatus(read.status().as_u16())));
         }
+        let skip = if ranged { 0 } else { offset };
 
         let (checked, timeout) = self
             .admit(&upload.url, upload.timeout_ms)
@@ -202,16 +205,25 @@ impl HttpState {
             .map_err(|e| refused(TransferError::Upload(e)))?;
         let sent = Arc::new(AtomicU64::new(0));
         let counter = sent.clone();
-        let mut left = length;
-        let body = read.bytes_stream().map(move |chunk| {
-            let mut chunk = chunk?;
-            if chunk.len() as u64 > left {
-                chunk.truncate(left as usize);
-            }
-            left -= chunk.len() as u64;
-            counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
-            Ok::<_, reqwest::Error>(chunk)
-        });
+        // Ends once the range is sent, so a whole-file answer is not read past it.
+        let body = read
+            .bytes_stream()
+            .scan((skip, length), move |(skip, left), chunk| {
+                let chunk = match chunk {
+                    Err(error) => Some(Err(error)),
+                    Ok(_) if *left == 0 => None,
+                    Ok(mut chunk) => {
+                        let skipped = (*skip).min(chunk.len() as u64);
+                        *skip -= skipped;
+                        let _ = chunk.split_to(skipped as usize);
+                        chunk.truncate((*left).min(chunk.len() as u64) as usize);
+                        *left -= chunk.len() as u64;
+                        counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                        Some(Ok::<_, reqwest::Error>(chunk))
+                    }
+                };
+                std::future::ready(chunk)
+            });
         let answer = self
             .builder(upload.method, checked, timeout, &upload.headers)
             .map_err(|e| refused(TransferError::Upload(e)))?
