@@ -2,6 +2,7 @@
 
 mod http;
 mod kms;
+mod media;
 mod queue;
 mod rate;
 mod rotate_cli;

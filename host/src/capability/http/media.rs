@@ -163,6 +163,10 @@ impl HttpState {
                 "the upload's body must be empty: the host sends the range as its body".into(),
             )));
         }
+        // Refused before the media file is read (`admit` checks it again, with the budget).
+        if let Err(denied) = self.policy.check(&upload.url) {
+            return Err(TransferError::Upload(HttpError::Denied(denied.0)));
+        }
         Ok(())
     }
 
@@ -190,7 +194,9 @@ impl HttpState {
         // A server that ignores `Range` answers the whole file: the bytes before the range are
         // read and dropped (slower for late parts, still one buffer at a time).
         let whole_file = read.status().as_u16() == 200
-            && read.content_length().is_none_or(|len| len >= offset + length);
+            && read
+                .content_length()
+                .is_none_or(|len| len >= offset + length);
         let ranged = read.status().as_u16() == 206
             && header(&read, CONTENT_RANGE.as_str())
                 .is_some_and(|v| v.starts_with(&format!("bytes {offset}-{last}/")));
