@@ -36,21 +36,17 @@ impl Manifest {
         self.declare(name, true, required, description)
     }
 
-    /// Declares what `app` reads: its client id and secret (required) and the base-URL settings
-    /// of its endpoints (optional; they default to the platform).
+    /// Declares what `app` reads: its client id and secret (required when connections
+    /// authenticate by OAuth, optional beside API keys) and the base-URL settings of its
+    /// endpoints (optional; they default to the platform). Declare the manifest's auth first.
     pub fn with_oauth(self, app: &oauth::App) -> Self {
         let platform = app.platform;
+        let required = self.auth == AuthKind::Oauth2;
+        let client_id = format!("the {platform} app's client id (a setting or a secret)");
+        let secret = format!("the {platform} app's client secret");
         let mut manifest = self
-            .with_secret(
-                app.client_id_setting,
-                true,
-                &format!("the {platform} app's client id"),
-            )
-            .with_secret(
-                "client-secret",
-                true,
-                &format!("the {platform} app's client secret"),
-            );
+            .with_secret(app.client_id_setting, required, &client_id)
+            .with_secret("client-secret", required, &secret);
         for endpoint in [app.authorize, app.token] {
             manifest = manifest.with_setting(
                 endpoint.setting,

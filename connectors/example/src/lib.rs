@@ -49,6 +49,7 @@ impl Connector for Example {
             ..ContentLimits::none()
         })
         .with_rate_budget(10, 1)
+        .with_setting("base-url", false, "the example API's origin")
     }
 
     fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {

@@ -121,6 +121,32 @@ impl Connector for Gbp {
         // The design seed's 100 calls per 60 s per token.
         .with_rate_budget(100, 60)
         .with_refresh_before_expiry(REFRESH_BEFORE_EXPIRY_SECS)
+        .with_oauth(&auth::OAUTH)
+        .with_setting(
+            "accounts-base-url",
+            false,
+            "Account Management API base URL",
+        )
+        .with_setting(
+            "information-base-url",
+            false,
+            "Business Information API base URL",
+        )
+        .with_setting(
+            "posts-base-url",
+            false,
+            "My Business v4 (local posts) base URL",
+        )
+        .with_setting(
+            "performance-base-url",
+            false,
+            "Business Profile Performance API base URL",
+        )
+        .with_setting(
+            "locations-page-size",
+            false,
+            "locations read per page (default 100)",
+        )
     }
 
     fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {

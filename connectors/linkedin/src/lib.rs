@@ -170,6 +170,17 @@ impl Connector for LinkedIn {
         // The design seed's 300 calls per 60 s per token.
         .with_rate_budget(300, 60)
         .with_refresh_before_expiry(REFRESH_BEFORE_EXPIRY_SECS)
+        .with_oauth(&auth::OAUTH)
+        .with_setting(
+            "api-base-url",
+            false,
+            "REST API base URL (default https://api.linkedin.com)",
+        )
+        .with_setting(
+            "linkedin-version",
+            false,
+            "the `LinkedIn-Version` header, YYYYMM",
+        )
     }
 
     fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {

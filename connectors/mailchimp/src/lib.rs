@@ -130,6 +130,32 @@ impl Connector for Mailchimp {
         // "10 simultaneous connections per user" and the design seed's 10 requests per second.
         .with_rate_budget(10, 1)
         .with_schedule_window(0, MAX_SCHEDULE_LEAD_SECS)
+        .with_oauth(&auth::OAUTH)
+        .with_setting(
+            "api-base-url",
+            false,
+            "Marketing API base URL; `{dc}` is the account's data center",
+        )
+        .with_setting(
+            "from-name",
+            false,
+            "campaign sender name when the post names none",
+        )
+        .with_setting(
+            "reply-to",
+            false,
+            "campaign reply-to address when the post names none",
+        )
+        .with_setting(
+            "webhook-url",
+            false,
+            "this host's public webhook URL, registered per audience",
+        )
+        .with_secret(
+            webhooks::WEBHOOK_KEY,
+            false,
+            "the secret path segment of registered webhooks",
+        )
     }
 
     fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {

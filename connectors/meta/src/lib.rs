@@ -158,6 +158,22 @@ impl Connector for Meta {
         .with_rate_budget(3_500, 3_600)
         .with_refresh_before_expiry(REFRESH_BEFORE_EXPIRY_SECS)
         .with_schedule_window(MIN_SCHEDULE_LEAD_SECS, MAX_SCHEDULE_LEAD_SECS)
+        .with_setting(
+            "graph-base-url",
+            false,
+            "Graph API base URL (default https://graph.facebook.com)",
+        )
+        .with_oauth(&oauth::OAUTH)
+        .with_setting(
+            "graph-version",
+            false,
+            "the Graph API version (default: the newest this connector knows)",
+        )
+        .with_secret(
+            "webhook-verify-token",
+            false,
+            "the token Meta's webhook subscription challenge must echo",
+        )
     }
 
     fn authorize_url(request: AuthorizeRequest) -> Result<String> {

@@ -19,7 +19,7 @@ const INSTAGRAM_SCOPES: &[&str] = &["instagram_basic", "instagram_content_publis
 /// Facebook Login as an OAuth app: comma-separated scopes. Its token endpoint is a GET on the
 /// versioned Graph API ([`token_request`]) and its dialog is versioned too, so only the consent
 /// URL and the credentials come from the SDK's flow.
-const OAUTH: oauth::App = oauth::App::new(
+pub const OAUTH: oauth::App = oauth::App::new(
     "Meta",
     oauth::Endpoint::new("dialog-url", DEFAULT_DIALOG_URL, ""),
     oauth::Endpoint::new(

@@ -124,6 +124,27 @@ impl Connector for TikTok {
         // (init 6, status 30, creator info 20) are answered as rate-limited when hit.
         .with_rate_budget(60, 60)
         .with_refresh_before_expiry(REFRESH_BEFORE_EXPIRY_SECS)
+        .with_setting(
+            "api-base-url",
+            false,
+            "Content Posting and OAuth token API base URL (default https://open.tiktokapis.com)",
+        )
+        .with_oauth(&auth::OAUTH)
+        .with_setting(
+            "chunk-size-mb",
+            false,
+            "video upload chunk size in MiB (5-64, default 10)",
+        )
+        .with_setting(
+            "verified-url-prefixes",
+            false,
+            "media URL prefixes TikTok pulls from itself (PULL_FROM_URL), comma-separated",
+        )
+        .with_setting(
+            "public-id-wait-secs",
+            false,
+            "how long to wait for a public post id after publishing",
+        )
     }
 
     fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {

@@ -189,6 +189,13 @@ pub(crate) fn explain_load(problem: &LoadProblem) -> Finding {
             "depend on postd-sdk {SDK_COMPATIBILITY} (this host serves postd:connector@{})",
             SERVED_CONTRACTS.join(", @")
         )),
+        LoadProblem::UnknownSetting { .. } => Some(
+            "correct the name's spelling, or remove it from the entry's `settings` or `secrets`"
+                .into(),
+        ),
+        LoadProblem::MissingSetting { name, .. } => Some(format!(
+            "add `{name}` to the entry's `secrets` (or `settings`)"
+        )),
         LoadProblem::BadManifest(_) => Some(
             "ids are 1-64 characters of a-z, 0-9 and '-'; versions are semver \
              (`env!(\"CARGO_PKG_VERSION\")`)"

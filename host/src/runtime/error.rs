@@ -188,6 +188,22 @@ pub enum LoadProblem {
         /// What this host supports.
         supported: String,
     },
+    /// The plugin entry names a setting or secret the connector does not declare.
+    #[error("its entry sets `{name}`, which the connector does not read (it reads: {known})")]
+    UnknownSetting {
+        /// The name in the entry.
+        name: String,
+        /// The names the manifest declares, comma-separated.
+        known: String,
+    },
+    /// The plugin entry lacks a setting or secret the connector requires.
+    #[error("its entry lacks `{name}` ({description}), which the connector requires")]
+    MissingSetting {
+        /// The declared name.
+        name: String,
+        /// What the manifest says it is for.
+        description: String,
+    },
     /// The manifest is malformed (empty id, version not semver, ...).
     #[error("its manifest is invalid: {0}")]
     BadManifest(String),

@@ -38,6 +38,36 @@ fn semver_like(version: &str) -> bool {
             .all(|p| !p.is_empty() && p.parse::<u64>().is_ok())
 }
 
+/// Checks the entry's settings and secrets against what the manifest declares (contract 0.2
+/// on): a name the connector does not read is refused with the names it does, so a misspelt
+/// key is an error at load rather than a silent default; so is a missing required one.
+fn check_declared(entry: &PluginEntry, manifest: &PluginManifest) -> Result<(), LoadProblem> {
+    let declared = |name: &str| manifest.settings.iter().any(|s| s.name == name);
+    let given = entry.settings.keys().chain(entry.secrets.keys());
+    if let Some(unknown) = given.clone().find(|name| !declared(name)) {
+        let known: Vec<&str> = manifest.settings.iter().map(|s| s.name.as_str()).collect();
+        return Err(LoadProblem::UnknownSetting {
+            name: unknown.clone(),
+            known: if known.is_empty() {
+                "none".into()
+            } else {
+                known.join(", ")
+            },
+        });
+    }
+    let missing = manifest
+        .settings
+        .iter()
+        .find(|spec| spec.required && !given.clone().any(|name| *name == spec.name));
+    match missing {
+        Some(spec) => Err(LoadProblem::MissingSetting {
+            name: spec.name.clone(),
+            description: spec.description.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// The tenant name under which the host's own validation calls are recorded.
 pub const HOST_TENANT: &str = crate::store::HOST_TENANT;
 
@@ -50,6 +80,12 @@ impl Runtime {
         source: PathBuf,
     ) -> Result<Arc<LoadedPlugin>, LoadError> {
         let plugin = self.validate(config, bytes, source.clone()).await?;
+        if plugin.pre.version() != ContractVersion::V0_1 {
+            check_declared(&config.entry, &plugin.manifest).map_err(|problem| LoadError {
+                path: source.clone(),
+                problem,
+            })?;
+        }
         if plugin.manifest.id != config.entry.component {
             return Err(LoadError {
                 path: source,
