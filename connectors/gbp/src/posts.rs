@@ -28,7 +28,7 @@ pub const STATE_TASK: &str = "gbp-post-state";
 /// Longest summary.
 pub const MAX_SUMMARY_CHARS: u32 = 1_500;
 
-const POST_POINT: &str = "gbp-post:";
+const POST: queue::PointKind = queue::PointKind::new("gbp-post:");
 const TOPICS: &[&str] = &["STANDARD", "EVENT", "OFFER", "ALERT"];
 const ACTIONS: &[&str] = &["BOOK", "ORDER", "SHOP", "LEARN_MORE", "SIGN_UP", "CALL"];
 /// Wait between state checks.
@@ -229,11 +229,7 @@ struct StateTask {
 pub fn publish(post: Post, job: JobContext) -> Result<PublishOutcome> {
     let (account, location) = locations::parse(&post.account_id)?;
     let token = oauth::tokens::access_token()?;
-    if let Some(name) = job
-        .recovery_point
-        .as_deref()
-        .and_then(|p| p.strip_prefix(POST_POINT))
-    {
+    if let Some(name) = POST.of(&job) {
         return follow(name, 0, &token);
     }
     if let Some(name) = post.option("edit-post") {
@@ -249,7 +245,7 @@ pub fn publish(post: Post, job: JobContext) -> Result<PublishOutcome> {
         && let Some(found) = recover::earlier_post(&parent, &body, &attempt, &token)?
     {
         let found: LocalPost = serde_json::from_value(found)?;
-        queue::checkpoint(&format!("{POST_POINT}{}", found.name))?;
+        POST.checkpoint(&found.name)?;
         log::info(
             "local post made by an earlier attempt adopted",
             &[("post", &found.name)],
@@ -258,7 +254,7 @@ pub fn publish(post: Post, job: JobContext) -> Result<PublishOutcome> {
     }
     CreateAttempt::record(reconcile::job_marker(&job))?;
     let created: LocalPost = api::send_json(http::Request::post(parent).json(&body)?, &token)?;
-    queue::checkpoint(&format!("{POST_POINT}{}", created.name))?;
+    POST.checkpoint(&created.name)?;
     log::info("local post created", &[("post", &created.name)]);
     outcome(created, 0)
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::accounts::{self, Author};
-use crate::recovery::{self, POST_POINT, Point};
+use crate::recovery::{self, POST, Point};
 use crate::{api, errors, video};
 
 pub use crate::video::{VIDEO_TASK, handle_video_task};
@@ -190,7 +190,7 @@ pub fn create(
                 "LinkedIn created the post but sent no x-restli-id header",
             )
         })?;
-    queue::checkpoint(&format!("{POST_POINT}{urn}"))?;
+    POST.checkpoint(&urn)?;
     log::info("post created", &[("post", &urn)]);
     Ok(urn)
 }

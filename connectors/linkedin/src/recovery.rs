@@ -32,9 +32,9 @@ use serde_json::Value;
 use crate::api;
 
 /// Recovery point once the post exists: `li-post:<urn>`.
-pub const POST_POINT: &str = "li-post:";
+pub const POST: queue::PointKind = queue::PointKind::new("li-post:");
 /// Recovery point once a video is uploaded and finalized: `li-video:<urn>`.
-pub const VIDEO_POINT: &str = "li-video:";
+pub const VIDEO: queue::PointKind = queue::PointKind::new("li-video:");
 /// Recovery point after LinkedIn answered a create with a refusal (a 4xx, or the host refused to
 /// send it): nothing was made and nothing is pending.
 pub const NOT_CREATED: &str = "li-not-created";
@@ -66,10 +66,10 @@ impl Point {
         let Some(point) = point else {
             return Point::Start;
         };
-        if let Some(urn) = point.strip_prefix(POST_POINT) {
+        if let Some(urn) = POST.id_in(point) {
             return Point::Post(urn.to_string());
         }
-        if let Some(urn) = point.strip_prefix(VIDEO_POINT) {
+        if let Some(urn) = VIDEO.id_in(point) {
             return Point::Video(urn.to_string());
         }
         match CreateAttempt::parse(point) {
@@ -80,7 +80,7 @@ impl Point {
 
     /// The recovery point to record for a video that is ready, or for nothing pending.
     pub fn settled(video: Option<&str>) -> String {
-        video.map_or_else(|| NOT_CREATED.to_string(), |v| format!("{VIDEO_POINT}{v}"))
+        video.map_or_else(|| NOT_CREATED.to_string(), |v| VIDEO.point(v))
     }
 }
 
@@ -199,7 +199,7 @@ pub fn adopt(
         );
         return Ok(None);
     };
-    queue::checkpoint(&format!("{POST_POINT}{}", found.id))?;
+    POST.checkpoint(&found.id)?;
     log::info(
         "the earlier attempt made the post; reporting it",
         &[("post", &found.id)],

@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::accounts::Author;
 use crate::api;
 use crate::publish::{self, Initialized, escape_commentary, published};
-use crate::recovery::{self, Point, VIDEO_POINT};
+use crate::recovery::{self, Point, VIDEO};
 
 /// Continuation that follows a video's processing and then creates the post.
 pub const VIDEO_TASK: &str = "li-video-status";
@@ -35,7 +35,7 @@ pub fn publish(
         Some(urn) => urn,
         None => {
             let urn = upload(author, media, token)?;
-            queue::checkpoint(&format!("{VIDEO_POINT}{urn}"))?;
+            VIDEO.checkpoint(&urn)?;
             urn
         }
     };

@@ -30,8 +30,8 @@ const MAX_POLLS: u32 = 120;
 /// Longest single wait the host accepts is a day; longer waits are chained.
 const MAX_WAIT_MS: u64 = 23 * 3_600_000;
 
-const CONTAINER_POINT: &str = "ig-container:";
-const MEDIA_POINT: &str = "ig-media:";
+const CONTAINER: queue::PointKind = queue::PointKind::new("ig-container:");
+const MEDIA: queue::PointKind = queue::PointKind::new("ig-media:");
 
 /// What to publish, carried between continuations (no secrets).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -56,19 +56,15 @@ struct Created {
 pub fn publish(post: Post, job: JobContext, page: &str) -> Result<PublishOutcome> {
     let plan = plan(&post, page)?;
     let token = graph::page_token(page)?;
-    match job.recovery_point.as_deref() {
-        Some(p) if p.starts_with(MEDIA_POINT) => {
-            let media = &p[MEDIA_POINT.len()..];
-            return published(media, &token);
-        }
-        Some(p) if p.starts_with(CONTAINER_POINT) => {
-            let plan = Plan {
-                container: Some(p[CONTAINER_POINT.len()..].to_string()),
-                ..plan
-            };
-            return poll(plan, &token);
-        }
-        _ => {}
+    if let Some(media) = MEDIA.of(&job) {
+        return published(media, &token);
+    }
+    if let Some(container) = CONTAINER.of(&job) {
+        let plan = Plan {
+            container: Some(container.to_string()),
+            ..plan
+        };
+        return poll(plan, &token);
     }
     start(plan, &token)
 }
@@ -128,7 +124,7 @@ fn start(plan: Plan, token: &str) -> Result<PublishOutcome> {
     }
     check_quota(&plan.ig, token)?;
     let container = create_container(&plan, token)?;
-    queue::checkpoint(&format!("{CONTAINER_POINT}{container}"))?;
+    CONTAINER.checkpoint(&container)?;
     let plan = Plan {
         container: Some(container.clone()),
         ..plan
@@ -265,7 +261,7 @@ fn publish_container(plan: &Plan, container: &str, token: &str) -> Result<Publis
         .query("creation_id", container);
     match graph::send_json::<Created>(request, token) {
         Ok(media) => {
-            queue::checkpoint(&format!("{MEDIA_POINT}{}", media.id))?;
+            MEDIA.checkpoint(&media.id)?;
             log::info("instagram media published", &[("media", &media.id)]);
             published(&media.id, token)
         }
@@ -312,7 +308,7 @@ fn already_published(plan: &Plan, container: &str, token: &str) -> Result<Publis
                 format!("container {container} is published but its media was not found"),
             )
         })?;
-    queue::checkpoint(&format!("{MEDIA_POINT}{}", media.id))?;
+    MEDIA.checkpoint(&media.id)?;
     published(&media.id, token)
 }
 

@@ -18,7 +18,7 @@ const VIDEO_POLL_MS: u64 = 15_000;
 const MAX_VIDEO_POLLS: u32 = 240;
 
 /// Recovery point of an uploaded video: `fb-video:<video id>`.
-const VIDEO_POINT: &str = "fb-video:";
+const VIDEO: queue::PointKind = queue::PointKind::new("fb-video:");
 
 #[derive(Deserialize)]
 struct Created {
@@ -148,11 +148,7 @@ fn video(
     job: &JobContext,
 ) -> Result<PublishOutcome> {
     let mut at = post.scheduled_for;
-    let resumed = job
-        .recovery_point
-        .as_deref()
-        .and_then(|p| p.strip_prefix(VIDEO_POINT))
-        .map(str::to_string);
+    let resumed = VIDEO.of(job).map(str::to_string);
     let video = match resumed {
         Some(id) => id,
         None => {
@@ -166,7 +162,7 @@ fn video(
                 http::Request::post(graph::url(&[page, "videos"])).json(&body)?,
                 token,
             )?;
-            queue::checkpoint(&format!("{VIDEO_POINT}{}", created.id))?;
+            VIDEO.checkpoint(&created.id)?;
             created.id
         }
     };

@@ -82,4 +82,19 @@ fn manifest(out: &mut String, m: &PluginManifest) {
             w.min_lead_secs, w.max_lead_secs
         );
     }
+    // What the plugin's entry may set (contract 0.2; a 0.1 manifest declares nothing).
+    for (i, spec) in m.settings.iter().enumerate() {
+        let label = if i == 0 { "settings:" } else { "" };
+        let kind = match (spec.secret, spec.required) {
+            (true, true) => "secret, required",
+            (true, false) => "secret",
+            (false, true) => "setting, required",
+            (false, false) => "setting",
+        };
+        let _ = writeln!(
+            out,
+            "  {label:<14} {} ({kind}): {}",
+            spec.name, spec.description
+        );
+    }
 }

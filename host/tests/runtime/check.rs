@@ -30,6 +30,10 @@ fn check_prints_the_manifest_of_a_good_component() {
     assert!(out.contains("id:            example"), "{out}");
     assert!(out.contains("version:       0.1.0"), "{out}");
     assert!(out.contains("sdk:           postd-sdk 0.2.0"), "{out}");
+    assert!(
+        out.contains("  settings:      base-url (setting): the example API's origin"),
+        "{out}"
+    );
 }
 
 #[test]

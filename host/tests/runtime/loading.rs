@@ -4,8 +4,9 @@
 use std::path::PathBuf;
 
 use postd_host::config::{LimitsOverride, PluginsFile};
+use postd_host::runtime::wit::ContractVersion;
 use postd_host::runtime::{CallError, LoadProblem};
-use postd_test_artifacts::{EXAMPLE, HOSTILE, bytes};
+use postd_test_artifacts::{EXAMPLE, EXAMPLE_V0_1, HOSTILE, LINKEDIN, bytes};
 
 use crate::support::{self, manifest_versions};
 
@@ -252,4 +253,47 @@ async fn compiled_components_are_cached_by_digest_and_engine() {
         manifest_versions(&third, "example").await.unwrap().1,
         "0.1.0"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_naming_a_setting_the_connector_does_not_read_is_refused() {
+    let runtime = support::runtime();
+    // A misspelt base URL: it would silently mean the connector's default.
+    let mut typo = support::entry("example", EXAMPLE, LimitsOverride::default());
+    typo.settings
+        .insert("base-ur".into(), "https://api.example.test".into());
+    let refused = runtime.configure_plugin(typo).await.unwrap_err();
+    match &refused.problem {
+        LoadProblem::UnknownSetting { name, known } => {
+            assert_eq!(name, "base-ur");
+            assert_eq!(known, "base-url");
+        }
+        other => panic!("expected unknown-setting, got {other}"),
+    }
+    assert!(
+        refused.to_string().contains("it reads: base-url"),
+        "{refused}"
+    );
+
+    // LinkedIn authenticates by OAuth: its app's client id and secret are required.
+    let bare = support::entry("linkedin", LINKEDIN, LimitsOverride::default());
+    let refused = runtime.configure_plugin(bare).await.unwrap_err();
+    assert!(
+        matches!(&refused.problem, LoadProblem::MissingSetting { name, .. } if name == "client-id"),
+        "{refused}"
+    );
+
+    // The same names spelt right load.
+    let mut right = support::entry("example", EXAMPLE, LimitsOverride::default());
+    right
+        .settings
+        .insert("base-url".into(), "https://api.example.test".into());
+    runtime.configure_plugin(right).await.unwrap();
+
+    // A 0.1 component declares nothing, so its entry is not checked.
+    let mut old = support::entry("example-v01", EXAMPLE_V0_1, LimitsOverride::default());
+    old.component = "example".into();
+    old.settings.insert("anything".into(), "goes".into());
+    let status = runtime.configure_plugin(old).await.unwrap();
+    assert_eq!(status.contract, Some(ContractVersion::V0_1));
 }
