@@ -80,12 +80,6 @@ impl Runtime {
         source: PathBuf,
     ) -> Result<Arc<LoadedPlugin>, LoadError> {
         let plugin = self.validate(config, bytes, source.clone()).await?;
-        if plugin.pre.version() != ContractVersion::V0_1 {
-            check_declared(&config.entry, &plugin.manifest).map_err(|problem| LoadError {
-                path: source.clone(),
-                problem,
-            })?;
-        }
         if plugin.manifest.id != config.entry.component {
             return Err(LoadError {
                 path: source,
@@ -94,6 +88,12 @@ impl Runtime {
                     found: plugin.manifest.id.clone(),
                 },
             });
+        }
+        if plugin.pre.version() != ContractVersion::V0_1 {
+            check_declared(&config.entry, &plugin.manifest).map_err(|problem| LoadError {
+                path: source,
+                problem,
+            })?;
         }
         Ok(Arc::new(plugin))
     }

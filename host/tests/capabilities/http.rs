@@ -26,7 +26,8 @@ async fn serve(answer: &'static str) -> u16 {
     port
 }
 
-fn state(hosts: &[String], ranges: &[&str], limits: HttpLimits) -> HttpState {
+/// A call's `http` state granted `hosts`, reaching `ranges`, with ten seconds to run.
+pub(crate) fn state(hosts: &[String], ranges: &[&str], limits: HttpLimits) -> HttpState {
     let ranges: Vec<String> = ranges.iter().map(|r| r.to_string()).collect();
     let policy = Arc::new(EgressPolicy::new(hosts, &ranges).unwrap());
     let client = client(&policy);

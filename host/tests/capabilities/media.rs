@@ -2,7 +2,6 @@
 //! over real HTTP on loopback, with every refusal a connector can meet.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -10,7 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response as AxumResponse};
 use axum::routing::{get, put};
-use postd_host::capability::http::{EgressPolicy, HttpLimits, HttpState, MediaSource, client};
+use postd_host::capability::http::{HttpLimits, HttpState, MediaSource};
 use postd_host::runtime::wit::http::{HttpError, Method, Request, Response};
 use postd_host::runtime::wit::media::{HostSource, TransferError};
 use wasmtime::component::Resource;
@@ -71,16 +70,7 @@ async fn servers(received: Received) -> String {
 
 /// A call's `http` state granted `origin` on loopback.
 fn state(origin: &str, limits: HttpLimits) -> HttpState {
-    let policy =
-        Arc::new(EgressPolicy::new(&[origin.to_string()], &["127.0.0.1/32".into()]).unwrap());
-    let client = client(&policy);
-    HttpState::new(
-        Arc::from("test"),
-        policy,
-        client,
-        limits,
-        Instant::now() + Duration::from_secs(10),
-    )
+    crate::http::state(&[origin.to_string()], &["127.0.0.1/32"], limits)
 }
 
 fn put_to(url: String) -> Request {

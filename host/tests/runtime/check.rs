@@ -119,7 +119,7 @@ fn a_component_is_checked_against_its_plugin_entry() {
     let entry = dir.path().join("plugins.toml");
     std::fs::write(
         &entry,
-        "[plugins.staging]\ncomponent = \"meta\"\nsettings = { client-id = \"1\", dialg-url = \"https://sandbox.test/dialog\" }\nsecrets = { client-secret = { env = \"POSTD_CHECK_TEST_UNSET\" } }\n",
+        "[plugins.staging]\ncomponent = \"meta\"\nsettings = { client-id = \"1\", dialog-url = \"https://sandbox.test/dialog\" }\nsecrets = { client-secret = { env = \"POSTD_CHECK_TEST_UNSET\" } }\n",
     )
     .unwrap();
     let (ok, out) = check_with(
@@ -138,17 +138,32 @@ fn a_component_is_checked_against_its_plugin_entry() {
         "{out}"
     );
     assert!(out.contains("warning: the entry grants no egress"), "{out}");
-    // The misspelled setting leaves the consent page on Meta's own site: check says where.
+    // Where the setting moved the consent page: check says so.
     assert!(
-        out.contains(
-            "note: the consent page is at https://www.facebook.com (not among allowed_hosts"
-        ),
+        out.contains("note: the consent page is at https://sandbox.test (not among allowed_hosts"),
         "{out}"
     );
     assert!(
-        out.contains("settings given: client-id, dialg-url"),
+        out.contains("settings given: client-id, dialog-url"),
         "{out}"
     );
+
+    // Misspelt, the setting would have left the consent page on Meta's own site: refused.
+    std::fs::write(
+        &entry,
+        "[plugins.staging]\ncomponent = \"meta\"\nsettings = { client-id = \"1\", dialg-url = \"https://sandbox.test/dialog\" }\nsecrets = { client-secret = { value = \"s\" } }\n",
+    )
+    .unwrap();
+    let (ok, out) = check_with(
+        std::path::Path::new(META),
+        &["--plugin-config", entry.to_str().unwrap()],
+    );
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("its entry sets `dialg-url`, which the connector does not read (it reads: graph-base-url, client-id, client-secret, dialog-url, graph-version, webhook-verify-token)"),
+        "{out}"
+    );
+    assert!(out.contains("fix: correct the name's spelling"), "{out}");
 
     // An entry whose component is another plugin's.
     std::fs::write(&entry, "[plugins.meta]\ncomponent = \"tiktok\"\n").unwrap();

@@ -29,7 +29,8 @@ async fn the_service_pools_by_default_sized_from_the_plugin_file() {
         &file,
         format!(
             "[defaults]\nmax_concurrency = 8\n\n[plugins.example]\npath = {EXAMPLE:?}\n\n\
-             [plugins.meta]\npath = {META:?}\nlimits = {{ memory_mb = 96, max_concurrency = 16 }}\n\n\
+             [plugins.meta]\npath = {META:?}\nlimits = {{ memory_mb = 96, max_concurrency = 16 }}\n\
+             settings = {{ client-id = \"1\" }}\nsecrets = {{ client-secret = {{ value = \"s\" }} }}\n\n\
              [plugins.mailchimp]\npath = {MAILCHIMP:?}\n"
         ),
     )
