@@ -44,17 +44,22 @@ impl Manifest {
         let required = self.auth == AuthKind::Oauth2;
         let client_id = format!("the {platform} app's client id (a setting or a secret)");
         let secret = format!("the {platform} app's client secret");
-        let mut manifest = self
+        let manifest = self
             .with_secret(app.client_id_setting, required, &client_id)
             .with_secret("client-secret", required, &secret);
-        for endpoint in [app.authorize, app.token] {
-            manifest = manifest.with_setting(
-                endpoint.setting,
-                false,
-                &format!("{platform}'s OAuth base URL (default {})", endpoint.default),
+        let (authorize, token) = (app.authorize, app.token);
+        if authorize.setting == token.setting {
+            let what = format!(
+                "{platform}'s consent page and token endpoint (default {})",
+                authorize.default
             );
+            return manifest.with_setting(authorize.setting, false, &what);
         }
+        let consent = format!("{platform}'s consent page (default {})", authorize.default);
+        let tokens = format!("{platform}'s token endpoint (default {})", token.default);
         manifest
+            .with_setting(authorize.setting, false, &consent)
+            .with_setting(token.setting, false, &tokens)
     }
 
     /// Adds one declaration, once per name (a later one with the same name is ignored).

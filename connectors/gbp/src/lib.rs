@@ -125,22 +125,34 @@ impl Connector for Gbp {
         .with_setting(
             "accounts-base-url",
             false,
-            "Account Management API base URL",
+            &format!(
+                "Account Management API (default {})",
+                api::defaults::ACCOUNTS_BASE
+            ),
         )
         .with_setting(
             "information-base-url",
             false,
-            "Business Information API base URL",
+            &format!(
+                "Business Information API (default {})",
+                api::defaults::INFORMATION_BASE
+            ),
         )
         .with_setting(
             "posts-base-url",
             false,
-            "My Business v4 (local posts) base URL",
+            &format!(
+                "My Business v4, local posts (default {})",
+                api::defaults::POSTS_BASE
+            ),
         )
         .with_setting(
             "performance-base-url",
             false,
-            "Business Profile Performance API base URL",
+            &format!(
+                "Business Profile Performance API (default {})",
+                api::defaults::PERFORMANCE_BASE
+            ),
         )
         .with_setting(
             "locations-page-size",
