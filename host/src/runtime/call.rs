@@ -242,6 +242,7 @@ impl Runtime {
             answer,
             version,
             fuel_used,
+            memory_peak: state.limiter.memory_peak,
             continuations: state.queue.take_enqueued(),
             recovery_point: state.queue.last_checkpoint().map(str::to_string),
         })

@@ -133,6 +133,8 @@ pub struct Served<T> {
     pub version: Arc<str>,
     /// Fuel the call consumed.
     pub fuel_used: u64,
+    /// The largest the guest's linear memory grew to during the call, in bytes.
+    pub memory_peak: usize,
     /// Continuations the call enqueued, for the job pipeline to store.
     pub continuations: Vec<Continuation>,
     /// The last recovery point the call recorded, if it recorded one.

@@ -109,6 +109,8 @@ pub struct CallLimiter {
     table_elements: usize,
     /// The size (bytes) the guest asked for when it was refused, if it was.
     pub memory_refused: Option<usize>,
+    /// The largest size (bytes) a memory of the call grew to.
+    pub memory_peak: usize,
 }
 
 impl CallLimiter {
@@ -118,6 +120,7 @@ impl CallLimiter {
             memory_bytes,
             table_elements,
             memory_refused: None,
+            memory_peak: 0,
         }
     }
 }
@@ -133,6 +136,7 @@ impl ResourceLimiter for CallLimiter {
             self.memory_refused = Some(desired);
             return Ok(false);
         }
+        self.memory_peak = self.memory_peak.max(desired);
         Ok(true)
     }
 

@@ -324,6 +324,18 @@ async fn a_video_larger_than_the_plugins_memory_streams_through_the_host() {
     assert_eq!(finalize.query.as_deref(), Some("action=finalizeUpload"));
     let etags = &body(finalize)["finalizeUploadRequest"]["uploadedPartIds"];
     assert_eq!(etags.as_array().map(Vec::len), Some(11));
+    // The guest's memory is flat: uploading 41 MiB grew it no more than a 4.5 MiB video did.
+    let mut small = post(&org(), "Shorter", &[]);
+    small.media = vec![media(MediaKind::Video, format!("{}/video.mp4", li.media))];
+    let small = publish(env, small, job("job-small-video", 1, None)).await;
+    assert!(small.recovery_point.is_some(), "{:?}", small.answer);
+    assert!(
+        served.memory_peak <= small.memory_peak + (256 << 10),
+        "41 MiB video: {} bytes of guest memory; 4.5 MiB video: {}",
+        served.memory_peak,
+        small.memory_peak
+    );
+    assert!(served.memory_peak < 8 << 20, "{}", served.memory_peak);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
