@@ -4,6 +4,7 @@ use std::fmt::Write;
 
 use super::{Report, Severity};
 use crate::runtime::SDK_COMPATIBILITY;
+use crate::runtime::wit::ContractVersion;
 use crate::runtime::wit::connector::{AuthKind, PluginManifest};
 
 /// The report as text: the verdict, the manifest, then each finding with its fix.
@@ -53,6 +54,18 @@ fn manifest(out: &mut String, m: &PluginManifest) {
         "  sdk:           postd-sdk {} (host supports {SDK_COMPATIBILITY})",
         m.sdk_version
     );
+    // A loaded component's SDK minor version is its contract's (the load checks it).
+    let contract = ContractVersion::ALL
+        .into_iter()
+        .find(|c| crate::runtime::sdk_supported(*c, &m.sdk_version));
+    if let Some(contract) = contract {
+        let older = if contract == ContractVersion::ALL[0] {
+            ""
+        } else {
+            " (an older contract, still served)"
+        };
+        let _ = writeln!(out, "  contract:      postd:connector@{contract}{older}");
+    }
     let auth = match m.auth {
         AuthKind::Oauth2 => "oauth2",
         AuthKind::ApiKey => "api-key",

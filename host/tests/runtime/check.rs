@@ -31,6 +31,10 @@ fn check_prints_the_manifest_of_a_good_component() {
     assert!(out.contains("version:       0.1.0"), "{out}");
     assert!(out.contains("sdk:           postd-sdk 0.2.0"), "{out}");
     assert!(
+        out.contains("contract:      postd:connector@0.2.0\n"),
+        "{out}"
+    );
+    assert!(
         out.contains("  settings:      base-url (setting): the example API's origin"),
         "{out}"
     );
@@ -42,6 +46,10 @@ fn a_component_built_with_the_0_1_sdk_is_still_loadable() {
     assert!(ok, "{out}");
     assert!(out.contains("loadable by this host"), "{out}");
     assert!(out.contains("sdk:           postd-sdk 0.1.0"), "{out}");
+    assert!(
+        out.contains("contract:      postd:connector@0.1.0 (an older contract, still served)"),
+        "{out}"
+    );
 }
 
 #[test]
