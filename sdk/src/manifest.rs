@@ -48,18 +48,31 @@ impl Manifest {
             .with_secret(app.client_id_setting, required, &client_id)
             .with_secret("client-secret", required, &secret);
         let (authorize, token) = (app.authorize, app.token);
-        if authorize.setting == token.setting {
+        let manifest = if authorize.setting == token.setting {
             let what = format!(
                 "{platform}'s consent page and token endpoint (default {})",
                 authorize.default
             );
-            return manifest.with_setting(authorize.setting, false, &what);
-        }
-        let consent = format!("{platform}'s consent page (default {})", authorize.default);
-        let tokens = format!("{platform}'s token endpoint (default {})", token.default);
-        manifest
-            .with_setting(authorize.setting, false, &consent)
-            .with_setting(token.setting, false, &tokens)
+            manifest.with_setting(authorize.setting, false, &what)
+        } else {
+            let consent = format!("{platform}'s consent page (default {})", authorize.default);
+            let tokens = format!("{platform}'s token endpoint (default {})", token.default);
+            manifest
+                .with_setting(authorize.setting, false, &consent)
+                .with_setting(token.setting, false, &tokens)
+        };
+        [authorize, token]
+            .into_iter()
+            .fold(manifest, |manifest, endpoint| match endpoint.former {
+                Some(former) => manifest.with_former(former, endpoint.setting),
+                None => manifest,
+            })
+    }
+
+    /// Declares `former` as the deprecated name of the setting `name` (declare `name` too).
+    pub fn with_former(self, former: &str, name: &str) -> Self {
+        let what = format!("deprecated: the former name of `{name}`");
+        self.declare(former, false, false, &what)
     }
 
     /// Adds one declaration, once per name (a later one with the same name is ignored).

@@ -59,6 +59,16 @@ pub fn app_base_url(name: &str, default: &str) -> String {
         .to_string()
 }
 
+/// [`app_base_url`] of a setting renamed from `former`: the new name wins, the former one is
+/// still read (and declared, see [`crate::Manifest::with_former`]) so existing entries keep
+/// working.
+pub fn app_base_url_formerly(name: &str, former: &str, default: &str) -> String {
+    let value = app_setting(name)
+        .or_else(|| app_setting(former))
+        .unwrap_or_else(|| default.to_string());
+    value.trim_end_matches('/').to_string()
+}
+
 /// A credential the operator must configure, as a setting or a secret (`client-id`); `what`
 /// says what the platform calls it, for the error when it is missing.
 pub fn require_app_credential(name: &str, what: &str) -> Result<String> {

@@ -60,8 +60,8 @@ fn settings(base: &str) -> support::Settings {
     let gbp = format!("{base}/gbp");
     (
         vec![
-            ("authorize-url", format!("{gbp}/o/oauth2/v2/auth")),
-            ("oauth-base-url", gbp.clone()),
+            ("auth-url", format!("{gbp}/o/oauth2/v2/auth")),
+            ("token-base-url", gbp.clone()),
             ("accounts-base-url", gbp.clone()),
             ("information-base-url", gbp.clone()),
             ("posts-base-url", gbp.clone()),

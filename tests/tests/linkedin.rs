@@ -134,7 +134,7 @@ fn settings(base: &str) -> support::Settings {
     (
         vec![
             ("api-base-url", format!("{base}/linkedin")),
-            ("oauth-base-url", format!("{base}/linkedin/oauth/v2")),
+            ("auth-base-url", format!("{base}/linkedin/oauth/v2")),
             ("client-id", seed::LINKEDIN_CLIENT_ID.to_string()),
         ],
         vec![("client-secret", seed::LINKEDIN_CLIENT_SECRET.to_string())],

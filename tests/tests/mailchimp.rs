@@ -53,7 +53,7 @@ async fn mailchimp_env(
         |base| {
             let mut settings = vec![
                 ("api-base-url", format!("{base}/mailchimp/{{dc}}/3.0")),
-                ("login-base-url", format!("{base}/mailchimp/login/oauth2")),
+                ("auth-base-url", format!("{base}/mailchimp/login/oauth2")),
                 ("client-id", seed::MAILCHIMP_CLIENT_ID.to_string()),
             ];
             settings.extend(extra_settings);

@@ -68,11 +68,8 @@ fn settings_on(base: &str, version: &str) -> support::Settings {
 fn settings_without_version(base: &str) -> support::Settings {
     (
         vec![
-            ("graph-base-url", format!("{base}/meta")),
-            (
-                "dialog-url",
-                format!("{base}/meta/{{version}}/dialog/oauth"),
-            ),
+            ("api-base-url", format!("{base}/meta")),
+            ("auth-url", format!("{base}/meta/{{version}}/dialog/oauth")),
             ("client-id", seed::META_APP_ID.to_string()),
         ],
         vec![

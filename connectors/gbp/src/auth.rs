@@ -11,8 +11,9 @@ use crate::locations;
 /// even to a user who consented before.
 pub const OAUTH: oauth::App = oauth::App::new(
     "Google",
-    oauth::Endpoint::new("authorize-url", defaults::AUTHORIZE_URL, ""),
-    oauth::Endpoint::new("oauth-base-url", defaults::OAUTH_BASE, "/token"),
+    oauth::Endpoint::new("auth-url", defaults::AUTHORIZE_URL, "").formerly("authorize-url"),
+    oauth::Endpoint::new("token-base-url", defaults::OAUTH_BASE, "/token")
+        .formerly("oauth-base-url"),
 )
 .scopes(SCOPES)
 .authorize_extra(&[

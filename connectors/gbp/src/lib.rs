@@ -49,8 +49,8 @@
 //!
 //! | Kind | Name | Default | Meaning |
 //! | --- | --- | --- | --- |
-//! | setting | `authorize-url` | `https://accounts.google.com/o/oauth2/v2/auth` | consent screen |
-//! | setting | `oauth-base-url` | `https://oauth2.googleapis.com` | `/token` |
+//! | setting | `auth-url` (formerly `authorize-url`) | `https://accounts.google.com/o/oauth2/v2/auth` | consent screen |
+//! | setting | `token-base-url` (formerly `oauth-base-url`) | `https://oauth2.googleapis.com` | `/token` |
 //! | setting | `accounts-base-url` | `https://mybusinessaccountmanagement.googleapis.com` | accounts |
 //! | setting | `information-base-url` | `https://mybusinessbusinessinformation.googleapis.com` | locations |
 //! | setting | `posts-base-url` | `https://mybusiness.googleapis.com` | local posts |

@@ -25,8 +25,10 @@ pub fn userinfo(token: &str) -> Result<UserInfo> {
 /// LinkedIn's OAuth app (3-legged, space-separated scopes).
 pub const OAUTH: oauth::App = oauth::App::new(
     "LinkedIn",
-    oauth::Endpoint::new("oauth-base-url", api::DEFAULT_OAUTH_BASE, "/authorization"),
-    oauth::Endpoint::new("oauth-base-url", api::DEFAULT_OAUTH_BASE, "/accessToken"),
+    oauth::Endpoint::new("auth-base-url", api::DEFAULT_OAUTH_BASE, "/authorization")
+        .formerly("oauth-base-url"),
+    oauth::Endpoint::new("auth-base-url", api::DEFAULT_OAUTH_BASE, "/accessToken")
+        .formerly("oauth-base-url"),
 )
 .scopes(SCOPES);
 

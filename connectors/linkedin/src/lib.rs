@@ -89,7 +89,7 @@
 //! | Kind | Name | Default | Meaning |
 //! | --- | --- | --- | --- |
 //! | setting | `api-base-url` | `https://api.linkedin.com` | API base (`/v2`, `/rest` under it) |
-//! | setting | `oauth-base-url` | `https://www.linkedin.com/oauth/v2` | `authorization` and `accessToken` |
+//! | setting | `auth-base-url` (formerly `oauth-base-url`) | `https://www.linkedin.com/oauth/v2` | `authorization` and `accessToken` |
 //! | setting | `client-id` | required | the LinkedIn app's client id |
 //! | setting | `linkedin-version` | last month | the `LinkedIn-Version` header |
 //! | secret | `client-secret` | required | token exchange, webhook challenge and signatures |

@@ -12,8 +12,9 @@ pub const DEFAULT_LOGIN_BASE: &str = "https://login.mailchimp.com/oauth2";
 /// Mailchimp's OAuth app: no scopes, tokens that do not expire, no refresh.
 pub const OAUTH: oauth::App = oauth::App::new(
     "Mailchimp",
-    oauth::Endpoint::new("login-base-url", DEFAULT_LOGIN_BASE, "/authorize"),
-    oauth::Endpoint::new("login-base-url", DEFAULT_LOGIN_BASE, "/token"),
+    oauth::Endpoint::new("auth-base-url", DEFAULT_LOGIN_BASE, "/authorize")
+        .formerly("login-base-url"),
+    oauth::Endpoint::new("auth-base-url", DEFAULT_LOGIN_BASE, "/token").formerly("login-base-url"),
 );
 
 /// The data centre of an API key `<32 hex>-<dc>`, or why the key is malformed. The reason
@@ -97,7 +98,8 @@ pub fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {
 
 fn oauth_exchange(callback: &AuthCallback) -> Result<Credential> {
     let token = OAUTH.exchange_code(callback)?.token;
-    let login_base = vault::app_base_url("login-base-url", DEFAULT_LOGIN_BASE);
+    let login_base =
+        vault::app_base_url_formerly("auth-base-url", "login-base-url", DEFAULT_LOGIN_BASE);
     let metadata = http::Request::get(format!("{login_base}/metadata"))
         .header("authorization", format!("OAuth {}", token.access_token))
         .send()?;

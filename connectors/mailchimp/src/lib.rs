@@ -23,7 +23,7 @@
 //! | Kind | Name | Default | Meaning |
 //! | --- | --- | --- | --- |
 //! | setting | `api-base-url` | `https://{dc}.api.mailchimp.com/3.0` | API base; `{dc}` is replaced by the connection's data centre |
-//! | setting | `login-base-url` | `https://login.mailchimp.com/oauth2` | OAuth authorize, token and metadata endpoints |
+//! | setting | `auth-base-url` (formerly `login-base-url`) | `https://login.mailchimp.com/oauth2` | OAuth authorize, token and metadata endpoints |
 //! | setting | `from-name`, `reply-to` | none | campaign sender when a post does not say |
 //! | setting | `client-id` | none | OAuth client id (OAuth connections only) |
 //! | secret | `client-secret` | none | OAuth client secret (OAuth connections only) |

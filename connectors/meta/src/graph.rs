@@ -30,10 +30,10 @@ pub mod names {
     }
 }
 
-/// `graph-base-url` split into its root and the version segment it may end with (the way the
-/// setting was written before `graph-version` existed).
+/// `api-base-url` (formerly `graph-base-url`) split into its root and the version segment it may
+/// end with (the way the setting was written before `graph-version` existed).
 fn root_and_legacy_version() -> (String, Option<String>) {
-    let base = vault::app_base_url("graph-base-url", DEFAULT_GRAPH_ROOT);
+    let base = vault::app_base_url_formerly("api-base-url", "graph-base-url", DEFAULT_GRAPH_ROOT);
     match base.rsplit_once('/') {
         Some((root, last)) if versions::parse(last).is_some() => {
             (root.to_string(), Some(last.to_string()))
@@ -43,7 +43,7 @@ fn root_and_legacy_version() -> (String, Option<String>) {
 }
 
 /// The Graph API version calls use: the `graph-version` setting (a missing leading `v` is
-/// added), else a version that ends `graph-base-url`, else [`DEFAULT_GRAPH_VERSION`].
+/// added), else a version that ends `api-base-url`, else [`DEFAULT_GRAPH_VERSION`].
 pub fn version() -> String {
     match vault::app_setting("graph-version").map(|v| v.trim().to_string()) {
         Some(v) if !v.is_empty() => {
@@ -59,7 +59,7 @@ pub fn version() -> String {
     }
 }
 
-/// The Graph base URL: `{graph-base-url}/{version}`.
+/// The Graph base URL: `{api-base-url}/{version}`.
 pub fn base() -> String {
     format!("{}/{}", root_and_legacy_version().0, version())
 }

@@ -34,8 +34,8 @@
 //! | Kind | Name | Default | Meaning |
 //! | --- | --- | --- | --- |
 //! | setting | `graph-version` | `v27.0` ([`versions::DEFAULT_GRAPH_VERSION`]) | the Graph API version every call names |
-//! | setting | `graph-base-url` | `https://graph.facebook.com` | Graph API root; a version ending it is used when `graph-version` is unset |
-//! | setting | `dialog-url` | `https://www.facebook.com/{version}/dialog/oauth` | the login dialog; `{version}` is replaced by the version |
+//! | setting | `api-base-url` (formerly `graph-base-url`) | `https://graph.facebook.com` | Graph API root; a version ending it is used when `graph-version` is unset |
+//! | setting | `auth-url` (formerly `dialog-url`) | `https://www.facebook.com/{version}/dialog/oauth` | the login dialog; `{version}` is replaced by the version |
 //! | setting | `client-id` | required for OAuth | the Meta app id |
 //! | secret | `client-secret` | required | the app secret: token exchange, webhook signatures, `signed_request` |
 //! | secret | `webhook-verify-token` | none | the `hub.verify_token` of webhook subscriptions |
@@ -159,9 +159,9 @@ impl Connector for Meta {
         .with_refresh_before_expiry(REFRESH_BEFORE_EXPIRY_SECS)
         .with_schedule_window(MIN_SCHEDULE_LEAD_SECS, MAX_SCHEDULE_LEAD_SECS)
         .with_setting(
-            "graph-base-url",
+            "api-base-url",
             false,
-            "Graph API base URL (default https://graph.facebook.com)",
+            "Graph API and token endpoint (default https://graph.facebook.com)",
         )
         .with_oauth(&oauth::OAUTH)
         .with_setting(

@@ -21,12 +21,13 @@ const INSTAGRAM_SCOPES: &[&str] = &["instagram_basic", "instagram_content_publis
 /// URL and the credentials come from the SDK's flow.
 pub const OAUTH: oauth::App = oauth::App::new(
     "Meta",
-    oauth::Endpoint::new("dialog-url", DEFAULT_DIALOG_URL, ""),
+    oauth::Endpoint::new("auth-url", DEFAULT_DIALOG_URL, "").formerly("dialog-url"),
     oauth::Endpoint::new(
-        "graph-base-url",
+        "api-base-url",
         graph::DEFAULT_GRAPH_ROOT,
         "/oauth/access_token",
-    ),
+    )
+    .formerly("graph-base-url"),
 )
 .scopes(SCOPES)
 .scope_separator(",");

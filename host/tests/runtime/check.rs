@@ -127,7 +127,7 @@ fn a_component_is_checked_against_its_plugin_entry() {
     let entry = dir.path().join("plugins.toml");
     std::fs::write(
         &entry,
-        "[plugins.staging]\ncomponent = \"meta\"\nsettings = { client-id = \"1\", dialog-url = \"https://sandbox.test/dialog\" }\nsecrets = { client-secret = { env = \"POSTD_CHECK_TEST_UNSET\" } }\n",
+        "[plugins.staging]\ncomponent = \"meta\"\nsettings = { client-id = \"1\", auth-url = \"https://sandbox.test/dialog\" }\nsecrets = { client-secret = { env = \"POSTD_CHECK_TEST_UNSET\" } }\n",
     )
     .unwrap();
     let (ok, out) = check_with(
@@ -151,10 +151,7 @@ fn a_component_is_checked_against_its_plugin_entry() {
         out.contains("note: the consent page is at https://sandbox.test (not among allowed_hosts"),
         "{out}"
     );
-    assert!(
-        out.contains("settings given: client-id, dialog-url"),
-        "{out}"
-    );
+    assert!(out.contains("settings given: auth-url, client-id"), "{out}");
 
     // Misspelt, the setting would have left the consent page on Meta's own site: refused.
     std::fs::write(
@@ -168,7 +165,7 @@ fn a_component_is_checked_against_its_plugin_entry() {
     );
     assert!(!ok, "{out}");
     assert!(
-        out.contains("its entry sets `dialg-url`, which the connector does not read (it reads: graph-base-url, client-id, client-secret, dialog-url, graph-version, webhook-verify-token)"),
+        out.contains("its entry sets `dialg-url`, which the connector does not read (it reads: api-base-url, client-id, client-secret, auth-url, dialog-url, graph-base-url, graph-version, webhook-verify-token)"),
         "{out}"
     );
     assert!(out.contains("fix: correct the name's spelling"), "{out}");

@@ -4,8 +4,8 @@
 //! ```text
 //! const OAUTH: oauth::App = oauth::App::new(
 //!     "LinkedIn",
-//!     oauth::Endpoint::new("oauth-base-url", "https://www.linkedin.com/oauth/v2", "/authorization"),
-//!     oauth::Endpoint::new("oauth-base-url", "https://www.linkedin.com/oauth/v2", "/accessToken"),
+//!     oauth::Endpoint::new("auth-base-url", "https://www.linkedin.com/oauth/v2", "/authorization"),
+//!     oauth::Endpoint::new("auth-base-url", "https://www.linkedin.com/oauth/v2", "/accessToken"),
 //! )
 //! .scopes(&["openid", "profile", "w_member_social"]);
 //!
@@ -30,6 +30,8 @@ pub struct Endpoint {
     pub default: &'static str,
     /// The path under the base, with its leading slash (or empty).
     pub path: &'static str,
+    /// The setting's former name, still read when the new one is absent.
+    pub former: Option<&'static str>,
 }
 
 impl Endpoint {
@@ -39,16 +41,23 @@ impl Endpoint {
             setting,
             default,
             path,
+            former: None,
         }
+    }
+
+    /// The setting was called `name` before: read it when `setting` is absent.
+    pub const fn formerly(mut self, name: &'static str) -> Self {
+        self.former = Some(name);
+        self
     }
 
     /// The endpoint's URL under the configured base.
     pub fn url(&self) -> String {
-        format!(
-            "{}{}",
-            vault::app_base_url(self.setting, self.default),
-            self.path
-        )
+        let base = match self.former {
+            Some(former) => vault::app_base_url_formerly(self.setting, former, self.default),
+            None => vault::app_base_url(self.setting, self.default),
+        };
+        format!("{base}{}", self.path)
     }
 }
 

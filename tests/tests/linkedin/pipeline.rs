@@ -13,7 +13,7 @@ fn the_repository_plugins_file_configures_linkedin_for_the_sandbox() {
     assert!(file.problems.is_empty(), "{:?}", file.problems);
     let entry = file.plugin("linkedin").expect("a linkedin entry");
     assert!(entry.settings["api-base-url"].ends_with("/linkedin"));
-    assert!(entry.settings["oauth-base-url"].ends_with("/linkedin/oauth/v2"));
+    assert!(entry.settings["auth-base-url"].ends_with("/linkedin/oauth/v2"));
     assert!(entry.secrets.contains_key("client-secret"));
 }
 

@@ -8,7 +8,7 @@ fn the_repository_plugins_file_configures_meta_for_the_sandbox() {
     let file = postd_host::config::PluginsFile::load(&path);
     assert!(file.problems.is_empty(), "{:?}", file.problems);
     let entry = file.plugin("meta").expect("a meta entry");
-    assert!(entry.settings["graph-base-url"].ends_with("/meta"));
+    assert!(entry.settings["api-base-url"].ends_with("/meta"));
     assert_eq!(entry.settings["graph-version"], VERSION);
     assert!(entry.secrets.contains_key("client-secret"));
 }
