@@ -211,13 +211,7 @@ impl Runtime {
                         plugin: plugin.to_string(),
                         refused,
                     },
-                    Accepting::Memory(exceeded) => classify(
-                        &plugin,
-                        limits,
-                        None,
-                        Some(exceeded),
-                        wasmtime::Error::msg("continuations over the call's host memory"),
-                    ),
+                    Accepting::Memory(exceeded) => host_memory_error(plugin.to_string(), exceeded),
                 }
             })?;
             Ok(answer)
@@ -268,12 +262,7 @@ fn accept_continuations(answer: &mut Answer, queue: &mut QueueState) -> Result<(
         match queue.accept(next.task, delay) {
             Ok(Ok(())) => {}
             Ok(Err(refused)) => return Err(Accepting::Refused(refused)),
-            Err(error) => match error.downcast::<MemoryExceeded>() {
-                Ok(exceeded) => return Err(Accepting::Memory(exceeded)),
-                Err(other) => {
-                    unreachable!("accepting a continuation fails only on memory: {other}")
-                }
-            },
+            Err(exceeded) => return Err(Accepting::Memory(exceeded)),
         }
     }
     Ok(())
@@ -290,6 +279,24 @@ async fn admit(semaphore: Arc<Semaphore>, wait: Duration) -> Result<OwnedSemapho
     }
 }
 
+/// The verdict on a call whose host memory ran out: its own caps, or the host's ceiling.
+fn host_memory_error(plugin: String, exceeded: MemoryExceeded) -> CallError {
+    match exceeded {
+        MemoryExceeded::Call {
+            limit_bytes,
+            limit_items,
+        } => CallError::HostMemoryLimit {
+            plugin,
+            limit_bytes,
+            limit_items,
+        },
+        MemoryExceeded::Host { ceiling_bytes } => CallError::HostMemoryFull {
+            plugin,
+            ceiling_bytes,
+        },
+    }
+}
+
 /// Names the limit (or fault) behind a failed call.
 fn classify(
     plugin: &str,
@@ -299,24 +306,8 @@ fn classify(
     error: wasmtime::Error,
 ) -> CallError {
     let plugin = plugin.to_string();
-    match host_memory {
-        Some(MemoryExceeded::Call {
-            limit_bytes,
-            limit_items,
-        }) => {
-            return CallError::HostMemoryLimit {
-                plugin,
-                limit_bytes,
-                limit_items,
-            };
-        }
-        Some(MemoryExceeded::Host { ceiling_bytes }) => {
-            return CallError::HostMemoryFull {
-                plugin,
-                ceiling_bytes,
-            };
-        }
-        None => {}
+    if let Some(exceeded) = host_memory {
+        return host_memory_error(plugin, exceeded);
     }
     if memory_refused.is_some() {
         return CallError::MemoryLimit {

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 pub use memory::MemoryJobSink;
 
-use super::memory::CallMemory;
+use super::memory::{CallMemory, MemoryExceeded};
 use crate::runtime::wit::queue::Task;
 
 /// Where recovery points are recorded.
@@ -118,12 +118,12 @@ impl QueueState {
     }
 
     /// Accepts `task` as a continuation due `delay` after the call, within the caps; what it
-    /// holds is charged to the call's host memory (a trap when that is spent).
+    /// holds is charged to the call's host memory (the outer error: the call must end).
     pub fn accept(
         &mut self,
         task: Task,
         delay: Duration,
-    ) -> wasmtime::Result<Result<(), ContinuationRefused>> {
+    ) -> Result<Result<(), ContinuationRefused>, MemoryExceeded> {
         if self.job.is_none() {
             return Ok(Err(ContinuationRefused::NoJob));
         }
