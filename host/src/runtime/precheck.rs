@@ -9,6 +9,7 @@
 use wasmparser::{Encoding, Parser, Payload};
 
 use super::error::LoadProblem;
+use super::wit::ContractVersion;
 
 /// The export every connector component has, followed by its contract version.
 pub const CONNECTOR_EXPORT: &str = "postd:connector/connector@";
@@ -16,8 +17,12 @@ pub const CONNECTOR_EXPORT: &str = "postd:connector/connector@";
 /// Import namespaces the host's linker provides: the contract's own interfaces and WASI.
 const PROVIDED_IMPORTS: &[&str] = &["postd:connector/", "wasi:"];
 
-/// The versions of the connector contract this host serves, newest first.
-pub const SERVED_CONTRACTS: &[&str] = &["0.2.0", "0.1.0"];
+/// The versions of the connector contract this host serves, newest first (the host binds
+/// each in `wit/`).
+pub const SERVED_CONTRACTS: &[&str] = &[
+    ContractVersion::ALL[0].as_str(),
+    ContractVersion::ALL[1].as_str(),
+];
 
 /// The contract version of an import or export name of the contract (`postd:connector/http@0.1.0`).
 fn contract_version(name: &str) -> Option<&str> {
@@ -128,6 +133,13 @@ mod tests {
             problem.contains("serves postd:connector@0.2.0, @0.1.0"),
             "{problem}"
         );
+    }
+
+    #[test]
+    fn every_bound_contract_version_is_served() {
+        let bound: Vec<&str> = ContractVersion::ALL.map(ContractVersion::as_str).to_vec();
+        assert_eq!(SERVED_CONTRACTS, bound.as_slice());
+        assert_eq!(ContractVersion::V0_2.sdk_minor(), "2");
     }
 
     #[test]

@@ -33,7 +33,7 @@ impl ContractVersion {
     pub const ALL: [ContractVersion; 2] = [ContractVersion::V0_2, ContractVersion::V0_1];
 
     /// The WIT package version (`0.2.0`).
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             ContractVersion::V0_1 => "0.1.0",
             ContractVersion::V0_2 => "0.2.0",
@@ -45,13 +45,13 @@ impl ContractVersion {
         format!("postd:connector/connector@{}", self.as_str())
     }
 
-    /// The `postd-sdk` minor version that builds components of this version: a connector's
-    /// manifest must name an SDK `0.<minor>.x` matching its contract.
+    /// The `postd-sdk` minor version that builds components of this version (the contract's
+    /// own minor): a connector's manifest must name an SDK `0.<minor>.x` matching its contract.
     pub fn sdk_minor(self) -> &'static str {
-        match self {
-            ContractVersion::V0_1 => "1",
-            ContractVersion::V0_2 => "2",
-        }
+        self.as_str()
+            .split('.')
+            .nth(1)
+            .expect("a contract version is x.y.z")
     }
 
     /// The version `component` exports, if it is one the host serves.
@@ -110,7 +110,7 @@ impl ConnectorPre {
             )),
             None => wasmtime::bail!(
                 "the component exports no `postd:connector/connector` of a version this host serves ({})",
-                ContractVersion::ALL.map(ContractVersion::as_str).join(", ")
+                super::SERVED_CONTRACTS.join(", ")
             ),
         }
     }
