@@ -54,19 +54,23 @@ pub fn app_setting_or(name: &str, default: &str) -> String {
 /// A base-URL setting with its default (the real platform), without a trailing slash, so
 /// `format!("{base}/path")` never doubles the slash.
 pub fn app_base_url(name: &str, default: &str) -> String {
-    app_setting_or(name, default)
-        .trim_end_matches('/')
-        .to_string()
+    base_url(app_setting(name), default)
 }
 
 /// [`app_base_url`] of a setting renamed from `former`: the new name wins, the former one is
 /// still read (and declared, see [`crate::Manifest::with_former`]) so existing entries keep
 /// working.
 pub fn app_base_url_formerly(name: &str, former: &str, default: &str) -> String {
-    let value = app_setting(name)
-        .or_else(|| app_setting(former))
-        .unwrap_or_else(|| default.to_string());
-    value.trim_end_matches('/').to_string()
+    base_url(app_setting(name).or_else(|| app_setting(former)), default)
+}
+
+/// A configured base URL (else `default`) without its trailing slash.
+fn base_url(configured: Option<String>, default: &str) -> String {
+    configured
+        .as_deref()
+        .unwrap_or(default)
+        .trim_end_matches('/')
+        .to_string()
 }
 
 /// A credential the operator must configure, as a setting or a secret (`client-id`); `what`
