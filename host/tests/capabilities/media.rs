@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response as AxumResponse};
 use axum::routing::{get, put};
 use postd_host::capability::http::{HttpLimits, HttpState, MediaSource};
+use postd_host::capability::memory::{CallMemory, HostMemoryPool, MemoryCaps, MemoryExceeded};
 use postd_host::runtime::wit::http::{HttpError, Method, Request, Response};
 use postd_host::runtime::wit::media::{HostSource, TransferError};
 use wasmtime::component::Resource;
@@ -25,8 +26,9 @@ fn byte(i: usize) -> u8 {
 /// What the upload endpoint received, body by body.
 type Received = Arc<Mutex<Vec<Vec<u8>>>>;
 
-/// `/video.mp4` honours `Range`; `/plain.mp4` ignores it; `/upload` takes a `PUT` and answers
-/// 201 with an etag; anything else is 404. Returns the origin.
+/// `/video.mp4` honours `Range`; `/plain.mp4` ignores it; `/short.mp4` announces the range
+/// asked for but breaks off after 10 bytes of anything longer; `/upload` takes a `PUT` and
+/// answers 201 with an etag; anything else is 404. Returns the origin.
 async fn servers(received: Received) -> String {
     fn whole() -> Vec<u8> {
         (0..SIZE).map(byte).collect()
@@ -53,6 +55,35 @@ async fn servers(received: Received) -> String {
             None => ([(header::CONTENT_TYPE, "video/mp4")], whole()).into_response(),
         }
     }
+    async fn short(headers: HeaderMap) -> AxumResponse {
+        use futures::StreamExt;
+        let Some((first, last)) = headers
+            .get(header::RANGE)
+            .and_then(|v| v.to_str().ok()?.strip_prefix("bytes=")?.split_once('-'))
+            .and_then(|(a, b)| Some((a.parse::<usize>().ok()?, b.parse::<usize>().ok()?)))
+        else {
+            // A HEAD (or a plain GET): the size, no body.
+            return ([(header::CONTENT_LENGTH, SIZE.to_string())], ()).into_response();
+        };
+        let sent = (last - first + 1).min(10);
+        let broken = last - first + 1 > sent;
+        let head = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from(vec![1u8; sent]))]);
+        // The break comes after the first bytes went out, as a dropped connection does.
+        let tail = futures::stream::once(async {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            Err(std::io::Error::other("the media server broke off"))
+        })
+        .filter(move |_| std::future::ready(broken));
+        (
+            StatusCode::PARTIAL_CONTENT,
+            [(
+                header::CONTENT_RANGE,
+                format!("bytes {first}-{last}/{SIZE}"),
+            )],
+            axum::body::Body::from_stream(head.chain(tail)),
+        )
+            .into_response()
+    }
     async fn upload(State(received): State<Received>, body: Bytes) -> AxumResponse {
         received.lock().unwrap().push(body.to_vec());
         (StatusCode::CREATED, [(header::ETAG, "\"part\"")]).into_response()
@@ -60,6 +91,7 @@ async fn servers(received: Received) -> String {
     let app = Router::new()
         .route("/video.mp4", get(ranged))
         .route("/plain.mp4", get(|| async { whole() }))
+        .route("/short.mp4", get(short))
         .route("/upload", put(upload))
         .with_state(received);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -212,4 +244,60 @@ async fn bad_ranges_bodies_files_and_grants_are_refused_before_anything_is_sent(
         received.lock().unwrap().is_empty(),
         "no upload reached the server"
     );
+}
+
+#[tokio::test]
+async fn a_media_server_that_breaks_off_is_a_short_source_and_nothing_is_uploaded() {
+    let received = Received::default();
+    let origin = servers(received.clone()).await;
+    let mut http = state(&origin, HttpLimits::default());
+    let source = open(&mut http, format!("{origin}/short.mp4"))
+        .await
+        .unwrap();
+    let answer = send_range(
+        &mut http,
+        &source,
+        0,
+        1_000,
+        put_to(format!("{origin}/upload")),
+    )
+    .await;
+    assert!(
+        matches!(answer, Err(TransferError::SourceShort(10))),
+        "{answer:?}"
+    );
+    assert!(received.lock().unwrap().is_empty(), "no upload completed");
+}
+
+#[tokio::test]
+async fn what_the_host_holds_for_media_is_charged_to_the_call() {
+    let received = Received::default();
+    let origin = servers(received.clone()).await;
+    // Room for two open files and less than one transfer's buffer window.
+    let caps = MemoryCaps {
+        bytes: 64 << 10,
+        items: 2,
+    };
+    let memory = CallMemory::new(caps, HostMemoryPool::new(1 << 30));
+    let mut http = state(&origin, HttpLimits::default()).with_memory(memory);
+    let url = format!("{origin}/video.mp4");
+    let source = open(&mut http, url.clone()).await.unwrap();
+    let _second = open(&mut http, url.clone()).await.unwrap();
+    let third = HostSource::open(&mut http, url).await;
+    let trap = third.expect_err("a third open file is over the call's item cap");
+    assert!(matches!(
+        trap.downcast_ref::<MemoryExceeded>(),
+        Some(MemoryExceeded::Call { .. })
+    ));
+
+    let borrowed = Resource::new_borrow(source.rep());
+    let upload = put_to(format!("{origin}/upload"));
+    let trap = HostSource::send_range(&mut http, borrowed, 0, 10, upload)
+        .await
+        .expect_err("a transfer's buffer window is over the call's byte cap");
+    assert!(matches!(
+        trap.downcast_ref::<MemoryExceeded>(),
+        Some(MemoryExceeded::Call { .. })
+    ));
+    assert!(received.lock().unwrap().is_empty(), "nothing was sent");
 }
