@@ -419,7 +419,7 @@ mod tests {
             path = "meta.wasm"
             allowed_hosts = ["https://graph.facebook.com"]
             limits = { fuel = 5 }
-            http = { max_response_body_mb = 2 }
+            http = { max_response_body_mb = 2, max_transfer_mb = 512 }
             settings = { base-url = "https://graph.facebook.com" }
             secrets = { client-secret = { env = "META_SECRET" }, dev = { value = "s3cr3t" } }
             webhook_rate = { requests = 10, per_seconds = 60 }
@@ -432,6 +432,11 @@ mod tests {
         assert_eq!(meta.path, Path::new("/etc/postd/components/meta.wasm"));
         assert_eq!(meta.limits.fuel, 5);
         assert_eq!(meta.http.max_response_body, 2 << 20);
+        assert_eq!(meta.http.max_transfer, 512 << 20);
+        assert_eq!(
+            file.plugin("plain").unwrap().http.max_transfer,
+            HttpLimits::default().max_transfer
+        );
         assert_eq!(
             meta.http.max_request_body,
             HttpLimits::default().max_request_body
