@@ -98,8 +98,7 @@ pub fn complete_auth(callback: AuthCallback) -> Result<ConnectionInfo> {
 
 fn oauth_exchange(callback: &AuthCallback) -> Result<Credential> {
     let token = OAUTH.exchange_code(callback)?.token;
-    let login_base =
-        vault::app_base_url_formerly("auth-base-url", "login-base-url", DEFAULT_LOGIN_BASE);
+    let login_base = OAUTH.token.base();
     let metadata = http::Request::get(format!("{login_base}/metadata"))
         .header("authorization", format!("OAuth {}", token.access_token))
         .send()?;

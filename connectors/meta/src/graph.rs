@@ -33,7 +33,8 @@ pub mod names {
 /// `api-base-url` (formerly `graph-base-url`) split into its root and the version segment it may
 /// end with (the way the setting was written before `graph-version` existed).
 fn root_and_legacy_version() -> (String, Option<String>) {
-    let base = vault::app_base_url_formerly("api-base-url", "graph-base-url", DEFAULT_GRAPH_ROOT);
+    // The token endpoint's base is the Graph root: one setting, named once (in `oauth`).
+    let base = crate::oauth::OAUTH.token.base();
     match base.rsplit_once('/') {
         Some((root, last)) if versions::parse(last).is_some() => {
             (root.to_string(), Some(last.to_string()))

@@ -51,13 +51,17 @@ impl Endpoint {
         self
     }
 
-    /// The endpoint's URL under the configured base.
-    pub fn url(&self) -> String {
-        let base = match self.former {
+    /// The configured base (its former name's value, else the platform's default).
+    pub fn base(&self) -> String {
+        match self.former {
             Some(former) => vault::app_base_url_formerly(self.setting, former, self.default),
             None => vault::app_base_url(self.setting, self.default),
-        };
-        format!("{base}{}", self.path)
+        }
+    }
+
+    /// The endpoint's URL under the configured base.
+    pub fn url(&self) -> String {
+        format!("{}{}", self.base(), self.path)
     }
 }
 
