@@ -6,7 +6,7 @@
 
 use postd_host::config::PluginEntry;
 use postd_host::runtime::wit::ContractVersion;
-use postd_host::store::{JobState, Target};
+use postd_host::store::{Job, JobState, Target};
 
 use crate::on_both_backends;
 use crate::support::{Harness, Kind, new_post, plugin_entry};
@@ -60,6 +60,17 @@ async fn both_versions(kind: Kind) -> Harness {
     h
 }
 
+/// Accepts one post (idempotency key `key`) targeting both connections; its two jobs.
+async fn post_to_both(h: &Harness, key: &str, options: &[(&str, &str)]) -> Vec<Job> {
+    let mut post = new_post("conn-new", key, "hello from both", options);
+    post.targets.push(Target {
+        connection_id: "conn-old".into(),
+        account_id: "acct-1".into(),
+    });
+    let accepted = h.pipeline.accept("acme", &post).await.unwrap();
+    accepted.post().jobs.clone()
+}
+
 /// What each attempt of `job` was: (export, outcome).
 async fn attempts(h: &Harness, job: &str) -> Vec<(String, String)> {
     h.store
@@ -77,19 +88,7 @@ async fn a_0_1_and_a_0_2_component_publish_one_post_side_by_side(kind: Kind) {
     let tenant = h.store.tenant("acme");
 
     // A one-step post to each: a draft, its id recorded as the recovery point, then published.
-    let mut post = new_post("conn-new", "plain", "hello from both", &[]);
-    post.targets.push(Target {
-        connection_id: "conn-old".into(),
-        account_id: "acct-1".into(),
-    });
-    let jobs = h
-        .pipeline
-        .accept("acme", &post)
-        .await
-        .unwrap()
-        .post()
-        .jobs
-        .clone();
+    let jobs = post_to_both(&h, "plain", &[]).await;
     assert_eq!(jobs.len(), 2);
     assert_eq!(h.pipeline.run_due().await, 2);
     for job in &jobs {
@@ -101,24 +100,7 @@ async fn a_0_1_and_a_0_2_component_publish_one_post_side_by_side(kind: Kind) {
 
     // A three-step post: 0.2 carries each continuation in its answer, 0.1 enqueues it; the
     // pipeline runs both the same way.
-    let mut stepped = new_post(
-        "conn-new",
-        "stepped",
-        "in steps",
-        &[("steps", "3"), ("delay-ms", "2000")],
-    );
-    stepped.targets.push(Target {
-        connection_id: "conn-old".into(),
-        account_id: "acct-1".into(),
-    });
-    let jobs = h
-        .pipeline
-        .accept("acme", &stepped)
-        .await
-        .unwrap()
-        .post()
-        .jobs
-        .clone();
+    let jobs = post_to_both(&h, "stepped", &[("steps", "3"), ("delay-ms", "2000")]).await;
     for _ in 0..3 {
         assert_eq!(h.pipeline.run_due().await, 2);
         for job in &jobs {
