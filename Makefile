@@ -12,7 +12,7 @@ WASM_DIR    := target/wasm
 WASM_OUT    := $(WASM_DIR)/$(WASM_TARGET)/wasm
 CONNECTORS  := example mailchimp meta linkedin gbp tiktok
 
-.PHONY: scaffold-check guide-check all toolchain services fuzz-tools api-fuzz deny-tools deny deploy-tools deploy-check browser-tools python-tools python-connectors wasm build release run test bench bench-external bench-console soak lint fmt clean
+.PHONY: sqlx-prepare sqlx-check scaffold-check guide-check all toolchain services fuzz-tools api-fuzz deny-tools deny deploy-tools deploy-check browser-tools python-tools python-connectors wasm build release run test bench bench-external bench-console soak lint fmt clean
 
 all: build
 
@@ -278,9 +278,17 @@ bench-external: release services
 	./target/release/postd-loadbench --stack $$stack $(XBENCH_ARGS)
 
 ## lint: the dependency policy (make deny), formatting and clippy, warnings as errors
-lint: deny
+lint: deny sqlx-check
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --all-targets -- -D warnings
+
+## sqlx-prepare: rewrites host/.sqlx, the offline descriptions of the store's checked queries
+##               (after changing a query in host/src/store/postgres or a migration)
+## sqlx-check:   fails when host/.sqlx is stale (PostgreSQL on 127.0.0.1:5432)
+sqlx-prepare: services
+	scripts/sqlx-prepare.sh
+sqlx-check: services
+	scripts/sqlx-prepare.sh --check
 
 fmt:
 	$(CARGO) fmt --all

@@ -1,6 +1,6 @@
-//! The hot statements as the host issues them on PostgreSQL (the claim from the store itself;
-//! the SQL of `finish_statement.rs`, `accept.rs`, `jobs.rs` and `retention.rs` copied: keep
-//! them in step;
+//! The hot statements as the host issues them on PostgreSQL (the claim, the outcome and the
+//! accept from the store itself; the SQL of `jobs.rs` and `retention.rs` copied: keep them in
+//! step;
 //! with the parameter types sqlx binds: `String` as text, `i64` as bigint), each with the
 //! arguments one run of it would have on the data of `fill.rs`, and the foreign-key checks
 //! PostgreSQL runs for them (the query text of its `ri_triggers.c`).
@@ -38,35 +38,27 @@ const JOB_COLUMNS: &str = "j.tenant_id, j.id, j.post_id, j.connection_id, j.plug
     j.content, p.scheduled_for, j.state, j.state_reason, j.attempts, j.next_run_at, j.recovery_point, j.result, \
     j.last_error, j.created_at, j.updated_at, j.deleted_at, p.traceparent";
 
-/// The claim on PostgreSQL as the store issues it, leaving the queued jobs of `held` tenants
-/// alone.
-fn claim(held: &[&str]) -> String {
-    postd_host::store::postgres_claim_sql(&postd_host::store::HeldScopes {
-        tenants: held.iter().map(|t| t.to_string()).collect(),
-        ..postd_host::store::HeldScopes::default()
-    })
+/// An array parameter of `kind` (`text`, `bigint`) holding `values` (SQL literals).
+fn array(kind: &str, values: &[String]) -> String {
+    format!("ARRAY[{}]::{kind}[]", values.join(", "))
 }
 
-/// A published run's outcome on PostgreSQL (`store/finish_statement.rs`): the job's update under
-/// its lease, the attempt, its continuations cleared and the `post.published` event for the
-/// tenant's endpoints, in one statement.
-const FINISH: &str = "WITH moved AS (UPDATE jobs SET state = $5, next_run_at = COALESCE($6::BIGINT, next_run_at),
-         attempts = attempts + $7::BIGINT, state_reason = $8, result = COALESCE($9, result),
-         last_error = COALESCE($4, last_error), lease_owner = NULL, lease_until = NULL,
-         updated_at = $3::BIGINT
-     WHERE tenant_id = $1 AND id = $2 AND state = 'running' AND lease_owner = $10
-     RETURNING id),
- attempt AS (INSERT INTO job_attempts (tenant_id, id, job_id, attempt, export, worker,
-         started_at, latency_ms, fuel, outcome, error_code, error, trace_id)
-     SELECT $1, $11, id, $12::BIGINT, $13, $14, $15::BIGINT, $16::BIGINT, $17::BIGINT, $18, $19, $4, $20 FROM moved),
- cleared AS (DELETE FROM job_tasks WHERE tenant_id = $1 AND job_id = $2 AND EXISTS (SELECT 1 FROM moved)),
- told AS (INSERT INTO event_deliveries (tenant_id, endpoint_id, event_id, event_type,
-         ordering_key, payload, state, attempts, next_attempt_at, window_start, created_at)
-     SELECT tenant_id, id, $22, $21, $23, $24, 'pending', 0, $3::BIGINT, $3::BIGINT, $3::BIGINT
-     FROM event_endpoints WHERE tenant_id = $1
-         AND enabled = 1 AND (event_types = ' * ' OR event_types LIKE '% ' || $21 || ' %')
-         AND EXISTS (SELECT 1 FROM moved))
- SELECT COUNT(*) FROM moved";
+/// The claim's arguments after the first four: `held` tenants, no held connection, no plugin
+/// short of room.
+fn claim_scopes(held: &[&str]) -> Vec<String> {
+    let none = || array("text", &[]);
+    vec![
+        array("text", &held.iter().map(|t| text(t)).collect::<Vec<_>>()),
+        none(),
+        none(),
+        none(),
+        array("bigint", &[]),
+    ]
+}
+
+const CLAIM_TYPES: [&str; 9] = [
+    "text", "bigint", "bigint", "bigint", "text[]", "text[]", "text[]", "text[]", "bigint[]",
+];
 
 /// The statements for the data of `fill.rs` spread over `tenants` tenants.
 pub fn all(tenants: u64) -> Vec<Statement> {
@@ -80,50 +72,73 @@ pub fn all(tenants: u64) -> Vec<Statement> {
     let statements = vec![
         Statement {
             name: "claim due jobs, one statement",
-            types: vec!["text", "bigint", "bigint", "bigint"],
-            sql: claim(&[]),
-            args: vec![
-                text("w2/l"),
-                (NOW + 120_000).to_string(),
-                NOW.to_string(),
-                "32".into(),
-            ],
+            types: CLAIM_TYPES.to_vec(),
+            sql: postd_host::store::POSTGRES_CLAIM_SQL.into(),
+            args: [
+                vec![text("w2/l"), (NOW + 120_000).to_string(), NOW.to_string(), "32".into()],
+                claim_scopes(&[]),
+            ]
+            .concat(),
             without_statistics: false,
             bound: 3_000,
             after: None,
         },
         Statement {
             name: "claim due jobs, one tenant held (its egress ceiling is full)",
-            types: vec!["text", "bigint", "bigint", "bigint", "text"],
-            sql: claim(&["t0"]),
-            args: vec![
-                text("w2/l"),
-                (NOW + 120_000).to_string(),
-                NOW.to_string(),
-                "32".into(),
-                text("t0"),
-            ],
+            types: CLAIM_TYPES.to_vec(),
+            sql: postd_host::store::POSTGRES_CLAIM_SQL.into(),
+            args: [
+                vec![text("w2/l"), (NOW + 120_000).to_string(), NOW.to_string(), "32".into()],
+                claim_scopes(&["t0"]),
+            ]
+            .concat(),
             without_statistics: false,
             bound: 3_000,
             after: None,
         },
         Statement {
             name: "finish (published), one statement",
-            types: vec![
-                "text", "text", "bigint", "text", "text", "bigint", "bigint", "text", "text", "text",
-                "text", "bigint", "text", "text", "bigint", "bigint", "bigint", "text", "text", "text",
-                "text", "text", "text", "text",
-            ],
-            sql: FINISH.into(),
-            args: [
-                vec![text(&t(running)), text(&job(running)), NOW.to_string(), "NULL".into()],
-                vec![text("published"), "NULL".into(), "0".into(), "NULL".into(), text("{}")],
-                vec![text("w/lease"), text("att_bench"), "1".into(), text("publish"), text("w")],
-                vec![NOW.to_string(), "5".into(), "1000".into(), text("published"), "NULL".into()],
-                vec!["NULL".into(), text("post.published"), text("evt_bench"), text(&post(running))],
-                vec![text("{}")],
+            types: [
+                ["text[]"; 4].as_slice(),
+                &["bigint[]"; 2],
+                &["text[]"; 3],
+                &["bigint[]"],
+                &["text[]"; 2],
+                &["bigint[]"],
+                &["text[]"; 2],
+                &["bigint[]"; 3],
+                &["text[]"; 3],
+                &["text[]"; 3],
+                &["text[]"; 4],
+                &["bigint[]"],
+                &["text[]"; 4],
+                &["bigint[]"],
+                &["text[]"; 5],
             ]
             .concat(),
+            sql: postd_host::store::POSTGRES_FINISH_SQL.into(),
+            args: {
+                let texts = |v: String| array("text", &[v]);
+                let ints = |v: String| array("bigint", &[v]);
+                let none = |kind: &str| array(kind, &[]);
+                let j = text(&job(running));
+                [
+                    vec![texts(text(&t(running))), texts(j.clone()), texts(text("w/lease"))],
+                    vec![texts(text("published")), ints("NULL".into()), ints("0".into())],
+                    vec![texts("NULL".into()), texts(text("{}")), texts("NULL".into())],
+                    vec![ints(NOW.to_string())],
+                    vec![texts(j.clone()), texts(text("att_bench")), ints("1".into())],
+                    vec![texts(text("publish")), texts(text("w")), ints(NOW.to_string())],
+                    vec![ints("5".into()), ints("1000".into()), texts(text("published"))],
+                    vec![texts("NULL".into()), texts("NULL".into())],
+                    vec![texts(j.clone()), none("text"), none("text")],
+                    vec![none("text"), none("text"), none("text"), none("text"), none("bigint")],
+                    vec![none("text"), none("text"), none("text"), none("text"), none("bigint")],
+                    vec![texts(j), texts(text("evt_bench")), texts(text("post.published"))],
+                    vec![texts(text(&post(running))), texts(text("{}"))],
+                ]
+                .concat()
+            },
             without_statistics: true,
             bound: 150,
             after: None,
@@ -148,23 +163,22 @@ pub fn all(tenants: u64) -> Vec<Statement> {
         },
         Statement {
             name: "accept: the post and its job, one statement",
-            types: vec!["text", "text", "text", "text", "bigint", "bigint", "text", "text", "text", "text", "text",
-                "text", "text", "bigint", "text"],
-            sql: "WITH post AS (
-                 INSERT INTO posts (tenant_id, id, idempotency_key, payload_sha256, scheduled_for, created_at, traceparent)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
-                 RETURNING id),
-             jobs AS (
-                 INSERT INTO jobs (tenant_id, id, post_id, connection_id, plugin, account_id, content, state,
-                     state_reason, attempts, next_run_at, created_at, updated_at)
-                 SELECT $1, v.id, post.id, v.connection_id, v.plugin, v.account_id, $15, v.state,
-                     v.reason, 0, v.run_at, $6, $6
-                 FROM post CROSS JOIN (VALUES ($8, $9, $10, $11, $12, $13, $14::BIGINT))
-                     AS v (id, connection_id, plugin, account_id, state, reason, run_at))
-             SELECT COUNT(*) FROM post".into(),
-            args: vec![text(&t(running)), text("post_bench"), text("bench-key"), text("x"), "NULL".into(),
-                NOW.to_string(), "NULL".into(), text("job_bench"), text(&format!("conn_{}", t(running))),
-                text("pipeline"), text("acct"), text("queued"), "NULL".into(), NOW.to_string(), text("{}")],
+            types: [
+                ["text"; 4].as_slice(),
+                &["bigint"; 2],
+                &["text"; 2],
+                &["text[]"; 6],
+                &["bigint[]"],
+            ]
+            .concat(),
+            sql: postd_host::store::POSTGRES_ACCEPT_SQL.into(),
+            args: {
+                let texts = |v: String| array("text", &[v]);
+                vec![text(&t(running)), text("post_bench"), text("bench-key"), text("x"), "NULL".into(),
+                    NOW.to_string(), "NULL".into(), text("{}"), texts(text("job_bench")),
+                    texts(text(&format!("conn_{}", t(running)))), texts(text("pipeline")), texts(text("acct")),
+                    texts(text("queued")), texts("NULL".into()), array("bigint", &[NOW.to_string()])]
+            },
             without_statistics: true,
             bound: 100,
             after: None,

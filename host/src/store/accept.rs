@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use super::connections::PAUSED_FOR_CONNECTION;
 use super::{
-    Accepted, Backend, Job, JobState, Millis, NewPost, PostRecord, StoreError, TenantStore, new_id,
+    Accepted, Job, JobState, Millis, NewPost, PostRecord, StoreError, TenantStore, new_id,
 };
 
 /// One target of a post with what its connection says: the plugin and whether it is usable
@@ -144,12 +144,11 @@ impl TenantStore {
                 })
                 .collect(),
         };
-        let stored = match self.store.backend {
-            Backend::Postgres => {
-                self.insert_in_one_statement(&record, &hash, &content)
-                    .await?
+        let stored = match self.store.native() {
+            Some(pool) => {
+                super::postgres::insert_post(pool, &self.tenant, &record, &hash, &content).await?
             }
-            Backend::Sqlite => self.insert_in_transaction(&record, &hash, &content).await?,
+            None => self.insert_in_transaction(&record, &hash, &content).await?,
         };
         if stored {
             return Ok(Accepted::Created(record));
@@ -172,55 +171,6 @@ impl TenantStore {
         Ok(Accepted::Existing(
             self.post(&row.get::<String, _>("id")).await?,
         ))
-    }
-
-    /// The post and its jobs as one statement; false when the idempotency key was taken
-    /// (nothing written).
-    async fn insert_in_one_statement(
-        &self,
-        record: &PostRecord,
-        hash: &str,
-        content: &str,
-    ) -> Result<bool, StoreError> {
-        let values = job_rows(
-            8,
-            record.jobs.len(),
-            |[id, connection, plugin, account, state, reason, run_at]| {
-                format!(
-                    "({id}, {connection}, {plugin}, {account}, {state}, {reason}, {run_at}::BIGINT)"
-                )
-            },
-        );
-        let sql = format!(
-            "WITH post AS (
-                 INSERT INTO posts (tenant_id, id, idempotency_key, payload_sha256, scheduled_for, created_at, traceparent)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
-                 RETURNING id),
-             jobs AS (
-                 INSERT INTO jobs (tenant_id, id, post_id, connection_id, plugin, account_id, content, state,
-                     state_reason, attempts, next_run_at, created_at, updated_at)
-                 SELECT $1, v.id, post.id, v.connection_id, v.plugin, v.account_id, ${content}, v.state,
-                     v.reason, 0, v.run_at, $6, $6
-                 FROM post CROSS JOIN (VALUES {values})
-                     AS v (id, connection_id, plugin, account_id, state, reason, run_at))
-             SELECT COUNT(*) FROM post",
-            content = 8 + 7 * record.jobs.len(),
-        );
-        let query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(&self.tenant)
-            .bind(&record.id)
-            .bind(&record.idempotency_key)
-            .bind(hash)
-            .bind(record.scheduled_for)
-            .bind(record.created_at)
-            .bind(record.jobs.first().and_then(|j| j.traceparent.clone()));
-        let inserted: i64 = bind_jobs(query, &record.jobs)
-            .bind(content)
-            .fetch_one(&self.store.pool)
-            .await
-            .map_err(StoreError::db("storing a post"))?
-            .get(0);
-        Ok(inserted == 1)
     }
 
     /// The post, then its jobs in one statement, in one transaction; false when the

@@ -1,11 +1,11 @@
-//! Recording a run's outcome: one transaction per run ([`Store::finish`]) — on PostgreSQL one
-//! statement (`finish_statement.rs`) — or several runs' outcomes in one transaction
-//! ([`Store::finish_many`], group commit), each applied only while its lease holds.
+//! Recording a run's outcome: one transaction per run ([`Store::finish`]) or several runs'
+//! outcomes in one transaction ([`Store::finish_many`], group commit), each applied only while
+//! its lease holds. On PostgreSQL either is one statement (`postgres/finish.rs`); on SQLite the
+//! writes are statements of one transaction (cheap in process).
 
-use super::finish_statement::{JobChange, finish_in_one_statement};
 use super::outbox::emit;
 use super::pipeline::{Claimed, Finish, FinishOutcome};
-use super::{Backend, Job, Millis, Store, StoreError, new_id};
+use super::{Job, Millis, Store, StoreError, new_id};
 use crate::events::Event;
 
 impl Store {
@@ -18,18 +18,13 @@ impl Store {
         finish: &Finish,
         now: Millis,
     ) -> Result<bool, StoreError> {
-        if self.backend == Backend::Postgres {
+        if let Some(pool) = self.native() {
             // One statement: its own transaction, one round trip.
-            let mut conn = self
-                .writer
-                .acquire()
-                .await
-                .map_err(StoreError::db("recording a job's outcome"))?;
-            let change = job_change(claimed, finish, now);
-            return finish_in_one_statement(&mut conn, claimed, finish, &change, now).await;
+            let applied = super::postgres::finish_runs(pool, &[(claimed, finish, now)]).await?;
+            return Ok(applied.first().copied().unwrap_or(false));
         }
         let mut tx = self.begin().await?;
-        if !finish_in(&mut tx, self.backend, claimed, finish, now).await? {
+        if !finish_in(&mut tx, claimed, finish, now).await? {
             return Ok(false);
         }
         tx.commit()
@@ -46,10 +41,13 @@ impl Store {
         &self,
         runs: &[(&Claimed, &Finish, Millis)],
     ) -> Result<Vec<bool>, StoreError> {
+        if let Some(pool) = self.native() {
+            return super::postgres::finish_runs(pool, runs).await;
+        }
         let mut tx = self.begin().await?;
         let mut applied = Vec::with_capacity(runs.len());
         for (claimed, finish, now) in runs {
-            applied.push(finish_in(&mut tx, self.backend, claimed, finish, *now).await?);
+            applied.push(finish_in(&mut tx, claimed, finish, *now).await?);
         }
         tx.commit()
             .await
@@ -59,7 +57,16 @@ impl Store {
 }
 
 /// What a run's outcome does to its job's row.
-fn job_change<'a>(claimed: &Claimed, finish: &'a Finish, now: Millis) -> JobChange<'a> {
+pub(super) struct JobChange<'a> {
+    pub state: &'a str,
+    pub next_run_at: Option<Millis>,
+    pub attempts_delta: i64,
+    pub reason: Option<&'a str>,
+    pub result: Option<&'a str>,
+}
+
+/// The [`JobChange`] of `finish` for `claimed`.
+pub(super) fn job_change<'a>(claimed: &Claimed, finish: &'a Finish, now: Millis) -> JobChange<'a> {
     let job = &claimed.job;
     let (state, next_run_at, attempts_delta, reason, result): (
         &str,
@@ -96,27 +103,22 @@ fn job_change<'a>(claimed: &Claimed, finish: &'a Finish, now: Millis) -> JobChan
     }
 }
 
-/// [`Store::finish`]'s writes in `tx`. When the lease no longer holds it writes nothing and
-/// returns false.
+/// [`Store::finish`]'s writes in `tx` (SQLite). When the lease no longer holds it writes
+/// nothing and returns false.
 async fn finish_in(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    backend: Backend,
     claimed: &Claimed,
     finish: &Finish,
     now: Millis,
 ) -> Result<bool, StoreError> {
     let job = &claimed.job;
-    let change = job_change(claimed, finish, now);
-    if backend == Backend::Postgres {
-        return finish_in_one_statement(tx, claimed, finish, &change, now).await;
-    }
     let JobChange {
         state,
         next_run_at,
         attempts_delta,
         reason,
         result,
-    } = change;
+    } = job_change(claimed, finish, now);
     let updated = sqlx::query(
             "UPDATE jobs SET state = $3, next_run_at = COALESCE($4, next_run_at), attempts = attempts + $5,
                  state_reason = $6, result = COALESCE($7, result), last_error = COALESCE($8, last_error),

@@ -21,13 +21,13 @@ mod console;
 mod deliveries;
 mod events;
 mod finish;
-mod finish_statement;
 mod jobs;
 mod limits;
 mod model;
 mod outbox;
 mod pipeline;
 mod plugins;
+mod postgres;
 mod record_retention;
 mod refresh_leases;
 mod retention;
@@ -57,9 +57,14 @@ pub use events::NewWebhookEvent;
 pub use jobs::JobFilter;
 pub use model::*;
 pub use outbox::{EventEndpoint, EventEndpointChange, NewEventEndpoint, new_event_endpoint_id};
-pub use pipeline::{Claimed, Finish, FinishOutcome, HeldScopes, postgres_claim_sql};
+pub use pipeline::{Claimed, Finish, FinishOutcome, HeldScopes};
 pub use plugins::{
     HOST_TENANT, PLUGINS_CHANNEL, PluginConfigRow, PluginVersionRow, UploadedComponent,
+};
+#[doc(hidden)]
+pub use postgres::{
+    ACCEPT_SQL as POSTGRES_ACCEPT_SQL, CLAIM_SQL as POSTGRES_CLAIM_SQL,
+    FINISH_SQL as POSTGRES_FINISH_SQL,
 };
 pub use record_retention::{RECORD_BATCH, RECORD_BATCHES, Recorded};
 pub use retention::{RETENTION_BATCH, RETENTION_BATCHES, RetentionPass};
@@ -77,6 +82,14 @@ const SQLITE_PRAGMAS: &[&str] = &[
 
 /// Read connections to a SQLite database (writes have their own one).
 const SQLITE_READERS: u32 = 4;
+
+/// PostgreSQL connections of one process on the shared (`Any`) driver: API reads and writes,
+/// the vault, administration.
+const ANY_CONNECTIONS: u32 = 8;
+
+/// PostgreSQL connections of one process on the native driver: the pipeline's hot statements
+/// (claims, outcomes, recovery points, accepts).
+const NATIVE_CONNECTIONS: u32 = 12;
 
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,6 +151,8 @@ pub struct Store {
     /// PostgreSQL the same pool as `pool`.
     writer: AnyPool,
     backend: Backend,
+    /// PostgreSQL's own driver, for the pipeline's hot statements (`postgres/`).
+    native: Option<sqlx::PgPool>,
     /// Usable connections' plugins, for accepts (see `target_cache.rs`).
     targets: std::sync::Arc<target_cache::TargetCache>,
 }
@@ -207,6 +222,7 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(options.clone())
         };
+        let mut native = None;
         let (pool, writer) = match backend {
             // One writer at a time is SQLite's model: writes queue for the one write
             // connection; readers share the WAL on their own.
@@ -220,9 +236,19 @@ impl Store {
                 (readers, writer)
             }
             Backend::Postgres => {
-                let pool = open(16)
+                let pool = open(ANY_CONNECTIONS)
                     .await
                     .map_err(StoreError::db("opening the database"))?;
+                let options = sqlx::postgres::PgConnectOptions::from_str(&url)
+                    .map_err(StoreError::db("parsing the database URL"))?;
+                native = Some(
+                    sqlx::postgres::PgPoolOptions::new()
+                        .max_connections(NATIVE_CONNECTIONS)
+                        .acquire_timeout(Duration::from_secs(10))
+                        .connect_with(options)
+                        .await
+                        .map_err(StoreError::db("opening the database"))?,
+                );
                 (pool.clone(), pool)
             }
         };
@@ -230,6 +256,7 @@ impl Store {
             pool,
             writer,
             backend,
+            native,
             targets: Default::default(),
         })
     }
@@ -283,6 +310,11 @@ impl Store {
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// PostgreSQL's native pool (the hot statements' driver); `None` on SQLite.
+    fn native(&self) -> Option<&sqlx::PgPool> {
+        self.native.as_ref()
     }
 
     /// The pool, for the few callers that need a raw connection (advisory locks, benches).

@@ -95,7 +95,7 @@ fn from_row(row: &AnyRow) -> EventEndpoint {
 /// the caller's transaction; returns how many. An event no endpoint wants leaves no row.
 /// The condition on `event_endpoints` rows that take events of the type in SQL expression
 /// `kind` (enabled, and subscribed to it or to everything).
-pub(super) fn endpoints_taking(kind: &str) -> String {
+fn endpoints_taking(kind: &str) -> String {
     format!("enabled = 1 AND (event_types = ' * ' OR event_types LIKE '% ' || {kind} || ' %')")
 }
 

@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
 use super::jobs::{JOB_COLUMNS, job_from_row};
-use super::{Backend, ConnectionStatus, Job, JobTask, Millis, RunGate, Store, StoreError};
+use super::{ConnectionStatus, Job, JobTask, Millis, RunGate, Store, StoreError};
 use crate::time::{Span, UnixMs};
 
 /// A job a worker holds until `lease_until`, with the continuation due now, if any, and what
@@ -261,26 +261,6 @@ fn bind_held<'q>(
     query
 }
 
-/// The claim on PostgreSQL as one statement: it leases the [`due_jobs`] (`FOR UPDATE SKIP
-/// LOCKED`, so replicas never wait for each other) to `$1` until `$2` and returns each with
-/// its post, its due continuation and the [`FACT_COLUMNS`]. Public for the plans benchmark,
-/// which explains it at a million jobs.
-#[doc(hidden)]
-pub fn postgres_claim_sql(held: &HeldScopes) -> String {
-    format!(
-        "WITH j AS (UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2,
-             attempts = attempts + 1, updated_at = $3
-             WHERE id IN ({due}) RETURNING *)
-         SELECT {JOB_COLUMNS}, {FACT_COLUMNS}, task.id AS task_id, task.kind AS task_kind,
-             task.payload AS task_payload, task.run_at AS task_run_at
-         FROM j JOIN posts p ON p.tenant_id = j.tenant_id AND p.id = j.post_id {FACT_JOINS}
-         LEFT JOIN LATERAL (SELECT id, kind, payload, run_at FROM job_tasks
-             WHERE tenant_id = j.tenant_id AND job_id = j.id AND run_at <= $3
-             ORDER BY run_at, id LIMIT 1) task ON TRUE",
-        due = due_jobs(held, "FOR UPDATE SKIP LOCKED"),
-    )
-}
-
 impl Store {
     /// Claims up to `limit` due jobs (queued and due, or running with an expired lease: their
     /// worker died) for `worker` until `now + lease_ms`.
@@ -306,31 +286,10 @@ impl Store {
         held: &HeldScopes,
     ) -> Result<Vec<Claimed>, StoreError> {
         let lease = format!("{worker}/{}", uuid::Uuid::now_v7().simple());
-        if self.backend == Backend::Postgres {
+        if let Some(pool) = self.native() {
             // One round trip: the claim returns everything a run needs.
-            let sql = postgres_claim_sql(held);
-            let query = sqlx::query(AssertSqlSafe(sql.as_str()))
-                .bind(&lease)
-                .bind(lease_until(now, lease_ms))
-                .bind(now)
-                .bind(limit as i64);
-            let rows = bind_held(query, held)
-                .fetch_all(&self.writer)
-                .await
-                .map_err(StoreError::db("claiming due jobs"))?;
-            return Ok(rows
-                .iter()
-                .map(|row| {
-                    let task = row.get::<Option<String>, _>("task_id").map(|id| JobTask {
-                        id,
-                        job_id: row.get("id"),
-                        kind: row.get("task_kind"),
-                        payload: row.get("task_payload"),
-                        run_at: row.get("task_run_at"),
-                    });
-                    claimed_from_row(row, &lease, task)
-                })
-                .collect());
+            let until = lease_until(now, lease_ms);
+            return super::postgres::claim(pool, &lease, until, now, limit, held).await;
         }
         let sql = format!(
             "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3
@@ -450,15 +409,21 @@ impl Store {
         recovery_point: &str,
         now: Millis,
     ) -> Result<(), StoreError> {
-        let done =
-            sqlx::query("UPDATE jobs SET recovery_point = $2, updated_at = $3 WHERE id = $1")
-                .bind(job)
-                .bind(recovery_point)
-                .bind(now)
-                .execute(&self.writer)
-                .await
-                .map_err(StoreError::db("recording a recovery point"))?;
-        if done.rows_affected() == 1 {
+        let found = match self.native() {
+            Some(pool) => super::postgres::checkpoint(pool, job, recovery_point, now).await?,
+            None => {
+                sqlx::query("UPDATE jobs SET recovery_point = $2, updated_at = $3 WHERE id = $1")
+                    .bind(job)
+                    .bind(recovery_point)
+                    .bind(now)
+                    .execute(&self.writer)
+                    .await
+                    .map_err(StoreError::db("recording a recovery point"))?
+                    .rows_affected()
+                    == 1
+            }
+        };
+        if found {
             Ok(())
         } else {
             Err(StoreError::not_found("job", job))
@@ -472,6 +437,9 @@ impl Store {
         &self,
         points: &[(&str, &str, Millis)],
     ) -> Result<Vec<bool>, StoreError> {
+        if let Some(pool) = self.native() {
+            return super::postgres::checkpoint_many(pool, points).await;
+        }
         let mut tx = self.begin().await?;
         let mut found = Vec::with_capacity(points.len());
         for (job, recovery_point, now) in points {
