@@ -78,7 +78,7 @@ impl Default for PipelineSettings {
             worker_id: format!("{}-{}", hostname(), std::process::id()),
             concurrency: 32,
             dispatch: DispatchSettings::default(),
-            finish_batch: 1,
+            finish_batch: 64,
             backoff: Backoff::default(),
             expiring_soon_window: Duration::from_secs(7 * 24 * 3600),
             max_rate_limit_wait: DEFAULT_MAX_RATE_LIMIT_WAIT,

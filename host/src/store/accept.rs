@@ -144,11 +144,20 @@ impl TenantStore {
                 })
                 .collect(),
         };
-        let stored = match self.store.native() {
-            Some(pool) => {
-                super::postgres::insert_post(pool, &self.tenant, &record, &hash, &content).await?
+        let stored = match (&self.store.accepts, self.store.native()) {
+            (Some(group), Some(pool)) => {
+                let row = super::postgres::NewPostRow {
+                    tenant: self.tenant.clone(),
+                    record: record.clone(),
+                    hash: hash.clone(),
+                    content,
+                };
+                match group.submit(row.clone()).await {
+                    Some(stored) => stored?,
+                    None => super::postgres::insert_post(pool, &row).await?,
+                }
             }
-            None => self.insert_in_transaction(&record, &hash, &content).await?,
+            _ => self.insert_in_transaction(&record, &hash, &content).await?,
         };
         if stored {
             return Ok(Accepted::Created(record));
@@ -173,7 +182,7 @@ impl TenantStore {
         ))
     }
 
-    /// The post, then its jobs in one statement, in one transaction; false when the
+    /// The post, then its jobs in one statement, in one transaction (SQLite); false when the
     /// idempotency key was taken (nothing written).
     async fn insert_in_transaction(
         &self,

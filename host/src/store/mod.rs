@@ -21,6 +21,7 @@ mod console;
 mod deliveries;
 mod events;
 mod finish;
+pub(crate) mod group;
 mod jobs;
 mod limits;
 mod model;
@@ -91,6 +92,37 @@ const ANY_CONNECTIONS: u32 = 8;
 /// (claims, outcomes, recovery points, accepts).
 const NATIVE_CONNECTIONS: u32 = 12;
 
+/// Most posts one accept statement stores (concurrent accepts share it).
+const ACCEPT_BATCH: usize = 64;
+
+type AcceptGroup = group::Group<postgres::NewPostRow, Result<bool, StoreError>>;
+
+/// Concurrent accepts on PostgreSQL: one statement for all (`postgres/accept.rs`); if it fails,
+/// one statement each, so one bad post cannot take the others down.
+fn accept_group(pool: sqlx::PgPool) -> AcceptGroup {
+    group::Group::new(
+        ACCEPT_BATCH,
+        std::sync::Arc::new(move |posts: Vec<postgres::NewPostRow>| {
+            let pool = pool.clone();
+            Box::pin(async move {
+                match postgres::insert_posts(&pool, &posts).await {
+                    Ok(stored) => stored.into_iter().map(Ok).collect(),
+                    Err(error) => {
+                        if posts.len() > 1 {
+                            tracing::warn!(%error, posts = posts.len(), "storing posts together failed; storing them one by one");
+                        }
+                        let mut results = Vec::with_capacity(posts.len());
+                        for post in &posts {
+                            results.push(postgres::insert_post(&pool, post).await);
+                        }
+                        results
+                    }
+                }
+            }) as _
+        }),
+    )
+}
+
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -153,6 +185,8 @@ pub struct Store {
     backend: Backend,
     /// PostgreSQL's own driver, for the pipeline's hot statements (`postgres/`).
     native: Option<sqlx::PgPool>,
+    /// Concurrent accepts written together (PostgreSQL; see `group.rs`).
+    accepts: Option<std::sync::Arc<AcceptGroup>>,
     /// Usable connections' plugins, for accepts (see `target_cache.rs`).
     targets: std::sync::Arc<target_cache::TargetCache>,
 }
@@ -256,6 +290,9 @@ impl Store {
             pool,
             writer,
             backend,
+            accepts: native
+                .clone()
+                .map(|pool| std::sync::Arc::new(accept_group(pool))),
             native,
             targets: Default::default(),
         })

@@ -15,6 +15,7 @@ on_both_backends!(
     a_connection_changed_by_another_replica_just_after_an_accept_still_pauses_its_jobs,
     a_connection_deleted_here_is_refused_at_once_after_an_accept,
     webhook_events_are_stored_once_per_platform_event_id,
+    concurrent_accepts_stored_together_keep_each_key_once,
 );
 
 async fn same_key_same_payload_returns_the_existing_post(kind: Kind) {
@@ -371,4 +372,65 @@ async fn concurrent_read_then_write_changes_all_succeed(kind: Kind) {
             .unwrap_or_else(|e| panic!("change {i} failed: {e}"));
     }
     assert_eq!(tenant.connections().await.unwrap().len(), 24);
+}
+
+/// Accepts arriving together are stored together on PostgreSQL (one statement for the group);
+/// whatever the grouping, each key is stored once: a repeat with the same payload gets the
+/// stored post, a repeat with another payload a conflict, even inside one group.
+async fn concurrent_accepts_stored_together_keep_each_key_once(kind: Kind) {
+    let h = Harness::new(kind).await;
+    h.connect("acme", "conn-1").await;
+    let mut posts = Vec::new();
+    for i in 0..30 {
+        posts.push(new_post(
+            "conn-1",
+            &format!("key-{i}"),
+            &format!("post {i}"),
+            &[],
+        ));
+    }
+    for i in 0..5 {
+        let repeat = new_post("conn-1", &format!("twice-{i}"), "the same", &[]);
+        posts.push(repeat.clone());
+        posts.push(repeat);
+        posts.push(new_post("conn-1", &format!("clash-{i}"), "one text", &[]));
+        posts.push(new_post(
+            "conn-1",
+            &format!("clash-{i}"),
+            "another text",
+            &[],
+        ));
+    }
+    let answers =
+        futures::future::join_all(posts.iter().map(|post| h.pipeline.accept("acme", post))).await;
+    let mut created = std::collections::BTreeMap::new();
+    let (mut existing, mut conflicts) = (Vec::new(), 0);
+    for (post, answer) in posts.iter().zip(answers) {
+        match answer {
+            Ok(Accepted::Created(record)) => {
+                let earlier = created.insert(post.idempotency_key.clone(), record.id.clone());
+                assert_eq!(earlier, None, "{} stored twice", post.idempotency_key);
+            }
+            Ok(Accepted::Existing(record)) => {
+                existing.push((post.idempotency_key.clone(), record.id))
+            }
+            Err(AcceptError::Store(StoreError::Conflict(why))) => {
+                assert!(why.contains("clash-"), "{why}");
+                conflicts += 1;
+            }
+            other => panic!("{}: {other:?}", post.idempotency_key),
+        }
+    }
+    assert_eq!(created.len(), 40, "every key stored once");
+    assert_eq!(conflicts, 5, "one of each clashing pair refused");
+    assert_eq!(
+        existing.len(),
+        5,
+        "one of each repeated pair answered with the stored post"
+    );
+    for (key, id) in &existing {
+        assert_eq!(created.get(key), Some(id), "{key}");
+    }
+    let jobs = h.store.tenant("acme").jobs(None, 1_000).await.unwrap();
+    assert_eq!(jobs.len(), 40, "one job per stored post");
 }

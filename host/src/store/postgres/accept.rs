@@ -1,48 +1,61 @@
-//! Accepting a post: the post and all its jobs in one fixed statement (`accept.sql`), the jobs
-//! bound as arrays, answered without reading anything back.
+//! Accepting posts: any number of posts and all their jobs in one fixed statement
+//! (`accept.sql`), bound as arrays, answered without reading anything back. Concurrent accepts
+//! share it (`Store::accept_group`): one round trip and one commit for all of them.
 
 use super::super::{PostRecord, StoreError};
 
-/// Stores `record` (its jobs, `content` as JSON, the payload's `hash`) for `tenant`; false when
-/// the idempotency key was taken (nothing written).
-pub(in crate::store) async fn insert_post(
+/// A post to store: the tenant, the post with its jobs, its content as JSON and the payload's
+/// hash (compared when its idempotency key comes again).
+#[derive(Debug, Clone)]
+pub(in crate::store) struct NewPostRow {
+    pub tenant: String,
+    pub record: PostRecord,
+    pub hash: String,
+    pub content: String,
+}
+
+/// Stores `posts`; per post, in order, whether it was stored (false: its idempotency key was
+/// taken, by an earlier post or an earlier one of `posts`, and nothing of it was written).
+pub(in crate::store) async fn insert_posts(
     pool: &sqlx::PgPool,
-    tenant: &str,
-    record: &PostRecord,
-    hash: &str,
-    content: &str,
-) -> Result<bool, StoreError> {
-    let column = |f: fn(&super::super::Job) -> String| -> Vec<String> {
-        record.jobs.iter().map(f).collect()
-    };
-    let ids = column(|j| j.id.clone());
-    let connections = column(|j| j.connection_id.clone());
-    let plugins = column(|j| j.plugin.clone());
-    let accounts = column(|j| j.account_id.clone());
-    let states = column(|j| j.state.as_str().to_string());
-    let reasons: Vec<Option<String>> = record.jobs.iter().map(|j| j.state_reason.clone()).collect();
-    let run_at: Vec<i64> = record.jobs.iter().map(|j| j.next_run_at).collect();
-    let traceparent = record.jobs.first().and_then(|j| j.traceparent.as_deref());
+    posts: &[NewPostRow],
+) -> Result<Vec<bool>, StoreError> {
+    let column = |f: fn(&NewPostRow) -> String| -> Vec<String> { posts.iter().map(f).collect() };
+    let tenants = column(|p| p.tenant.clone());
+    let ids = column(|p| p.record.id.clone());
+    let keys = column(|p| p.record.idempotency_key.clone());
+    let hashes = column(|p| p.hash.clone());
+    let contents = column(|p| p.content.clone());
+    let scheduled: Vec<Option<i64>> = posts.iter().map(|p| p.record.scheduled_for).collect();
+    let created: Vec<i64> = posts.iter().map(|p| p.record.created_at).collect();
+    let traceparents: Vec<Option<String>> = posts
+        .iter()
+        .map(|p| p.record.jobs.first().and_then(|j| j.traceparent.clone()))
+        .collect();
+    let jobs = || posts.iter().flat_map(|p| &p.record.jobs);
+    let job_column =
+        |f: fn(&super::super::Job) -> String| -> Vec<String> { jobs().map(f).collect() };
     let stored = sqlx::query_file_scalar!(
         "src/store/postgres/accept.sql",
-        tenant,
-        &record.id,
-        &record.idempotency_key,
-        hash,
-        record.scheduled_for,
-        record.created_at,
-        traceparent,
-        content,
+        &tenants,
         &ids,
-        &connections,
-        &plugins,
-        &accounts,
-        &states,
-        &reasons as &[Option<String>],
-        &run_at,
+        &keys,
+        &hashes,
+        &scheduled as &[Option<i64>],
+        &created,
+        &traceparents as &[Option<String>],
+        &contents,
+        &job_column(|j| j.post_id.clone()),
+        &job_column(|j| j.id.clone()),
+        &job_column(|j| j.connection_id.clone()),
+        &job_column(|j| j.plugin.clone()),
+        &job_column(|j| j.account_id.clone()),
+        &job_column(|j| j.state.as_str().to_string()),
+        &jobs().map(|j| j.state_reason.clone()).collect::<Vec<_>>() as &[Option<String>],
+        &jobs().map(|j| j.next_run_at).collect::<Vec<_>>(),
     )
-    .fetch_one(pool)
+    .fetch_all(pool)
     .await
-    .map_err(StoreError::db("storing a post"))?;
-    Ok(stored == 1)
+    .map_err(StoreError::db("storing posts"))?;
+    Ok(ids.iter().map(|id| stored.contains(id)).collect())
 }
