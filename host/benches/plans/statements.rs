@@ -44,7 +44,7 @@ fn array(kind: &str, values: &[String]) -> String {
 }
 
 /// The claim's arguments after the first four: `held` tenants, no held connection, no plugin
-/// short of room.
+/// short of room, no limited scope.
 fn claim_scopes(held: &[&str]) -> Vec<String> {
     let none = || array("text", &[]);
     vec![
@@ -53,11 +53,15 @@ fn claim_scopes(held: &[&str]) -> Vec<String> {
         none(),
         none(),
         array("bigint", &[]),
+        none(),
+        none(),
+        array("bigint", &[]),
     ]
 }
 
-const CLAIM_TYPES: [&str; 9] = [
+const CLAIM_TYPES: [&str; 12] = [
     "text", "bigint", "bigint", "bigint", "text[]", "text[]", "text[]", "text[]", "bigint[]",
+    "text[]", "text[]", "bigint[]",
 ];
 
 /// The statements for the data of `fill.rs` spread over `tenants` tenants.

@@ -20,6 +20,9 @@ use crate::time::{Span, UnixMs};
 /// jobs, which are then claimed and put back without running.
 const MAX_EXCLUDED: usize = 100;
 
+/// The most queued jobs of a scope whose hold just ended that one claim takes.
+const MAX_ROOM: i64 = 32;
+
 /// One scope's hold.
 #[derive(Debug, Clone, Copy)]
 struct Hold {
@@ -27,6 +30,8 @@ struct Hold {
     until: Millis,
     /// The next unassigned slot of the scope's spacing.
     next_slot: Millis,
+    /// The bucket's steady interval between runs.
+    interval: Millis,
 }
 
 /// This process's holds, by (tenant, connection); the tenant's ceiling has no connection.
@@ -57,8 +62,10 @@ impl Holds {
         let hold = scopes.entry(key).or_insert(Hold {
             until: free_at,
             next_slot: free_at,
+            interval: interval as i64,
         });
         hold.until = hold.until.max(free_at);
+        hold.interval = interval as i64;
         let slot = hold.next_slot.max(free_at);
         hold.next_slot = UnixMs::new(slot)
             .saturating_add(Span::from_millis_i64(interval as i64))
@@ -89,14 +96,22 @@ impl Holds {
             .fold(at, Millis::max)
     }
 
-    /// The scopes held at `now`, for a claim to leave alone; forgets holds whose spacing has
-    /// run out.
+    /// The scopes held at `now`, for a claim to leave alone, and those whose hold ended while
+    /// their spacing still runs, for a claim to take only what their bucket has admitted since
+    /// (one run per interval since the hold ended, one at least); forgets holds whose spacing
+    /// has run out.
     pub(crate) fn scopes(&self, now: Millis) -> HeldScopes {
         let mut scopes = self.scopes.lock().expect("holds");
         scopes.retain(|_, hold| hold.next_slot > now);
         let mut held = HeldScopes::default();
         for ((tenant, connection), hold) in scopes.iter() {
             if hold.until <= now {
+                if held.limited.len() < MAX_EXCLUDED {
+                    let admitted = (now - hold.until) / hold.interval.max(1) + 1;
+                    let room = admitted.clamp(1, MAX_ROOM);
+                    held.limited
+                        .push((tenant.clone(), connection.clone(), room as u32));
+                }
                 continue;
             }
             match connection {
@@ -152,7 +167,29 @@ mod tests {
         );
         assert!(at(1_050).tenants.is_empty());
         assert_eq!(at(1_050).connections.len(), 1);
-        assert_eq!(at(1_500), HeldScopes::default());
+        assert_eq!(
+            at(1_500).limited,
+            vec![("t2".to_string(), Some("c".to_string()), 1)],
+            "t2's hold ended; its spacing runs until 1,600"
+        );
+        assert_eq!(at(1_600), HeldScopes::default());
+    }
+
+    #[test]
+    fn a_scope_whose_hold_ended_gives_a_claim_only_what_its_bucket_admitted_since() {
+        let holds = Holds::default();
+        for _ in 0..10 {
+            holds.hold("t", "c", held(HoldScope::Tenant, 50, 10), 1_000);
+        }
+        // Held until 1,050; ten jobs spaced until 1,150.
+        assert_eq!(holds.scopes(1_049).tenants, vec!["t".to_string()]);
+        assert!(holds.scopes(1_049).limited.is_empty());
+        let limited = |now| holds.scopes(now).limited;
+        assert_eq!(limited(1_050), vec![("t".to_string(), None, 1)]);
+        assert_eq!(limited(1_059), vec![("t".to_string(), None, 1)]);
+        assert_eq!(limited(1_075), vec![("t".to_string(), None, 3)]);
+        assert!(holds.scopes(1_075).tenants.is_empty());
+        assert_eq!(limited(1_150), Vec::new(), "the spacing ran out: no limit");
     }
 
     #[test]

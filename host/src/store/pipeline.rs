@@ -147,6 +147,22 @@ pub struct HeldScopes {
     /// that many of their queued jobs (none at 0), so a busy plugin's backlog does not fill
     /// job slots only to be handed back.
     pub plugins: Vec<(String, u32)>,
+    /// Scopes whose hold has just ended: their bucket admits about `room` runs now, so a claim
+    /// takes at most that many of their queued jobs rather than a claim's worth only to hand
+    /// the rest back. `(tenant, connection, room)`; no connection for the tenant's ceiling.
+    pub limited: Vec<(String, Option<String>, u32)>,
+}
+
+impl HeldScopes {
+    /// The limited scopes of tenants' ceilings, then those of connections, each with its room
+    /// (the order [`due_jobs`] numbers and [`bind_held`] binds them in).
+    fn limited_in_order(&self) -> impl Iterator<Item = (&str, Option<&str>, u32)> {
+        let tenants = self.limited.iter().filter(|l| l.1.is_none());
+        let connections = self.limited.iter().filter(|l| l.1.is_some());
+        tenants
+            .chain(connections)
+            .map(|(t, c, room)| (t.as_str(), c.as_deref(), *room))
+    }
 }
 
 /// When a lease taken at `now` for `lease_ms` ends; saturating, so a huge lease (a setting in
@@ -176,47 +192,63 @@ fn claimed_from_row(row: &AnyRow, lease: &str, task: Option<JobTask>) -> Claimed
     }
 }
 
+/// ` AND tenant_id NOT IN (…)` for `tenants` tenants and ` AND (tenant_id, connection_id) NOT
+/// IN (VALUES …)` for `pairs` pairs, numbered from `*next` (advanced past them); with each
+/// tenant's and each pair's placeholders.
+fn exclusion(tenants: usize, pairs: usize, next: &mut usize) -> (String, Vec<String>) {
+    let mut clause = String::new();
+    let mut names: Vec<String> = (*next..*next + tenants).map(|i| format!("${i}")).collect();
+    if tenants > 0 {
+        clause.push_str(&format!(" AND tenant_id NOT IN ({})", names.join(", ")));
+    }
+    *next += tenants;
+    if pairs > 0 {
+        let rows: Vec<String> = (0..pairs)
+            .map(|i| format!("(${}, ${})", *next + 2 * i, *next + 2 * i + 1))
+            .collect();
+        clause.push_str(&format!(
+            " AND (tenant_id, connection_id) NOT IN (VALUES {})",
+            rows.join(", ")
+        ));
+        names.extend(rows);
+    }
+    *next += 2 * pairs;
+    (clause, names)
+}
+
 /// The ids of up to `$4` jobs due at `$3`, earliest first: queued ones (except those of the
-/// `held` scopes, bound from `$5` on, and at most its room of a plugin short of room) and
-/// running ones whose lease ended (their worker died). Each kind is an ordered scan of its own
-/// partial index (`jobs_queued`, `jobs_leases`) that stops at its limit, so a claim reads about
-/// `2 x limit` rows however many are due, plus the queued jobs of held scopes and of plugins
-/// short of room that are older than what it takes (the scan walks past them); `lock` is the
-/// row lock clause of each scan.
+/// `held` scopes, bound from `$5` on; at most its room of a plugin short of room and of a scope
+/// whose hold just ended) and running ones whose lease ended (their worker died). Each kind is
+/// an ordered scan of its own partial index (`jobs_queued`, `jobs_leases`, a limited scope's
+/// `jobs_queued_by_tenant`) that stops at its limit, so a claim reads about `2 x limit` rows
+/// however many are due, plus the queued jobs of held and limited scopes and of plugins short
+/// of room that are older than what it takes (the scan walks past them); `lock` is the row lock
+/// clause of each scan.
 fn due_jobs(held: &HeldScopes, lock: &str) -> String {
-    let mut except = String::new();
     let mut next = 5;
-    if !held.tenants.is_empty() {
-        except.push_str(&format!(
-            " AND tenant_id NOT IN ({})",
-            placeholders(next, held.tenants.len())
-        ));
-        next += held.tenants.len();
-    }
-    if !held.connections.is_empty() {
-        let pairs = (0..held.connections.len())
-            .map(|i| format!("(${}, ${})", next + 2 * i, next + 2 * i + 1))
-            .collect::<Vec<_>>()
-            .join(", ");
-        except.push_str(&format!(
-            " AND (tenant_id, connection_id) NOT IN (VALUES {pairs})"
-        ));
-        next += 2 * held.connections.len();
-    }
-    let queued = |only: &str, limit: &str, name: &str| {
+    let (held_except, _) = exclusion(held.tenants.len(), held.connections.len(), &mut next);
+    let limited_tenants = held.limited.iter().filter(|l| l.1.is_none()).count();
+    let (limited_except, limited) = exclusion(
+        limited_tenants,
+        held.limited.len() - limited_tenants,
+        &mut next,
+    );
+    let queued = |except: &str, only: &str, limit: &str, name: &str| {
         format!(
             "SELECT id, next_run_at FROM (SELECT id, next_run_at FROM jobs
                  WHERE state = 'queued' AND next_run_at <= $3{except}{only}
                  ORDER BY next_run_at LIMIT {limit} {lock}) AS {name}"
         )
     };
-    // A plugin short of room: left out of the main scan, and scanned on its own up to its room
-    // (bound after the plugins' names).
+    // A plugin short of room or a limited scope: left out of the main scan, and scanned on its
+    // own up to its room (bound after the plugins' names).
+    let except = format!("{held_except}{limited_except}");
     let plugins = held.plugins.len();
     let mut scans = vec![if plugins == 0 {
-        queued("", "$4", "queued")
+        queued(&except, "", "$4", "queued")
     } else {
         queued(
+            &except,
             &format!(" AND plugin NOT IN ({})", placeholders(next, plugins)),
             "$4",
             "queued",
@@ -224,9 +256,23 @@ fn due_jobs(held: &HeldScopes, lock: &str) -> String {
     }];
     for i in 0..plugins {
         scans.push(queued(
+            &except,
             &format!(" AND plugin = ${}", next + i),
             &format!("${}", next + plugins + i),
             &format!("room_{i}"),
+        ));
+    }
+    next += 2 * plugins;
+    for (i, scope) in limited.iter().enumerate() {
+        let only = match i < limited_tenants {
+            true => format!(" AND tenant_id = {scope}"),
+            false => format!(" AND (tenant_id, connection_id) = {scope}"),
+        };
+        scans.push(queued(
+            &held_except,
+            &only,
+            &format!("${}", next + i),
+            &format!("limited_{i}"),
         ));
     }
     format!(
@@ -252,11 +298,20 @@ fn bind_held<'q>(
     for (tenant, connection) in &held.connections {
         query = query.bind(tenant).bind(connection);
     }
+    for (tenant, connection, _) in held.limited_in_order() {
+        query = query.bind(tenant);
+        if let Some(connection) = connection {
+            query = query.bind(connection);
+        }
+    }
     for (plugin, _) in &held.plugins {
         query = query.bind(plugin);
     }
     for (_, room) in &held.plugins {
         query = query.bind(i64::from(*room));
+    }
+    for (_, _, room) in held.limited_in_order() {
+        query = query.bind(i64::from(room));
     }
     query
 }

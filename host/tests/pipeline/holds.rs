@@ -14,6 +14,7 @@ on_both_backends!(
     a_claim_leaves_held_tenants_and_connections_queued_but_takes_abandoned_leases,
     a_claim_takes_no_more_jobs_of_a_plugin_short_of_room_than_its_room,
     jobs_of_a_plugin_running_all_its_calls_wait_in_the_queue_without_an_attempt,
+    a_claim_takes_no_more_jobs_of_a_scope_whose_hold_just_ended_than_its_bucket_admitted,
 );
 
 /// Posts sent at once: many more than the ceiling admits in a burst.
@@ -80,7 +81,7 @@ async fn a_claim_leaves_held_tenants_and_connections_queued_but_takes_abandoned_
     let held = HeldScopes {
         tenants: vec!["globex".into()],
         connections: vec![("acme".into(), "c1".into())],
-        plugins: Vec::new(),
+        ..HeldScopes::default()
     };
     let later = now + 5_000;
     let claimed: Vec<String> = h
@@ -209,4 +210,55 @@ async fn publish_all(h: &Harness, posts: usize) -> Vec<String> {
     .await;
     workers.stop().await;
     jobs
+}
+
+/// A tenant or connection whose hold just ended: a claim takes only its room of their queued
+/// jobs (oldest first), the rest of the queue as usual, and held scopes stay excluded.
+async fn a_claim_takes_no_more_jobs_of_a_scope_whose_hold_just_ended_than_its_bucket_admitted(
+    kind: crate::support::Kind,
+) {
+    use postd_host::store::HeldScopes;
+    let h = Harness::new(kind).await;
+    for (tenant, connection) in [
+        ("acme", "a1"),
+        ("globex", "g1"),
+        ("globex", "g2"),
+        ("initech", "i1"),
+    ] {
+        h.connect(tenant, connection).await;
+    }
+    let mut acme = Vec::new();
+    for n in 0..4 {
+        acme.push(h.post_job("acme", "a1", &format!("a-{n}"), "post").await);
+    }
+    let mut g1 = Vec::new();
+    for n in 0..3 {
+        g1.push(h.post_job("globex", "g1", &format!("g1-{n}"), "post").await);
+    }
+    let g2 = h.post_job("globex", "g2", "g2-0", "post").await;
+    h.post_job("initech", "i1", "i-0", "held").await;
+    let held = HeldScopes {
+        tenants: vec!["initech".into()],
+        limited: vec![
+            ("acme".into(), None, 2),
+            ("globex".into(), Some("g1".into()), 1),
+        ],
+        ..HeldScopes::default()
+    };
+    let later = h.pipeline.now() + 5_000;
+    let mut claimed: Vec<String> = h
+        .store
+        .claim_due_except("worker", later, 60_000, 10, &held)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.job.id)
+        .collect();
+    claimed.sort();
+    let mut expected = vec![acme[0].clone(), acme[1].clone(), g1[0].clone(), g2];
+    expected.sort();
+    assert_eq!(
+        claimed, expected,
+        "two of acme's, the oldest of g1's, g2's, none of initech's"
+    );
 }

@@ -9,8 +9,9 @@ use super::super::{ConnectionStatus, Job, JobState, JobTask, Millis, RunGate, St
 ///
 /// Parameters: `$1` the lease token, `$2` its end, `$3` now, `$4` the most jobs to take, `$5`
 /// the held tenants, `$6`/`$7` the held (tenant, connection) pairs, `$8`/`$9` plugins short
-/// of room and their room. Due jobs are queued ones due by `$3` outside the held scopes (a
-/// plugin short of room scanned on its own up to its room) and running ones whose lease ended
+/// of room and their room, `$10`/`$11`/`$12` the limited scopes (tenant, connection or `''`
+/// for the tenant's ceiling, room). Due jobs are queued ones due by `$3` outside the held
+/// scopes (a plugin short of room and a limited scope each scanned on its own up to its room) and running ones whose lease ended
 /// (their worker died); each kind is an ordered scan of its partial index (`jobs_queued`,
 /// `jobs_leases`) that stops at its limit, rows locked `SKIP LOCKED` so replicas never wait for
 /// each other. It returns each leased job with its post, its due continuation and what decides
@@ -34,6 +35,12 @@ pub(in crate::store) async fn claim(
         .iter()
         .map(|(plugin, room)| (plugin.clone(), i64::from(*room)))
         .unzip();
+    let mut limited = (Vec::new(), Vec::new(), Vec::new());
+    for (tenant, connection, room) in &held.limited {
+        limited.0.push(tenant.clone());
+        limited.1.push(connection.clone().unwrap_or_default());
+        limited.2.push(i64::from(*room));
+    }
     let rows = sqlx::query_file!(
         "src/store/postgres/claim.sql",
         lease,
@@ -45,6 +52,9 @@ pub(in crate::store) async fn claim(
         &pair_connections,
         &plugins,
         &rooms,
+        &limited.0,
+        &limited.1,
+        &limited.2,
     )
     .fetch_all(pool)
     .await

@@ -5,6 +5,9 @@ WITH due AS (
             WHERE state = 'queued' AND next_run_at <= $3 AND tenant_id <> ALL($5::text[])
                 AND NOT EXISTS (SELECT 1 FROM unnest($6::text[], $7::text[]) AS h(tenant_id, connection_id)
                     WHERE h.tenant_id = jobs.tenant_id AND h.connection_id = jobs.connection_id)
+                AND NOT EXISTS (SELECT 1 FROM unnest($10::text[], $11::text[]) AS l(tenant_id, connection_id)
+                    WHERE l.tenant_id = jobs.tenant_id
+                        AND (l.connection_id = '' OR l.connection_id = jobs.connection_id))
                 AND plugin <> ALL($8::text[])
             ORDER BY next_run_at LIMIT $4 FOR UPDATE SKIP LOCKED) AS queued
         UNION ALL
@@ -14,7 +17,20 @@ WITH due AS (
                 AND tenant_id <> ALL($5::text[])
                 AND NOT EXISTS (SELECT 1 FROM unnest($6::text[], $7::text[]) AS h(tenant_id, connection_id)
                     WHERE h.tenant_id = jobs.tenant_id AND h.connection_id = jobs.connection_id)
+                AND NOT EXISTS (SELECT 1 FROM unnest($10::text[], $11::text[]) AS l(tenant_id, connection_id)
+                    WHERE l.tenant_id = jobs.tenant_id
+                        AND (l.connection_id = '' OR l.connection_id = jobs.connection_id))
             ORDER BY next_run_at LIMIT p.room FOR UPDATE SKIP LOCKED) AS room
+        UNION ALL
+        SELECT limited.id, limited.next_run_at
+        FROM unnest($10::text[], $11::text[], $12::bigint[]) AS l(tenant_id, connection_id, room)
+        CROSS JOIN LATERAL (SELECT id, next_run_at FROM jobs
+            WHERE state = 'queued' AND next_run_at <= $3 AND tenant_id = l.tenant_id
+                AND (l.connection_id = '' OR connection_id = l.connection_id)
+                AND tenant_id <> ALL($5::text[])
+                AND NOT EXISTS (SELECT 1 FROM unnest($6::text[], $7::text[]) AS h(tenant_id, connection_id)
+                    WHERE h.tenant_id = jobs.tenant_id AND h.connection_id = jobs.connection_id)
+            ORDER BY next_run_at LIMIT l.room FOR UPDATE SKIP LOCKED) AS limited
         UNION ALL
         SELECT id, next_run_at FROM (SELECT id, next_run_at FROM jobs
             WHERE state = 'running' AND lease_until < $3
