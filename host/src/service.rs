@@ -107,6 +107,7 @@ pub async fn serve(settings: ServiceSettings) -> Result<(), String> {
     );
     let mut pipeline_settings = PipelineSettings {
         concurrency: settings.workers,
+        finish_batch: settings.finish_batch,
         dispatch: DispatchSettings {
             lease: Duration::from_secs(settings.lease_secs),
             ..DispatchSettings::default()

@@ -114,6 +114,14 @@ pub const SETTINGS: &[SettingDoc] = &[
         "8",
     ),
     doc(
+        "finish_batch",
+        "POSTD_FINISH_BATCH",
+        "integer > 0",
+        Some("64"),
+        "Most run outcomes recorded in one write (group commit; 1 records each alone). Concurrent runs share it; a lone run is never held back.",
+        "16",
+    ),
+    doc(
         "lease_secs",
         "POSTD_LEASE_SECS",
         "integer > 0",

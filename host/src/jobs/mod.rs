@@ -45,6 +45,9 @@ use crate::runtime::wit::connector::{Capabilities, PluginManifest};
 use crate::store::{Accepted, Millis, NewPost, Store, StoreError};
 use crate::time::UnixMs;
 
+/// Run outcomes recorded in one write at most, by default.
+pub const DEFAULT_FINISH_BATCH: usize = 64;
+
 /// How the pipeline runs.
 #[derive(Debug, Clone)]
 pub struct PipelineSettings {
@@ -54,9 +57,9 @@ pub struct PipelineSettings {
     pub concurrency: usize,
     /// Dispatch tunables.
     pub dispatch: DispatchSettings,
-    /// Most run outcomes recorded in one transaction (group commit; 1, the default, records
-    /// each in its own). Concurrent runs' outcomes share a commit; a lone run is never held
-    /// back. Off by default: it did not measure faster (see bench/RESULTS.md).
+    /// Most run outcomes recorded in one write (group commit; 1 records each in its own
+    /// transaction). Concurrent runs' outcomes share a commit (on PostgreSQL one statement); a
+    /// lone run is never held back.
     pub finish_batch: usize,
     /// Retry delays.
     pub backoff: Backoff,
@@ -78,7 +81,7 @@ impl Default for PipelineSettings {
             worker_id: format!("{}-{}", hostname(), std::process::id()),
             concurrency: 32,
             dispatch: DispatchSettings::default(),
-            finish_batch: 64,
+            finish_batch: DEFAULT_FINISH_BATCH,
             backoff: Backoff::default(),
             expiring_soon_window: Duration::from_secs(7 * 24 * 3600),
             max_rate_limit_wait: DEFAULT_MAX_RATE_LIMIT_WAIT,

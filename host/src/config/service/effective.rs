@@ -24,6 +24,7 @@ impl ServiceSettings {
             ("public_url", self.public_url.clone()),
             ("plugins", self.plugins.display().to_string()),
             ("workers", self.workers.to_string()),
+            ("finish_batch", self.finish_batch.to_string()),
             ("lease_secs", self.lease_secs.to_string()),
             (
                 "max_rate_limit_wait_secs",

@@ -33,6 +33,9 @@ pub const MAX_RATE_LIMIT_WAIT_SECS_LIMIT: u64 = 365 * 24 * 3600;
 /// each platform's own budget (much lower per connection) binds first in normal use.
 pub const DEFAULT_TENANT_EGRESS_PER_SECOND: u32 = 100;
 
+/// `finish_batch` by default (see `PipelineSettings::finish_batch`).
+pub const DEFAULT_FINISH_BATCH: usize = crate::jobs::DEFAULT_FINISH_BATCH;
+
 /// How a host process is set up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceSettings {
@@ -54,6 +57,8 @@ pub struct ServiceSettings {
     pub plugins: PathBuf,
     /// Jobs this process runs at once.
     pub workers: usize,
+    /// Most run outcomes recorded in one write (group commit; 1: each alone).
+    pub finish_batch: usize,
     /// How long a claimed job is held, in seconds.
     pub lease_secs: u64,
     /// The longest rate-limit wait (`Retry-After`, `rate-limited(ms)`) a job is queued for, in
@@ -190,6 +195,7 @@ struct RawSettings {
     public_url: Option<String>,
     plugins: Option<PathBuf>,
     workers: Option<usize>,
+    finish_batch: Option<usize>,
     lease_secs: Option<u64>,
     max_rate_limit_wait_secs: Option<u64>,
     tenant_egress_per_second: Option<u32>,
@@ -442,6 +448,11 @@ impl ServiceSettings {
                 .or(raw.plugins)
                 .unwrap_or_else(|| "plugins.toml".into()),
             workers: number("POSTD_WORKERS", raw.workers.map(|n| n as u64), 32)? as usize,
+            finish_batch: number(
+                "POSTD_FINISH_BATCH",
+                raw.finish_batch.map(|n| n as u64),
+                DEFAULT_FINISH_BATCH as u64,
+            )? as usize,
             lease_secs: number("POSTD_LEASE_SECS", raw.lease_secs, 120)?,
             max_rate_limit_wait_secs,
             tenant_egress_per_second,
