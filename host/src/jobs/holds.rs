@@ -96,6 +96,32 @@ impl Holds {
             .fold(at, Millis::max)
     }
 
+    /// When a job of `tenant` on `connection` stored now to run at `at` should first run: `at`,
+    /// or, while its tenant's or connection's held jobs are being spaced, the next slot of that
+    /// spacing (taken). Jobs accepted into a held scope then wait as not yet due instead of
+    /// piling up as due jobs that every claim's scan has to walk past until they get their turn.
+    pub(crate) fn slot_for_new(&self, tenant: &str, connection: &str, at: Millis) -> Millis {
+        let mut scopes = self.scopes.lock().expect("holds");
+        if scopes.is_empty() {
+            return at;
+        }
+        let mut slot = at;
+        for key in [
+            (tenant.to_string(), None),
+            (tenant.to_string(), Some(connection.to_string())),
+        ] {
+            if let Some(hold) = scopes.get_mut(&key)
+                && hold.next_slot > at
+            {
+                slot = slot.max(hold.next_slot);
+                hold.next_slot = UnixMs::new(hold.next_slot)
+                    .saturating_add(Span::from_millis_i64(hold.interval))
+                    .get();
+            }
+        }
+        slot
+    }
+
     /// The scopes held at `now`, for a claim to leave alone, and those whose hold ended while
     /// their spacing still runs, for a claim to take only what their bucket has admitted since
     /// (one run per interval since the hold ended, one at least); forgets holds whose spacing
@@ -190,6 +216,19 @@ mod tests {
         assert_eq!(limited(1_075), vec![("t".to_string(), None, 3)]);
         assert!(holds.scopes(1_075).tenants.is_empty());
         assert_eq!(limited(1_150), Vec::new(), "the spacing ran out: no limit");
+    }
+
+    #[test]
+    fn jobs_stored_into_a_held_scope_take_the_next_slots_of_its_spacing() {
+        let holds = Holds::default();
+        assert_eq!(holds.slot_for_new("t", "c", 1_000), 1_000, "nothing held");
+        holds.hold("t", "c", held(HoldScope::Tenant, 50, 10), 1_000);
+        // The held job took 1,050; new ones follow it at the bucket's interval.
+        assert_eq!(holds.slot_for_new("t", "c", 1_001), 1_060);
+        assert_eq!(holds.slot_for_new("t", "c2", 1_002), 1_070);
+        assert_eq!(holds.slot_for_new("u", "c", 1_003), 1_003, "another tenant");
+        // A job due after the spacing runs at its own time.
+        assert_eq!(holds.slot_for_new("t", "c", 5_000), 5_000);
     }
 
     #[test]

@@ -242,6 +242,7 @@ impl Pipeline {
                 post,
                 &resolved,
                 &host_schedules,
+                &|connection, at| self.holds.slot_for_new(tenant, connection, at),
                 now,
                 traceparent.as_deref(),
             )

@@ -41,7 +41,7 @@ impl TenantStore {
         now: Millis,
     ) -> Result<Accepted, StoreError> {
         let resolved = self.resolve_targets(post).await?;
-        self.accept_resolved(post, &resolved, host_schedules, now, None)
+        self.accept_resolved(post, &resolved, host_schedules, &|_, at| at, now, None)
             .await
     }
 
@@ -77,12 +77,16 @@ impl TenantStore {
 
     /// [`Self::accept`] with each target's connection already read (`resolved`, in the order of
     /// `post.targets`), storing with a new post the W3C `traceparent` of the request that
-    /// accepted it (its jobs' runs link to that trace).
+    /// accepted it (its jobs' runs link to that trace). `run_at` may put a queued job's first
+    /// run later than it would be (given its connection and that time): the pipeline spaces
+    /// the jobs of a scope held by its rate bucket at the bucket's rate.
+    #[allow(clippy::too_many_arguments)]
     pub async fn accept_resolved(
         &self,
         post: &NewPost,
         resolved: &[ResolvedTarget],
         host_schedules: &(dyn Fn(&str) -> bool + Sync),
+        run_at: &(dyn Fn(&str, Millis) -> Millis + Sync),
         now: Millis,
         traceparent: Option<&str>,
     ) -> Result<Accepted, StoreError> {
@@ -130,10 +134,13 @@ impl TenantStore {
                     },
                     state_reason: (!connection.usable).then(|| PAUSED_FOR_CONNECTION.to_string()),
                     attempts: 0,
-                    next_run_at: match post.scheduled_for {
-                        Some(at) if host_schedules(&connection.plugin) => at.max(now),
-                        _ => now,
-                    },
+                    next_run_at: run_at(
+                        &target.connection_id,
+                        match post.scheduled_for {
+                            Some(at) if host_schedules(&connection.plugin) => at.max(now),
+                            _ => now,
+                        },
+                    ),
                     recovery_point: None,
                     result: None,
                     last_error: None,
