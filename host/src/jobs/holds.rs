@@ -73,6 +73,29 @@ impl Holds {
         slot
     }
 
+    /// Records that a claim at `now` took a job of `tenant` on `connection`: a scope whose
+    /// hold has ended counts it against what its bucket admitted since (one interval's worth),
+    /// so the next claim's room is smaller, and none once it is used up, instead of the same
+    /// room again for every claim until the spacing runs out.
+    pub(crate) fn took(&self, tenant: &str, connection: &str, now: Millis) {
+        let mut scopes = self.scopes.lock().expect("holds");
+        if scopes.is_empty() {
+            return;
+        }
+        for key in [
+            (tenant.to_string(), None),
+            (tenant.to_string(), Some(connection.to_string())),
+        ] {
+            if let Some(hold) = scopes.get_mut(&key)
+                && hold.until <= now
+            {
+                hold.until = UnixMs::new(hold.until)
+                    .saturating_add(Span::from_millis_i64(hold.interval))
+                    .get();
+            }
+        }
+    }
+
     /// How many runs were put back since the process started.
     pub(crate) fn count(&self) -> u64 {
         self.held.load(Ordering::Relaxed)
@@ -216,6 +239,36 @@ mod tests {
         assert_eq!(limited(1_075), vec![("t".to_string(), None, 3)]);
         assert!(holds.scopes(1_075).tenants.is_empty());
         assert_eq!(limited(1_150), Vec::new(), "the spacing ran out: no limit");
+    }
+
+    #[test]
+    fn jobs_a_claim_took_from_a_limited_scope_use_up_its_room() {
+        let holds = Holds::default();
+        for _ in 0..10 {
+            holds.hold("t", "c", held(HoldScope::Tenant, 50, 10), 1_000);
+        }
+        assert_eq!(
+            holds.scopes(1_075).limited,
+            vec![("t".to_string(), None, 3)]
+        );
+        holds.took("t", "c", 1_075);
+        holds.took("t", "c2", 1_075);
+        assert_eq!(
+            holds.scopes(1_075).limited,
+            vec![("t".to_string(), None, 1)]
+        );
+        holds.took("t", "c", 1_075);
+        let scopes = holds.scopes(1_075);
+        assert_eq!(
+            scopes.tenants,
+            vec!["t".to_string()],
+            "used up: held until 1,080"
+        );
+        assert!(scopes.limited.is_empty());
+        assert_eq!(
+            holds.scopes(1_080).limited,
+            vec![("t".to_string(), None, 1)]
+        );
     }
 
     #[test]

@@ -89,6 +89,11 @@ impl Pipeline {
                     continue;
                 }
             };
+            let now = self.now();
+            for job in &claimed {
+                self.holds
+                    .took(&job.job.tenant_id, &job.job.connection_id, now);
+            }
             for claimed in claimed {
                 // The dispatcher claims no more jobs than it was asked for.
                 let permit = match slots.split(1) {
