@@ -86,6 +86,8 @@ pub struct FleetPlugins {
     seen: tokio::sync::Mutex<Option<Option<[u8; 32]>>>,
     /// Why the last read of the file was refused.
     file_error: Mutex<Option<String>>,
+    /// How many times the registry was read.
+    reads: std::sync::atomic::AtomicU64,
 }
 
 impl FleetPlugins {
@@ -98,7 +100,13 @@ impl FleetPlugins {
             file: Mutex::new(PluginsFile::parse(std::path::Path::new("plugins.toml"), "")),
             seen: tokio::sync::Mutex::new(None),
             file_error: Mutex::new(None),
+            reads: Default::default(),
         })
+    }
+
+    /// How many times this replica has read the registry since it started.
+    pub fn registry_reads(&self) -> u64 {
+        self.reads.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The plugin file the host started with (already applied to the runtime); from now on
@@ -344,6 +352,8 @@ impl FleetPlugins {
     /// and not tried again until the next change; a database failure is tried again.
     pub async fn sync(&self) -> Result<usize, StoreError> {
         let mut applied = self.applied.lock().await;
+        self.reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut changed = 0;
         // Tenants' own egress ceilings travel with the registry: the same notification, the
         // same poll.
@@ -402,7 +412,11 @@ impl FleetPlugins {
         }
         tokio::spawn(async move {
             loop {
-                let _ = tokio::time::timeout(POLL, woken.recv()).await;
+                // Without a listener (SQLite) or once it is gone, the channel is closed and
+                // answers at once: then only the poll paces the loop.
+                if let Ok(None) = tokio::time::timeout(POLL, woken.recv()).await {
+                    tokio::time::sleep(POLL).await;
+                }
                 if let Err(error) = fleet.sync().await {
                     tracing::warn!(%error, "reading the plugin registry failed; trying again");
                 }

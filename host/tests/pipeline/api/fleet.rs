@@ -380,3 +380,21 @@ async fn a_configmap_style_update_no_watcher_reports_applies_at_the_poll() {
     host.signal("-TERM");
     assert!(host.exited_cleanly().await);
 }
+
+/// Without PostgreSQL's notifications (SQLite), a replica reads the registry at the poll, not
+/// in a loop: the follower once spun on its closed wake-up channel, reading the registry and
+/// the plugin file thousands of times a second (a core's worth of CPU).
+#[tokio::test]
+async fn on_sqlite_the_registry_is_read_at_the_poll_and_not_in_a_loop() {
+    let h = crate::support::Harness::new(Kind::Sqlite).await;
+    let fleet = postd_host::fleet::FleetPlugins::new(h.store.clone(), h.runtime.clone());
+    let follower = fleet.follow(None);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    follower.abort();
+    let reads = fleet.registry_reads();
+    assert!(
+        reads <= 1,
+        "{reads} registry reads in 1.5 s; the poll is every {:?}",
+        postd_host::fleet::POLL
+    );
+}
