@@ -1,10 +1,12 @@
 //! Durable storage: the source of truth for tenants, connections, secrets and jobs.
 //!
 //! One [`Store`] over two backends: PostgreSQL (production, several replicas) and SQLite (the
-//! embedded default, one file). Both run the same SQL through sqlx's `Any` driver — numbered
-//! `$n` parameters, `ON CONFLICT`, `RETURNING` and Unix-millisecond `BIGINT` times work on both —
-//! and differ only where a backend has a better tool ([`Backend`]): PostgreSQL claims jobs with
-//! `FOR UPDATE SKIP LOCKED`; SQLite's single writer makes the same `UPDATE … RETURNING` atomic.
+//! embedded default, one file). Both run most of the same SQL through sqlx's `Any` driver —
+//! numbered `$n` parameters, `ON CONFLICT`, `RETURNING` and Unix-millisecond `BIGINT` times work
+//! on both — and differ where a backend has a better tool ([`Backend`]): on PostgreSQL the
+//! pipeline's hot statements (claim, outcomes, recovery points, accepts) run on its own driver,
+//! checked at compile time, with `FOR UPDATE SKIP LOCKED` claims and batches bound as arrays
+//! (`postgres/`); SQLite's single writer makes the shared `UPDATE … RETURNING` claim atomic.
 //!
 //! Tenant isolation is structural: every tenant-owned table is keyed by `(tenant_id, id)` with
 //! composite foreign keys, and tenant-facing reads and writes exist only on [`TenantStore`],
@@ -92,37 +94,6 @@ const ANY_CONNECTIONS: u32 = 8;
 /// (claims, outcomes, recovery points, accepts).
 const NATIVE_CONNECTIONS: u32 = 12;
 
-/// Most posts one accept statement stores (concurrent accepts share it).
-const ACCEPT_BATCH: usize = 64;
-
-type AcceptGroup = group::Group<postgres::NewPostRow, Result<bool, StoreError>>;
-
-/// Concurrent accepts on PostgreSQL: one statement for all (`postgres/accept.rs`); if it fails,
-/// one statement each, so one bad post cannot take the others down.
-fn accept_group(pool: sqlx::PgPool) -> AcceptGroup {
-    group::Group::new(
-        ACCEPT_BATCH,
-        std::sync::Arc::new(move |posts: Vec<postgres::NewPostRow>| {
-            let pool = pool.clone();
-            Box::pin(async move {
-                match postgres::insert_posts(&pool, &posts).await {
-                    Ok(stored) => stored.into_iter().map(Ok).collect(),
-                    Err(error) => {
-                        if posts.len() > 1 {
-                            tracing::warn!(%error, posts = posts.len(), "storing posts together failed; storing them one by one");
-                        }
-                        let mut results = Vec::with_capacity(posts.len());
-                        for post in &posts {
-                            results.push(postgres::insert_post(&pool, post).await);
-                        }
-                        results
-                    }
-                }
-            }) as _
-        }),
-    )
-}
-
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -186,7 +157,7 @@ pub struct Store {
     /// PostgreSQL's own driver, for the pipeline's hot statements (`postgres/`).
     native: Option<sqlx::PgPool>,
     /// Concurrent accepts written together (PostgreSQL; see `group.rs`).
-    accepts: Option<std::sync::Arc<AcceptGroup>>,
+    accepts: Option<std::sync::Arc<postgres::AcceptGroup>>,
     /// Usable connections' plugins, for accepts (see `target_cache.rs`).
     targets: std::sync::Arc<target_cache::TargetCache>,
 }
@@ -292,7 +263,7 @@ impl Store {
             backend,
             accepts: native
                 .clone()
-                .map(|pool| std::sync::Arc::new(accept_group(pool))),
+                .map(|pool| std::sync::Arc::new(postgres::accept_group(pool))),
             native,
             targets: Default::default(),
         })

@@ -83,19 +83,9 @@ async fn a_claim_leaves_held_tenants_and_connections_queued_but_takes_abandoned_
         connections: vec![("acme".into(), "c1".into())],
         ..HeldScopes::default()
     };
-    let later = now + 5_000;
-    let claimed: Vec<String> = h
-        .store
-        .claim_due_except("worker", later, 60_000, 10, &held)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|c| c.job.id)
-        .collect();
+    let got = claimed_ids(&h, now + 5_000, &held).await;
     let mut expected = vec![abandoned.clone(), free.clone()];
     expected.sort();
-    let mut got = claimed.clone();
-    got.sort();
     assert_eq!(
         got, expected,
         "the free connection's job and the abandoned lease"
@@ -245,20 +235,29 @@ async fn a_claim_takes_no_more_jobs_of_a_scope_whose_hold_just_ended_than_its_bu
         ],
         ..HeldScopes::default()
     };
-    let later = h.pipeline.now() + 5_000;
-    let mut claimed: Vec<String> = h
-        .store
-        .claim_due_except("worker", later, 60_000, 10, &held)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|c| c.job.id)
-        .collect();
-    claimed.sort();
+    let claimed = claimed_ids(&h, h.pipeline.now() + 5_000, &held).await;
     let mut expected = vec![acme[0].clone(), acme[1].clone(), g1[0].clone(), g2];
     expected.sort();
     assert_eq!(
         claimed, expected,
         "two of acme's, the oldest of g1's, g2's, none of initech's"
     );
+}
+
+/// The ids of the jobs a claim at `at` leaving `held` alone takes, sorted.
+async fn claimed_ids(
+    h: &Harness,
+    at: postd_host::store::Millis,
+    held: &postd_host::store::HeldScopes,
+) -> Vec<String> {
+    let mut ids: Vec<String> = h
+        .store
+        .claim_due_except("worker", at, 60_000, 10, held)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.job.id)
+        .collect();
+    ids.sort();
+    ids
 }

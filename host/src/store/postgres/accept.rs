@@ -2,7 +2,51 @@
 //! (`accept.sql`), bound as arrays, answered without reading anything back. Concurrent accepts
 //! share it (`Store::accept_group`): one round trip and one commit for all of them.
 
+use std::sync::Arc;
+
+use super::super::group::Group;
 use super::super::{PostRecord, StoreError};
+
+/// Most posts one accept statement stores.
+const ACCEPT_BATCH: usize = 64;
+
+/// Concurrent accepts, stored together.
+pub(in crate::store) type AcceptGroup = Group<NewPostRow, Result<bool, StoreError>>;
+
+/// Concurrent accepts on `pool`: one statement for all; if it fails, one statement each, so one
+/// bad post cannot take the others down.
+pub(in crate::store) fn accept_group(pool: sqlx::PgPool) -> AcceptGroup {
+    Group::new(
+        ACCEPT_BATCH,
+        Arc::new(move |posts: Vec<NewPostRow>| {
+            let pool = pool.clone();
+            Box::pin(async move {
+                match insert_posts(&pool, &posts).await {
+                    Ok(stored) => stored.into_iter().map(Ok).collect(),
+                    Err(error) => {
+                        if posts.len() > 1 {
+                            tracing::warn!(%error, posts = posts.len(), "storing posts together failed; storing them one by one");
+                        }
+                        let mut results = Vec::with_capacity(posts.len());
+                        for post in &posts {
+                            results.push(insert_post(&pool, post).await);
+                        }
+                        results
+                    }
+                }
+            }) as _
+        }),
+    )
+}
+
+/// Stores one post by itself; false when its idempotency key was taken.
+pub(in crate::store) async fn insert_post(
+    pool: &sqlx::PgPool,
+    post: &NewPostRow,
+) -> Result<bool, StoreError> {
+    let stored = insert_posts(pool, std::slice::from_ref(post)).await?;
+    Ok(stored.first().copied().unwrap_or(false))
+}
 
 /// A post to store: the tenant, the post with its jobs, its content as JSON and the payload's
 /// hash (compared when its idempotency key comes again).

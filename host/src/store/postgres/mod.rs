@@ -17,7 +17,7 @@ mod accept;
 mod claim;
 mod finish;
 
-pub(super) use accept::{NewPostRow, insert_posts};
+pub(super) use accept::{AcceptGroup, NewPostRow, accept_group, insert_post};
 pub use claim::CLAIM_SQL;
 pub(super) use claim::claim;
 
@@ -70,13 +70,4 @@ pub(super) async fn checkpoint_many(
     .await
     .map_err(StoreError::db("recording recovery points"))?;
     Ok(jobs.iter().map(|job| found.contains(job)).collect())
-}
-
-/// Stores one post by itself; false when its idempotency key was taken.
-pub(super) async fn insert_post(
-    pool: &sqlx::PgPool,
-    post: &NewPostRow,
-) -> Result<bool, StoreError> {
-    let stored = insert_posts(pool, std::slice::from_ref(post)).await?;
-    Ok(stored.first().copied().unwrap_or(false))
 }
