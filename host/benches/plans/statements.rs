@@ -168,20 +168,22 @@ pub fn all(tenants: u64) -> Vec<Statement> {
         Statement {
             name: "accept: the post and its job, one statement",
             types: [
-                ["text"; 4].as_slice(),
-                &["bigint"; 2],
-                &["text"; 2],
-                &["text[]"; 6],
+                ["text[]"; 4].as_slice(),
+                &["bigint[]"; 2],
+                &["text[]"; 9],
                 &["bigint[]"],
             ]
             .concat(),
             sql: postd_host::store::POSTGRES_ACCEPT_SQL.into(),
             args: {
                 let texts = |v: String| array("text", &[v]);
-                vec![text(&t(running)), text("post_bench"), text("bench-key"), text("x"), "NULL".into(),
-                    NOW.to_string(), "NULL".into(), text("{}"), texts(text("job_bench")),
-                    texts(text(&format!("conn_{}", t(running)))), texts(text("pipeline")), texts(text("acct")),
-                    texts(text("queued")), texts("NULL".into()), array("bigint", &[NOW.to_string()])]
+                let ints = |v: String| array("bigint", &[v]);
+                vec![texts(text(&t(running))), texts(text("post_bench")), texts(text("bench-key")),
+                    texts(text("x")), ints("NULL".into()), ints(NOW.to_string()), texts("NULL".into()),
+                    texts(text("{}")), texts(text("post_bench")), texts(text("job_bench")),
+                    texts(text(&format!("conn_{}", t(running)))), texts(text("pipeline")),
+                    texts(text("acct")), texts(text("queued")), texts("NULL".into()),
+                    ints(NOW.to_string())]
             },
             without_statistics: true,
             bound: 100,
