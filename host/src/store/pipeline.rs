@@ -222,9 +222,9 @@ fn exclusion(tenants: usize, pairs: usize, next: &mut usize) -> (String, Vec<Str
 /// an ordered scan of its own partial index (`jobs_queued`, `jobs_leases`, a limited scope's
 /// `jobs_queued_by_tenant`) that stops at its limit, so a claim reads about `2 x limit` rows
 /// however many are due, plus the queued jobs of held and limited scopes and of plugins short
-/// of room that are older than what it takes (the scan walks past them); `lock` is the row lock
-/// clause of each scan.
-fn due_jobs(held: &HeldScopes, lock: &str) -> String {
+/// of room that are older than what it takes (the scan walks past them). SQLite's: its one
+/// writer makes the claim atomic without row locks (PostgreSQL's claim is `postgres/claim.sql`).
+fn due_jobs(held: &HeldScopes) -> String {
     let mut next = 5;
     let (held_except, _) = exclusion(held.tenants.len(), held.connections.len(), &mut next);
     let limited_tenants = held.limited.iter().filter(|l| l.1.is_none()).count();
@@ -237,7 +237,7 @@ fn due_jobs(held: &HeldScopes, lock: &str) -> String {
         format!(
             "SELECT id, next_run_at FROM (SELECT id, next_run_at FROM jobs
                  WHERE state = 'queued' AND next_run_at <= $3{except}{only}
-                 ORDER BY next_run_at LIMIT {limit} {lock}) AS {name}"
+                 ORDER BY next_run_at LIMIT {limit}) AS {name}"
         )
     };
     // A plugin short of room or a limited scope: left out of the main scan, and scanned on its
@@ -281,7 +281,7 @@ fn due_jobs(held: &HeldScopes, lock: &str) -> String {
              UNION ALL
              SELECT id, next_run_at FROM (SELECT id, next_run_at FROM jobs
                  WHERE state = 'running' AND lease_until < $3
-                 ORDER BY lease_until LIMIT $4 {lock}) AS abandoned) AS due
+                 ORDER BY lease_until LIMIT $4) AS abandoned) AS due
          ORDER BY next_run_at LIMIT $4",
         queued = scans.join("\n             UNION ALL\n             "),
     )
@@ -350,7 +350,7 @@ impl Store {
             "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, attempts = attempts + 1, updated_at = $3
              WHERE id IN ({})
              RETURNING id",
-            due_jobs(held, "")
+            due_jobs(held)
         );
         let query = sqlx::query(AssertSqlSafe(sql.as_str()))
             .bind(&lease)
