@@ -8,6 +8,8 @@
 
 /// Jobs in the database.
 pub const JOBS: u64 = 1_000_000;
+/// Jobs running (under a live lease or an expired one): two per 10,000.
+pub const RUNNING: u64 = JOBS / 10_000 * 2;
 /// One day in milliseconds.
 pub const DAY: i64 = 86_400_000;
 /// "Now" in the data (Unix milliseconds).

@@ -1,14 +1,97 @@
 //! Accepting a post: the post and one job per target, written together, answered from what
-//! was written (no read-back). On PostgreSQL the post and its jobs are one statement (its own
-//! transaction: one round trip, one commit); on SQLite one `BEGIN IMMEDIATE` transaction.
+//! was written (no read-back). Concurrent accepts are stored together ([`AcceptGroup`], see
+//! `group.rs`): on PostgreSQL in one statement (`postgres/accept.rs`: one round trip, one
+//! commit), on SQLite in one `BEGIN IMMEDIATE` transaction on the write connection (a post and
+//! its jobs are two statements in it).
+
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::connections::PAUSED_FOR_CONNECTION;
+use super::group::Group;
 use super::{
-    Accepted, Job, JobState, Millis, NewPost, PostRecord, StoreError, TenantStore, new_id,
+    Accepted, Job, JobState, Millis, NewPost, PostRecord, Store, StoreError, TenantStore, new_id,
 };
+
+/// Most posts stored together.
+pub(super) const ACCEPT_BATCH: usize = 64;
+
+/// Concurrent accepts, stored together; per post whether it was stored (false: its idempotency
+/// key was taken, by an earlier post or an earlier one of the same group).
+pub(super) type AcceptGroup = Group<NewPostRow, Result<bool, StoreError>>;
+
+/// A post to store: the tenant, the post with its jobs, its content as JSON and the payload's
+/// hash (compared when its idempotency key comes again).
+#[derive(Debug, Clone)]
+pub(super) struct NewPostRow {
+    pub tenant: String,
+    pub record: PostRecord,
+    pub hash: String,
+    pub content: String,
+}
+
+/// Concurrent accepts on SQLite's write connection: one transaction for all; if it fails, one
+/// transaction each, so one bad post cannot take the others down.
+pub(super) fn sqlite_accept_group(writer: sqlx::AnyPool) -> AcceptGroup {
+    Group::new(
+        ACCEPT_BATCH,
+        Arc::new(move |posts: Vec<NewPostRow>| {
+            let writer = writer.clone();
+            Box::pin(async move {
+                match insert_together(&writer, &posts).await {
+                    Ok(stored) => stored.into_iter().map(Ok).collect(),
+                    Err(error) => {
+                        if posts.len() > 1 {
+                            tracing::warn!(%error, posts = posts.len(), "storing posts together failed; storing them one by one");
+                        }
+                        let mut results = Vec::with_capacity(posts.len());
+                        for post in &posts {
+                            results.push(
+                                insert_together(&writer, std::slice::from_ref(post))
+                                    .await
+                                    .map(|stored| stored[0]),
+                            );
+                        }
+                        results
+                    }
+                }
+            }) as _
+        }),
+    )
+}
+
+/// Stores `posts` in one transaction on SQLite's `writer`; per post whether it was stored. On
+/// an error nothing is (the transaction is rolled back).
+async fn insert_together(
+    writer: &sqlx::AnyPool,
+    posts: &[NewPostRow],
+) -> Result<Vec<bool>, StoreError> {
+    let mut tx = writer
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(StoreError::db("starting a transaction"))?;
+    let mut stored = Vec::with_capacity(posts.len());
+    for post in posts {
+        stored.push(insert_in(&mut tx, post).await?);
+    }
+    tx.commit()
+        .await
+        .map_err(StoreError::db("committing posts"))?;
+    Ok(stored)
+}
+
+impl Store {
+    /// Stores `post` by itself (when its group could not take it); false when its idempotency
+    /// key was taken.
+    async fn insert_post(&self, post: &NewPostRow) -> Result<bool, StoreError> {
+        match self.native() {
+            Some(pool) => super::postgres::insert_post(pool, post).await,
+            None => Ok(insert_together(&self.writer, std::slice::from_ref(post)).await?[0]),
+        }
+    }
+}
 
 /// One target of a post with what its connection says: the plugin and whether it is usable
 /// (read by the caller, who needs the plugin's manifest anyway).
@@ -151,20 +234,15 @@ impl TenantStore {
                 })
                 .collect(),
         };
-        let stored = match (&self.store.accepts, self.store.native()) {
-            (Some(group), Some(pool)) => {
-                let row = super::postgres::NewPostRow {
-                    tenant: self.tenant.clone(),
-                    record: record.clone(),
-                    hash: hash.clone(),
-                    content,
-                };
-                match group.submit(row.clone()).await {
-                    Some(stored) => stored?,
-                    None => super::postgres::insert_post(pool, &row).await?,
-                }
-            }
-            _ => self.insert_in_transaction(&record, &hash, &content).await?,
+        let row = NewPostRow {
+            tenant: self.tenant.clone(),
+            record: record.clone(),
+            hash: hash.clone(),
+            content,
+        };
+        let stored = match self.store.accepts.submit(row.clone()).await {
+            Some(stored) => stored?,
+            None => self.store.insert_post(&row).await?,
         };
         if stored {
             return Ok(Accepted::Created(record));
@@ -188,62 +266,57 @@ impl TenantStore {
             self.post(&row.get::<String, _>("id")).await?,
         ))
     }
+}
 
-    /// The post, then its jobs in one statement, in one transaction (SQLite); false when the
-    /// idempotency key was taken (nothing written).
-    async fn insert_in_transaction(
-        &self,
-        record: &PostRecord,
-        hash: &str,
-        content: &str,
-    ) -> Result<bool, StoreError> {
-        let mut tx = self.store.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO posts (tenant_id, id, idempotency_key, payload_sha256, scheduled_for, created_at, traceparent)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
-        )
-        .bind(&self.tenant)
-        .bind(&record.id)
-        .bind(&record.idempotency_key)
-        .bind(hash)
-        .bind(record.scheduled_for)
-        .bind(record.created_at)
-        .bind(record.jobs.first().and_then(|j| j.traceparent.clone()))
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::db("storing a post"))?
-        .rows_affected()
-            == 1;
-        if !inserted {
-            return Ok(false);
-        }
-        let values = job_rows(
-            5,
-            record.jobs.len(),
-            |[id, connection, plugin, account, state, reason, run_at]| {
-                format!(
-                    "($1, {id}, $2, {connection}, {plugin}, {account}, $3, {state}, {reason}, 0, {run_at}, $4, $4)"
-                )
-            },
-        );
-        let sql = format!(
-            "INSERT INTO jobs (tenant_id, id, post_id, connection_id, plugin, account_id, content, state,
-                 state_reason, attempts, next_run_at, created_at, updated_at) VALUES {values}"
-        );
-        let query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(&self.tenant)
-            .bind(&record.id)
-            .bind(content)
-            .bind(record.created_at);
-        bind_jobs(query, &record.jobs)
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::db("storing a post's jobs"))?;
-        tx.commit()
-            .await
-            .map_err(StoreError::db("committing a post"))?;
-        Ok(true)
+/// The post, then its jobs in one statement, in `tx` (SQLite); false when the idempotency key
+/// was taken (nothing written).
+async fn insert_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    post: &NewPostRow,
+) -> Result<bool, StoreError> {
+    let record = &post.record;
+    let inserted = sqlx::query(
+        "INSERT INTO posts (tenant_id, id, idempotency_key, payload_sha256, scheduled_for, created_at, traceparent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
+    )
+    .bind(&post.tenant)
+    .bind(&record.id)
+    .bind(&record.idempotency_key)
+    .bind(&post.hash)
+    .bind(record.scheduled_for)
+    .bind(record.created_at)
+    .bind(record.jobs.first().and_then(|j| j.traceparent.clone()))
+    .execute(&mut **tx)
+    .await
+    .map_err(StoreError::db("storing a post"))?
+    .rows_affected()
+        == 1;
+    if !inserted {
+        return Ok(false);
     }
+    let values = job_rows(
+        5,
+        record.jobs.len(),
+        |[id, connection, plugin, account, state, reason, run_at]| {
+            format!(
+                "($1, {id}, $2, {connection}, {plugin}, {account}, $3, {state}, {reason}, 0, {run_at}, $4, $4)"
+            )
+        },
+    );
+    let sql = format!(
+        "INSERT INTO jobs (tenant_id, id, post_id, connection_id, plugin, account_id, content, state,
+             state_reason, attempts, next_run_at, created_at, updated_at) VALUES {values}"
+    );
+    let query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+        .bind(&post.tenant)
+        .bind(&record.id)
+        .bind(&post.content)
+        .bind(record.created_at);
+    bind_jobs(query, &record.jobs)
+        .execute(&mut **tx)
+        .await
+        .map_err(StoreError::db("storing a post's jobs"))?;
+    Ok(true)
 }
 
 /// The `VALUES` rows of `jobs` jobs, each job's seven parameters numbered from `first` in the
@@ -272,4 +345,100 @@ fn bind_jobs<'q>(
             .bind(job.next_run_at);
     }
     query
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{NewConnection, PostContent, Target};
+
+    /// A post for connection `c` under key `key`.
+    fn post(key: &str) -> NewPost {
+        NewPost {
+            idempotency_key: key.into(),
+            content: PostContent {
+                text: format!("post {key}"),
+                ..PostContent::default()
+            },
+            targets: vec![Target {
+                connection_id: "c".into(),
+                account_id: "a".into(),
+            }],
+            scheduled_for: None,
+        }
+    }
+
+    /// `template` as a new post under `key` (new ids), its job for `connection`.
+    fn row_like(template: &NewPostRow, key: &str, connection: &str) -> NewPostRow {
+        let mut row = template.clone();
+        row.record.id = new_id("post");
+        row.record.idempotency_key = key.into();
+        for job in &mut row.record.jobs {
+            job.id = new_id("job");
+            job.post_id = row.record.id.clone();
+            job.connection_id = connection.into();
+        }
+        row
+    }
+
+    /// SQLite: a group with a post that cannot be stored (its job names a connection that does
+    /// not exist) rolls back, then stores each post in a transaction of its own: the bad one is
+    /// refused, the others are stored, and a taken key still answers false.
+    #[tokio::test]
+    async fn a_post_that_fails_its_group_is_refused_alone_and_the_others_are_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        store.create_tenant("t", "t", 1).await.unwrap();
+        let tenant = store.tenant("t");
+        let connection = NewConnection {
+            id: "c".into(),
+            plugin: "p".into(),
+            external_id: "x".into(),
+            display_name: "x".into(),
+            ..NewConnection::default()
+        };
+        tenant.upsert_connection(&connection, "t", 1).await.unwrap();
+        let Accepted::Created(first) = tenant.accept(&post("k0"), &|_| true, 1).await.unwrap()
+        else {
+            panic!("k0 is new");
+        };
+        let template = NewPostRow {
+            tenant: "t".into(),
+            record: first,
+            hash: "h".into(),
+            content: "{}".into(),
+        };
+        let batch = vec![
+            row_like(&template, "k1", "c"),
+            row_like(&template, "k-bad", "missing"),
+            row_like(&template, "k0", "c"),
+            row_like(&template, "k2", "c"),
+        ];
+        let answers = store.accepts.write_batch(batch).await;
+        assert!(matches!(answers[0], Ok(true)), "{:?}", answers[0]);
+        assert!(
+            matches!(answers[1], Err(StoreError::Database { .. })),
+            "{:?}",
+            answers[1]
+        );
+        assert!(
+            matches!(answers[2], Ok(false)),
+            "k0 was taken: {:?}",
+            answers[2]
+        );
+        assert!(matches!(answers[3], Ok(true)), "{:?}", answers[3]);
+        let mut keys: Vec<String> = sqlx::query_scalar("SELECT idempotency_key FROM posts")
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+        keys.sort();
+        assert_eq!(keys, ["k0", "k1", "k2"]);
+        let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM jobs")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(jobs, 3, "one job per stored post, none of the refused one");
+    }
 }

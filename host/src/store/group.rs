@@ -55,6 +55,13 @@ impl<T: Send + 'static, R: Send + 'static> Group<T, R> {
         queue.send((item, done)).ok()?;
         answer.await.ok()
     }
+
+    /// Writes `items` as one batch, as the committer would: for tests that need a particular
+    /// batch (concurrent submits may or may not share one).
+    #[cfg(test)]
+    pub(crate) async fn write_batch(&self, items: Vec<T>) -> Vec<R> {
+        (self.work)(items).await
+    }
 }
 
 /// The committer: one batch at a time, each batch whatever queued up while the last committed.

@@ -156,8 +156,8 @@ pub struct Store {
     backend: Backend,
     /// PostgreSQL's own driver, for the pipeline's hot statements (`postgres/`).
     native: Option<sqlx::PgPool>,
-    /// Concurrent accepts written together (PostgreSQL; see `group.rs`).
-    accepts: Option<std::sync::Arc<postgres::AcceptGroup>>,
+    /// Concurrent accepts written together (see `accept.rs` and `group.rs`).
+    accepts: std::sync::Arc<accept::AcceptGroup>,
     /// Usable connections' plugins, for accepts (see `target_cache.rs`).
     targets: std::sync::Arc<target_cache::TargetCache>,
 }
@@ -257,13 +257,15 @@ impl Store {
                 (pool.clone(), pool)
             }
         };
+        let accepts = std::sync::Arc::new(match &native {
+            Some(pool) => postgres::accept_group(pool.clone()),
+            None => accept::sqlite_accept_group(writer.clone()),
+        });
         Ok(Store {
             pool,
             writer,
             backend,
-            accepts: native
-                .clone()
-                .map(|pool| std::sync::Arc::new(postgres::accept_group(pool))),
+            accepts,
             native,
             targets: Default::default(),
         })

@@ -1,7 +1,7 @@
 //! Accepting posts: idempotency, content checks, tenant isolation.
 
 use postd_host::jobs::AcceptError;
-use postd_host::store::{Accepted, ConnectionStatus, JobState, StoreError};
+use postd_host::store::{Accepted, ConnectionStatus, JobState, ResolvedTarget, StoreError};
 
 use crate::on_both_backends;
 use crate::support::{Harness, Kind, new_post};
@@ -16,6 +16,7 @@ on_both_backends!(
     a_connection_deleted_here_is_refused_at_once_after_an_accept,
     webhook_events_are_stored_once_per_platform_event_id,
     concurrent_accepts_stored_together_keep_each_key_once,
+    an_accept_that_cannot_be_stored_fails_alone,
 );
 
 async fn same_key_same_payload_returns_the_existing_post(kind: Kind) {
@@ -433,4 +434,52 @@ async fn concurrent_accepts_stored_together_keep_each_key_once(kind: Kind) {
     }
     let jobs = h.store.tenant("acme").jobs(None, 1_000).await.unwrap();
     assert_eq!(jobs.len(), 40, "one job per stored post");
+}
+
+/// Accepts arriving together, one of which the database refuses (its target was resolved to a
+/// connection that does not exist, so its job breaks a foreign key): that one gets the
+/// database's error, every other is stored with its job, whether or not they shared a group.
+async fn an_accept_that_cannot_be_stored_fails_alone(kind: Kind) {
+    let h = Harness::new(kind).await;
+    h.connect("acme", "conn-1").await;
+    let tenant = h.store.tenant("acme");
+    let posts: Vec<_> = (0..20)
+        .map(|i| {
+            new_post(
+                &format!("conn-{}", if i == 7 { "gone" } else { "1" }),
+                &format!("key-{i}"),
+                "hello",
+                &[],
+            )
+        })
+        .collect();
+    let resolved = [ResolvedTarget {
+        plugin: "example".into(),
+        usable: true,
+    }];
+    let answers =
+        futures::future::join_all(posts.iter().map(|post| {
+            tenant.accept_resolved(post, &resolved, &|_| true, &|_, at| at, 1_000, None)
+        }))
+        .await;
+    for (i, answer) in answers.iter().enumerate() {
+        if i == 7 {
+            assert!(
+                matches!(answer, Err(StoreError::Database { .. })),
+                "the post for a missing connection: {answer:?}"
+            );
+        } else {
+            assert!(
+                matches!(answer, Ok(Accepted::Created(_))),
+                "post {i}: {answer:?}"
+            );
+        }
+    }
+    let jobs = tenant.jobs(None, 100).await.unwrap();
+    assert_eq!(
+        jobs.len(),
+        19,
+        "one job per stored post, none for the refused one"
+    );
+    assert!(jobs.iter().all(|j| j.connection_id == "conn-1"));
 }

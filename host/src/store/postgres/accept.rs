@@ -1,17 +1,12 @@
 //! Accepting posts: any number of posts and all their jobs in one fixed statement
 //! (`accept.sql`), bound as arrays, answered without reading anything back. Concurrent accepts
-//! share it (`Store::accept_group`): one round trip and one commit for all of them.
+//! share it (`accept_group`): one round trip and one commit for all of them.
 
 use std::sync::Arc;
 
+use super::super::StoreError;
+use super::super::accept::{ACCEPT_BATCH, AcceptGroup, NewPostRow};
 use super::super::group::Group;
-use super::super::{PostRecord, StoreError};
-
-/// Most posts one accept statement stores.
-const ACCEPT_BATCH: usize = 64;
-
-/// Concurrent accepts, stored together.
-pub(in crate::store) type AcceptGroup = Group<NewPostRow, Result<bool, StoreError>>;
 
 /// Concurrent accepts on `pool`: one statement for all; if it fails, one statement each, so one
 /// bad post cannot take the others down.
@@ -46,16 +41,6 @@ pub(in crate::store) async fn insert_post(
 ) -> Result<bool, StoreError> {
     let stored = insert_posts(pool, std::slice::from_ref(post)).await?;
     Ok(stored.first().copied().unwrap_or(false))
-}
-
-/// A post to store: the tenant, the post with its jobs, its content as JSON and the payload's
-/// hash (compared when its idempotency key comes again).
-#[derive(Debug, Clone)]
-pub(in crate::store) struct NewPostRow {
-    pub tenant: String,
-    pub record: PostRecord,
-    pub hash: String,
-    pub content: String,
 }
 
 /// Stores `posts`; per post, in order, whether it was stored (false: its idempotency key was

@@ -11,13 +11,13 @@
 //! (`--check` verifies them, `make sqlx-check`).
 //!
 //! SQLite's side of the same operations is still the shared `Any` code (`pipeline.rs`,
-//! `finish.rs`, `accept.rs`).
+//! `finish.rs`, `accept.rs`), on its one write connection.
 
 mod accept;
 mod claim;
 mod finish;
 
-pub(super) use accept::{AcceptGroup, NewPostRow, accept_group, insert_post};
+pub(super) use accept::{accept_group, insert_post};
 pub use claim::CLAIM_SQL;
 pub(super) use claim::claim;
 
