@@ -1,11 +1,11 @@
 //! Recording a run's outcome: one transaction per run ([`Store::finish`]) or several runs'
 //! outcomes in one transaction ([`Store::finish_many`], group commit), each applied only while
-//! its lease holds. On PostgreSQL either is one statement (`postgres/finish.rs`); on SQLite the
-//! writes are statements of one transaction (cheap in process).
+//! its lease holds. On PostgreSQL either is one statement (`postgres/finish.rs`); on SQLite a
+//! few multi-row statements of one transaction (`sqlite_finish.rs`). What each outcome does to
+//! the job, its continuations and events is decided here, for both.
 
-use super::outbox::emit;
 use super::pipeline::{Claimed, Finish, FinishOutcome};
-use super::{Job, Millis, Store, StoreError, new_id};
+use super::{Job, Millis, Store, StoreError};
 use crate::events::Event;
 
 impl Store {
@@ -23,14 +23,8 @@ impl Store {
             let applied = super::postgres::finish_runs(pool, &[(claimed, finish, now)]).await?;
             return Ok(applied.first().copied().unwrap_or(false));
         }
-        let mut tx = self.begin().await?;
-        if !finish_in(&mut tx, claimed, finish, now).await? {
-            return Ok(false);
-        }
-        tx.commit()
-            .await
-            .map_err(StoreError::db("committing a job's outcome"))?;
-        Ok(true)
+        let applied = self.finish_many(&[(claimed, finish, now)]).await?;
+        Ok(applied.first().copied().unwrap_or(false))
     }
 
     /// Records several runs in one transaction (one commit for all: the expensive part of a
@@ -45,9 +39,10 @@ impl Store {
             return super::postgres::finish_runs(pool, runs).await;
         }
         let mut tx = self.begin().await?;
-        let mut applied = Vec::with_capacity(runs.len());
-        for (claimed, finish, now) in runs {
-            applied.push(finish_in(&mut tx, claimed, finish, *now).await?);
+        let applied = super::sqlite_finish::finish_runs(&mut tx, runs).await?;
+        if !applied.contains(&true) {
+            // Nothing written: the transaction is rolled back when dropped.
+            return Ok(applied);
         }
         tx.commit()
             .await
@@ -101,127 +96,6 @@ pub(super) fn job_change<'a>(claimed: &Claimed, finish: &'a Finish, now: Millis)
         reason,
         result,
     }
-}
-
-/// [`Store::finish`]'s writes in `tx` (SQLite). When the lease no longer holds it writes
-/// nothing and returns false.
-async fn finish_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    claimed: &Claimed,
-    finish: &Finish,
-    now: Millis,
-) -> Result<bool, StoreError> {
-    let job = &claimed.job;
-    let JobChange {
-        state,
-        next_run_at,
-        attempts_delta,
-        reason,
-        result,
-    } = job_change(claimed, finish, now);
-    let updated = sqlx::query(
-            "UPDATE jobs SET state = $3, next_run_at = COALESCE($4, next_run_at), attempts = attempts + $5,
-                 state_reason = $6, result = COALESCE($7, result), last_error = COALESCE($8, last_error),
-                 lease_owner = NULL, lease_until = NULL, updated_at = $9
-             WHERE tenant_id = $1 AND id = $2 AND state = 'running' AND lease_owner = $10",
-        )
-        .bind(&job.tenant_id)
-        .bind(&job.id)
-        .bind(state)
-        .bind(next_run_at)
-        .bind(attempts_delta)
-        .bind(reason)
-        .bind(result)
-        .bind(finish.error.as_deref())
-        .bind(now)
-        .bind(&claimed.lease)
-        .execute(&mut **tx)
-        .await
-        .map_err(StoreError::db("recording a job's outcome"))?
-        .rows_affected();
-    if updated != 1 {
-        return Ok(false);
-    }
-    if matches!(finish.outcome, FinishOutcome::Held { .. }) {
-        // Not run: nothing to record, its continuation (if any) still waits.
-        return Ok(true);
-    }
-    sqlx::query(
-            "INSERT INTO job_attempts (tenant_id, id, job_id, attempt, export, worker, started_at, latency_ms, fuel,
-                 outcome, error_code, error, trace_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        )
-        .bind(&job.tenant_id)
-        .bind(new_id("att"))
-        .bind(&job.id)
-        .bind(job.attempts as i64)
-        .bind(finish.export)
-        .bind(&finish.worker)
-        .bind(finish.started_at)
-        .bind(finish.latency_ms)
-        .bind(finish.fuel.min(i64::MAX as u64) as i64)
-        .bind(finish.outcome.word())
-        .bind(finish.error_code.as_deref())
-        .bind(finish.error.as_deref())
-        .bind(finish.trace_id.as_deref())
-        .execute(&mut **tx)
-        .await
-        .map_err(StoreError::db("recording an attempt"))?;
-    match task_change(claimed, finish) {
-        TaskChange::ClearAll => {
-            sqlx::query("DELETE FROM job_tasks WHERE tenant_id = $1 AND job_id = $2")
-                .bind(&job.tenant_id)
-                .bind(&job.id)
-                .execute(&mut **tx)
-                .await
-                .map_err(StoreError::db("clearing continuations"))?;
-        }
-        TaskChange::Consume(task) => {
-            sqlx::query("DELETE FROM job_tasks WHERE tenant_id = $1 AND id = $2")
-                .bind(&job.tenant_id)
-                .bind(task)
-                .execute(&mut **tx)
-                .await
-                .map_err(StoreError::db("consuming a continuation"))?;
-        }
-        TaskChange::Keep => {}
-    }
-    if let FinishOutcome::Continue { tasks, .. } = &finish.outcome {
-        for (kind, payload, run_at) in tasks {
-            sqlx::query(
-                    "INSERT INTO job_tasks (tenant_id, id, job_id, kind, payload, run_at) VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(&job.tenant_id)
-                .bind(new_id("task"))
-                .bind(&job.id)
-                .bind(kind)
-                .bind(payload)
-                .bind(*run_at)
-                .execute(&mut **tx)
-                .await
-                .map_err(StoreError::db("storing a continuation"))?;
-        }
-    }
-    if let FinishOutcome::Dead { reason_code } = &finish.outcome {
-        sqlx::query(
-                "INSERT INTO dead_letters (tenant_id, id, job_id, reason_code, last_error, attempts, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(&job.tenant_id)
-            .bind(new_id("dlq"))
-            .bind(&job.id)
-            .bind(reason_code)
-            .bind(finish.error.as_deref().unwrap_or(""))
-            .bind(job.attempts as i64)
-            .bind(now)
-            .execute(&mut **tx)
-            .await
-            .map_err(StoreError::db("dead-lettering a job"))?;
-    }
-    if let Some(event) = outcome_event(job, finish) {
-        emit(tx, &job.tenant_id, &event, now).await?;
-    }
-    Ok(true)
 }
 
 /// What a finish does to the job's continuations (on both databases).

@@ -91,14 +91,14 @@ fn from_row(row: &AnyRow) -> EventEndpoint {
     }
 }
 
-/// Writes `event`'s deliveries, one per enabled endpoint of `tenant` that wants its type, in
-/// the caller's transaction; returns how many. An event no endpoint wants leaves no row.
 /// The condition on `event_endpoints` rows that take events of the type in SQL expression
 /// `kind` (enabled, and subscribed to it or to everything).
-fn endpoints_taking(kind: &str) -> String {
+pub(super) fn endpoints_taking(kind: &str) -> String {
     format!("enabled = 1 AND (event_types = ' * ' OR event_types LIKE '% ' || {kind} || ' %')")
 }
 
+/// Writes `event`'s deliveries, one per enabled endpoint of `tenant` that wants its type, in
+/// the caller's transaction; returns how many. An event no endpoint wants leaves no row.
 pub(crate) async fn emit(
     conn: &mut sqlx::AnyConnection,
     tenant: &str,
