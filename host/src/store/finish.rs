@@ -187,6 +187,101 @@ mod tests {
         }
     }
 
+    /// A batch of every kind of outcome, larger than one statement takes in unit tests (see
+    /// `sqlite_finish.rs`), writes what each run would have written alone.
+    #[tokio::test]
+    async fn a_large_mixed_batch_writes_what_each_run_would_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store_with_jobs(dir.path(), 30).await;
+        let endpoint = crate::store::NewEventEndpoint {
+            url: "https://example.com/hook".into(),
+            event_types: Vec::new(),
+            description: String::new(),
+            enabled: true,
+        };
+        let tenant = store.tenant("t");
+        tenant
+            .create_event_endpoint("ep", &endpoint, "t", 1)
+            .await
+            .unwrap();
+        let claimed = store.claim_due("w", 2, 60_000, 64).await.unwrap();
+        assert_eq!(claimed.len(), 30);
+        let outcome = |i: usize| match i % 6 {
+            0 => FinishOutcome::Published {
+                result: "{}".into(),
+            },
+            1 => FinishOutcome::Continue {
+                tasks: vec![
+                    ("poll".into(), "{}".into(), 50),
+                    ("poll".into(), "{}".into(), 60),
+                ],
+                waiting_for: "processing".into(),
+            },
+            2 => FinishOutcome::Dead {
+                reason_code: "rejected".into(),
+            },
+            3 => FinishOutcome::Held { at: 40 },
+            4 => FinishOutcome::Retry {
+                at: 30,
+                spend_attempt: true,
+            },
+            _ => FinishOutcome::Pause {
+                reason: "connection-needs-attention".into(),
+            },
+        };
+        let finishes: Vec<Finish> = (0..30)
+            .map(|i| Finish {
+                outcome: outcome(i),
+                error: (i % 6 == 2).then(|| "no".to_string()),
+                ..published("w")
+            })
+            .collect();
+        let runs: Vec<_> = claimed
+            .iter()
+            .zip(&finishes)
+            .map(|(c, f)| (c, f, 3))
+            .collect();
+        assert_eq!(store.finish_many(&runs).await.unwrap(), vec![true; 30]);
+        for (i, run) in claimed.iter().enumerate() {
+            let job = tenant.job(&run.job.id).await.unwrap();
+            let expected = match i % 6 {
+                0 => JobState::Published,
+                2 => JobState::Dead,
+                5 => JobState::Paused,
+                _ => JobState::Queued,
+            };
+            assert_eq!(job.state, expected, "run {i}");
+            let attempts = tenant.attempts(&run.job.id).await.unwrap();
+            assert_eq!(
+                attempts.len(),
+                usize::from(i % 6 != 3),
+                "run {i}: held is no attempt"
+            );
+        }
+        let count = async |sql: &str| -> i64 {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&store.pool)
+                .await
+                .unwrap()
+        };
+        assert_eq!(
+            count("SELECT COUNT(*) FROM job_tasks").await,
+            10,
+            "two per continuing run"
+        );
+        assert_eq!(count("SELECT COUNT(*) FROM dead_letters").await, 5);
+        assert_eq!(
+            count("SELECT COUNT(*) FROM event_deliveries").await,
+            10,
+            "one per published or dead job, to the one endpoint"
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM job_attempts WHERE error = 'no'").await,
+            5,
+            "a dead run's attempt carries its error"
+        );
+    }
+
     #[tokio::test]
     async fn many_outcomes_share_a_transaction_and_each_still_needs_its_lease() {
         let dir = tempfile::tempdir().unwrap();

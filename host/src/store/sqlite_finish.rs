@@ -22,24 +22,46 @@ type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 fn values(rows: usize, width: usize) -> String {
     (0..rows)
         .map(|row| {
-            let cells: Vec<String> = (1..=width).map(|k| format!("${}", row * width + k)).collect();
+            let cells: Vec<String> = (1..=width)
+                .map(|k| format!("${}", row * width + k))
+                .collect();
             format!("({})", cells.join(", "))
         })
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-/// Runs `sql` with its rows bound by `bind`.
-async fn write<'q>(
+/// SQLite takes at most 32,766 parameters in one statement; rows beyond are written in more.
+#[cfg(not(test))]
+const MAX_PARAMETERS: usize = 30_000;
+/// Small in unit tests, so that their batches are written in several statements.
+#[cfg(test)]
+const MAX_PARAMETERS: usize = 100;
+
+/// Runs that share one job update (10 parameters each).
+const MAX_RUNS: usize = MAX_PARAMETERS / 10;
+
+/// Writes `rows` (each a column's row `k` and its job's row `i`) with the statement `sql` makes
+/// of their `VALUES` list, `width` parameters a row bound by `bind`: one statement, or as many
+/// as the parameter limit needs.
+async fn write_rows<'q>(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    sql: &'q str,
-    bind: impl FnOnce(Query<'q>) -> Query<'q>,
+    rows: &[(usize, usize)],
+    width: usize,
+    sql: impl Fn(String) -> String,
+    bind: impl Fn(Query<'q>, usize, usize) -> Query<'q>,
     operation: &'static str,
 ) -> Result<(), StoreError> {
-    bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
-        .execute(&mut **tx)
-        .await
-        .map_err(StoreError::db(operation))?;
+    for chunk in rows.chunks(MAX_PARAMETERS / width) {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql(values(chunk.len(), width))));
+        for &(k, i) in chunk {
+            query = bind(query, k, i);
+        }
+        query
+            .execute(&mut **tx)
+            .await
+            .map_err(StoreError::db(operation))?;
+    }
     Ok(())
 }
 
@@ -49,6 +71,13 @@ pub(super) async fn finish_runs(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     runs: &[(&Claimed, &Finish, Millis)],
 ) -> Result<Vec<bool>, StoreError> {
+    if runs.len() > MAX_RUNS {
+        let mut applied = Vec::with_capacity(runs.len());
+        for chunk in runs.chunks(MAX_RUNS) {
+            applied.extend(Box::pin(finish_runs(tx, chunk)).await?);
+        }
+        return Ok(applied);
+    }
     if runs.is_empty() {
         return Ok(Vec::new());
     }
@@ -114,164 +143,136 @@ pub(super) async fn finish_runs(
     };
 
     let rows = moved_rows(&attempts.job);
-    if !rows.is_empty() {
-        let sql = format!(
-            "INSERT INTO job_attempts (tenant_id, id, job_id, attempt, export, worker, started_at,
-                 latency_ms, fuel, outcome, error_code, error, trace_id) VALUES {}",
-            values(rows.len(), 13)
-        );
-        write(
-            tx,
-            &sql,
-            |mut query| {
-                for &(k, i) in &rows {
-                    query = query
-                        .bind(&jobs.tenant[i])
-                        .bind(&attempts.id[k])
-                        .bind(&jobs.id[i])
-                        .bind(attempts.attempt[k])
-                        .bind(&attempts.export[k])
-                        .bind(&attempts.worker[k])
-                        .bind(attempts.started_at[k])
-                        .bind(attempts.latency_ms[k])
-                        .bind(attempts.fuel[k])
-                        .bind(&attempts.outcome[k])
-                        .bind(attempts.error_code[k].as_deref())
-                        .bind(jobs.error[i].as_deref())
-                        .bind(attempts.trace_id[k].as_deref());
-                }
-                query
-            },
-            "recording attempts",
-        )
-        .await?;
-    }
+    write_rows(
+        tx,
+        &rows,
+        13,
+        |values| {
+            format!(
+                "INSERT INTO job_attempts (tenant_id, id, job_id, attempt, export, worker,
+                     started_at, latency_ms, fuel, outcome, error_code, error, trace_id)
+                 VALUES {values}"
+            )
+        },
+        |query, k, i| {
+            query
+                .bind(&jobs.tenant[i])
+                .bind(&attempts.id[k])
+                .bind(&jobs.id[i])
+                .bind(attempts.attempt[k])
+                .bind(&attempts.export[k])
+                .bind(&attempts.worker[k])
+                .bind(attempts.started_at[k])
+                .bind(attempts.latency_ms[k])
+                .bind(attempts.fuel[k])
+                .bind(&attempts.outcome[k])
+                .bind(attempts.error_code[k].as_deref())
+                .bind(jobs.error[i].as_deref())
+                .bind(attempts.trace_id[k].as_deref())
+        },
+        "recording attempts",
+    )
+    .await?;
 
     let rows = moved_rows(&tasks.cleared);
-    if !rows.is_empty() {
-        let sql = format!(
-            "DELETE FROM job_tasks WHERE (tenant_id, job_id) IN (VALUES {})",
-            values(rows.len(), 2)
-        );
-        write(
-            tx,
-            &sql,
-            |mut query| {
-                for &(_, i) in &rows {
-                    query = query.bind(&jobs.tenant[i]).bind(&jobs.id[i]);
-                }
-                query
-            },
-            "clearing continuations",
-        )
-        .await?;
-    }
+    write_rows(
+        tx,
+        &rows,
+        2,
+        |values| format!("DELETE FROM job_tasks WHERE (tenant_id, job_id) IN (VALUES {values})"),
+        |query, _, i| query.bind(&jobs.tenant[i]).bind(&jobs.id[i]),
+        "clearing continuations",
+    )
+    .await?;
 
     let rows = moved_rows(&tasks.consumed_job);
-    if !rows.is_empty() {
-        let sql = format!(
-            "DELETE FROM job_tasks WHERE (tenant_id, id) IN (VALUES {})",
-            values(rows.len(), 2)
-        );
-        write(
-            tx,
-            &sql,
-            |mut query| {
-                for &(k, i) in &rows {
-                    query = query.bind(&jobs.tenant[i]).bind(&tasks.consumed[k]);
-                }
-                query
-            },
-            "consuming continuations",
-        )
-        .await?;
-    }
+    write_rows(
+        tx,
+        &rows,
+        2,
+        |values| format!("DELETE FROM job_tasks WHERE (tenant_id, id) IN (VALUES {values})"),
+        |query, k, i| query.bind(&jobs.tenant[i]).bind(&tasks.consumed[k]),
+        "consuming continuations",
+    )
+    .await?;
 
     let rows = moved_rows(&tasks.added_job);
-    if !rows.is_empty() {
-        let sql = format!(
-            "INSERT INTO job_tasks (tenant_id, id, job_id, kind, payload, run_at) VALUES {}",
-            values(rows.len(), 6)
-        );
-        write(
-            tx,
-            &sql,
-            |mut query| {
-                for &(k, i) in &rows {
-                    query = query
-                        .bind(&jobs.tenant[i])
-                        .bind(&tasks.added_id[k])
-                        .bind(&jobs.id[i])
-                        .bind(&tasks.added_kind[k])
-                        .bind(&tasks.added_payload[k])
-                        .bind(tasks.added_run_at[k]);
-                }
-                query
-            },
-            "storing continuations",
-        )
-        .await?;
-    }
+    write_rows(
+        tx,
+        &rows,
+        6,
+        |values| {
+            format!(
+                "INSERT INTO job_tasks (tenant_id, id, job_id, kind, payload, run_at) VALUES {values}"
+            )
+        },
+        |query, k, i| {
+            query
+                .bind(&jobs.tenant[i])
+                .bind(&tasks.added_id[k])
+                .bind(&jobs.id[i])
+                .bind(&tasks.added_kind[k])
+                .bind(&tasks.added_payload[k])
+                .bind(tasks.added_run_at[k])
+        },
+        "storing continuations",
+    )
+    .await?;
 
     let rows = moved_rows(&letters.job);
-    if !rows.is_empty() {
-        let sql = format!(
-            "INSERT INTO dead_letters (tenant_id, id, job_id, reason_code, last_error, attempts,
-                 created_at) VALUES {}",
-            values(rows.len(), 7)
-        );
-        write(
-            tx,
-            &sql,
-            |mut query| {
-                for &(k, i) in &rows {
-                    query = query
-                        .bind(&jobs.tenant[i])
-                        .bind(&letters.id[k])
-                        .bind(&jobs.id[i])
-                        .bind(&letters.reason_code[k])
-                        .bind(&letters.last_error[k])
-                        .bind(letters.attempts[k])
-                        .bind(jobs.at[i]);
-                }
-                query
-            },
-            "dead-lettering jobs",
-        )
-        .await?;
-    }
+    write_rows(
+        tx,
+        &rows,
+        7,
+        |values| {
+            format!(
+                "INSERT INTO dead_letters (tenant_id, id, job_id, reason_code, last_error,
+                     attempts, created_at) VALUES {values}"
+            )
+        },
+        |query, k, i| {
+            query
+                .bind(&jobs.tenant[i])
+                .bind(&letters.id[k])
+                .bind(&jobs.id[i])
+                .bind(&letters.reason_code[k])
+                .bind(&letters.last_error[k])
+                .bind(letters.attempts[k])
+                .bind(jobs.at[i])
+        },
+        "dead-lettering jobs",
+    )
+    .await?;
 
+    let taking = endpoints_taking("v.kind");
     let rows = moved_rows(&events.job);
-    if !rows.is_empty() {
-        let sql = format!(
-            "WITH v(tenant_id, event_id, kind, ordering_key, body, at) AS (VALUES {})
-             INSERT INTO event_deliveries (tenant_id, endpoint_id, event_id, event_type,
-                 ordering_key, payload, state, attempts, next_attempt_at, window_start, created_at)
-             SELECT e.tenant_id, e.id, v.event_id, v.kind, v.ordering_key, v.body, 'pending', 0,
-                 v.at, v.at, v.at
-             FROM v JOIN event_endpoints e ON e.tenant_id = v.tenant_id AND {}",
-            values(rows.len(), 6),
-            endpoints_taking("v.kind")
-        );
-        write(
-            tx,
-            &sql,
-            |mut query| {
-                for &(k, i) in &rows {
-                    query = query
-                        .bind(&jobs.tenant[i])
-                        .bind(&events.id[k])
-                        .bind(&events.kind[k])
-                        .bind(&events.ordering_key[k])
-                        .bind(&events.body[k])
-                        .bind(jobs.at[i]);
-                }
-                query
-            },
-            "writing events",
-        )
-        .await?;
-    }
+    write_rows(
+        tx,
+        &rows,
+        6,
+        |values| {
+            format!(
+                "WITH v(tenant_id, event_id, kind, ordering_key, body, at) AS (VALUES {values})
+                 INSERT INTO event_deliveries (tenant_id, endpoint_id, event_id, event_type,
+                     ordering_key, payload, state, attempts, next_attempt_at, window_start,
+                     created_at)
+                 SELECT e.tenant_id, e.id, v.event_id, v.kind, v.ordering_key, v.body, 'pending',
+                     0, v.at, v.at, v.at
+                 FROM v JOIN event_endpoints e ON e.tenant_id = v.tenant_id AND {taking}"
+            )
+        },
+        |query, k, i| {
+            query
+                .bind(&jobs.tenant[i])
+                .bind(&events.id[k])
+                .bind(&events.kind[k])
+                .bind(&events.ordering_key[k])
+                .bind(&events.body[k])
+                .bind(jobs.at[i])
+        },
+        "writing events",
+    )
+    .await?;
     Ok(applied)
 }
 
