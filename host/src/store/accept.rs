@@ -1,9 +1,10 @@
 //! Accepting a post: the post and one job per target, written together, answered from what
 //! was written (no read-back). Concurrent accepts are stored together ([`AcceptGroup`], see
 //! `group.rs`): on PostgreSQL in one statement (`postgres/accept.rs`: one round trip, one
-//! commit), on SQLite in one `BEGIN IMMEDIATE` transaction on the write connection (a post and
-//! its jobs are two statements in it).
+//! commit), on SQLite in one `BEGIN IMMEDIATE` transaction on the write connection, of two
+//! statements (the posts, then their jobs) whatever the group's size.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -11,6 +12,7 @@ use sqlx::Row;
 
 use super::connections::PAUSED_FOR_CONNECTION;
 use super::group::Group;
+use super::sqlite_finish::values;
 use super::{
     Accepted, Job, JobState, Millis, NewPost, PostRecord, Store, StoreError, TenantStore, new_id,
 };
@@ -72,10 +74,7 @@ async fn insert_together(
         .begin_with("BEGIN IMMEDIATE")
         .await
         .map_err(StoreError::db("starting a transaction"))?;
-    let mut stored = Vec::with_capacity(posts.len());
-    for post in posts {
-        stored.push(insert_in(&mut tx, post).await?);
-    }
+    let stored = insert_in(&mut tx, posts).await?;
     tx.commit()
         .await
         .map_err(StoreError::db("committing posts"))?;
@@ -268,83 +267,78 @@ impl TenantStore {
     }
 }
 
-/// The post, then its jobs in one statement, in `tx` (SQLite); false when the idempotency key
-/// was taken (nothing written).
+/// Jobs in one insert: 13 parameters each, below SQLite's limit of 32,766.
+const JOBS_PER_STATEMENT: usize = 2_000;
+
+/// The posts in one statement, then the jobs of those stored in another (more for very many
+/// jobs), in `tx` (SQLite); per post whether it was stored (false: its idempotency key was
+/// taken, by an earlier post or an earlier one of `posts`, and nothing of it was written).
 async fn insert_in(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    post: &NewPostRow,
-) -> Result<bool, StoreError> {
-    let record = &post.record;
-    let inserted = sqlx::query(
-        "INSERT INTO posts (tenant_id, id, idempotency_key, payload_sha256, scheduled_for, created_at, traceparent)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
-    )
-    .bind(&post.tenant)
-    .bind(&record.id)
-    .bind(&record.idempotency_key)
-    .bind(&post.hash)
-    .bind(record.scheduled_for)
-    .bind(record.created_at)
-    .bind(record.jobs.first().and_then(|j| j.traceparent.clone()))
-    .execute(&mut **tx)
-    .await
-    .map_err(StoreError::db("storing a post"))?
-    .rows_affected()
-        == 1;
-    if !inserted {
-        return Ok(false);
-    }
-    let values = job_rows(
-        5,
-        record.jobs.len(),
-        |[id, connection, plugin, account, state, reason, run_at]| {
-            format!(
-                "($1, {id}, $2, {connection}, {plugin}, {account}, $3, {state}, {reason}, 0, {run_at}, $4, $4)"
-            )
-        },
-    );
+    posts: &[NewPostRow],
+) -> Result<Vec<bool>, StoreError> {
     let sql = format!(
-        "INSERT INTO jobs (tenant_id, id, post_id, connection_id, plugin, account_id, content, state,
-             state_reason, attempts, next_run_at, created_at, updated_at) VALUES {values}"
+        "INSERT INTO posts (tenant_id, id, idempotency_key, payload_sha256, scheduled_for,
+             created_at, traceparent) VALUES {}
+         ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id",
+        values(posts.len(), 7)
     );
-    let query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
-        .bind(&post.tenant)
-        .bind(&record.id)
-        .bind(&post.content)
-        .bind(record.created_at);
-    bind_jobs(query, &record.jobs)
-        .execute(&mut **tx)
-        .await
-        .map_err(StoreError::db("storing a post's jobs"))?;
-    Ok(true)
-}
-
-/// The `VALUES` rows of `jobs` jobs, each job's seven parameters numbered from `first` in the
-/// order [`bind_jobs`] binds them (id, connection, plugin, account, state, reason, due time),
-/// written out by `row`.
-fn job_rows(first: usize, jobs: usize, row: impl Fn([String; 7]) -> String) -> String {
-    (0..jobs)
-        .map(|i| row(std::array::from_fn(|k| format!("${}", first + 7 * i + k))))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Binds each job's seven values after what `query` already binds (see [`job_rows`]).
-fn bind_jobs<'q>(
-    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
-    jobs: &'q [Job],
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-    for job in jobs {
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for post in posts {
+        let record = &post.record;
         query = query
-            .bind(&job.id)
-            .bind(&job.connection_id)
-            .bind(&job.plugin)
-            .bind(&job.account_id)
-            .bind(job.state.as_str())
-            .bind(job.state_reason.as_deref())
-            .bind(job.next_run_at);
+            .bind(&post.tenant)
+            .bind(&record.id)
+            .bind(&record.idempotency_key)
+            .bind(&post.hash)
+            .bind(record.scheduled_for)
+            .bind(record.created_at)
+            .bind(record.jobs.first().and_then(|j| j.traceparent.as_deref()));
     }
-    query
+    let stored: HashSet<String> = query
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(StoreError::db("storing posts"))?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let jobs: Vec<(&NewPostRow, &Job)> = posts
+        .iter()
+        .filter(|post| stored.contains(&post.record.id))
+        .flat_map(|post| post.record.jobs.iter().map(move |job| (post, job)))
+        .collect();
+    for chunk in jobs.chunks(JOBS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO jobs (tenant_id, id, post_id, connection_id, plugin, account_id, content,
+                 state, state_reason, attempts, next_run_at, created_at, updated_at) VALUES {}",
+            values(chunk.len(), 13)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (post, job) in chunk {
+            query = query
+                .bind(&post.tenant)
+                .bind(&job.id)
+                .bind(&post.record.id)
+                .bind(&job.connection_id)
+                .bind(&job.plugin)
+                .bind(&job.account_id)
+                .bind(&post.content)
+                .bind(job.state.as_str())
+                .bind(job.state_reason.as_deref())
+                .bind(0_i64)
+                .bind(job.next_run_at)
+                .bind(post.record.created_at)
+                .bind(post.record.created_at);
+        }
+        query
+            .execute(&mut **tx)
+            .await
+            .map_err(StoreError::db("storing posts' jobs"))?;
+    }
+    Ok(posts
+        .iter()
+        .map(|p| stored.contains(&p.record.id))
+        .collect())
 }
 
 #[cfg(test)]

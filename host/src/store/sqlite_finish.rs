@@ -19,7 +19,7 @@ use super::{Millis, StoreError};
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
 /// `rows` rows of `width` parameters each, numbered from `$1`: `($1, $2), ($3, $4)`.
-fn values(rows: usize, width: usize) -> String {
+pub(super) fn values(rows: usize, width: usize) -> String {
     (0..rows)
         .map(|row| {
             let cells: Vec<String> = (1..=width)
