@@ -15,6 +15,7 @@
 mod load;
 mod measure;
 mod node;
+mod own_postgres;
 mod platform;
 mod procs;
 mod report;
@@ -117,9 +118,15 @@ struct RunArgs {
     /// Where external.json and external.md go.
     #[arg(long, default_value = "bench/out")]
     out: PathBuf,
-    /// PostgreSQL (trust authentication, user postgres or root).
+    /// PostgreSQL (trust authentication, user postgres or root); not used with --own-postgres.
     #[arg(long, default_value = "127.0.0.1:5432")]
     postgres: String,
+    /// Start a private PostgreSQL 15 cluster (initdb in a temporary directory, run as the
+    /// postgres OS user, on 127.0.0.1 at a free port) instead of using --postgres, with
+    /// pg_stat_statements preloaded so SQL statements per publish are measured; stopped and
+    /// removed at the end. Needs root and /usr/lib/postgresql/15/bin.
+    #[arg(long)]
+    own_postgres: bool,
     /// Redis.
     #[arg(long, default_value = "redis://127.0.0.1:6379")]
     redis_url: String,
@@ -215,6 +222,8 @@ pub struct Shared {
     pub client: reqwest::Client,
     /// PostgreSQL's administrative connection (when a configuration needs it).
     pub postgres: Option<stats::Postgres>,
+    /// A private PostgreSQL cluster, when --own-postgres.
+    _own_postgres: Option<own_postgres::OwnPostgres>,
     /// Redis URL in use.
     pub redis_url: String,
     /// A private redis-server, when --own-redis.
@@ -311,10 +320,37 @@ async fn run(args: RunArgs) -> anyhow::Result<bool> {
             );
         }
     }
-    let postgres = if needs_postgres {
-        Some(stats::Postgres::connect(&args.postgres, &["postgres", "root"]).await?)
+    // The server every database URL of the run is made from (`stats::Postgres::server`).
+    let own_postgres = if args.own_postgres && needs_postgres {
+        let own = own_postgres::OwnPostgres::start().await?;
+        eprintln!(
+            "postd-loadbench: private PostgreSQL at {} (pid {}, log {})",
+            own.addr,
+            own.pid(),
+            own.log.display()
+        );
+        Some(own)
     } else {
         None
+    };
+    let postgres = match (&own_postgres, needs_postgres) {
+        (Some(own), _) => {
+            let mut pg = stats::Postgres::connect(&own.addr, &["postgres"]).await?;
+            pg.postmaster = Some(own.pid());
+            Some(pg)
+        }
+        (None, true) => {
+            Some(stats::Postgres::connect(&args.postgres, &["postgres", "root"]).await?)
+        }
+        (None, false) => None,
+    };
+    let postgres_server = match (&own_postgres, &postgres) {
+        (Some(own), _) => format!(
+            "a private PostgreSQL 15 cluster for this run ({}, pg_stat_statements preloaded)",
+            own.addr
+        ),
+        (None, Some(_)) => format!("the server at {}", args.postgres),
+        (None, None) => "none".to_string(),
     };
     let scratch = tempfile::Builder::new().prefix("postd-xbench-").tempdir()?;
     let (redis_url, own_redis) = if args.own_redis && needs_postgres {
@@ -355,6 +391,7 @@ async fn run(args: RunArgs) -> anyhow::Result<bool> {
     let shared = Shared {
         client,
         postgres,
+        _own_postgres: own_postgres,
         redis_url,
         _own_redis: own_redis,
         scratch,
@@ -414,9 +451,11 @@ async fn run(args: RunArgs) -> anyhow::Result<bool> {
             "host_env": args.host_env,
             "tenant_egress_per_second": args.tenant_egress,
             "own_redis": args.own_redis,
+            "own_postgres": args.own_postgres,
             "warmup_posts": args.warmup(),
         },
         "postgres": {
+            "server": postgres_server,
             "statements": shared.postgres.as_ref().map(|p| p.statements_note.clone()),
         },
         "redis": if args.own_redis {

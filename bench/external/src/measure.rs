@@ -167,7 +167,10 @@ async fn run_loops(
     let groups = [
         Group::Pids(deployment.pids()),
         match (&deployment.database, config.backend) {
-            (Some(db), Backend::Postgres) => Group::Postgres { db: db.clone() },
+            (Some(db), Backend::Postgres) => Group::Postgres {
+                db: db.clone(),
+                postmaster: shared.postgres.as_ref().and_then(|p| p.postmaster.clone()),
+            },
             _ => Group::None,
         },
         redis_group,

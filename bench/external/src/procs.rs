@@ -30,7 +30,16 @@ pub fn cpu_ticks(pid: &str) -> Option<u64> {
     Some(utime + stime)
 }
 
-fn comm(pid: &str) -> Option<String> {
+/// The parent process id of `pid`; `None` when it is gone.
+pub fn parent(pid: &str) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    // Field 4 (ppid) is rest[1].
+    rest.split_whitespace().nth(1).map(str::to_string)
+}
+
+/// The command name of `pid` (`/proc/<pid>/comm`).
+pub fn comm(pid: &str) -> Option<String> {
     std::fs::read_to_string(format!("/proc/{pid}/comm"))
         .ok()
         .map(|s| s.trim().to_string())
@@ -65,7 +74,15 @@ pub enum Group {
     Pids(Vec<String>),
     /// PostgreSQL: the server's own processes (postmaster, writers, launchers) and the
     /// backends and autovacuum workers of database `db`; other databases' backends left out.
-    Postgres { db: String },
+    /// The server is the one the run uses: the postmaster `postmaster` and its children (every
+    /// process of a PostgreSQL server is a child of its postmaster), so another server on the
+    /// machine (the machine's own beside `--own-postgres`'s private one) is not counted. When
+    /// the postmaster is not known (a server not seen in this machine's `/proc`), every process
+    /// named `postgres*` on the machine, as before.
+    Postgres {
+        db: String,
+        postmaster: Option<String>,
+    },
     /// Nothing (the group does not exist for this configuration).
     None,
 }
@@ -75,8 +92,12 @@ impl Group {
         match self {
             Group::Pids(pids) => pids.clone(),
             Group::None => vec![],
-            Group::Postgres { db } => all_pids()
+            Group::Postgres { db, postmaster } => all_pids()
                 .into_iter()
+                .filter(|p| match postmaster {
+                    Some(pm) => p == pm || parent(p).as_ref() == Some(pm),
+                    None => true,
+                })
                 .filter(|p| {
                     comm(p)
                         .as_deref()
@@ -116,12 +137,14 @@ pub fn used(before: &HashMap<String, u64>, after: &HashMap<String, u64>) -> u64 
         .sum()
 }
 
-/// A child process, stopped (SIGTERM, then SIGKILL after `grace`) when dropped.
+/// A child process, stopped (SIGTERM or the signal of `stop_with`, then SIGKILL after `grace`)
+/// when dropped.
 pub struct Proc {
     /// What it is, for messages.
     pub name: String,
     child: Child,
     grace: Duration,
+    signal: &'static str,
 }
 
 impl Proc {
@@ -144,7 +167,16 @@ impl Proc {
             name: name.to_string(),
             child,
             grace: Duration::from_secs(10),
+            signal: "TERM",
         })
+    }
+
+    /// Stops it with `signal` (a name for `kill -<signal>`) instead of SIGTERM, waiting at most
+    /// `grace` before SIGKILL.
+    pub fn stop_with(mut self, signal: &'static str, grace: Duration) -> Proc {
+        self.signal = signal;
+        self.grace = grace;
+        self
     }
 
     /// Its process id.
@@ -160,13 +192,14 @@ impl Proc {
         Ok(())
     }
 
-    /// Stops it: SIGTERM, then SIGKILL if it has not exited within its grace.
+    /// Stops it: SIGTERM (or its stop signal), then SIGKILL if it has not exited within its
+    /// grace.
     pub fn stop(&mut self) {
         if matches!(self.child.try_wait(), Ok(Some(_))) {
             return;
         }
         let _ = Command::new("kill")
-            .arg("-TERM")
+            .arg(format!("-{}", self.signal))
             .arg(self.pid())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -97,7 +97,9 @@ pub fn markdown(report: &Value) -> String {
         md,
         "Every process on the same machine: the stack under test, PostgreSQL, Redis, the platform \
          and the loader. Closed loop: N posts, C in flight, one job each; publishes/s is N over \
-         first request -> last job stored as published. SQL statements: {}. Redis: {}.\n",
+         first request -> last job stored as published. PostgreSQL: {}. SQL statements: {}. \
+         Redis: {}.\n",
+        report["postgres"]["server"].as_str().unwrap_or("n/a"),
         report["postgres"]["statements"].as_str().unwrap_or("n/a"),
         report["redis"].as_str().unwrap_or(""),
     );

@@ -18,6 +18,9 @@ pub struct Postgres {
     pub statements: bool,
     /// Why not, when it cannot.
     pub statements_note: String,
+    /// The server's postmaster process id, when the server runs on this machine (the parent of
+    /// the administrative connection's backend): whose processes the database CPU counts.
+    pub postmaster: Option<String>,
 }
 
 /// Counters of one database at one moment.
@@ -50,8 +53,10 @@ impl Postgres {
                         server,
                         statements: false,
                         statements_note: String::new(),
+                        postmaster: None,
                     };
                     pg.probe_statements().await;
+                    pg.postmaster = pg.find_postmaster().await;
                     return Ok(pg);
                 }
                 Err(e) => last = Some(e),
@@ -61,6 +66,24 @@ impl Postgres {
             "PostgreSQL at {host_port} (users {users:?}): {}",
             last.map(|e| e.to_string()).unwrap_or_default()
         ))
+    }
+
+    /// The postmaster: the parent of this connection's backend, when that backend is a
+    /// `postgres` process of this machine.
+    async fn find_postmaster(&self) -> Option<String> {
+        let backend: i32 = sqlx::query("SELECT pg_backend_pid()")
+            .fetch_one(&self.admin)
+            .await
+            .ok()?
+            .get(0);
+        let backend = backend.to_string();
+        let is_postgres =
+            |pid: &str| crate::procs::comm(pid).is_some_and(|c| c.starts_with("postgres"));
+        if !is_postgres(&backend) {
+            return None;
+        }
+        let postmaster = crate::procs::parent(&backend)?;
+        is_postgres(&postmaster).then_some(postmaster)
     }
 
     async fn probe_statements(&mut self) {
