@@ -35,6 +35,9 @@ pub enum Allocation {
     },
 }
 
+/// Ended instances whose memory is given back together (see [`build_engine`]).
+const DECOMMIT_BATCH: usize = 16;
+
 /// Builds the engine: component model, async, epoch interruption, and fuel metering when
 /// `fuel` is true (the production setting; off only to measure what metering costs).
 pub fn build_engine(allocation: &Allocation, fuel: bool) -> wasmtime::Result<Engine> {
@@ -64,7 +67,12 @@ pub fn build_engine(allocation: &Allocation, fuel: bool) -> wasmtime::Result<Eng
             .total_tables(instances.saturating_mul(4))
             .total_stacks(*instances)
             .max_memory_size(*memory_bytes)
-            .table_elements(*table_elements);
+            .table_elements(*table_elements)
+            // Give back the memory of ended instances in batches: each batch is one flush of
+            // every core's address translations instead of one per instance (about 5 % of the
+            // host's CPU in a profile under load). Queued slots are reclaimed at once when the
+            // pool runs short.
+            .decommit_batch_size(DECOMMIT_BATCH.min(*instances as usize).max(1));
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     Engine::new(&config)

@@ -222,7 +222,10 @@ impl Store {
                     // recovers once space returns.
                     .before_acquire(|conn, _| {
                         Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
-                    }),
+                    })
+                    // A connection to a file in this process cannot go away: no ping (a round
+                    // trip through its thread) before handing it out.
+                    .test_before_acquire(false),
                 Backend::Postgres => AnyPoolOptions::new(),
             };
             pool.max_connections(connections)
