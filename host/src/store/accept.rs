@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
 
@@ -34,15 +35,22 @@ pub(super) struct NewPostRow {
     pub content: String,
 }
 
-/// Concurrent accepts on SQLite's write connection: one transaction for all; if it fails, one
-/// transaction each, so one bad post cannot take the others down.
-pub(super) fn sqlite_accept_group(writer: sqlx::AnyPool) -> AcceptGroup {
+/// Stores a group's posts in one write; per post whether it was stored.
+pub(super) type InsertPosts<P> =
+    for<'a> fn(&'a P, &'a [NewPostRow]) -> BoxFuture<'a, Result<Vec<bool>, StoreError>>;
+
+/// Concurrent accepts stored by `insert` on `pool`: one write for a group; if it fails, one
+/// write per post, so one bad post cannot take the others down.
+pub(super) fn accept_group<P: Clone + Send + Sync + 'static>(
+    pool: P,
+    insert: InsertPosts<P>,
+) -> AcceptGroup {
     Group::new(
         ACCEPT_BATCH,
         Arc::new(move |posts: Vec<NewPostRow>| {
-            let writer = writer.clone();
+            let pool = pool.clone();
             Box::pin(async move {
-                match insert_together(&writer, &posts).await {
+                match insert(&pool, &posts).await {
                     Ok(stored) => stored.into_iter().map(Ok).collect(),
                     Err(error) => {
                         if posts.len() > 1 {
@@ -51,7 +59,7 @@ pub(super) fn sqlite_accept_group(writer: sqlx::AnyPool) -> AcceptGroup {
                         let mut results = Vec::with_capacity(posts.len());
                         for post in &posts {
                             results.push(
-                                insert_together(&writer, std::slice::from_ref(post))
+                                insert(&pool, std::slice::from_ref(post))
                                     .await
                                     .map(|stored| stored[0]),
                             );
@@ -62,6 +70,13 @@ pub(super) fn sqlite_accept_group(writer: sqlx::AnyPool) -> AcceptGroup {
             }) as _
         }),
     )
+}
+
+/// Concurrent accepts on SQLite's write connection, each group one transaction.
+pub(super) fn sqlite_accept_group(writer: sqlx::AnyPool) -> AcceptGroup {
+    accept_group(writer, |writer, posts| {
+        Box::pin(insert_together(writer, posts))
+    })
 }
 
 /// Stores `posts` in one transaction on SQLite's `writer`; per post whether it was stored. On
@@ -344,7 +359,7 @@ async fn insert_in(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{NewConnection, PostContent, Target};
+    use crate::store::{PostContent, Target};
 
     /// A post for connection `c` under key `key`.
     fn post(key: &str) -> NewPost {
@@ -381,19 +396,8 @@ mod tests {
     #[tokio::test]
     async fn a_post_that_fails_its_group_is_refused_alone_and_the_others_are_stored() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&format!("sqlite://{}", dir.path().join("t.db").display()))
-            .await
-            .unwrap();
-        store.create_tenant("t", "t", 1).await.unwrap();
+        let store = crate::store::test_store(dir.path()).await;
         let tenant = store.tenant("t");
-        let connection = NewConnection {
-            id: "c".into(),
-            plugin: "p".into(),
-            external_id: "x".into(),
-            display_name: "x".into(),
-            ..NewConnection::default()
-        };
-        tenant.upsert_connection(&connection, "t", 1).await.unwrap();
         let Accepted::Created(first) = tenant.accept(&post("k0"), &|_| true, 1).await.unwrap()
         else {
             panic!("k0 is new");

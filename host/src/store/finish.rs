@@ -137,22 +137,11 @@ pub(super) fn outcome_event(job: &Job, finish: &Finish) -> Option<Event> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{JobState, NewConnection, NewPost, PostContent, Target};
+    use crate::store::{JobState, NewPost, PostContent, Target};
 
     async fn store_with_jobs(dir: &std::path::Path, n: usize) -> Store {
-        let store = Store::open(&format!("sqlite://{}", dir.join("t.db").display()))
-            .await
-            .unwrap();
-        store.create_tenant("t", "t", 1).await.unwrap();
+        let store = crate::store::test_store(dir).await;
         let tenant = store.tenant("t");
-        let connection = NewConnection {
-            id: "c".into(),
-            plugin: "p".into(),
-            external_id: "x".into(),
-            display_name: "x".into(),
-            ..NewConnection::default()
-        };
-        tenant.upsert_connection(&connection, "t", 1).await.unwrap();
         for i in 0..n {
             let post = NewPost {
                 idempotency_key: format!("k{i}"),

@@ -342,3 +342,25 @@ impl Store {
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
 }
+
+/// A SQLite store in `dir` for unit tests, with tenant `t` and its connection `c` (plugin `p`).
+#[cfg(test)]
+pub(crate) async fn test_store(dir: &std::path::Path) -> Store {
+    let store = Store::open(&format!("sqlite://{}", dir.join("t.db").display()))
+        .await
+        .unwrap();
+    store.create_tenant("t", "t", 1).await.unwrap();
+    let connection = NewConnection {
+        id: "c".into(),
+        plugin: "p".into(),
+        external_id: "x".into(),
+        display_name: "x".into(),
+        ..NewConnection::default()
+    };
+    store
+        .tenant("t")
+        .upsert_connection(&connection, "t", 1)
+        .await
+        .unwrap();
+    store
+}

@@ -61,7 +61,23 @@ async fn a_run_stores_its_trace_id_and_links_the_accepting_request(kind: Kind) {
     // cached "never" (tracing's interest cache is process-wide): ask every subscriber again.
     tracing::callsite::rebuild_interest_cache();
     assert_eq!(h.pipeline.run_due().await, 2);
-    provider.force_flush().unwrap();
+    // A span is exported when its last handle drops, which for a request's span can be a
+    // moment after the run returned (its connection's task lets go of it): wait for the two
+    // runs' spans and at least four client spans, up to 10 s, before checking them.
+    let started = std::time::Instant::now();
+    loop {
+        provider.force_flush().unwrap();
+        let spans = recorder.0.lock().unwrap().clone();
+        let runs = spans.iter().filter(|s| s.name == "job publish").count();
+        let clients = spans
+            .iter()
+            .filter(|s| s.span_kind == SpanKind::Client)
+            .count();
+        if (runs >= 2 && clients >= 4) || started.elapsed() > std::time::Duration::from_secs(10) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
 
     let tenant = h.store.tenant("acme");
     let stored = tenant.job(&job).await.unwrap();

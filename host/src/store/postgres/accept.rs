@@ -2,36 +2,12 @@
 //! (`accept.sql`), bound as arrays, answered without reading anything back. Concurrent accepts
 //! share it (`accept_group`): one round trip and one commit for all of them.
 
-use std::sync::Arc;
-
 use super::super::StoreError;
-use super::super::accept::{ACCEPT_BATCH, AcceptGroup, NewPostRow};
-use super::super::group::Group;
+use super::super::accept::{AcceptGroup, NewPostRow};
 
-/// Concurrent accepts on `pool`: one statement for all; if it fails, one statement each, so one
-/// bad post cannot take the others down.
+/// Concurrent accepts on `pool`, each group one statement.
 pub(in crate::store) fn accept_group(pool: sqlx::PgPool) -> AcceptGroup {
-    Group::new(
-        ACCEPT_BATCH,
-        Arc::new(move |posts: Vec<NewPostRow>| {
-            let pool = pool.clone();
-            Box::pin(async move {
-                match insert_posts(&pool, &posts).await {
-                    Ok(stored) => stored.into_iter().map(Ok).collect(),
-                    Err(error) => {
-                        if posts.len() > 1 {
-                            tracing::warn!(%error, posts = posts.len(), "storing posts together failed; storing them one by one");
-                        }
-                        let mut results = Vec::with_capacity(posts.len());
-                        for post in &posts {
-                            results.push(insert_post(&pool, post).await);
-                        }
-                        results
-                    }
-                }
-            }) as _
-        }),
-    )
+    super::super::accept::accept_group(pool, |pool, posts| Box::pin(insert_posts(pool, posts)))
 }
 
 /// Stores one post by itself; false when its idempotency key was taken.
