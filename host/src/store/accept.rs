@@ -2,9 +2,8 @@
 //! was written (no read-back). Concurrent accepts are stored together ([`AcceptGroup`], see
 //! `group.rs`): on PostgreSQL in one statement (`postgres/accept.rs`: one round trip, one
 //! commit), on SQLite in one `BEGIN IMMEDIATE` transaction on the write connection, of two
-//! statements (the posts, then their jobs) whatever the group's size.
+//! statements (the posts, then their jobs) whatever the group's size (`sqlite/accept.rs`).
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -13,7 +12,6 @@ use sqlx::Row;
 
 use super::connections::PAUSED_FOR_CONNECTION;
 use super::group::Group;
-use super::sqlite_finish::values;
 use super::{
     Accepted, Job, JobState, Millis, NewPost, PostRecord, Store, StoreError, TenantStore, new_id,
 };
@@ -72,37 +70,15 @@ pub(super) fn accept_group<P: Clone + Send + Sync + 'static>(
     )
 }
 
-/// Concurrent accepts on SQLite's write connection, each group one transaction.
-pub(super) fn sqlite_accept_group(writer: sqlx::AnyPool) -> AcceptGroup {
-    accept_group(writer, |writer, posts| {
-        Box::pin(insert_together(writer, posts))
-    })
-}
-
-/// Stores `posts` in one transaction on SQLite's `writer`; per post whether it was stored. On
-/// an error nothing is (the transaction is rolled back).
-async fn insert_together(
-    writer: &sqlx::AnyPool,
-    posts: &[NewPostRow],
-) -> Result<Vec<bool>, StoreError> {
-    let mut tx = writer
-        .begin_with("BEGIN IMMEDIATE")
-        .await
-        .map_err(StoreError::db("starting a transaction"))?;
-    let stored = insert_in(&mut tx, posts).await?;
-    tx.commit()
-        .await
-        .map_err(StoreError::db("committing posts"))?;
-    Ok(stored)
-}
-
 impl Store {
     /// Stores `post` by itself (when its group could not take it); false when its idempotency
     /// key was taken.
     async fn insert_post(&self, post: &NewPostRow) -> Result<bool, StoreError> {
         match self.native() {
             Some(pool) => super::postgres::insert_post(pool, post).await,
-            None => Ok(insert_together(&self.writer, std::slice::from_ref(post)).await?[0]),
+            None => Ok(
+                super::sqlite::insert_together(&self.writer, std::slice::from_ref(post)).await?[0],
+            ),
         }
     }
 }
@@ -280,80 +256,6 @@ impl TenantStore {
             self.post(&row.get::<String, _>("id")).await?,
         ))
     }
-}
-
-/// Jobs in one insert: 13 parameters each, below SQLite's limit of 32,766.
-const JOBS_PER_STATEMENT: usize = 2_000;
-
-/// The posts in one statement, then the jobs of those stored in another (more for very many
-/// jobs), in `tx` (SQLite); per post whether it was stored (false: its idempotency key was
-/// taken, by an earlier post or an earlier one of `posts`, and nothing of it was written).
-async fn insert_in(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    posts: &[NewPostRow],
-) -> Result<Vec<bool>, StoreError> {
-    let sql = format!(
-        "INSERT INTO posts (tenant_id, id, idempotency_key, payload_sha256, scheduled_for,
-             created_at, traceparent) VALUES {}
-         ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id",
-        values(posts.len(), 7)
-    );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for post in posts {
-        let record = &post.record;
-        query = query
-            .bind(&post.tenant)
-            .bind(&record.id)
-            .bind(&record.idempotency_key)
-            .bind(&post.hash)
-            .bind(record.scheduled_for)
-            .bind(record.created_at)
-            .bind(record.jobs.first().and_then(|j| j.traceparent.as_deref()));
-    }
-    let stored: HashSet<String> = query
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(StoreError::db("storing posts"))?
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
-    let jobs: Vec<(&NewPostRow, &Job)> = posts
-        .iter()
-        .filter(|post| stored.contains(&post.record.id))
-        .flat_map(|post| post.record.jobs.iter().map(move |job| (post, job)))
-        .collect();
-    for chunk in jobs.chunks(JOBS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO jobs (tenant_id, id, post_id, connection_id, plugin, account_id, content,
-                 state, state_reason, attempts, next_run_at, created_at, updated_at) VALUES {}",
-            values(chunk.len(), 13)
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (post, job) in chunk {
-            query = query
-                .bind(&post.tenant)
-                .bind(&job.id)
-                .bind(&post.record.id)
-                .bind(&job.connection_id)
-                .bind(&job.plugin)
-                .bind(&job.account_id)
-                .bind(&post.content)
-                .bind(job.state.as_str())
-                .bind(job.state_reason.as_deref())
-                .bind(0_i64)
-                .bind(job.next_run_at)
-                .bind(post.record.created_at)
-                .bind(post.record.created_at);
-        }
-        query
-            .execute(&mut **tx)
-            .await
-            .map_err(StoreError::db("storing posts' jobs"))?;
-    }
-    Ok(posts
-        .iter()
-        .map(|p| stored.contains(&p.record.id))
-        .collect())
 }
 
 #[cfg(test)]

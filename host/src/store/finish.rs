@@ -1,7 +1,7 @@
 //! Recording a run's outcome: one transaction per run ([`Store::finish`]) or several runs'
 //! outcomes in one transaction ([`Store::finish_many`], group commit), each applied only while
 //! its lease holds. On PostgreSQL either is one statement (`postgres/finish.rs`); on SQLite a
-//! few multi-row statements of one transaction (`sqlite_finish.rs`). What each outcome does to
+//! few multi-row statements of one transaction (`sqlite/finish.rs`). What each outcome does to
 //! the job, its continuations and events is decided here, for both.
 
 use super::pipeline::{Claimed, Finish, FinishOutcome};
@@ -39,7 +39,7 @@ impl Store {
             return super::postgres::finish_runs(pool, runs).await;
         }
         let mut tx = self.begin().await?;
-        let applied = super::sqlite_finish::finish_runs(&mut tx, runs).await?;
+        let applied = super::sqlite::finish_runs(&mut tx, runs).await?;
         if !applied.contains(&true) {
             // Nothing written: the transaction is rolled back when dropped.
             return Ok(applied);
@@ -177,7 +177,7 @@ mod tests {
     }
 
     /// A batch of every kind of outcome, larger than one statement takes in unit tests (see
-    /// `sqlite_finish.rs`), writes what each run would have written alone.
+    /// `sqlite/finish.rs`), writes what each run would have written alone.
     #[tokio::test]
     async fn a_large_mixed_batch_writes_what_each_run_would_alone() {
         let dir = tempfile::tempdir().unwrap();

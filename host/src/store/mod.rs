@@ -35,7 +35,7 @@ mod postgres;
 mod record_retention;
 mod refresh_leases;
 mod retention;
-mod sqlite_finish;
+mod sqlite;
 mod statistics;
 mod target_cache;
 mod tenants;
@@ -264,7 +264,7 @@ impl Store {
         };
         let accepts = std::sync::Arc::new(match &native {
             Some(pool) => postgres::accept_group(pool.clone()),
-            None => accept::sqlite_accept_group(writer.clone()),
+            None => sqlite::accept_group(writer.clone()),
         });
         Ok(Store {
             pool,

@@ -1,7 +1,7 @@
 //! A batch of run outcomes as columns, one vector per written value: the jobs' updates, the
 //! attempt records, continuations cleared, consumed and added, dead letters and outcome events.
 //! Both databases write a batch from these (PostgreSQL binds each column as an array,
-//! `postgres/finish.rs`; SQLite binds them as rows of `VALUES`, `sqlite_finish.rs`), so what a
+//! `postgres/finish.rs`; SQLite binds them as rows of `VALUES`, `sqlite/finish.rs`), so what a
 //! run writes is decided once, here and in `finish.rs`.
 
 use super::finish::{TaskChange, job_change, outcome_event, task_change};

@@ -11,25 +11,13 @@ use std::collections::{HashMap, HashSet};
 
 use sqlx::Row;
 
-use super::outbox::endpoints_taking;
-use super::outcome_columns::OutcomeColumns;
-use super::pipeline::{Claimed, Finish};
-use super::{Millis, StoreError};
+use super::super::outbox::endpoints_taking;
+use super::super::outcome_columns::OutcomeColumns;
+use super::super::pipeline::{Claimed, Finish};
+use super::super::{Millis, StoreError};
+use super::values;
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
-
-/// `rows` rows of `width` parameters each, numbered from `$1`: `($1, $2), ($3, $4)`.
-pub(super) fn values(rows: usize, width: usize) -> String {
-    (0..rows)
-        .map(|row| {
-            let cells: Vec<String> = (1..=width)
-                .map(|k| format!("${}", row * width + k))
-                .collect();
-            format!("({})", cells.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 /// SQLite takes at most 32,766 parameters in one statement; rows beyond are written in more.
 #[cfg(not(test))]
@@ -67,7 +55,7 @@ async fn write_rows<'q>(
 
 /// Records `runs` in `tx`, each only while its lease holds; per run, in order, whether it was
 /// applied.
-pub(super) async fn finish_runs(
+pub(in crate::store) async fn finish_runs(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     runs: &[(&Claimed, &Finish, Millis)],
 ) -> Result<Vec<bool>, StoreError> {
@@ -274,15 +262,4 @@ pub(super) async fn finish_runs(
     )
     .await?;
     Ok(applied)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::values;
-
-    #[test]
-    fn values_number_their_parameters_row_by_row() {
-        assert_eq!(values(2, 3), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(values(1, 1), "($1)");
-    }
 }
