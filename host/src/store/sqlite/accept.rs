@@ -8,7 +8,7 @@ use sqlx::Row;
 
 use super::super::accept::{AcceptGroup, NewPostRow};
 use super::super::{Job, StoreError};
-use super::values;
+use super::{values, write_rows};
 
 /// Concurrent accepts on SQLite's write connection, each group one transaction.
 pub(in crate::store) fn accept_group(writer: sqlx::AnyPool) -> AcceptGroup {
@@ -34,11 +34,8 @@ pub(in crate::store) async fn insert_together(
     Ok(stored)
 }
 
-/// Jobs in one insert: 13 parameters each, below SQLite's limit of 32,766.
-const JOBS_PER_STATEMENT: usize = 2_000;
-
-/// The posts in one statement, then the jobs of those stored in another (more for very many
-/// jobs), in `tx` (SQLite); per post whether it was stored (false: its idempotency key was
+/// The posts in one statement, then the jobs of those stored in another (more past SQLite's
+/// parameter limit), in `tx`; per post whether it was stored (false: its idempotency key was
 /// taken, by an earlier post or an earlier one of `posts`, and nothing of it was written).
 async fn insert_in(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
@@ -74,15 +71,19 @@ async fn insert_in(
         .filter(|post| stored.contains(&post.record.id))
         .flat_map(|post| post.record.jobs.iter().map(move |job| (post, job)))
         .collect();
-    for chunk in jobs.chunks(JOBS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO jobs (tenant_id, id, post_id, connection_id, plugin, account_id, content,
-                 state, state_reason, attempts, next_run_at, created_at, updated_at) VALUES {}",
-            values(chunk.len(), 13)
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (post, job) in chunk {
-            query = query
+    write_rows(
+        tx,
+        &jobs,
+        13,
+        |values| {
+            format!(
+                "INSERT INTO jobs (tenant_id, id, post_id, connection_id, plugin, account_id,
+                     content, state, state_reason, attempts, next_run_at, created_at, updated_at)
+                 VALUES {values}"
+            )
+        },
+        |query, (post, job)| {
+            query
                 .bind(&post.tenant)
                 .bind(&job.id)
                 .bind(&post.record.id)
@@ -95,13 +96,11 @@ async fn insert_in(
                 .bind(0_i64)
                 .bind(job.next_run_at)
                 .bind(post.record.created_at)
-                .bind(post.record.created_at);
-        }
-        query
-            .execute(&mut **tx)
-            .await
-            .map_err(StoreError::db("storing posts' jobs"))?;
-    }
+                .bind(post.record.created_at)
+        },
+        "storing posts' jobs",
+    )
+    .await?;
     Ok(posts
         .iter()
         .map(|p| stored.contains(&p.record.id))

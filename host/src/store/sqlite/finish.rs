@@ -15,43 +15,10 @@ use super::super::outbox::endpoints_taking;
 use super::super::outcome_columns::OutcomeColumns;
 use super::super::pipeline::{Claimed, Finish};
 use super::super::{Millis, StoreError};
-use super::values;
-
-type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
-
-/// SQLite takes at most 32,766 parameters in one statement; rows beyond are written in more.
-#[cfg(not(test))]
-const MAX_PARAMETERS: usize = 30_000;
-/// Small in unit tests, so that their batches are written in several statements.
-#[cfg(test)]
-const MAX_PARAMETERS: usize = 100;
+use super::{MAX_PARAMETERS, values, write_rows};
 
 /// Runs that share one job update (10 parameters each).
 const MAX_RUNS: usize = MAX_PARAMETERS / 10;
-
-/// Writes `rows` (each a column's row `k` and its job's row `i`) with the statement `sql` makes
-/// of their `VALUES` list, `width` parameters a row bound by `bind`: one statement, or as many
-/// as the parameter limit needs.
-async fn write_rows<'q>(
-    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
-    rows: &[(usize, usize)],
-    width: usize,
-    sql: impl Fn(String) -> String,
-    bind: impl Fn(Query<'q>, usize, usize) -> Query<'q>,
-    operation: &'static str,
-) -> Result<(), StoreError> {
-    for chunk in rows.chunks(MAX_PARAMETERS / width) {
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql(values(chunk.len(), width))));
-        for &(k, i) in chunk {
-            query = bind(query, k, i);
-        }
-        query
-            .execute(&mut **tx)
-            .await
-            .map_err(StoreError::db(operation))?;
-    }
-    Ok(())
-}
 
 /// Records `runs` in `tx`, each only while its lease holds; per run, in order, whether it was
 /// applied.
@@ -142,7 +109,7 @@ pub(in crate::store) async fn finish_runs(
                  VALUES {values}"
             )
         },
-        |query, k, i| {
+        |query, (k, i)| {
             query
                 .bind(&jobs.tenant[i])
                 .bind(&attempts.id[k])
@@ -168,7 +135,7 @@ pub(in crate::store) async fn finish_runs(
         &rows,
         2,
         |values| format!("DELETE FROM job_tasks WHERE (tenant_id, job_id) IN (VALUES {values})"),
-        |query, _, i| query.bind(&jobs.tenant[i]).bind(&jobs.id[i]),
+        |query, (_, i)| query.bind(&jobs.tenant[i]).bind(&jobs.id[i]),
         "clearing continuations",
     )
     .await?;
@@ -179,7 +146,7 @@ pub(in crate::store) async fn finish_runs(
         &rows,
         2,
         |values| format!("DELETE FROM job_tasks WHERE (tenant_id, id) IN (VALUES {values})"),
-        |query, k, i| query.bind(&jobs.tenant[i]).bind(&tasks.consumed[k]),
+        |query, (k, i)| query.bind(&jobs.tenant[i]).bind(&tasks.consumed[k]),
         "consuming continuations",
     )
     .await?;
@@ -194,7 +161,7 @@ pub(in crate::store) async fn finish_runs(
                 "INSERT INTO job_tasks (tenant_id, id, job_id, kind, payload, run_at) VALUES {values}"
             )
         },
-        |query, k, i| {
+        |query, (k, i)| {
             query
                 .bind(&jobs.tenant[i])
                 .bind(&tasks.added_id[k])
@@ -218,7 +185,7 @@ pub(in crate::store) async fn finish_runs(
                      attempts, created_at) VALUES {values}"
             )
         },
-        |query, k, i| {
+        |query, (k, i)| {
             query
                 .bind(&jobs.tenant[i])
                 .bind(&letters.id[k])
@@ -249,7 +216,7 @@ pub(in crate::store) async fn finish_runs(
                  FROM v JOIN event_endpoints e ON e.tenant_id = v.tenant_id AND {taking}"
             )
         },
-        |query, k, i| {
+        |query, (k, i)| {
             query
                 .bind(&jobs.tenant[i])
                 .bind(&events.id[k])

@@ -10,8 +10,42 @@ mod finish;
 pub(super) use accept::{accept_group, insert_together};
 pub(super) use finish::finish_runs;
 
+use super::StoreError;
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// SQLite takes at most 32,766 parameters in one statement; rows beyond are written in more.
+#[cfg(not(test))]
+const MAX_PARAMETERS: usize = 30_000;
+/// Small in unit tests, so that their batches are written in several statements.
+#[cfg(test)]
+const MAX_PARAMETERS: usize = 100;
+
+/// Writes `rows` with the statement `sql` makes of their `VALUES` list, `width` parameters a
+/// row bound by `bind`: one statement, or as many as the parameter limit needs.
+async fn write_rows<'q, R: Copy>(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    rows: &[R],
+    width: usize,
+    sql: impl Fn(String) -> String,
+    bind: impl Fn(Query<'q>, R) -> Query<'q>,
+    operation: &'static str,
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(MAX_PARAMETERS / width) {
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql(values(chunk.len(), width))));
+        for &row in chunk {
+            query = bind(query, row);
+        }
+        query
+            .execute(&mut **tx)
+            .await
+            .map_err(StoreError::db(operation))?;
+    }
+    Ok(())
+}
+
 /// `rows` rows of `width` parameters each, numbered from `$1`: `($1, $2), ($3, $4)`.
-pub(super) fn values(rows: usize, width: usize) -> String {
+fn values(rows: usize, width: usize) -> String {
     (0..rows)
         .map(|row| {
             let cells: Vec<String> = (1..=width)
