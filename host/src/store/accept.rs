@@ -13,7 +13,7 @@ use sqlx::Row;
 use super::connections::PAUSED_FOR_CONNECTION;
 use super::group::Group;
 use super::{
-    Accepted, Job, JobState, Millis, NewPost, PostRecord, Store, StoreError, TenantStore, new_id,
+    Accepted, Job, JobState, Millis, NewPost, PostRecord, StoreError, TenantStore, new_id,
 };
 
 /// Most posts stored together.
@@ -50,10 +50,9 @@ pub(super) fn accept_group<P: Clone + Send + Sync + 'static>(
             Box::pin(async move {
                 match insert(&pool, &posts).await {
                     Ok(stored) => stored.into_iter().map(Ok).collect(),
+                    Err(error) if posts.len() == 1 => vec![Err(error)],
                     Err(error) => {
-                        if posts.len() > 1 {
-                            tracing::warn!(%error, posts = posts.len(), "storing posts together failed; storing them one by one");
-                        }
+                        tracing::warn!(%error, posts = posts.len(), "storing posts together failed; storing them one by one");
                         let mut results = Vec::with_capacity(posts.len());
                         for post in &posts {
                             results.push(
@@ -68,19 +67,6 @@ pub(super) fn accept_group<P: Clone + Send + Sync + 'static>(
             }) as _
         }),
     )
-}
-
-impl Store {
-    /// Stores `post` by itself (when its group could not take it); false when its idempotency
-    /// key was taken.
-    async fn insert_post(&self, post: &NewPostRow) -> Result<bool, StoreError> {
-        match self.native() {
-            Some(pool) => super::postgres::insert_post(pool, post).await,
-            None => Ok(
-                super::sqlite::insert_together(&self.writer, std::slice::from_ref(post)).await?[0],
-            ),
-        }
-    }
 }
 
 /// One target of a post with what its connection says: the plugin and whether it is usable
@@ -230,9 +216,11 @@ impl TenantStore {
             hash: hash.clone(),
             content,
         };
-        let stored = match self.store.accepts.submit(row.clone()).await {
+        let accepts = &self.store.accepts;
+        let stored = match accepts.submit(row.clone()).await {
             Some(stored) => stored?,
-            None => self.store.insert_post(&row).await?,
+            // Not taken (the committer is gone): the same write, here.
+            None => accepts.write_batch(vec![row]).await.remove(0)?,
         };
         if stored {
             return Ok(Accepted::Created(record));

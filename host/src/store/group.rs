@@ -56,9 +56,9 @@ impl<T: Send + 'static, R: Send + 'static> Group<T, R> {
         answer.await.ok()
     }
 
-    /// Writes `items` as one batch, as the committer would: for tests that need a particular
-    /// batch (concurrent submits may or may not share one).
-    #[cfg(test)]
+    /// Writes `items` as one batch in the caller's task, as the committer would: for a caller
+    /// whose [`Group::submit`] was not taken, and for tests that need a particular batch
+    /// (concurrent submits may or may not share one).
     pub(crate) async fn write_batch(&self, items: Vec<T>) -> Vec<R> {
         (self.work)(items).await
     }

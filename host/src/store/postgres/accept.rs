@@ -10,18 +10,9 @@ pub(in crate::store) fn accept_group(pool: sqlx::PgPool) -> AcceptGroup {
     super::super::accept::accept_group(pool, |pool, posts| Box::pin(insert_posts(pool, posts)))
 }
 
-/// Stores one post by itself; false when its idempotency key was taken.
-pub(in crate::store) async fn insert_post(
-    pool: &sqlx::PgPool,
-    post: &NewPostRow,
-) -> Result<bool, StoreError> {
-    let stored = insert_posts(pool, std::slice::from_ref(post)).await?;
-    Ok(stored.first().copied().unwrap_or(false))
-}
-
 /// Stores `posts`; per post, in order, whether it was stored (false: its idempotency key was
 /// taken, by an earlier post or an earlier one of `posts`, and nothing of it was written).
-pub(in crate::store) async fn insert_posts(
+async fn insert_posts(
     pool: &sqlx::PgPool,
     posts: &[NewPostRow],
 ) -> Result<Vec<bool>, StoreError> {

@@ -10,14 +10,14 @@
 //! database; `scripts/sqlx-prepare.sh` regenerates them after a statement or migration changes
 //! (`--check` verifies them, `make sqlx-check`).
 //!
-//! SQLite's side of the same operations is still the shared `Any` code (`pipeline.rs`,
-//! `finish.rs`, `accept.rs`), on its one write connection.
+//! SQLite's side of the same operations runs on the shared `Any` driver, on its one write
+//! connection, in the same shape (`sqlite/`; its claim is in `pipeline.rs`).
 
 mod accept;
 mod claim;
 mod finish;
 
-pub(super) use accept::{accept_group, insert_post};
+pub(super) use accept::accept_group;
 pub use claim::CLAIM_SQL;
 pub(super) use claim::claim;
 

@@ -19,7 +19,7 @@ pub(in crate::store) fn accept_group(writer: sqlx::AnyPool) -> AcceptGroup {
 
 /// Stores `posts` in one transaction on SQLite's `writer`; per post whether it was stored. On
 /// an error nothing is (the transaction is rolled back).
-pub(in crate::store) async fn insert_together(
+async fn insert_together(
     writer: &sqlx::AnyPool,
     posts: &[NewPostRow],
 ) -> Result<Vec<bool>, StoreError> {

@@ -7,7 +7,7 @@
 mod accept;
 mod finish;
 
-pub(super) use accept::{accept_group, insert_together};
+pub(super) use accept::accept_group;
 pub(super) use finish::finish_runs;
 
 use super::StoreError;
