@@ -18,11 +18,6 @@ impl Store {
         finish: &Finish,
         now: Millis,
     ) -> Result<bool, StoreError> {
-        if let Some(pool) = self.native() {
-            // One statement: its own transaction, one round trip.
-            let applied = super::postgres::finish_runs(pool, &[(claimed, finish, now)]).await?;
-            return Ok(applied.first().copied().unwrap_or(false));
-        }
         let applied = self.finish_many(&[(claimed, finish, now)]).await?;
         Ok(applied.first().copied().unwrap_or(false))
     }
