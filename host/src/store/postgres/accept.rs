@@ -12,10 +12,7 @@ pub(in crate::store) fn accept_group(pool: sqlx::PgPool) -> AcceptGroup {
 
 /// Stores `posts`; per post, in order, whether it was stored (false: its idempotency key was
 /// taken, by an earlier post or an earlier one of `posts`, and nothing of it was written).
-async fn insert_posts(
-    pool: &sqlx::PgPool,
-    posts: &[NewPostRow],
-) -> Result<Vec<bool>, StoreError> {
+async fn insert_posts(pool: &sqlx::PgPool, posts: &[NewPostRow]) -> Result<Vec<bool>, StoreError> {
     let column = |f: fn(&NewPostRow) -> String| -> Vec<String> { posts.iter().map(f).collect() };
     let tenants = column(|p| p.tenant.clone());
     let ids = column(|p| p.record.id.clone());
